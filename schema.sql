@@ -1,0 +1,122 @@
+-- brain: the whole schema. Applied idempotently at start-up (every statement is IF NOT EXISTS);
+-- PRAGMA user_version and src/core/db.ts MIGRATIONS handle changes to existing files.
+-- Times are UTC text 'YYYY-MM-DD HH:MM:SS.SSS': they sort, and datetime()/julianday() read them.
+
+-- ---------------------------------------------------------------- memories
+CREATE TABLE IF NOT EXISTS memories (
+  id            INTEGER PRIMARY KEY,
+  project       TEXT    NOT NULL DEFAULT '',          -- '' = global, visible from every project
+  key           TEXT    NOT NULL,
+  content       TEXT    NOT NULL,
+  type          TEXT    NOT NULL DEFAULT 'general',
+  tags          TEXT    NOT NULL DEFAULT '[]',         -- JSON array; memory_tags is the index
+  importance    REAL    NOT NULL DEFAULT 0.5 CHECK (importance BETWEEN 0 AND 1),
+  storage_tier  TEXT    NOT NULL DEFAULT 'warm' CHECK (storage_tier IN ('hot', 'warm')),
+  access_count  INTEGER NOT NULL DEFAULT 0,
+  memory_score  REAL    NOT NULL DEFAULT 0,
+  size_bytes    INTEGER NOT NULL,
+  version       INTEGER NOT NULL DEFAULT 1,
+  created_at    TEXT    NOT NULL,
+  updated_at    TEXT    NOT NULL,
+  accessed_at   TEXT,
+  expires_at    TEXT,
+  UNIQUE (project, key)
+);
+CREATE INDEX IF NOT EXISTS memories_tier_score ON memories (storage_tier, memory_score DESC);
+CREATE INDEX IF NOT EXISTS memories_type ON memories (type, project);
+CREATE INDEX IF NOT EXISTS memories_updated ON memories (project, updated_at);
+CREATE INDEX IF NOT EXISTS memories_expires ON memories (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS memory_tags (
+  tag       TEXT    NOT NULL,
+  memory_id INTEGER NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+  PRIMARY KEY (tag, memory_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memory_tags_memory ON memory_tags (memory_id);
+
+-- Earlier versions and forgotten memories, kept for BRAIN_RETENTION_DAYS so nothing is lost by accident.
+CREATE TABLE IF NOT EXISTS memory_history (
+  id          INTEGER PRIMARY KEY,
+  memory_id   INTEGER NOT NULL,
+  project     TEXT    NOT NULL,
+  key         TEXT    NOT NULL,
+  content     TEXT    NOT NULL,
+  type        TEXT    NOT NULL,
+  tags        TEXT    NOT NULL,
+  importance  REAL    NOT NULL,
+  version     INTEGER NOT NULL,
+  created_at  TEXT    NOT NULL,
+  expires_at  TEXT,
+  reason      TEXT    NOT NULL CHECK (reason IN ('updated', 'forgotten')),
+  archived_at TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memory_history_key ON memory_history (project, key, archived_at);
+CREATE INDEX IF NOT EXISTS memory_history_memory ON memory_history (memory_id);
+CREATE INDEX IF NOT EXISTS memory_history_archived ON memory_history (archived_at);
+
+-- Full-text search: words (porter stemming, BM25) as the main index ...
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
+  key, content, tags,
+  content = 'memories', content_rowid = 'id',
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+-- ... and trigrams of the start of each memory, the fallback for fragments and misspellings.
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_trgm USING fts5 (
+  text,
+  content = '', contentless_delete = 1,
+  tokenize = 'trigram remove_diacritics 1'
+);
+
+CREATE TRIGGER IF NOT EXISTS memories_fts_insert AFTER INSERT ON memories BEGIN
+  INSERT INTO memories_fts (rowid, key, content, tags) VALUES (new.id, new.key, new.content, new.tags);
+  INSERT INTO memories_trgm (rowid, text) VALUES (new.id, new.key || ' ' || substr(new.content, 1, 4000));
+END;
+CREATE TRIGGER IF NOT EXISTS memories_fts_delete AFTER DELETE ON memories BEGIN
+  INSERT INTO memories_fts (memories_fts, rowid, key, content, tags) VALUES ('delete', old.id, old.key, old.content, old.tags);
+  DELETE FROM memories_trgm WHERE rowid = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS memories_fts_update AFTER UPDATE OF key, content, tags ON memories BEGIN
+  INSERT INTO memories_fts (memories_fts, rowid, key, content, tags) VALUES ('delete', old.id, old.key, old.content, old.tags);
+  INSERT INTO memories_fts (rowid, key, content, tags) VALUES (new.id, new.key, new.content, new.tags);
+  DELETE FROM memories_trgm WHERE rowid = old.id;
+  INSERT INTO memories_trgm (rowid, text) VALUES (new.id, new.key || ' ' || substr(new.content, 1, 4000));
+END;
+
+-- Tier moves, so statistics can show how the hot tier changes over time.
+CREATE TABLE IF NOT EXISTS tier_moves (
+  id         INTEGER PRIMARY KEY,
+  at         TEXT    NOT NULL,
+  trigger    TEXT    NOT NULL,       -- 'schedule' | 'overflow' | 'manual' | 'startup'
+  promoted   INTEGER NOT NULL,
+  demoted    INTEGER NOT NULL,
+  hot_items  INTEGER NOT NULL,
+  hot_bytes  INTEGER NOT NULL,
+  elapsed_ms REAL    NOT NULL
+);
+
+-- ---------------------------------------------------------------- sessions
+CREATE TABLE IF NOT EXISTS sessions (
+  id           TEXT PRIMARY KEY,
+  client       TEXT,
+  project      TEXT NOT NULL DEFAULT '',
+  started_at   TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  ended_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
+
+-- ---------------------------------------------------------------- operations
+CREATE TABLE IF NOT EXISTS config (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS query_log (
+  id         INTEGER PRIMARY KEY,
+  sql        TEXT NOT NULL,
+  elapsed_ms REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS query_log_created ON query_log (created_at);

@@ -1,0 +1,143 @@
+// Composes the areas into one brain: the only file that knows them all. Everything is built from
+// the config and passed in, so tests can make a complete brain on a temp file in one line.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDatabase, type Db } from './core/db.js';
+import { createLogger, silentLogger, type Logger } from './core/logger.js';
+import { createMetrics, type Metrics } from './core/metrics.js';
+import { createServer } from './core/server.js';
+import type { Config } from './core/config.js';
+import type { AnyTool, SessionState } from './core/tool.js';
+import { createMemoryService, type MemoryService } from './memory/service.js';
+import { memoryTools } from './memory/tools.js';
+import { sessionTools } from './sessions/tools.js';
+import { endSession, purgeSessions } from './sessions/store.js';
+
+export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
+- Call init once at the start of each conversation; follow the preferences it returns.
+- Before answering anything that may depend on earlier work, call recall with a few words.
+- When you learn a lasting preference, decision, fact or lesson, call remember (type "user_preferences" for how the user likes things done). Reuse a key to update it.
+- Do not store secrets. Use forget for what is wrong or unwanted; restore_memory undoes it.`;
+
+export function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Run rebalancing and purges on timers (off for one-shot CLI commands). */
+  maintenance?: boolean;
+}
+
+export interface App {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  memories: MemoryService;
+  tools: AnyTool[];
+  /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
+  connect(): ReturnType<typeof createServer>;
+  /** Stops timers and closes the database. Safe to call more than once. */
+  close(): void;
+}
+
+export function createApp(config: Config, opts: AppOptions = {}): App {
+  const logger = opts.logger ?? silentLogger();
+  const metrics = opts.metrics ?? createMetrics();
+  const db = openDatabase(config.dbPath, { busyTimeoutMs: config.busyTimeoutMs, cacheSizeMb: config.cacheSizeMb });
+  const memories = createMemoryService({
+    db,
+    budget: { maxItems: config.hotTierMaxItems, maxBytes: config.hotTierMaxBytes },
+    maxContentBytes: config.maxContentBytes,
+    retentionDays: config.retentionDays,
+    metrics,
+    logger,
+  });
+  const tools: AnyTool[] = [
+    ...sessionTools({ db, memories, ttlMs: config.sessionTtlMs, budgetChars: config.initBudgetChars }),
+    ...memoryTools(memories, { retentionDays: config.retentionDays }),
+  ];
+
+  const timers: NodeJS.Timeout[] = [];
+  function every(ms: number, name: string, task: () => void) {
+    if (ms <= 0) return;
+    const t = setInterval(() => {
+      try {
+        task();
+      } catch (err) {
+        logger.warn(`maintenance task ${name} failed; it will run again`, { error: String(err) });
+      }
+    }, ms);
+    t.unref(); // maintenance never keeps the process alive on its own
+    timers.push(t);
+  }
+  if (opts.maintenance) {
+    try {
+      memories.purge();
+      purgeSessions(db, config.retentionDays);
+    } catch (err) {
+      logger.warn('start-up purge failed', { error: String(err) });
+    }
+    every(config.rebalanceIntervalMs, 'rebalance', () => memories.rebalance('schedule'));
+    every(3_600_000, 'purge', () => {
+      memories.purge();
+      purgeSessions(db, config.retentionDays);
+    });
+  }
+
+  let open = 0;
+  let closed = false;
+  return {
+    config,
+    db,
+    logger,
+    metrics,
+    memories,
+    tools,
+    connect() {
+      open++;
+      metrics.activeSessions.set(open);
+      let ended = false;
+      return createServer({
+        name: 'brain',
+        version: packageVersion(),
+        instructions: INSTRUCTIONS,
+        tools,
+        logger,
+        metrics,
+        onClose(session: SessionState) {
+          if (ended) return;
+          ended = true;
+          open--;
+          metrics.activeSessions.set(open);
+          if (session.id && !closed) {
+            try {
+              endSession(db, session.id);
+            } catch (err) {
+              logger.warn('could not mark session ended', { error: String(err) });
+            }
+          }
+        },
+      });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      db.close();
+    },
+  };
+}
+
+export function createAppLogger(config: Config, consoleOn = true): Logger {
+  return createLogger({ level: config.logLevel, logPath: config.logFiles ? config.logPath : undefined, console: consoleOn });
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// The `brain` command. With no subcommand it is an MCP server on stdin/stdout (what Claude's
+// config starts). In that mode stdout carries JSON-RPC only: everything human goes to stderr.
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createApp, createAppLogger, packageVersion, type App } from './app.js';
+import { ConfigError, loadConfig, type Config } from './core/config.js';
+import { DatabaseVersionError } from './core/db.js';
+import { runDoctor } from './doctor.js';
+import { exportLines, importLines } from './memory/transfer.js';
+
+const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
+
+Usage:
+  brain [stdio]            run one MCP session on stdin/stdout (what Claude Desktop / Claude Code start)
+  brain doctor             check Node, SQLite/FTS5 and paths; say how to fix what is wrong
+  brain stats              memory statistics as JSON
+  brain rebalance          recompute memory scores and move memories between hot and warm tiers
+  brain export [FILE]      write every memory (and earlier versions) as JSON lines (default: stdout)
+  brain import FILE        read JSON lines from brain export, or a server-memory memory.jsonl
+  brain --version          print the version
+
+Configuration comes from BRAIN_* environment variables (see README). Database: BRAIN_DB_PATH.`;
+
+/** Writes for humans and scripts in one-shot commands (never used in stdio mode). */
+function print(text: string) {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`brain: ${message}\n`);
+  process.exit(code);
+}
+
+async function runStdio(config: Config) {
+  const logger = createAppLogger(config);
+  const app = createApp(config, { logger, maintenance: true });
+  const { server, cleanup } = app.connect();
+  const transport = new StdioServerTransport();
+
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('brain stopping', { reason });
+    try {
+      await server.close();
+    } catch {
+      /* already closed */
+    }
+    cleanup();
+    app.close();
+    // Let winston flush its file transports before exiting.
+    setTimeout(() => process.exit(0), 50).unref();
+  };
+  // The SDK's stdio transport does not notice stdin closing; without this, a client that goes
+  // away would leave brain running forever.
+  process.stdin.on('end', () => void stop('stdin ended'));
+  process.stdin.on('close', () => void stop('stdin closed'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
+  // A client that disappears makes stdout writes fail with EPIPE: that is a stop, not a crash.
+  process.stdout.on('error', () => void stop('stdout closed'));
+
+  await server.connect(transport);
+  logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `brain ${packageVersion()}: database ${config.dbPath}\n` +
+        'brain is an MCP server and is waiting for an MCP client on stdin (press Ctrl-D to quit). See README for the Claude config.\n',
+    );
+  }
+}
+
+function withApp<T>(config: Config, fn: (app: App) => T): T {
+  const app = createApp(config);
+  try {
+    return fn(app);
+  } finally {
+    app.close();
+  }
+}
+
+async function readLines(file: string): Promise<string[]> {
+  const input = file === '-' ? process.stdin : fs.createReadStream(file);
+  const lines: string[] = [];
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) lines.push(line);
+  return lines;
+}
+
+async function main(argv: string[]) {
+  const [command = 'stdio', ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') return print(packageVersion());
+  if (command === '--help' || command === '-h' || command === 'help') return print(HELP);
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+
+  switch (command) {
+    case 'stdio':
+      return runStdio(config);
+    case 'doctor': {
+      const ok = await runDoctor(config, print);
+      process.exitCode = ok ? 0 : 1;
+      return;
+    }
+    case 'stats':
+      return withApp(config, (app) => print(JSON.stringify(app.memories.stats(), null, 2)));
+    case 'rebalance':
+      return withApp(config, (app) => print(JSON.stringify(app.memories.rebalance('manual'), null, 2)));
+    case 'export': {
+      const file = rest[0];
+      const out = file && file !== '-' ? fs.createWriteStream(file) : process.stdout;
+      let n = 0;
+      withApp(config, (app) => {
+        for (const line of exportLines(app.db)) {
+          out.write(line + '\n');
+          n++;
+        }
+      });
+      if (out !== process.stdout) await new Promise((resolve) => (out as fs.WriteStream).end(resolve));
+      process.stderr.write(`brain: exported ${n} records\n`);
+      return;
+    }
+    case 'import': {
+      const file = rest[0];
+      if (!file) fail('say which file to import: brain import FILE (a brain export, or server-memory memory.jsonl)', 2);
+      if (file !== '-' && !fs.existsSync(file)) fail(`${file} does not exist`, 2);
+      const lines = await readLines(file);
+      const report = withApp(config, (app) => {
+        const r = importLines(app.db, lines);
+        app.memories.cache.invalidate();
+        return r;
+      });
+      print(JSON.stringify(report, null, 2));
+      process.exitCode = report.errors.length ? 1 : 0;
+      return;
+    }
+    default:
+      fail(`unknown command "${command}".\n\n${HELP}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof DatabaseVersionError) fail(err.message, 3);
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'EACCES') {
+    fail(`cannot open the database: ${e.message}. Check BRAIN_DB_PATH and that its directory is writable.`, 3);
+  }
+  fail(`unexpected error: ${e?.stack ?? String(err)}`, 1);
+});

@@ -1,0 +1,140 @@
+// Configuration: every BRAIN_* environment variable is read here, once, and validated with zod.
+// A bad value stops start-up with a message that names the variable, so nobody has to guess.
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Per-user XDG locations, so that a bare `brain` works with no setup at all. */
+function xdgDefaults(env: NodeJS.ProcessEnv) {
+  const home = env.HOME || os.homedir();
+  const dataHome = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+  const stateHome = env.XDG_STATE_HOME || path.join(home, '.local', 'state');
+  const dataDir = path.join(dataHome, 'brain');
+  return {
+    dataDir,
+    dbPath: path.join(dataDir, 'brain.db'),
+    notesPath: path.join(dataDir, 'notes'),
+    executionPath: path.join(dataDir, 'executions'),
+    backupPath: path.join(dataDir, 'backups'),
+    logPath: path.join(stateHome, 'brain', 'logs'),
+    socketPath: path.join(env.XDG_RUNTIME_DIR || dataDir, 'brain.sock'),
+  };
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+/**
+ * The variables brain understands. Keys are the environment variable names; the parsed config
+ * uses the camelCase names on the right (see `Config`).
+ */
+function envSchema(env: NodeJS.ProcessEnv) {
+  const d = xdgDefaults(env);
+  return z.object({
+    BRAIN_DB_PATH: z.string().min(1).default(d.dbPath),
+    BRAIN_NOTES_PATH: z.string().min(1).default(d.notesPath),
+    BRAIN_EXECUTION_PATH: z.string().min(1).default(d.executionPath),
+    BRAIN_BACKUP_PATH: z.string().min(1).default(d.backupPath),
+    BRAIN_LOG_PATH: z.string().min(1).default(d.logPath),
+    BRAIN_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    BRAIN_LOG_FILES: bool.default(true),
+
+    // Memory store
+    BRAIN_MAX_CONTENT_KB: int(1, 10_240).default(256),
+    BRAIN_HOT_TIER_MAX_ITEMS: int(0, 1_000_000).default(2000),
+    BRAIN_HOT_TIER_MAX_MB: num(0, 4096).default(16),
+    BRAIN_REBALANCE_INTERVAL_MIN: int(0, 10_080).default(15),
+    BRAIN_RETENTION_DAYS: int(0, 3650).default(30),
+    BRAIN_CACHE_SIZE_MB: int(1, 65_536).default(64),
+    BRAIN_BUSY_TIMEOUT_MS: int(100, 600_000).default(15_000),
+
+    // Sessions and init
+    BRAIN_INIT_BUDGET_CHARS: int(500, 200_000).default(12_000),
+    BRAIN_SESSION_TTL_HOURS: num(0.01, 24 * 365).default(24),
+
+    // Execution (issue 4 builds on these)
+    BRAIN_MAX_MEMORY_MB: int(16, 65_536).default(512),
+    BRAIN_MAX_EXECUTION_TIME_MS: int(100, 3_600_000).default(30_000),
+    BRAIN_MAX_OUTPUT_SIZE_MB: num(0.01, 1024).default(10),
+    BRAIN_WORKER_MIN: int(0, 64).default(1),
+    BRAIN_WORKER_MAX: int(1, 64).default(4),
+
+    // Operations
+    BRAIN_METRICS_PORT: int(0, 65_535).default(0),
+    BRAIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    BRAIN_VACUUM_INTERVAL_HOURS: num(0, 24 * 365).default(24),
+    BRAIN_HEALTH_CHECK_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+    BRAIN_SOCKET_PATH: z.string().min(1).default(d.socketPath),
+  });
+}
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
+  return {
+    dbPath: e.BRAIN_DB_PATH,
+    notesPath: e.BRAIN_NOTES_PATH,
+    executionPath: e.BRAIN_EXECUTION_PATH,
+    backupPath: e.BRAIN_BACKUP_PATH,
+    logPath: e.BRAIN_LOG_PATH,
+    logLevel: e.BRAIN_LOG_LEVEL,
+    logFiles: e.BRAIN_LOG_FILES,
+    maxContentBytes: e.BRAIN_MAX_CONTENT_KB * 1024,
+    hotTierMaxItems: e.BRAIN_HOT_TIER_MAX_ITEMS,
+    hotTierMaxBytes: Math.round(e.BRAIN_HOT_TIER_MAX_MB * 1024 * 1024),
+    rebalanceIntervalMs: e.BRAIN_REBALANCE_INTERVAL_MIN * 60_000,
+    retentionDays: e.BRAIN_RETENTION_DAYS,
+    cacheSizeMb: e.BRAIN_CACHE_SIZE_MB,
+    busyTimeoutMs: e.BRAIN_BUSY_TIMEOUT_MS,
+    initBudgetChars: e.BRAIN_INIT_BUDGET_CHARS,
+    sessionTtlMs: Math.round(e.BRAIN_SESSION_TTL_HOURS * 3_600_000),
+    maxMemoryMb: e.BRAIN_MAX_MEMORY_MB,
+    maxExecutionTimeMs: e.BRAIN_MAX_EXECUTION_TIME_MS,
+    maxOutputBytes: Math.round(e.BRAIN_MAX_OUTPUT_SIZE_MB * 1024 * 1024),
+    workerMin: e.BRAIN_WORKER_MIN,
+    workerMax: e.BRAIN_WORKER_MAX,
+    metricsPort: e.BRAIN_METRICS_PORT,
+    metricsHost: e.BRAIN_METRICS_HOST,
+    vacuumIntervalHours: e.BRAIN_VACUUM_INTERVAL_HOURS,
+    healthCheckIntervalMs: e.BRAIN_HEALTH_CHECK_INTERVAL_MS,
+    socketPath: e.BRAIN_SOCKET_PATH,
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the config from an environment (process.env by default). Throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const schema = envSchema(env);
+  // Empty strings count as "not set": `BRAIN_X= brain` should mean the default, not an error.
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') input[key] = v.trim();
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `${name}=${JSON.stringify(input[name])}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.BRAIN_WORKER_MIN > e.BRAIN_WORKER_MAX) {
+    throw new ConfigError(
+      `invalid configuration:\n  BRAIN_WORKER_MIN=${e.BRAIN_WORKER_MIN} is larger than BRAIN_WORKER_MAX=${e.BRAIN_WORKER_MAX}`,
+    );
+  }
+  return toConfig(e);
+}
+
+/** The names of every variable brain reads, for `brain doctor` and the README. */
+export function configVariableNames(): string[] {
+  return Object.keys(envSchema({}).shape);
+}

@@ -1,0 +1,121 @@
+// The one SQLite file: opening it, pragmas, schema and migrations, and a prepared-statement cache.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+export type Statement = Database.Statement;
+
+/**
+ * Bump when schema.sql changes in a way an existing file needs help with, and add the step to
+ * MIGRATIONS. schema.sql itself only ever uses CREATE ... IF NOT EXISTS, so it is safe to re-run.
+ */
+export const SCHEMA_VERSION = 1;
+
+/** Steps that bring a file from version N-1 to N, run before schema.sql (index = target version). */
+const MIGRATIONS: Record<number, (db: Db) => void> = {};
+
+export interface OpenOptions {
+  busyTimeoutMs?: number;
+  cacheSizeMb?: number;
+  readonly?: boolean;
+}
+
+let schemaSql: string | undefined;
+
+/** schema.sql sits at the package root; this module runs from src/ (tests) or dist/src/ (built). */
+function loadSchemaSql(): string {
+  if (schemaSql) return schemaSql;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'schema.sql');
+    if (fs.existsSync(candidate)) return (schemaSql = fs.readFileSync(candidate, 'utf8'));
+    dir = path.dirname(dir);
+  }
+  throw new Error('schema.sql not found next to the brain package');
+}
+
+export class DatabaseVersionError extends Error {
+  override name = 'DatabaseVersionError';
+}
+
+/** Opens (creating when needed) the database and brings its schema up to date. */
+export function openDatabase(file: string, opts: OpenOptions = {}): Db {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  const db = new Database(file, { readonly: opts.readonly ?? false, timeout: opts.busyTimeoutMs ?? 15_000 });
+  try {
+    configure(db, opts);
+    if (!opts.readonly) migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function configure(db: Db, opts: OpenOptions) {
+  if (!opts.readonly) {
+    // WAL lets readers and one writer work at once, which is what several brain processes need.
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable against application crashes; only power loss can drop the last commits.
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('foreign_keys = ON');
+  db.pragma(`cache_size = -${(opts.cacheSizeMb ?? 64) * 1024}`);
+  db.pragma('temp_store = MEMORY');
+  db.pragma('mmap_size = 268435456');
+}
+
+function migrate(db: Db) {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new DatabaseVersionError(
+      `this database was written by a newer brain (schema ${current}, this brain knows ${SCHEMA_VERSION}); upgrade brain or point BRAIN_DB_PATH elsewhere`,
+    );
+  }
+  if (current === SCHEMA_VERSION) return;
+  // IMMEDIATE: two processes starting at once on a new file take turns instead of racing.
+  db.transaction(() => {
+    const now = db.pragma('user_version', { simple: true }) as number;
+    if (now === SCHEMA_VERSION) return;
+    for (let v = now + 1; v <= SCHEMA_VERSION; v++) if (now > 0) MIGRATIONS[v]?.(db);
+    db.exec(loadSchemaSql());
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+const statementCache = new WeakMap<Db, Map<string, Statement>>();
+
+/** A prepared statement, prepared once per connection (preparing is most of a small query's cost). */
+export function stmt(db: Db, sql: string): Statement {
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
+/** Timestamps are stored as UTC text that sorts, and that SQLite's date functions read. */
+export function toDbTime(ms: number = Date.now()): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export function fromDbTime(text: string): number {
+  return Date.parse(text.replace(' ', 'T') + 'Z');
+}
+
+/** Database file size including the WAL, for statistics and metrics. */
+export function databaseSizeBytes(db: Db): number {
+  const page = db.pragma('page_size', { simple: true }) as number;
+  const count = db.pragma('page_count', { simple: true }) as number;
+  let wal = 0;
+  if (db.name !== ':memory:') {
+    try {
+      wal = fs.statSync(db.name + '-wal').size;
+    } catch {
+      /* no WAL file yet */
+    }
+  }
+  return page * count + wal;
+}

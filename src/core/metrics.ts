@@ -1,0 +1,65 @@
+// Prometheus metrics: one explicit registry per process and a typed object of every metric,
+// named <app>_<subsystem>_<what>_<unit>. The names below marked "contract" are the ones the
+// operations guide (and its dashboards and alerts) expect.
+import client from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new client.Registry();
+  if (opts.defaultMetrics) client.collectDefaultMetrics({ register: registry, prefix: 'brain_' });
+  const registers = [registry];
+  return {
+    registry,
+    /** contract */
+    requestDuration: new client.Histogram({
+      name: 'brain_mcp_request_duration_seconds',
+      help: 'Time brain spent handling one MCP tool call (its own time, not the transport).',
+      labelNames: ['tool', 'status'] as const,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5, 30],
+      registers,
+    }),
+    toolErrors: new client.Counter({
+      name: 'brain_mcp_tool_errors_total',
+      help: 'Tool calls that ended in an error, by kind (user = fixable input, internal = a bug or a failure).',
+      labelNames: ['tool', 'kind'] as const,
+      registers,
+    }),
+    /** contract */
+    memoryOperations: new client.Counter({
+      name: 'brain_memory_operations_total',
+      help: 'Memory operations by operation and by the tier they touched.',
+      labelNames: ['operation', 'tier'] as const,
+      registers,
+    }),
+    memoryTierItems: new client.Gauge({
+      name: 'brain_memory_tier_items',
+      help: 'Memories in each storage tier.',
+      labelNames: ['tier'] as const,
+      registers,
+    }),
+    hotTierUtilisation: new client.Gauge({
+      name: 'brain_memory_hot_tier_utilisation_ratio',
+      help: 'Hot tier items over its item budget (1 = full).',
+      registers,
+    }),
+    tierMoves: new client.Counter({
+      name: 'brain_memory_tier_moves_total',
+      help: 'Memories moved between tiers by rebalancing.',
+      labelNames: ['direction'] as const,
+      registers,
+    }),
+    /** contract */
+    activeSessions: new client.Gauge({
+      name: 'brain_active_sessions',
+      help: 'MCP sessions connected to this process.',
+      registers,
+    }),
+    /** contract */
+    databaseSize: new client.Gauge({
+      name: 'brain_database_size_bytes',
+      help: 'Size of the SQLite database file including its WAL.',
+      registers,
+    }),
+  };
+}

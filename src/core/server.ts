@@ -1,0 +1,163 @@
+// The MCP server factory. Areas hand it a list of tools; it registers them through one loop that
+// validates input strictly, maps errors to `isError` results with an actionable sentence, returns
+// compact structuredContent, and times every call. Transports only connect it to a pipe.
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { UserError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { TOOL_NAME, type AnyTool, type SessionState, type ToolContext } from './tool.js';
+
+export interface ServerDeps {
+  name: string;
+  version: string;
+  instructions: string;
+  tools: AnyTool[];
+  logger: Logger;
+  metrics: Metrics;
+  /** Called once per connection to make its session state (areas may fill it in later). */
+  newSession?: () => SessionState;
+  /** Called when the connection closes, with its session state. */
+  onClose?: (session: SessionState) => void;
+}
+
+interface Registered {
+  def: AnyTool;
+  input: z.ZodObject;
+  output: z.ZodObject;
+  listing: Tool;
+}
+
+/** Removes the noise zod adds to JSON Schema that clients do not need (keeps tools/list small). */
+function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
+  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete js.$schema;
+  return js as Tool['inputSchema'];
+}
+
+function annotations(def: AnyTool): Tool['annotations'] {
+  return {
+    title: def.title,
+    readOnlyHint: def.kind === 'read',
+    destructiveHint: def.kind === 'destructive',
+    idempotentHint: def.kind === 'read' || def.kind === 'idempotent',
+    openWorldHint: def.openWorld ?? false,
+  };
+}
+
+export function register(tools: AnyTool[]): Map<string, Registered> {
+  const map = new Map<string, Registered>();
+  for (const def of tools) {
+    if (!TOOL_NAME.test(def.name)) throw new Error(`tool name ${JSON.stringify(def.name)} must match ${TOOL_NAME}`);
+    if (map.has(def.name)) throw new Error(`tool ${def.name} is registered twice`);
+    const input = z.strictObject(def.input);
+    const output = z.object(def.output);
+    map.set(def.name, {
+      def,
+      input,
+      output,
+      listing: {
+        name: def.name,
+        title: def.title,
+        description: def.description,
+        inputSchema: jsonSchema(input, 'input'),
+        outputSchema: jsonSchema(output, 'output') as Tool['outputSchema'],
+        annotations: annotations(def),
+      },
+    });
+  }
+  return map;
+}
+
+/** One readable sentence from a zod error: which field, what is wrong, what to change. */
+export function describeInputError(tool: string, error: z.ZodError): string {
+  const parts = error.issues.map((issue) => {
+    const where = issue.path.length ? `"${issue.path.join('.')}"` : 'the arguments';
+    if (issue.code === 'unrecognized_keys') {
+      const names = issue.keys.map((k) => `"${k}"`).join(', ');
+      return issue.keys.length === 1 ? `unknown field ${names}; remove it` : `unknown fields ${names}; remove them`;
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) return `${where} is required`;
+    return `${where}: ${issue.message}`;
+  });
+  return `Invalid arguments for ${tool}: ${parts.join('; ')}.`;
+}
+
+function errorResult(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+export function createServer(deps: ServerDeps): { server: Server; session: SessionState; cleanup: () => void } {
+  const registered = register(deps.tools);
+  const listing = [...registered.values()].map((r) => r.listing);
+  const session: SessionState = deps.newSession?.() ?? { id: null, project: '' };
+  const server = new Server(
+    { name: deps.name, version: deps.version },
+    { capabilities: { tools: {}, logging: {} }, instructions: deps.instructions },
+  );
+
+  server.oninitialized = () => {
+    session.clientName = server.getClientVersion()?.name;
+  };
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const name = request.params.name;
+    const tool = registered.get(name);
+    if (!tool) {
+      return errorResult(`Unknown tool "${name}". Available tools: ${[...registered.keys()].join(', ')}.`);
+    }
+    const started = process.hrtime.bigint();
+    let status = 'ok';
+    try {
+      const parsed = tool.input.safeParse(request.params.arguments ?? {});
+      if (!parsed.success) {
+        status = 'invalid';
+        deps.metrics.toolErrors.inc({ tool: name, kind: 'user' });
+        return errorResult(describeInputError(name, parsed.error));
+      }
+      const progressToken = request.params._meta?.progressToken;
+      const ctx: ToolContext = {
+        session,
+        signal: extra.signal,
+        logger: deps.logger,
+        progress: async (progress, total, message) => {
+          if (progressToken === undefined) return;
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken, progress, total, message },
+          });
+        },
+      };
+      const result = await tool.def.handle(parsed.data, ctx);
+      const structured = result as Record<string, unknown>;
+      const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(structured) }];
+      if (tool.def.extraContent) content.push(...tool.def.extraContent(structured));
+      return { content, structuredContent: structured };
+    } catch (err) {
+      if (err instanceof UserError) {
+        status = 'user_error';
+        deps.metrics.toolErrors.inc({ tool: name, kind: 'user' });
+        return errorResult(err.message);
+      }
+      status = 'error';
+      deps.metrics.toolErrors.inc({ tool: name, kind: 'internal' });
+      deps.logger.error(`tool ${name} failed`, { error: (err as Error).stack ?? String(err) });
+      // Never send a stack to the client; the log has it.
+      return errorResult(`brain could not complete ${name}: ${(err as Error).message}. The details are in brain's error log.`);
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.requestDuration.observe({ tool: name, status }, seconds);
+    }
+  });
+
+  server.onclose = () => deps.onClose?.(session);
+  return { server, session, cleanup: () => deps.onClose?.(session) };
+}

@@ -1,0 +1,196 @@
+// The memory area's API: what its tools, init, the CLI and other areas call. It owns the hot
+// cache and decides when to rebalance; the SQL lives in store.ts, search.ts and tiers.ts.
+import { databaseSizeBytes, stmt, toDbTime, type Db } from '../core/db.js';
+import { NotFoundError, UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { findSecret } from './secrets.js';
+import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
+import * as store from './store.js';
+import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
+import type { MemoryRow } from './types.js';
+
+export interface MemoryServiceOptions {
+  db: Db;
+  budget: TierBudget;
+  maxContentBytes: number;
+  retentionDays: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface RememberArgs extends store.RememberInput {
+  allowSecrets?: boolean;
+}
+
+export type MemoryService = ReturnType<typeof createMemoryService>;
+
+export function createMemoryService(opts: MemoryServiceOptions) {
+  const { db, metrics, logger } = opts;
+  const cache = new HotCache(db);
+  let rebalancePending = false;
+
+  function count(operation: string, tier: string) {
+    metrics.memoryOperations.inc({ operation, tier });
+  }
+
+  function runRebalance(trigger: string): RebalanceResult {
+    const result = rebalance(db, opts.budget, trigger);
+    cache.invalidate();
+    if (result.promoted) metrics.tierMoves.inc({ direction: 'promote' }, result.promoted);
+    if (result.demoted) metrics.tierMoves.inc({ direction: 'demote' }, result.demoted);
+    count('rebalance', 'all');
+    logger.info('memory tiers rebalanced', { trigger, ...result });
+    return result;
+  }
+
+  /** A hot tier over budget is rebalanced soon after, off the caller's path. */
+  function checkOverflow() {
+    if (rebalancePending || cache.size <= opts.budget.maxItems) return;
+    rebalancePending = true;
+    setImmediate(() => {
+      rebalancePending = false;
+      try {
+        runRebalance('overflow');
+      } catch (err) {
+        logger.warn('overflow rebalance failed; the scheduled one will retry', { error: String(err) });
+      }
+    });
+  }
+
+  return {
+    db,
+    cache,
+
+    remember(args: RememberArgs) {
+      const bytes = Buffer.byteLength(args.content, 'utf8');
+      if (bytes > opts.maxContentBytes) {
+        throw new UserError(
+          `content is ${bytes} bytes; the limit is ${opts.maxContentBytes} (BRAIN_MAX_CONTENT_KB). Split it into several memories, or store long text as a note.`,
+        );
+      }
+      if (!args.allowSecrets) {
+        const secret = findSecret(args.content) ?? (args.key ? findSecret(args.key) : undefined);
+        if (secret) {
+          throw new UserError(
+            `content looks like it contains ${secret}; memories are read back in future conversations, so brain does not store credentials. Remove the secret, or call again with "allow_secrets": true if storing it is intended.`,
+          );
+        }
+      }
+      const result = store.upsertMemory(db, args);
+      cache.upsert(result.row);
+      count(result.created ? 'create' : 'update', result.row.storage_tier);
+      if (result.row.storage_tier === 'hot') checkOverflow();
+      return result;
+    },
+
+    /** Exact lookup in the visible projects, first match wins (the active project before global). */
+    getByKey(projects: string[], key: string, touch = true): MemoryRow | undefined {
+      const now = toDbTime();
+      for (const project of projects) {
+        const cached = cache.byProjectKey(project, key);
+        const row = cached ?? store.getRowByKey(db, project, key);
+        if (!row || (row.expires_at !== null && row.expires_at <= now)) continue;
+        count('get', cached ? 'hot' : row.storage_tier);
+        if (touch) store.touchMemories(db, [row.id]);
+        return row;
+      }
+      return undefined;
+    },
+
+    getById(id: number, touch = true): MemoryRow | undefined {
+      const row = store.getRow(db, id);
+      if (!row || (row.expires_at !== null && row.expires_at <= toDbTime())) return undefined;
+      count('get', row.storage_tier);
+      if (touch) store.touchMemories(db, [row.id]);
+      return row;
+    },
+
+    search(query: string | undefined, filter: SearchFilter, offset: number, limit: number): SearchResult {
+      const result = searchMemories(db, query, filter, offset, limit);
+      store.touchMemories(db, result.hits.map((h) => h.row.id));
+      for (const h of result.hits) count('recall', h.row.storage_tier);
+      if (result.hits.length === 0) count('recall', 'none');
+      return result;
+    },
+
+    history: (project: string, key: string) => store.historyOf(db, project, key),
+
+    forgetOne(row: MemoryRow) {
+      store.forgetRows(db, [row]);
+      cache.remove(row.id);
+      count('forget', row.storage_tier);
+    },
+
+    forgetMatching(filter: store.ForgetFilter, confirm: boolean) {
+      const n = store.countMatching(db, filter);
+      if (n === 0) return { forgotten: 0, keys: [] as string[] };
+      if (!confirm) {
+        throw new UserError(
+          `this would forget ${n} memor${n === 1 ? 'y' : 'ies'}. If that is intended, call again with the same filters and "confirm": true (they stay restorable for ${opts.retentionDays} days).`,
+        );
+      }
+      const rows = store.selectMatching(db, filter);
+      store.forgetRows(db, rows);
+      for (const row of rows) cache.remove(row.id);
+      count('forget', 'all');
+      return { forgotten: rows.length, keys: rows.map((r) => r.key) };
+    },
+
+    restore(project: string, key: string, version?: number) {
+      const row = store.restoreMemory(db, project, key, version);
+      cache.upsert(row);
+      count('restore', row.storage_tier);
+      return row;
+    },
+
+    rebalance: runRebalance,
+
+    /** Expired memories and old history go; run by the scheduler and at start-up. */
+    purge() {
+      const result = store.purge(db, opts.retentionDays);
+      if (result.expired) cache.invalidate();
+      return result;
+    },
+
+    stats(projects?: string[]) {
+      const where = projects ? 'WHERE project IN (SELECT value FROM json_each(?))' : '';
+      const params = projects ? [JSON.stringify(projects)] : [];
+      const tiers = db.prepare(`SELECT storage_tier AS tier, count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM memories ${where} GROUP BY storage_tier`).all(...params) as { tier: string; n: number; bytes: number }[];
+      const types = db.prepare(`SELECT type, count(*) AS n FROM memories ${where} GROUP BY type ORDER BY n DESC LIMIT 20`).all(...params) as { type: string; n: number }[];
+      const byProject = db.prepare(`SELECT project, count(*) AS n FROM memories ${where} GROUP BY project ORDER BY n DESC LIMIT 20`).all(...params) as { project: string; n: number }[];
+      const history = stmt(db, `SELECT reason, count(*) AS n FROM memory_history GROUP BY reason`).all() as { reason: string; n: number }[];
+      const moves = stmt(db, `SELECT at, trigger, promoted, demoted, hot_items, hot_bytes, elapsed_ms FROM tier_moves ORDER BY id DESC LIMIT 5`).all() as Record<string, unknown>[];
+      const totals = stmt(db, `SELECT coalesce(sum(promoted), 0) AS promoted, coalesce(sum(demoted), 0) AS demoted FROM tier_moves`).get() as { promoted: number; demoted: number };
+      const hot = tiers.find((t) => t.tier === 'hot');
+      const warm = tiers.find((t) => t.tier === 'warm');
+      return {
+        total: (hot?.n ?? 0) + (warm?.n ?? 0),
+        hot: { items: hot?.n ?? 0, bytes: hot?.bytes ?? 0, budget_items: opts.budget.maxItems, budget_bytes: opts.budget.maxBytes },
+        warm: { items: warm?.n ?? 0, bytes: warm?.bytes ?? 0 },
+        by_type: Object.fromEntries(types.map((t) => [t.type, t.n])),
+        by_project: Object.fromEntries(byProject.map((p) => [p.project || 'global', p.n])),
+        history: Object.fromEntries(history.map((h) => [h.reason, h.n])),
+        tier_moves: { promoted_total: totals.promoted, demoted_total: totals.demoted, recent: moves },
+        database_bytes: databaseSizeBytes(db),
+      };
+    },
+
+    /** Updates the tier gauges (called by the metrics collector before a scrape). */
+    observe() {
+      const rows = stmt(db, `SELECT storage_tier AS tier, count(*) AS n FROM memories GROUP BY storage_tier`).all() as { tier: string; n: number }[];
+      let hot = 0;
+      for (const tier of ['hot', 'warm']) {
+        const n = rows.find((r) => r.tier === tier)?.n ?? 0;
+        if (tier === 'hot') hot = n;
+        metrics.memoryTierItems.set({ tier }, n);
+      }
+      metrics.hotTierUtilisation.set(opts.budget.maxItems ? hot / opts.budget.maxItems : 0);
+    },
+  };
+}
+
+export function requireRow<T>(row: T | undefined, what: string): T {
+  if (!row) throw new NotFoundError(what);
+  return row;
+}

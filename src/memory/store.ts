@@ -1,0 +1,224 @@
+// SQL for memories: free functions taking the database first. Multi-statement writes run in one
+// transaction, so a failed call leaves the file exactly as it was.
+import { randomBytes } from 'node:crypto';
+import { stmt, toDbTime, type Db } from '../core/db.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import { initialTier } from './tiers.js';
+import type { MemoryRow, Tier } from './types.js';
+
+export interface RememberInput {
+  project: string;
+  key?: string;
+  content: string;
+  type: string;
+  tags: string[];
+  importance: number;
+  ttlSeconds?: number;
+}
+
+export interface RememberResult {
+  row: MemoryRow;
+  created: boolean;
+}
+
+/** A readable key from the first words of the content, plus a random suffix so two never collide. */
+export function generateKey(content: string): string {
+  const words = content
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s-]/gu, ' ')
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 6)
+    .join('-')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  return `${words || 'memory'}-${randomBytes(3).toString('hex')}`;
+}
+
+function archive(db: Db, row: MemoryRow, reason: 'updated' | 'forgotten', now: string) {
+  stmt(
+    db,
+    `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
+     VALUES (@id, @project, @key, @content, @type, @tags, @importance, @version, @created_at, @expires_at, @reason, @archived_at)`,
+  ).run({ ...row, reason, archived_at: now });
+}
+
+function setTags(db: Db, id: number, tags: string[]) {
+  stmt(db, 'DELETE FROM memory_tags WHERE memory_id = ?').run(id);
+  const insert = stmt(db, 'INSERT OR IGNORE INTO memory_tags (tag, memory_id) VALUES (?, ?)');
+  for (const tag of tags) insert.run(tag, id);
+}
+
+export function getRow(db: Db, id: number): MemoryRow | undefined {
+  return stmt(db, 'SELECT * FROM memories WHERE id = ?').get(id) as MemoryRow | undefined;
+}
+
+export function getRowByKey(db: Db, project: string, key: string): MemoryRow | undefined {
+  return stmt(db, 'SELECT * FROM memories WHERE project = ? AND key = ?').get(project, key) as MemoryRow | undefined;
+}
+
+/** Insert, or update by (project, key) keeping the previous version in memory_history. */
+export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): RememberResult {
+  const now = toDbTime(nowMs);
+  const expires = input.ttlSeconds !== undefined ? toDbTime(nowMs + input.ttlSeconds * 1000) : null;
+  const tags = JSON.stringify(input.tags);
+  const size = Buffer.byteLength(input.content, 'utf8');
+  return db.transaction((): RememberResult => {
+    const key = input.key ?? generateKey(input.content);
+    const existing = getRowByKey(db, input.project, key);
+    if (existing) {
+      const unchanged =
+        existing.content === input.content && existing.type === input.type && existing.tags === tags &&
+        existing.importance === input.importance && existing.expires_at === expires;
+      if (unchanged) return { row: existing, created: false };
+      archive(db, existing, 'updated', now);
+      // A type change to a protected type must take effect now, not at the next rebalance.
+      const tier: Tier = initialTier(input.type, input.importance) === 'hot' ? 'hot' : existing.storage_tier;
+      stmt(
+        db,
+        `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, expires_at = ?,
+           storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ?`,
+      ).run(input.content, input.type, tags, input.importance, size, expires, tier, now, existing.id);
+      if (existing.tags !== tags) setTags(db, existing.id, input.tags);
+      return { row: getRow(db, existing.id)!, created: false };
+    }
+    const info = stmt(
+      db,
+      `INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, memory_score, created_at, updated_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(input.project, key, input.content, input.type, tags, input.importance, initialTier(input.type, input.importance),
+      size, input.importance * 0.5 + 0.2, now, now, expires);
+    const id = Number(info.lastInsertRowid);
+    setTags(db, id, input.tags);
+    return { row: getRow(db, id)!, created: true };
+  }).immediate();
+}
+
+/** Counts a read: access statistics feed the score that decides tiers. */
+export function touchMemories(db: Db, ids: number[], nowMs = Date.now()): void {
+  if (ids.length === 0) return;
+  stmt(db, `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (SELECT value FROM json_each(?))`)
+    .run(toDbTime(nowMs), JSON.stringify(ids));
+}
+
+export interface ForgetFilter {
+  projects: string[];
+  type?: string;
+  tags?: string[];
+  before?: string;
+}
+
+function filterWhere(filter: ForgetFilter): { where: string; params: unknown[] } {
+  const clauses = [`project IN (SELECT value FROM json_each(?))`];
+  const params: unknown[] = [JSON.stringify(filter.projects)];
+  if (filter.type) {
+    clauses.push('type = ?');
+    params.push(filter.type);
+  }
+  for (const tag of filter.tags ?? []) {
+    clauses.push('id IN (SELECT memory_id FROM memory_tags WHERE tag = ?)');
+    params.push(tag);
+  }
+  if (filter.before) {
+    clauses.push('updated_at < ?');
+    params.push(filter.before);
+  }
+  return { where: clauses.join(' AND '), params };
+}
+
+export function countMatching(db: Db, filter: ForgetFilter): number {
+  const { where, params } = filterWhere(filter);
+  return (db.prepare(`SELECT count(*) FROM memories WHERE ${where}`).pluck().get(...params) as number);
+}
+
+/** Moves memories to memory_history (restorable for the retention period) and deletes them. */
+export function forgetRows(db: Db, rows: MemoryRow[], nowMs = Date.now()): number {
+  const now = toDbTime(nowMs);
+  db.transaction(() => {
+    for (const row of rows) {
+      archive(db, row, 'forgotten', now);
+      stmt(db, 'DELETE FROM memories WHERE id = ?').run(row.id);
+    }
+  }).immediate();
+  return rows.length;
+}
+
+export function selectMatching(db: Db, filter: ForgetFilter): MemoryRow[] {
+  const { where, params } = filterWhere(filter);
+  return db.prepare(`SELECT * FROM memories WHERE ${where}`).all(...params) as MemoryRow[];
+}
+
+export interface HistoryRow {
+  id: number;
+  memory_id: number;
+  project: string;
+  key: string;
+  content: string;
+  type: string;
+  tags: string;
+  importance: number;
+  version: number;
+  created_at: string;
+  expires_at: string | null;
+  reason: 'updated' | 'forgotten';
+  archived_at: string;
+}
+
+export function historyOf(db: Db, project: string, key: string, limit = 20): HistoryRow[] {
+  return stmt(db, 'SELECT * FROM memory_history WHERE project = ? AND key = ? ORDER BY archived_at DESC, id DESC LIMIT ?')
+    .all(project, key, limit) as HistoryRow[];
+}
+
+/**
+ * Brings back a forgotten memory (its last state), or an earlier version of a live one (which
+ * becomes the newest version; the current text is archived first, so restoring is itself undoable).
+ */
+export function restoreMemory(db: Db, project: string, key: string, version: number | undefined, nowMs = Date.now()): MemoryRow {
+  const now = toDbTime(nowMs);
+  return db.transaction((): MemoryRow => {
+    const live = getRowByKey(db, project, key);
+    const history = historyOf(db, project, key, 1000);
+    let source: HistoryRow | undefined;
+    if (version !== undefined) {
+      source = history.find((h) => h.version === version);
+      if (!source) {
+        const known = [...new Set(history.map((h) => h.version))].sort((a, b) => a - b);
+        throw new NotFoundError(
+          `No stored version ${version} of "${key}"` + (known.length ? `; versions that can be restored: ${known.join(', ')}.` : '; it has no earlier versions.'),
+        );
+      }
+    } else {
+      if (live) throw new ConflictError(`"${key}" is not forgotten. To go back to an earlier text, pass "version" (see recall with key and "history": true).`);
+      source = history.find((h) => h.reason === 'forgotten');
+      if (!source) throw new NotFoundError(`Nothing to restore for "${key}": it was never forgotten, or its retention period is over.`);
+    }
+    if (live) {
+      archive(db, live, 'updated', now);
+      stmt(db, `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, version = version + 1, updated_at = ? WHERE id = ?`)
+        .run(source.content, source.type, source.tags, source.importance, Buffer.byteLength(source.content), now, live.id);
+      setTags(db, live.id, JSON.parse(source.tags));
+      return getRow(db, live.id)!;
+    }
+    const info = stmt(
+      db,
+      `INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, version, memory_score, created_at, updated_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(project, key, source.content, source.type, source.tags, source.importance, initialTier(source.type, source.importance),
+      Buffer.byteLength(source.content), source.version + 1, source.importance * 0.5, source.created_at, now,
+      source.expires_at && source.expires_at > now ? source.expires_at : null);
+    const id = Number(info.lastInsertRowid);
+    setTags(db, id, JSON.parse(source.tags));
+    return getRow(db, id)!;
+  }).immediate();
+}
+
+/** Deletes expired memories and history older than the retention period. Returns what went. */
+export function purge(db: Db, retentionDays: number, nowMs = Date.now()): { expired: number; history: number } {
+  const now = toDbTime(nowMs);
+  const cutoff = toDbTime(nowMs - retentionDays * 86_400_000);
+  return db.transaction(() => ({
+    expired: stmt(db, 'DELETE FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes,
+    history: stmt(db, 'DELETE FROM memory_history WHERE archived_at < ?').run(cutoff).changes,
+  })).immediate();
+}

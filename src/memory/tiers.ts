@@ -1,0 +1,153 @@
+// Hot/warm tiers. A memory's score mixes importance, how often it is used and how recently;
+// rebalancing keeps the highest scores hot within the budget, protected types always hot.
+// Hot memories are kept in an in-process cache that init and key lookups read from.
+import { stmt, toDbTime, type Db } from '../core/db.js';
+import { PROTECTED_TYPES, type MemoryRow, type Tier } from './types.js';
+
+export const SCORE_WEIGHTS = { importance: 0.5, frequency: 0.3, recency: 0.2 } as const;
+/** Accesses at which frequency reaches ~63% of its weight. */
+const FREQUENCY_SCALE = 5;
+/** Days over which recency decays to ~37%. */
+const RECENCY_DAYS = 30;
+/** New memories at or above this importance start hot. */
+export const HOT_IMPORTANCE = 0.8;
+
+export function frequencyOf(accessCount: number): number {
+  return 1 - Math.exp(-accessCount / FREQUENCY_SCALE);
+}
+
+export function recencyOf(lastUsedMs: number, nowMs: number): number {
+  return Math.exp(-Math.max(0, nowMs - lastUsedMs) / 86_400_000 / RECENCY_DAYS);
+}
+
+export function scoreOf(importance: number, accessCount: number, lastUsedMs: number, nowMs: number): number {
+  return (
+    SCORE_WEIGHTS.importance * importance +
+    SCORE_WEIGHTS.frequency * frequencyOf(accessCount) +
+    SCORE_WEIGHTS.recency * recencyOf(lastUsedMs, nowMs)
+  );
+}
+
+/** The same formula in SQL, for rebalancing every row without loading it. */
+const SCORE_SQL = `(${SCORE_WEIGHTS.importance} * importance
+  + ${SCORE_WEIGHTS.frequency} * (1 - exp(-access_count / ${FREQUENCY_SCALE}.0))
+  + ${SCORE_WEIGHTS.recency} * exp(-max(0, julianday(:now) - julianday(coalesce(accessed_at, updated_at))) / ${RECENCY_DAYS}.0))`;
+
+export function initialTier(type: string, importance: number): Tier {
+  return PROTECTED_TYPES.has(type) || importance >= HOT_IMPORTANCE ? 'hot' : 'warm';
+}
+
+export interface TierBudget {
+  maxItems: number;
+  maxBytes: number;
+}
+
+export interface RebalanceResult {
+  promoted: number;
+  demoted: number;
+  hot_items: number;
+  hot_bytes: number;
+  elapsed_ms: number;
+}
+
+const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
+
+/**
+ * Recomputes scores and moves memories between tiers. Only rows whose score or tier changes are
+ * written, so a routine rebalance of a large store touches few pages. Tier moves never drop rows:
+ * they are single-column updates inside one transaction.
+ */
+export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now()): RebalanceResult {
+  const started = performance.now();
+  const now = toDbTime(nowMs);
+  return db.transaction(() => {
+    stmt(db, `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE abs(memory_score - ${SCORE_SQL}) > 0.005`).run({ now });
+    const ranked = `SELECT id, storage_tier,
+        (type IN (${PROTECTED_LIST})) AS protected,
+        row_number() OVER w AS rank,
+        sum(size_bytes) OVER w AS cum_bytes
+      FROM memories WHERE expires_at IS NULL OR expires_at > :now
+      WINDOW w AS (ORDER BY (type IN (${PROTECTED_LIST})) DESC, memory_score DESC, id ROWS UNBOUNDED PRECEDING)`;
+    const want = `SELECT id, storage_tier,
+        CASE WHEN protected OR (rank <= :maxItems AND cum_bytes <= :maxBytes) THEN 'hot' ELSE 'warm' END AS target
+      FROM (${ranked})`;
+    const promoted = stmt(db, `UPDATE memories SET storage_tier = 'hot' WHERE id IN (SELECT id FROM (${want}) WHERE target = 'hot' AND storage_tier = 'warm')`)
+      .run({ now, maxItems: budget.maxItems, maxBytes: budget.maxBytes }).changes;
+    const demoted = stmt(db, `UPDATE memories SET storage_tier = 'warm' WHERE id IN (SELECT id FROM (${want}) WHERE target = 'warm' AND storage_tier = 'hot')`)
+      .run({ now, maxItems: budget.maxItems, maxBytes: budget.maxBytes }).changes;
+    const hot = stmt(db, `SELECT count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM memories WHERE storage_tier = 'hot'`).get() as { n: number; bytes: number };
+    const elapsed_ms = Math.round((performance.now() - started) * 100) / 100;
+    stmt(db, `INSERT INTO tier_moves (at, trigger, promoted, demoted, hot_items, hot_bytes, elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(now, trigger, promoted, demoted, hot.n, hot.bytes, elapsed_ms);
+    return { promoted, demoted, hot_items: hot.n, hot_bytes: hot.bytes, elapsed_ms };
+  }).immediate();
+}
+
+/**
+ * In-process copy of the hot tier. Our own writes update it directly; a commit by any other
+ * connection (another brain process on the same file) changes PRAGMA data_version, and the next
+ * read reloads the whole tier, so the cache is never staler than the file.
+ */
+export class HotCache {
+  private byId = new Map<number, MemoryRow>();
+  private byKey = new Map<string, MemoryRow>();
+  private dataVersion = -1;
+  private loaded = false;
+
+  constructor(private readonly db: Db) {}
+
+  private static keyOf(project: string, key: string) {
+    return project + '\u0000' + key;
+  }
+
+  private fresh(): void {
+    const version = stmt(this.db, 'PRAGMA data_version').pluck().get() as number;
+    if (this.loaded && version === this.dataVersion) return;
+    this.byId.clear();
+    this.byKey.clear();
+    for (const row of stmt(this.db, `SELECT * FROM memories WHERE storage_tier = 'hot'`).all() as MemoryRow[]) this.put(row);
+    this.dataVersion = version;
+    this.loaded = true;
+  }
+
+  private put(row: MemoryRow) {
+    this.byId.set(row.id, row);
+    this.byKey.set(HotCache.keyOf(row.project, row.key), row);
+  }
+
+  /** Record a row this process just wrote (insert, update, tier change). */
+  upsert(row: MemoryRow): void {
+    if (!this.loaded) return;
+    const old = this.byId.get(row.id);
+    if (old) this.byKey.delete(HotCache.keyOf(old.project, old.key));
+    this.byId.delete(row.id);
+    if (row.storage_tier === 'hot') this.put(row);
+  }
+
+  remove(id: number): void {
+    const old = this.byId.get(id);
+    if (!old) return;
+    this.byId.delete(id);
+    this.byKey.delete(HotCache.keyOf(old.project, old.key));
+  }
+
+  /** Forget everything and reload on the next read (after bulk changes such as a rebalance). */
+  invalidate(): void {
+    this.loaded = false;
+  }
+
+  byProjectKey(project: string, key: string): MemoryRow | undefined {
+    this.fresh();
+    return this.byKey.get(HotCache.keyOf(project, key));
+  }
+
+  all(): MemoryRow[] {
+    this.fresh();
+    return [...this.byId.values()];
+  }
+
+  get size(): number {
+    this.fresh();
+    return this.byId.size;
+  }
+}

@@ -1,0 +1,321 @@
+// The memory tools: remember, recall, forget, restore_memory, memory_stats, rebalance_memory.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { toDbTime } from '../core/db.js';
+import { NotFoundError, UserError } from '../core/errors.js';
+import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
+import { defineTool, type AnyTool } from '../core/tool.js';
+import type { MemoryService } from './service.js';
+import type { Hit } from './search.js';
+import { isoTime, type MemoryRow } from './types.js';
+
+/** Search results carry at most this much of each memory; the whole text is one recall by key away. */
+const SNIPPET_CHARS = 400;
+const MAX_TAGS = 20;
+
+const key = z
+  .string()
+  .trim()
+  .min(1, 'a key cannot be empty')
+  .max(200, 'a key is at most 200 characters')
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'a key cannot contain control characters');
+const tag = z.string().trim().toLowerCase().min(1, 'a tag cannot be empty').max(50, 'a tag is at most 50 characters');
+const type = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'a type is lower_snake_case, e.g. "user_preferences", "decision", "fact"');
+const isoDate = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31" or "2026-01-31T12:00:00Z"')
+  .transform((s) => toDbTime(Date.parse(s)));
+
+const memoryOut = z.object({
+  id: z.number(),
+  key: z.string(),
+  project: z.string(),
+  content: z.string(),
+  truncated: z.boolean().optional(),
+  content_chars: z.number().optional(),
+  type: z.string(),
+  tags: z.array(z.string()),
+  importance: z.number(),
+  tier: z.enum(['hot', 'warm']),
+  version: z.number(),
+  updated_at: z.string(),
+  expires_at: z.string().nullable().optional(),
+  score: z.number().optional(),
+  why: z
+    .object({
+      text: z.number(),
+      match: z.string(),
+      tier: z.number(),
+      importance: z.number(),
+      accesses: z.number(),
+      recency: z.number(),
+    })
+    .optional(),
+});
+type MemoryOut = z.infer<typeof memoryOut>;
+
+function fullMemory(row: MemoryRow): MemoryOut {
+  return {
+    id: row.id,
+    key: row.key,
+    project: displayProject(row.project),
+    content: row.content,
+    type: row.type,
+    tags: JSON.parse(row.tags),
+    importance: row.importance,
+    tier: row.storage_tier,
+    version: row.version,
+    updated_at: isoTime(row.updated_at),
+    expires_at: isoTime(row.expires_at),
+  };
+}
+
+function hitOut(hit: Hit): MemoryOut {
+  const out = fullMemory(hit.row);
+  delete out.expires_at;
+  if (hit.row.content.length > SNIPPET_CHARS) {
+    const snippet = hit.snippet && hit.snippet.length > 20 ? hit.snippet : hit.row.content.slice(0, SNIPPET_CHARS) + '…';
+    out.content = snippet.length > SNIPPET_CHARS + 2 ? snippet.slice(0, SNIPPET_CHARS) + '…' : snippet;
+    out.truncated = true;
+    out.content_chars = hit.row.content.length;
+  }
+  out.score = hit.score;
+  out.why = hit.why;
+  return out;
+}
+
+interface Cursor {
+  o: number;
+  h: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(text: string, hash: string): number {
+  let c: Cursor;
+  try {
+    c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+  } catch {
+    throw new UserError('"cursor" is not valid: pass the next_cursor of a previous recall unchanged, or leave it out to start from the first page.');
+  }
+  if (typeof c?.o !== 'number' || !Number.isInteger(c.o) || c.o < 0 || typeof c.h !== 'string') {
+    throw new UserError('"cursor" is not valid: pass the next_cursor of a previous recall unchanged, or leave it out to start from the first page.');
+  }
+  if (c.h !== hash) throw new UserError('"cursor" belongs to a different search: repeat the same query and filters, or leave "cursor" out.');
+  return c.o;
+}
+
+export function memoryTools(memories: MemoryService, opts: { retentionDays: number }): AnyTool[] {
+  const remember = defineTool({
+    name: 'remember',
+    title: 'Remember',
+    description:
+      'Store something worth knowing in a later conversation (a preference, decision, fact, or lesson). Same key in the same project updates it; the previous text is kept.',
+    kind: 'write',
+    input: {
+      content: z.string().min(1, 'content cannot be empty').describe('What to remember, in plain words.'),
+      key: key.optional().describe('Stable name to update it later, e.g. "editor-preference". Generated when omitted.'),
+      type: type.default('general').describe('Kind of memory: "user_preferences" (always loaded by init), "decision", "fact", "lesson", ...'),
+      tags: z.array(tag).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).default([]).describe('Short labels for filtering.'),
+      importance: z.number().min(0, 'importance is between 0 and 1').max(1, 'importance is between 0 and 1').default(0.5).describe('0..1; 0.8+ starts in the hot tier.'),
+      project: writeProjectArg,
+      ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget automatically after this many seconds.'),
+      allow_secrets: z.boolean().default(false).describe('Set true only to store text that looks like a credential on purpose.'),
+    },
+    output: {
+      id: z.number(),
+      key: z.string(),
+      project: z.string(),
+      tier: z.enum(['hot', 'warm']),
+      created: z.boolean().describe('true if new, false if an existing key was updated'),
+      version: z.number(),
+    },
+    handle(args, ctx) {
+      const { row, created } = memories.remember({
+        project: writeProject(args.project, ctx.session),
+        key: args.key,
+        content: args.content,
+        type: args.type,
+        tags: [...new Set(args.tags)],
+        importance: args.importance,
+        ttlSeconds: args.ttl_seconds,
+        allowSecrets: args.allow_secrets,
+      });
+      return { id: row.id, key: row.key, project: displayProject(row.project), tier: row.storage_tier, created, version: row.version };
+    },
+  });
+
+  const recall = defineTool({
+    name: 'recall',
+    title: 'Recall',
+    description:
+      'Search memories before answering anything that may depend on what was learned earlier; or fetch one memory whole by key or id. Long texts come back as snippets: recall the key for the full text.',
+    kind: 'read',
+    input: {
+      query: z.string().max(1000, 'a query is at most 1000 characters').optional().describe('Words to search for; typos and word fragments still match.'),
+      key: key.optional().describe('Exact key: returns that memory whole.'),
+      id: z.number().int().positive().optional().describe('Exact id: returns that memory whole.'),
+      type: type.optional().describe('Only this type.'),
+      tags: z.array(tag).max(MAX_TAGS).optional().describe('Only memories with all of these tags.'),
+      project: readProjectArg,
+      min_importance: z.number().min(0).max(1).optional().describe('Only memories at least this important.'),
+      since: isoDate.optional().describe('Only memories changed at or after this time (ISO 8601).'),
+      until: isoDate.optional().describe('Only memories changed at or before this time (ISO 8601).'),
+      limit: z.number().int().min(1).max(50, 'limit is at most 50').default(10).describe('Results per page (1-50).'),
+      cursor: z.string().max(500).optional().describe('next_cursor from the previous page.'),
+      history: z.boolean().default(false).describe('With key: also list earlier versions (restorable with restore_memory).'),
+    },
+    output: {
+      results: z.array(memoryOut),
+      next_cursor: z.string().optional(),
+      strategy: z.string().optional().describe('How far the search had to widen: all_words, any_word, fuzzy.'),
+      history: z
+        .array(z.object({ version: z.number(), reason: z.string(), archived_at: z.string(), content: z.string() }))
+        .optional(),
+    },
+    handle(args, ctx) {
+      const projects = visibleProjects(args.project, ctx.session);
+      if (args.key !== undefined || args.id !== undefined) {
+        if (args.key !== undefined && args.id !== undefined) throw new UserError('Pass either "key" or "id", not both.');
+        const row = args.id !== undefined ? memories.getById(args.id) : memories.getByKey(projects ?? [ctx.session.project, ''], args.key!);
+        if (row && args.id !== undefined && projects && !projects.includes(row.project)) {
+          throw new NotFoundError(`No memory with id ${args.id} in ${displayProject(projects[0])}; pass "project": "*" to look everywhere.`);
+        }
+        if (!row) {
+          if (args.history && args.key) {
+            const old = memories.history(projects?.[0] ?? '', args.key);
+            if (old.length) return { results: [], history: old.map((h) => ({ version: h.version, reason: h.reason, archived_at: isoTime(h.archived_at), content: h.content.slice(0, SNIPPET_CHARS) })) };
+          }
+          throw new NotFoundError(
+            args.id !== undefined ? `No memory with id ${args.id}.` : `No memory with key "${args.key}" in ${projects ? projects.map(displayProject).join(' or ') : 'any project'}. Use "query" to search instead.`,
+          );
+        }
+        const result: { results: MemoryOut[]; history?: { version: number; reason: string; archived_at: string; content: string }[] } = { results: [fullMemory(row)] };
+        if (args.history) {
+          result.history = memories.history(row.project, row.key).map((h) => ({
+            version: h.version, reason: h.reason, archived_at: isoTime(h.archived_at), content: h.content.slice(0, SNIPPET_CHARS),
+          }));
+        }
+        return result;
+      }
+      const filter = {
+        projects,
+        type: args.type,
+        tags: args.tags,
+        minImportance: args.min_importance,
+        since: args.since,
+        until: args.until,
+      };
+      const hash = createHash('sha256').update(JSON.stringify([args.query ?? '', filter, args.limit])).digest('base64url').slice(0, 12);
+      const offset = args.cursor ? decodeCursor(args.cursor, hash) : 0;
+      const found = memories.search(args.query, filter, offset, args.limit);
+      return {
+        results: found.hits.map(hitOut),
+        next_cursor: found.more ? encodeCursor({ o: offset + args.limit, h: hash }) : undefined,
+        strategy: found.strategy,
+      };
+    },
+  });
+
+  const forget = defineTool({
+    name: 'forget',
+    title: 'Forget',
+    description:
+      'Forget a memory by key or id when it is wrong or no longer wanted; or several by filters with "confirm": true. Forgotten memories stay restorable for a while.',
+    kind: 'destructive',
+    input: {
+      key: key.optional().describe('Key of the memory to forget.'),
+      id: z.number().int().positive().optional().describe('Id of the memory to forget.'),
+      project: readProjectArg,
+      type: type.optional().describe('Bulk: every memory of this type.'),
+      tags: z.array(tag).max(MAX_TAGS).optional().describe('Bulk: every memory with all these tags.'),
+      before: isoDate.optional().describe('Bulk: every memory last changed before this time.'),
+      confirm: z.boolean().default(false).describe('Required for bulk forgetting.'),
+    },
+    output: {
+      forgotten: z.number(),
+      keys: z.array(z.string()),
+      restorable_until: z.string(),
+    },
+    handle(args, ctx) {
+      const restorable_until = new Date(Date.now() + opts.retentionDays * 86_400_000).toISOString();
+      const projects = visibleProjects(args.project, ctx.session);
+      if (args.key !== undefined || args.id !== undefined) {
+        if (args.key !== undefined && args.id !== undefined) throw new UserError('Pass either "key" or "id", not both.');
+        if (args.type || args.tags || args.before) throw new UserError('Filters ("type", "tags", "before") are for bulk forgetting; leave them out when forgetting one memory by key or id.');
+        const row = args.id !== undefined ? memories.getById(args.id, false) : memories.getByKey(projects ?? [ctx.session.project, ''], args.key!, false);
+        if (!row || (projects && !projects.includes(row.project))) {
+          throw new NotFoundError(`No memory ${args.id !== undefined ? `with id ${args.id}` : `with key "${args.key}"`} to forget here; check recall, or pass "project".`);
+        }
+        memories.forgetOne(row);
+        return { forgotten: 1, keys: [row.key], restorable_until };
+      }
+      if (!args.type && !args.tags?.length && !args.before) {
+        throw new UserError('Say what to forget: "key" or "id" for one memory, or "type", "tags" or "before" (with "confirm": true) for several.');
+      }
+      const result = memories.forgetMatching(
+        { projects: projects ?? allProjects(memories), type: args.type, tags: args.tags, before: args.before },
+        args.confirm,
+      );
+      return { forgotten: result.forgotten, keys: result.keys.slice(0, 50), restorable_until };
+    },
+  });
+
+  const restore = defineTool({
+    name: 'restore_memory',
+    title: 'Restore memory',
+    description: 'Undo a forget, or bring back an earlier version of a memory (versions are listed by recall with key and "history": true).',
+    kind: 'write',
+    input: {
+      key: key.describe('Key of the memory.'),
+      project: writeProjectArg,
+      version: z.number().int().positive().optional().describe('Version to bring back; omit to undo a forget.'),
+    },
+    output: { id: z.number(), key: z.string(), project: z.string(), version: z.number(), tier: z.enum(['hot', 'warm']) },
+    handle(args, ctx) {
+      const row = memories.restore(writeProject(args.project, ctx.session), args.key, args.version);
+      return { id: row.id, key: row.key, project: displayProject(row.project), version: row.version, tier: row.storage_tier };
+    },
+  });
+
+  const stats = defineTool({
+    name: 'memory_stats',
+    title: 'Memory statistics',
+    description: 'How many memories there are, by tier, type and project, with hot-tier budget use and recent tier moves.',
+    kind: 'read',
+    input: { project: readProjectArg },
+    output: {
+      total: z.number(),
+      hot: z.object({ items: z.number(), bytes: z.number(), budget_items: z.number(), budget_bytes: z.number() }),
+      warm: z.object({ items: z.number(), bytes: z.number() }),
+      by_type: z.record(z.string(), z.number()),
+      by_project: z.record(z.string(), z.number()),
+      history: z.record(z.string(), z.number()),
+      tier_moves: z.object({ promoted_total: z.number(), demoted_total: z.number(), recent: z.array(z.record(z.string(), z.unknown())) }),
+      database_bytes: z.number(),
+    },
+    handle(args, ctx) {
+      return memories.stats(args.project === undefined ? undefined : visibleProjects(args.project, ctx.session));
+    },
+  });
+
+  const rebalanceTool = defineTool({
+    name: 'rebalance_memory',
+    title: 'Rebalance memory tiers',
+    description: 'Recompute memory scores and move memories between the hot and warm tiers now (it also runs on a schedule).',
+    kind: 'idempotent',
+    input: {},
+    output: { promoted: z.number(), demoted: z.number(), hot_items: z.number(), hot_bytes: z.number(), elapsed_ms: z.number() },
+    handle: () => memories.rebalance('manual'),
+  });
+
+  return [remember, recall, forget, restore, stats, rebalanceTool];
+}
+
+function allProjects(memories: MemoryService): string[] {
+  return (memories.db.prepare('SELECT DISTINCT project FROM memories').pluck().all() as string[]);
+}

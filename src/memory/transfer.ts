@@ -1,0 +1,211 @@
+// Export and import of memories as JSON lines: brain's own format (lossless round trip) and the
+// memory.jsonl of @modelcontextprotocol/server-memory, so its users can move over.
+import { stmt, toDbTime, type Db } from '../core/db.js';
+import type { MemoryRow } from './types.js';
+import type { HistoryRow } from './store.js';
+
+export interface ExportLine {
+  kind: 'memory' | 'memory_history';
+  [field: string]: unknown;
+}
+
+/** Every memory and every archived version, one JSON object per line. */
+export function* exportLines(db: Db): Generator<string> {
+  for (const row of db.prepare('SELECT * FROM memories ORDER BY id').iterate() as Iterable<MemoryRow>) {
+    yield JSON.stringify({ kind: 'memory', ...row, tags: JSON.parse(row.tags) });
+  }
+  for (const row of db.prepare('SELECT * FROM memory_history ORDER BY id').iterate() as Iterable<HistoryRow>) {
+    yield JSON.stringify({ kind: 'memory_history', ...row, tags: JSON.parse(row.tags) });
+  }
+}
+
+export interface ImportReport {
+  format: 'brain' | 'server-memory';
+  created: number;
+  updated: number;
+  skipped: number;
+  history: number;
+  errors: string[];
+}
+
+const MAX_ERRORS = 20;
+
+function str(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+/** Detects the format from the first record: brain lines have "kind", server-memory lines "type". */
+export function detectFormat(lines: string[]): 'brain' | 'server-memory' {
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    const first = JSON.parse(line) as Record<string, unknown>;
+    return 'kind' in first ? 'brain' : 'server-memory';
+  }
+  return 'brain';
+}
+
+/**
+ * Imports in one transaction: a file with a bad line imports nothing but that line is reported
+ * (with its number), unless the rest is valid, in which case the valid lines go in.
+ * An existing (project, key) is replaced only by a newer version; its old text goes to history.
+ */
+export function importLines(db: Db, lines: string[]): ImportReport {
+  const format = detectFormat(lines);
+  const report: ImportReport = { format, created: 0, updated: 0, skipped: 0, history: 0, errors: [] };
+  const records: { line: number; value: Record<string, unknown> }[] = [];
+  lines.forEach((text, i) => {
+    if (!text.trim()) return;
+    try {
+      const value = JSON.parse(text) as unknown;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+      records.push({ line: i + 1, value: value as Record<string, unknown> });
+    } catch (err) {
+      if (report.errors.length < MAX_ERRORS) report.errors.push(`line ${i + 1}: ${(err as Error).message}`);
+    }
+  });
+  const memories = format === 'brain' ? fromBrain(records, report) : fromServerMemory(records, report);
+  const now = toDbTime();
+  db.transaction(() => {
+    for (const m of memories.rows) {
+      const existing = stmt(db, 'SELECT * FROM memories WHERE project = ? AND key = ?').get(m.project, m.key) as MemoryRow | undefined;
+      if (existing) {
+        if (existing.updated_at >= m.updated_at && existing.content === m.content) {
+          report.skipped++;
+          continue;
+        }
+        if (existing.updated_at > m.updated_at) {
+          report.skipped++;
+          continue;
+        }
+        stmt(db, `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
+          VALUES (@id, @project, @key, @content, @type, @tags, @importance, @version, @created_at, @expires_at, 'updated', @archived_at)`).run({ ...existing, archived_at: now });
+        stmt(db, `UPDATE memories SET content = @content, type = @type, tags = @tags, importance = @importance, size_bytes = @size_bytes,
+            version = max(version + 1, @version), updated_at = @updated_at, expires_at = @expires_at WHERE id = @id`).run({ ...m, id: existing.id });
+        replaceTags(db, existing.id, m.tags);
+        report.updated++;
+        continue;
+      }
+      const idFree = m.id !== undefined && !stmt(db, 'SELECT 1 FROM memories WHERE id = ?').get(m.id);
+      const info = stmt(db, `INSERT INTO memories (id, project, key, content, type, tags, importance, storage_tier, access_count, memory_score,
+          size_bytes, version, created_at, updated_at, accessed_at, expires_at)
+        VALUES (@id, @project, @key, @content, @type, @tags, @importance, @storage_tier, @access_count, @memory_score,
+          @size_bytes, @version, @created_at, @updated_at, @accessed_at, @expires_at)`).run({ ...m, id: idFree ? m.id : null });
+      replaceTags(db, Number(info.lastInsertRowid), m.tags);
+      report.created++;
+    }
+    for (const h of memories.history) {
+      const dup = stmt(db, 'SELECT 1 FROM memory_history WHERE project = ? AND key = ? AND version = ? AND archived_at = ?').get(h.project, h.key, h.version, h.archived_at);
+      if (dup) continue;
+      stmt(db, `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
+        VALUES (@memory_id, @project, @key, @content, @type, @tags, @importance, @version, @created_at, @expires_at, @reason, @archived_at)`).run(h);
+      report.history++;
+    }
+  }).immediate();
+  return report;
+}
+
+function replaceTags(db: Db, id: number, tagsJson: string) {
+  stmt(db, 'DELETE FROM memory_tags WHERE memory_id = ?').run(id);
+  for (const tag of JSON.parse(tagsJson) as string[]) stmt(db, 'INSERT OR IGNORE INTO memory_tags (tag, memory_id) VALUES (?, ?)').run(tag, id);
+}
+
+type ImportRow = Omit<MemoryRow, 'id'> & { id?: number };
+
+function fromBrain(records: { line: number; value: Record<string, unknown> }[], report: ImportReport) {
+  const rows: ImportRow[] = [];
+  const history: Omit<HistoryRow, 'id'>[] = [];
+  const now = toDbTime();
+  for (const { line, value: v } of records) {
+    const content = v.content;
+    const key = v.key;
+    if (typeof content !== 'string' || typeof key !== 'string' || !key.trim()) {
+      if (report.errors.length < MAX_ERRORS) report.errors.push(`line ${line}: needs string "key" and "content"`);
+      continue;
+    }
+    const tags = JSON.stringify(Array.isArray(v.tags) ? v.tags.filter((t) => typeof t === 'string') : []);
+    const importance = typeof v.importance === 'number' && v.importance >= 0 && v.importance <= 1 ? v.importance : 0.5;
+    const common = {
+      project: str(v.project, ''),
+      key,
+      content,
+      type: str(v.type, 'general'),
+      tags,
+      importance,
+      version: typeof v.version === 'number' ? v.version : 1,
+      created_at: str(v.created_at, now),
+      expires_at: typeof v.expires_at === 'string' ? v.expires_at : null,
+    };
+    if (v.kind === 'memory_history') {
+      history.push({
+        ...common,
+        memory_id: typeof v.memory_id === 'number' ? v.memory_id : 0,
+        reason: v.reason === 'forgotten' ? 'forgotten' : 'updated',
+        archived_at: str(v.archived_at, now),
+      });
+      continue;
+    }
+    rows.push({
+      ...common,
+      id: typeof v.id === 'number' ? v.id : undefined,
+      storage_tier: v.storage_tier === 'hot' ? 'hot' : 'warm',
+      access_count: typeof v.access_count === 'number' ? v.access_count : 0,
+      memory_score: typeof v.memory_score === 'number' ? v.memory_score : importance * 0.5,
+      size_bytes: Buffer.byteLength(content),
+      updated_at: str(v.updated_at, now),
+      accessed_at: typeof v.accessed_at === 'string' ? v.accessed_at : null,
+    });
+  }
+  return { rows, history };
+}
+
+/**
+ * server-memory keeps a knowledge graph: entities with observations, and relations between them.
+ * Each entity becomes one memory (key = entity name, tags = its entity type) whose content lists
+ * its observations and its relations, so a recall of either side finds it.
+ */
+function fromServerMemory(records: { line: number; value: Record<string, unknown> }[], report: ImportReport) {
+  const now = toDbTime();
+  const entities = new Map<string, { entityType: string; observations: string[]; relations: string[] }>();
+  const relations: { from: string; to: string; relationType: string }[] = [];
+  for (const { line, value: v } of records) {
+    if (v.type === 'entity' && typeof v.name === 'string' && v.name.trim()) {
+      const e = entities.get(v.name) ?? { entityType: str(v.entityType, 'entity'), observations: [], relations: [] };
+      if (Array.isArray(v.observations)) e.observations.push(...v.observations.filter((o): o is string => typeof o === 'string'));
+      entities.set(v.name, e);
+    } else if (v.type === 'relation' && typeof v.from === 'string' && typeof v.to === 'string') {
+      relations.push({ from: v.from, to: v.to, relationType: str(v.relationType, 'related_to') });
+    } else if (report.errors.length < MAX_ERRORS) {
+      report.errors.push(`line ${line}: neither an entity (type, name, observations) nor a relation (type, from, to)`);
+    }
+  }
+  for (const r of relations) {
+    const from = entities.get(r.from) ?? { entityType: 'entity', observations: [], relations: [] };
+    from.relations.push(`${r.relationType} ${r.to}`);
+    entities.set(r.from, from);
+  }
+  const rows: ImportRow[] = [];
+  for (const [name, e] of entities) {
+    const lines = [`${name} (${e.entityType})`, ...e.observations.map((o) => `- ${o}`)];
+    if (e.relations.length) lines.push('Relations:', ...e.relations.map((r) => `- ${r}`));
+    const content = lines.join('\n');
+    const tag = e.entityType.trim().toLowerCase().slice(0, 50);
+    rows.push({
+      project: '',
+      key: name.trim().slice(0, 200),
+      content,
+      type: 'entity',
+      tags: JSON.stringify(tag ? ['server-memory', tag] : ['server-memory']),
+      importance: 0.5,
+      storage_tier: 'warm',
+      access_count: 0,
+      memory_score: 0.25,
+      size_bytes: Buffer.byteLength(content),
+      version: 1,
+      created_at: now,
+      updated_at: now,
+      accessed_at: null,
+      expires_at: null,
+    });
+  }
+  return { rows, history: [] as Omit<HistoryRow, 'id'>[] };
+}

@@ -1,0 +1,161 @@
+// init: opens or resumes a session and returns what the assistant should start from, inside a
+// size budget so it never floods the context window. Other areas add sections (project context,
+// notes, ...) through InitSection; the memory sections are built here from the memory area's API.
+import { z } from 'zod';
+import type { Db } from '../core/db.js';
+import { UserError } from '../core/errors.js';
+import { displayProject, projectName, visibleProjects } from '../core/scope.js';
+import { defineTool, type AnyTool, type SessionState } from '../core/tool.js';
+import type { MemoryService } from '../memory/service.js';
+import { isoTime, type MemoryRow } from '../memory/types.js';
+import { createSession, getLiveSession, touchSession } from './store.js';
+
+export interface InitSection {
+  /** Key in the init result. */
+  name: string;
+  schema: z.ZodType;
+  /** Builds the section within `budgetChars` (JSON length), or undefined to leave it out. */
+  build(session: SessionState, budgetChars: number): unknown | undefined;
+}
+
+export interface SessionOptions {
+  db: Db;
+  memories: MemoryService;
+  ttlMs: number;
+  budgetChars: number;
+  sections?: InitSection[];
+  /** Called when init switches project, so areas can check the project exists. */
+  checkProject?: (name: string) => void;
+}
+
+/** Per-memory cap inside init: init is an overview, recall has the rest. */
+const INIT_MEMORY_CHARS = 300;
+const INIT_MAX_MEMORIES = 40;
+
+const initMemory = z.object({
+  key: z.string(),
+  type: z.string(),
+  content: z.string(),
+  importance: z.number(),
+  tier: z.enum(['hot', 'warm']),
+  project: z.string(),
+  updated_at: z.string(),
+  truncated: z.boolean().optional(),
+});
+
+function brief(row: MemoryRow) {
+  const long = row.content.length > INIT_MEMORY_CHARS;
+  return {
+    key: row.key,
+    type: row.type,
+    content: long ? row.content.slice(0, INIT_MEMORY_CHARS) + '…' : row.content,
+    importance: row.importance,
+    tier: row.storage_tier,
+    project: displayProject(row.project),
+    updated_at: isoTime(row.updated_at),
+    ...(long ? { truncated: true } : {}),
+  };
+}
+
+/** Adds items while they fit; returns the items and how many did not. */
+function fit<T>(items: T[], budget: number): { kept: T[]; omitted: number; used: number } {
+  const kept: T[] = [];
+  let used = 2;
+  for (const item of items) {
+    const size = JSON.stringify(item).length + 1;
+    if (used + size > budget) break;
+    kept.push(item);
+    used += size;
+  }
+  return { kept, omitted: items.length - kept.length, used };
+}
+
+const HINTS =
+  'brain is your memory across conversations. recall before answering anything that may depend on earlier work; remember new preferences, decisions and facts as you learn them (same key updates). Preferences above always apply.';
+
+export function sessionTools(opts: SessionOptions): AnyTool[] {
+  const sections = opts.sections ?? [];
+  const extraShape: Record<string, z.ZodType> = {};
+  for (const s of sections) extraShape[s.name] = s.schema.optional();
+
+  const init = defineTool({
+    name: 'init',
+    title: 'Start with brain',
+    description:
+      'Call once at the start of every conversation: opens a session and returns the user\'s preferences, the active project and the most useful memories.',
+    kind: 'write',
+    input: {
+      project: projectName.optional().describe('Project to work in; "global" for none. Default: the project this session used last.'),
+      client: z.string().max(100).optional().describe('Which assistant this is, e.g. "claude-code".'),
+      session_id: z.string().uuid('session_id is the id a previous init returned').optional().describe('Resume this earlier session.'),
+    },
+    output: {
+      session_id: z.string(),
+      resumed: z.boolean(),
+      project: z.string(),
+      preferences: z.array(initMemory),
+      memories: z.array(initMemory),
+      counts: z.object({ memories: z.number(), hot: z.number(), in_project: z.number() }),
+      budget: z.object({ limit_chars: z.number(), used_chars: z.number(), omitted_memories: z.number() }),
+      ...extraShape,
+      hints: z.string(),
+    },
+    handle(args, ctx) {
+      const session = ctx.session;
+      let resumed = false;
+      let row = args.session_id ? getLiveSession(opts.db, args.session_id) : session.id ? getLiveSession(opts.db, session.id) : undefined;
+      if (args.session_id && !row) throw new UserError(`Session ${args.session_id} has expired or does not exist; call init without session_id to start a new one.`);
+      const project = args.project === undefined ? row?.project ?? session.project : args.project === 'global' ? '' : args.project;
+      if (project) opts.checkProject?.(project);
+      if (row) {
+        resumed = true;
+        touchSession(opts.db, row.id, project, opts.ttlMs);
+      } else {
+        row = createSession(opts.db, args.client ?? session.clientName ?? null, project, opts.ttlMs);
+      }
+      session.id = row.id;
+      session.project = project;
+
+      const visible = visibleProjects(undefined, session)!;
+      const now = new Date().toISOString();
+      const hot = opts.memories.cache.all().filter((m) => visible.includes(m.project) && (m.expires_at === null || isoTime(m.expires_at) > now));
+      const preferences = hot.filter((m) => m.type === 'user_preferences').sort((a, b) => b.importance - a.importance || b.memory_score - a.memory_score);
+      let top = hot.filter((m) => m.type !== 'user_preferences').sort((a, b) => b.memory_score - a.memory_score);
+      if (top.length < INIT_MAX_MEMORIES) {
+        const seen = new Set(top.map((m) => m.id));
+        const more = opts.memories.search(undefined, { projects: visible }, 0, INIT_MAX_MEMORIES).hits.map((h) => h.row);
+        top = top.concat(more.filter((m) => !seen.has(m.id) && m.type !== 'user_preferences'));
+      }
+      const stats = opts.db.prepare(
+        `SELECT count(*) AS total, sum(storage_tier = 'hot') AS hot, sum(project = ?) AS in_project FROM memories`,
+      ).get(project) as { total: number; hot: number | null; in_project: number | null };
+
+      // Budget order: preferences, other areas' sections, then memories fill what is left.
+      let remaining = opts.budgetChars - HINTS.length - 300;
+      const prefs = fit(preferences.map(brief), Math.max(0, remaining * 0.4));
+      remaining -= prefs.used;
+      const extra: Record<string, unknown> = {};
+      for (const section of sections) {
+        const value = section.build(session, Math.max(0, remaining * 0.5));
+        if (value === undefined) continue;
+        extra[section.name] = value;
+        remaining -= JSON.stringify(value).length;
+      }
+      const mems = fit(top.slice(0, INIT_MAX_MEMORIES).map(brief), Math.max(0, remaining));
+      const result = {
+        session_id: row.id,
+        resumed,
+        project: displayProject(project),
+        preferences: prefs.kept,
+        memories: mems.kept,
+        counts: { memories: stats.total, hot: stats.hot ?? 0, in_project: stats.in_project ?? 0 },
+        budget: { limit_chars: opts.budgetChars, used_chars: 0, omitted_memories: mems.omitted + prefs.omitted + Math.max(0, top.length - INIT_MAX_MEMORIES) },
+        ...extra,
+        hints: HINTS,
+      };
+      result.budget.used_chars = JSON.stringify(result).length;
+      return result;
+    },
+  });
+  return [init];
+}

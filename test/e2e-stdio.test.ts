@@ -1,0 +1,159 @@
+// The real built server over real stdio with the SDK client: what Claude Desktop / Claude Code do.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { brainEnv, call, callError, CLI, startBrain, tempDir, type Connected } from './helpers/brain.js';
+
+let dir: string;
+let env: Record<string, string>;
+let brain: Connected | undefined;
+
+beforeEach(() => {
+  dir = tempDir();
+  env = brainEnv(dir);
+});
+afterEach(async () => {
+  await brain?.close();
+  brain = undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('stdio server', () => {
+  it('tools/list: valid names, titles, annotations, schemas', async () => {
+    brain = await startBrain(env);
+    const { tools } = await brain.client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['init', 'remember', 'recall', 'forget', 'restore_memory', 'memory_stats', 'rebalance_memory']));
+    for (const tool of tools) {
+      expect(tool.name).toMatch(/^[a-z0-9_]{1,40}$/);
+      expect(tool.title).toBeTruthy();
+      expect(tool.description!.length).toBeGreaterThan(20);
+      expect(tool.annotations?.openWorldHint).toBe(tool.name === 'execute');
+      expect(tool.inputSchema.type).toBe('object');
+      expect(tool.outputSchema?.type).toBe('object');
+      for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        expect((schema as { description?: string }).description, `${tool.name}.${field} has a description`).toBeTruthy();
+      }
+    }
+    expect(tools.find((t) => t.name === 'recall')!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(tools.find((t) => t.name === 'forget')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    // The assistant pays for tools/list in every conversation.
+    expect(JSON.stringify(tools).length).toBeLessThan(20_000);
+    expect(brain.client.getInstructions()).toMatch(/init/);
+  });
+
+  it('init, remember, recall, forget, restore_memory, memory_stats, rebalance_memory', async () => {
+    brain = await startBrain(env);
+    const c = brain.client;
+    const started = await call(c, 'init', { client: 'e2e' });
+    expect(started).toMatchObject({ resumed: false, project: 'global', preferences: [], memories: [] });
+
+    const pref = await call(c, 'remember', { key: 'editor', content: 'The user prefers vim keybindings everywhere.', type: 'user_preferences' });
+    expect(pref).toMatchObject({ key: 'editor', tier: 'hot', created: true, version: 1 });
+    const fact = await call(c, 'remember', { content: 'The staging database is PostgreSQL 16 on host db-staging.', tags: ['infra'] });
+    expect(fact.created).toBe(true);
+    expect(String(fact.key)).toMatch(/^the-staging-database-is-postgresql-16/);
+
+    const found = await call<{ results: { key: string; why: { match: string } }[] }>(c, 'recall', { query: 'staging postgres database' });
+    expect(found.results[0].key).toBe(fact.key);
+    const typo = await call<{ results: { key: string }[] }>(c, 'recall', { query: 'postgreSLQ stagign' });
+    expect(typo.results.map((r) => r.key)).toContain(fact.key);
+    const fragment = await call<{ results: { key: string }[] }>(c, 'recall', { query: 'keybind' });
+    expect(fragment.results.map((r) => r.key)).toContain('editor');
+
+    const updated = await call(c, 'remember', { key: 'editor', content: 'The user prefers emacs keybindings now.', type: 'user_preferences' });
+    expect(updated).toMatchObject({ created: false, version: 2 });
+    const withHistory = await call<{ results: { content: string }[]; history: { version: number }[] }>(c, 'recall', { key: 'editor', history: true });
+    expect(withHistory.results[0].content).toMatch(/emacs/);
+    expect(withHistory.history.map((h) => h.version)).toEqual([1]);
+
+    const forgotten = await call(c, 'forget', { key: 'editor' });
+    expect(forgotten).toMatchObject({ forgotten: 1, keys: ['editor'] });
+    expect(await callError(c, 'recall', { key: 'editor' })).toMatch(/No memory with key "editor"/);
+    const restored = await call(c, 'restore_memory', { key: 'editor' });
+    expect(restored).toMatchObject({ key: 'editor', version: 3 });
+    expect((await call<{ results: { content: string }[] }>(c, 'recall', { key: 'editor' })).results[0].content).toMatch(/emacs/);
+
+    const stats = await call<{ total: number; hot: { items: number } }>(c, 'memory_stats');
+    expect(stats.total).toBe(2);
+    expect(stats.hot.items).toBe(1);
+    // Both fit the hot budget (2000 items by default), so rebalancing promotes the warm one.
+    const moved = await call(c, 'rebalance_memory');
+    expect(moved).toMatchObject({ promoted: 1, demoted: 0, hot_items: 2 });
+
+    const again = await call<{ preferences: { key: string }[]; memories: { key: string }[] }>(c, 'init', {});
+    expect(again.preferences.map((p) => p.key)).toEqual(['editor']);
+    expect(again.memories.map((m) => m.key)).toContain(fact.key);
+  });
+
+  it('bad input gets a clear error and changes nothing', async () => {
+    brain = await startBrain(env);
+    const c = brain.client;
+    await call(c, 'remember', { key: 'keep', content: 'original text' });
+    const before = await call(c, 'memory_stats');
+    expect(await callError(c, 'remember', { key: 'keep', content: 'x', importance: 2 })).toMatch(/importance is between 0 and 1/);
+    expect(await callError(c, 'remember', { key: '', content: 'x' })).toMatch(/key cannot be empty/);
+    expect(await callError(c, 'remember', { key: 42, content: 'x' })).toMatch(/"key"/);
+    expect(await callError(c, 'remember', { content: 'x', ttl_seconds: -5 })).toMatch(/ttl_seconds must be positive/);
+    expect(await callError(c, 'remember', { content: 'x', colour: 'red' })).toMatch(/unknown field "colour"/);
+    expect(await callError(c, 'remember', {})).toMatch(/"content" is required/);
+    expect(await callError(c, 'remember', { content: 'y'.repeat(300 * 1024) })).toMatch(/limit is 262144/);
+    expect(await callError(c, 'remember', { content: 'token ghp_' + 'a'.repeat(36) })).toMatch(/GitHub token.*allow_secrets/);
+    expect(await callError(c, 'recall', { cursor: 'not-a-cursor' })).toMatch(/cursor.*not valid/);
+    expect(await callError(c, 'forget', { type: 'general' })).toMatch(/would forget 1 memory.*confirm/);
+    expect(await callError(c, 'nonexistent_tool', {})).toMatch(/Unknown tool/);
+    for (const query of ['foo AND (', '"unbalanced', '*', 'NEAR(a b)', 'col:umn', '^x', '🙂 ünïcödé ∑', '']) {
+      const r = await c.callTool({ name: 'recall', arguments: { query } });
+      expect(r.isError, `query ${JSON.stringify(query)}`).toBeFalsy();
+    }
+    const after = await call(c, 'memory_stats');
+    // Everything but the file size (recall's access statistics grow the WAL) is unchanged.
+    expect({ ...after, database_bytes: 0 }).toEqual({ ...before, database_bytes: 0 });
+    const kept = await call<{ results: { content: string; version: number }[] }>(c, 'recall', { key: 'keep' });
+    expect(kept.results[0]).toMatchObject({ content: 'original text', version: 1 });
+  });
+
+  it('persists across a restart', async () => {
+    brain = await startBrain(env);
+    await call(brain.client, 'remember', { key: 'persist', content: 'survives restarts', importance: 0.9 });
+    await brain.close();
+    brain = await startBrain(env);
+    const r = await call<{ results: { content: string; tier: string }[] }>(brain.client, 'recall', { key: 'persist' });
+    expect(r.results[0]).toMatchObject({ content: 'survives restarts', tier: 'hot' });
+  });
+
+  it('every line on stdout is JSON-RPC, and it exits when stdin closes', async () => {
+    const child = spawn(process.execPath, [CLI], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const send = (msg: object) => child.stdin.write(JSON.stringify(msg) + '\n');
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'remember', arguments: { content: 'raw protocol test' } } });
+    send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'recall', arguments: { query: 'raw protocol' } } });
+    send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'remember', arguments: { content: 5 } } });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.length > 0);
+    expect(lines.length).toBe(5);
+    for (const line of lines) {
+      const msg = JSON.parse(line);
+      expect(msg.jsonrpc).toBe('2.0');
+    }
+    expect(lines.map((l) => JSON.parse(l).id).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('exits on SIGTERM with the database closed cleanly', async () => {
+    const child = spawn(process.execPath, [CLI], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    await new Promise((r) => setTimeout(r, 800));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    // A cleanly closed WAL database leaves no -wal file behind.
+    expect(fs.existsSync(path.join(dir, 'brain.db-wal'))).toBe(false);
+  });
+});

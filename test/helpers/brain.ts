@@ -1,0 +1,65 @@
+// Test helpers: temp directories with a brain environment, and the real built server over stdio.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { loadConfig, type Config } from '../../src/core/config.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+
+export function tempDir(prefix = 'brain-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Environment for a brain whose every path is inside `dir`. */
+export function brainEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    BRAIN_DB_PATH: path.join(dir, 'brain.db'),
+    BRAIN_NOTES_PATH: path.join(dir, 'notes'),
+    BRAIN_EXECUTION_PATH: path.join(dir, 'executions'),
+    BRAIN_BACKUP_PATH: path.join(dir, 'backups'),
+    BRAIN_LOG_PATH: path.join(dir, 'logs'),
+    BRAIN_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export function testConfig(dir: string, extra: Record<string, string> = {}): Config {
+  return loadConfig(brainEnv(dir, extra));
+}
+
+export interface Connected {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr: () => string;
+  close: () => Promise<void>;
+}
+
+/** Starts the built CLI over real stdio and connects the SDK client to it. */
+export async function startBrain(env: Record<string, string>, args: string[] = []): Promise<Connected> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], env, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'brain-e2e', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport, stderr: () => stderr, close: () => client.close() };
+}
+
+/** Calls a tool and returns its structured result, failing loudly on an error result. */
+export async function call<T = Record<string, unknown>>(client: Client, name: string, args: Record<string, unknown> = {}): Promise<T> {
+  const result = await client.callTool({ name, arguments: args });
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
+  return result.structuredContent as T;
+}
+
+/** Calls a tool that should fail; returns its error text. */
+export async function callError(client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> {
+  const result = await client.callTool({ name, arguments: args });
+  if (!result.isError) throw new Error(`${name} unexpectedly succeeded: ${JSON.stringify(result.structuredContent)}`);
+  return (result.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
+}
