@@ -8,8 +8,9 @@ export type Db = Database.Database;
 export type Statement = Database.Statement;
 
 /**
- * Bump when schema.sql changes in a way an existing file needs help with, and add the step to
- * MIGRATIONS. schema.sql itself only ever uses CREATE ... IF NOT EXISTS, so it is safe to re-run.
+ * Bump only when an existing table changes shape (ALTER TABLE, a data fix), and add the step to
+ * MIGRATIONS. New tables, indexes and triggers just go into schema.sql: it only ever uses
+ * CREATE ... IF NOT EXISTS and runs at every open.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -74,14 +75,13 @@ function migrate(db: Db) {
       `this database was written by a newer brain (schema ${current}, this brain knows ${SCHEMA_VERSION}); upgrade brain or point BRAIN_DB_PATH elsewhere`,
     );
   }
-  if (current === SCHEMA_VERSION) return;
-  // IMMEDIATE: two processes starting at once on a new file take turns instead of racing.
+  // schema.sql runs on every open: it only creates what is missing, so a new table reaches
+  // existing files without a version bump. IMMEDIATE: processes starting together take turns.
   db.transaction(() => {
     const now = db.pragma('user_version', { simple: true }) as number;
-    if (now === SCHEMA_VERSION) return;
     for (let v = now + 1; v <= SCHEMA_VERSION; v++) if (now > 0) MIGRATIONS[v]?.(db);
     db.exec(loadSchemaSql());
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (now !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 

@@ -1,0 +1,26 @@
+// `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
+// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution]
+import type { BenchContext, BenchSection } from './lib.js';
+
+// Each area adds its section here (bench/<area>.ts exporting a BenchSection).
+const SECTIONS: BenchSection[] = [];
+
+async function main() {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const onlyArg = args.find((a) => a.startsWith('--only'));
+  const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',') : undefined;
+  const ctx: BenchContext = { quick, shared: {} };
+  for (const section of SECTIONS) {
+    if (only && !only.includes(section.name)) continue;
+    console.log(`\n=== ${section.name} ===`);
+    const t = performance.now();
+    await section.run(ctx);
+    console.log(`(${section.name}: ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
