@@ -60,27 +60,31 @@ CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
   content = 'memories', content_rowid = 'id',
   tokenize = 'porter unicode61 remove_diacritics 2'
 );
--- ... and trigrams of the start of each memory, the fallback for fragments and misspellings.
-CREATE VIRTUAL TABLE IF NOT EXISTS memories_trgm USING fts5 (
-  text,
-  content = '', contentless_delete = 1,
-  tokenize = 'trigram remove_diacritics 1'
-);
-
 CREATE TRIGGER IF NOT EXISTS memories_fts_insert AFTER INSERT ON memories BEGIN
   INSERT INTO memories_fts (rowid, key, content, tags) VALUES (new.id, new.key, new.content, new.tags);
-  INSERT INTO memories_trgm (rowid, text) VALUES (new.id, new.key || ' ' || substr(new.content, 1, 4000));
 END;
 CREATE TRIGGER IF NOT EXISTS memories_fts_delete AFTER DELETE ON memories BEGIN
   INSERT INTO memories_fts (memories_fts, rowid, key, content, tags) VALUES ('delete', old.id, old.key, old.content, old.tags);
-  DELETE FROM memories_trgm WHERE rowid = old.id;
 END;
 CREATE TRIGGER IF NOT EXISTS memories_fts_update AFTER UPDATE OF key, content, tags ON memories BEGIN
   INSERT INTO memories_fts (memories_fts, rowid, key, content, tags) VALUES ('delete', old.id, old.key, old.content, old.tags);
   INSERT INTO memories_fts (rowid, key, content, tags) VALUES (new.id, new.key, new.content, new.tags);
-  DELETE FROM memories_trgm WHERE rowid = old.id;
-  INSERT INTO memories_trgm (rowid, text) VALUES (new.id, new.key || ' ' || substr(new.content, 1, 4000));
 END;
+
+-- Every distinct word ever stored, with a trigram index over the words: the fallback for
+-- fragments ("kubern") and misspellings ("kubernets") finds close words here, then searches
+-- memories_fts with them. Indexing words instead of whole memories keeps writes cheap.
+CREATE TABLE IF NOT EXISTS memory_terms (
+  id   INTEGER PRIMARY KEY,
+  term TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_terms_trgm USING fts5 (
+  term, content = 'memory_terms', content_rowid = 'id', tokenize = 'trigram remove_diacritics 1'
+);
+CREATE TRIGGER IF NOT EXISTS memory_terms_insert AFTER INSERT ON memory_terms BEGIN
+  INSERT INTO memory_terms_trgm (rowid, term) VALUES (new.id, new.term);
+END;
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_terms_trgm_vocab USING fts5vocab (memory_terms_trgm, 'row');
 
 -- Tier moves, so statistics can show how the hot tier changes over time.
 CREATE TABLE IF NOT EXISTS tier_moves (

@@ -133,6 +133,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       if (closed) return;
       closed = true;
       for (const t of timers) clearInterval(t);
+      memories.flush();
       db.close();
     },
   };

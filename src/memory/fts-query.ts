@@ -42,3 +42,21 @@ export function termTrigrams(terms: string[]): string[] {
 export function trigramQuery(grams: string[]): string {
   return grams.map(quote).join(' OR ');
 }
+
+/**
+ * Words too common to say anything about which memory is meant. They are dropped from a query
+ * that has other words, which keeps "what does the user like about editors" about editors.
+ */
+const STOPWORDS = new Set(
+  ('a about above after again all am an and any are as at be because been before being below between both but by can could did do does ' +
+    'doing down during each few for from further had has have having he her here hers him his how i if in into is it its itself just ' +
+    'me more most my no nor not now of off on once only or other our ours out over own same she should so some such than that the their ' +
+    'theirs them then there these they this those through to too under until up very was we were what when where which while who whom ' +
+    'why will with would you your yours').split(' '),
+);
+
+/** Query terms without stopwords, unless that would leave nothing. */
+export function meaningfulTerms(terms: string[]): string[] {
+  const kept = terms.filter((t) => !STOPWORDS.has(t));
+  return kept.length > 0 ? kept : terms;
+}

@@ -1,8 +1,13 @@
 // Recall: stemmed full-text search with BM25, widened step by step when it finds too little
-// (all words -> any word -> trigrams for fragments and misspellings), filtered in SQL and then
+// (all words -> any of the rarer words -> close words for fragments and misspellings), then
 // re-ranked with what brain knows about each memory (tier, importance, use, recency).
+//
+// Speed: BM25 is computed for every row a MATCH finds, so each step is shaped to match few rows:
+// stopwords are dropped, the any-word step leaves out words found in a large share of memories,
+// and the fuzzy step looks words up in the word list (not in every memory).
 import { stmt, toDbTime, fromDbTime, type Db } from '../core/db.js';
-import { allTermsQuery, anyTermQuery, queryTerms, termTrigrams, trigramQuery } from './fts-query.js';
+import { allTermsQuery, anyTermQuery, meaningfulTerms, queryTerms } from './fts-query.js';
+import { closeTerms } from './terms.js';
 import { frequencyOf, recencyOf } from './tiers.js';
 import type { MemoryRow } from './types.js';
 
@@ -30,40 +35,40 @@ export interface Hit {
   row: MemoryRow;
   score: number;
   why: RankParts;
-  snippet?: string;
 }
 
 export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
-/** A fuzzy (trigram) hit counts for less than a real word match of the same strength. */
-const FUZZY_DISCOUNT = 0.6;
-/** Share of a query's trigrams a memory must contain to count as a fuzzy match. */
-const FUZZY_MIN_OVERLAP = 0.5;
+/** Relative weight of each match kind's best hit: a word match beats a partial or fuzzy one. */
+const KIND_WEIGHT = { all_words: 1, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
+/** In the any-word step, words in more than this share of memories are left out (when others remain). */
+const COMMON_WORD_SHARE = 0.05;
+const COMMON_WORD_MIN_DOCS = 500;
 
-function filterSql(filter: SearchFilter, nowText: string, alias = 'm'): { sql: string; params: unknown[] } {
-  const clauses = [`(${alias}.expires_at IS NULL OR ${alias}.expires_at > ?)`];
+function filterSql(filter: SearchFilter, nowText: string): { sql: string; params: unknown[] } {
+  const clauses = ['(m.expires_at IS NULL OR m.expires_at > ?)'];
   const params: unknown[] = [nowText];
   if (filter.projects) {
-    clauses.push(`${alias}.project IN (SELECT value FROM json_each(?))`);
+    clauses.push('m.project IN (SELECT value FROM json_each(?))');
     params.push(JSON.stringify(filter.projects));
   }
   if (filter.type) {
-    clauses.push(`${alias}.type = ?`);
+    clauses.push('m.type = ?');
     params.push(filter.type);
   }
   for (const tag of filter.tags ?? []) {
-    clauses.push(`${alias}.id IN (SELECT memory_id FROM memory_tags WHERE tag = ?)`);
+    clauses.push('m.id IN (SELECT memory_id FROM memory_tags WHERE tag = ?)');
     params.push(tag);
   }
   if (filter.minImportance !== undefined) {
-    clauses.push(`${alias}.importance >= ?`);
+    clauses.push('m.importance >= ?');
     params.push(filter.minImportance);
   }
   if (filter.since) {
-    clauses.push(`${alias}.updated_at >= ?`);
+    clauses.push('m.updated_at >= ?');
     params.push(filter.since);
   }
   if (filter.until) {
-    clauses.push(`${alias}.updated_at <= ?`);
+    clauses.push('m.updated_at <= ?');
     params.push(filter.until);
   }
   return { sql: clauses.join(' AND '), params };
@@ -73,51 +78,65 @@ interface Candidate {
   row: MemoryRow;
   text: number;
   match: RankParts['match'];
-  snippet?: string;
 }
 
-const SNIPPET_TOKENS = 40;
+// bm25 weights: a word in the key counts most, then tags, then the body.
+const BM25 = 'bm25(memories_fts, 4.0, 1.0, 2.0)';
 
+/**
+ * Rows matching an FTS query, best first, that pass the filter. Ranks inside FTS first and
+ * filters the top rows (cheap); only if the filter rejected too many does it rank with the
+ * filter applied to every match.
+ */
 function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: string, limit: number, kind: RankParts['match']): Candidate[] {
   const f = filterSql(filter, nowText);
-  // bm25 weights: a word in the key counts most, then tags, then the body.
-  const rows = stmt(
-    db,
-    `SELECT m.*, -bm25(memories_fts, 4.0, 1.0, 2.0) AS _text,
-            snippet(memories_fts, 1, '', '', '…', ${SNIPPET_TOKENS}) AS _snippet
-     FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
-     WHERE memories_fts MATCH ? AND ${f.sql}
-     ORDER BY bm25(memories_fts, 4.0, 1.0, 2.0) LIMIT ?`,
-  ).all(match, ...f.params, limit) as (MemoryRow & { _text: number; _snippet: string })[];
-  return rows.map(({ _text, _snippet, ...row }) => ({ row, text: _text, match: kind, snippet: _snippet }));
+  const top = stmt(db, `SELECT rowid AS id, -${BM25} AS score FROM memories_fts WHERE memories_fts MATCH ? ORDER BY ${BM25} LIMIT ?`)
+    .all(match, limit) as { id: number; score: number }[];
+  if (top.length === 0) return [];
+  const scores = new Map(top.map((t) => [t.id, t.score]));
+  let rows = stmt(db, `SELECT m.* FROM memories m WHERE m.id IN (SELECT value FROM json_each(?)) AND ${f.sql}`)
+    .all(JSON.stringify(top.map((t) => t.id)), ...f.params) as MemoryRow[];
+  if (rows.length < top.length && top.length === limit) {
+    const ranked = stmt(
+      db,
+      `SELECT m.*, -${BM25} AS _score FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
+       WHERE memories_fts MATCH ? AND ${f.sql} ORDER BY ${BM25} LIMIT ?`,
+    ).all(match, ...f.params, limit) as (MemoryRow & { _score: number })[];
+    for (const r of ranked) scores.set(r.id, r._score);
+    rows = ranked.map(({ _score, ...row }) => row);
+  }
+  return rows.map((row) => ({ row, text: scores.get(row.id) ?? 0, match: kind }));
 }
 
+/** How many memories contain a word (after stemming). */
+function documentFrequency(db: Db, term: string): number {
+  return stmt(db, 'SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(allTermsQuery([term])) as number;
+}
+
+function totalMemories(db: Db): number {
+  return stmt(db, 'SELECT max(id) FROM memories').pluck().get() as number | null ?? 0;
+}
+
+/** The words worth an any-word search: common ones are left out while rarer ones remain. */
+function distinctiveTerms(db: Db, terms: string[]): string[] {
+  const cap = Math.max(COMMON_WORD_MIN_DOCS, totalMemories(db) * COMMON_WORD_SHARE);
+  const withDf = terms.map((t) => ({ t, df: documentFrequency(db, t) })).filter((x) => x.df > 0);
+  const rare = withDf.filter((x) => x.df <= cap).map((x) => x.t);
+  return rare.length > 0 ? rare : withDf.sort((a, b) => a.df - b.df).slice(0, 1).map((x) => x.t);
+}
+
+/**
+ * The typo and fragment step: each word that matches nothing is replaced by the stored words
+ * closest to it (see terms.ts), and memories with any of them are found by the word index.
+ */
 function fuzzyCandidates(db: Db, terms: string[], filter: SearchFilter, nowText: string, limit: number): Candidate[] {
-  const grams = termTrigrams(terms);
-  if (grams.length === 0) return [];
-  const f = filterSql(filter, nowText);
-  const rows = stmt(
-    db,
-    `SELECT m.* FROM (SELECT rowid AS id FROM memories_trgm WHERE memories_trgm MATCH ? ORDER BY rank LIMIT ?) t
-     JOIN memories m ON m.id = t.id WHERE ${f.sql}`,
-  ).all(trigramQuery(grams), Math.max(limit * 4, 100), ...f.params) as MemoryRow[];
-  const out: Candidate[] = [];
-  for (const row of rows) {
-    const text = (row.key + ' ' + row.content.slice(0, 4000)).normalize('NFKC').toLowerCase();
-    // Score each term by the share of its trigrams present, so one misspelled word among
-    // correctly spelled ones still counts, and a fragment matches what contains it.
-    let total = 0;
-    let counted = 0;
-    for (const term of terms) {
-      const tg = termTrigrams([term]);
-      if (tg.length === 0) continue;
-      counted++;
-      total += tg.filter((g) => text.includes(g)).length / tg.length;
-    }
-    const overlap = counted ? total / counted : 0;
-    if (overlap >= FUZZY_MIN_OVERLAP) out.push({ row, text: overlap, match: 'fuzzy' });
+  const words = new Set<string>();
+  for (const term of terms) {
+    if (documentFrequency(db, term) > 0) words.add(term);
+    else for (const close of closeTerms(db, term)) words.add(close);
   }
-  return out.sort((a, b) => b.text - a.text).slice(0, limit);
+  if (words.size === 0) return [];
+  return ftsCandidates(db, anyTermQuery([...words]), filter, nowText, limit, 'fuzzy');
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -126,35 +145,38 @@ function rank(candidates: Candidate[], nowMs: number): Hit[] {
   // BM25 is unbounded; scale each match kind against its best hit so the blend stays comparable.
   const best = new Map<string, number>();
   for (const c of candidates) best.set(c.match, Math.max(best.get(c.match) ?? 0, c.text));
-  const kindWeight = { all_words: 1, any_word: 0.8, fuzzy: FUZZY_DISCOUNT, none: 0 } as const;
-  return candidates.map((c) => {
-    const top = best.get(c.match) || 1;
-    const text = c.match === 'none' ? 0 : (c.text / top) * kindWeight[c.match];
-    const lastUsed = fromDbTime(c.row.accessed_at ?? c.row.updated_at);
-    const why: RankParts = {
-      text: round(text),
-      match: c.match,
-      tier: c.row.storage_tier === 'hot' ? 1 : 0,
-      importance: c.row.importance,
-      accesses: c.row.access_count,
-      recency: round(recencyOf(lastUsed, nowMs)),
-    };
-    const score =
-      RANK_WEIGHTS.text * text +
-      RANK_WEIGHTS.tier * why.tier +
-      RANK_WEIGHTS.importance * why.importance +
-      RANK_WEIGHTS.accesses * frequencyOf(c.row.access_count) +
-      RANK_WEIGHTS.recency * why.recency;
-    return { row: c.row, score: round(score), why, snippet: c.snippet };
-  }).sort((a, b) => b.score - a.score || b.row.id - a.row.id);
+  return candidates
+    .map((c) => {
+      const top = best.get(c.match) || 1;
+      const text = c.match === 'none' ? 0 : (c.text / top) * KIND_WEIGHT[c.match];
+      const lastUsed = fromDbTime(c.row.accessed_at ?? c.row.updated_at);
+      const why: RankParts = {
+        text: round(text),
+        match: c.match,
+        tier: c.row.storage_tier === 'hot' ? 1 : 0,
+        importance: c.row.importance,
+        accesses: c.row.access_count,
+        recency: round(recencyOf(lastUsed, nowMs)),
+      };
+      const score =
+        RANK_WEIGHTS.text * text +
+        RANK_WEIGHTS.tier * why.tier +
+        RANK_WEIGHTS.importance * why.importance +
+        RANK_WEIGHTS.accesses * frequencyOf(c.row.access_count) +
+        RANK_WEIGHTS.recency * why.recency;
+      return { row: c.row, score: round(score), why };
+    })
+    .sort((a, b) => b.score - a.score || b.row.id - a.row.id);
 }
 
 export interface SearchResult {
   hits: Hit[];
   /** Whether more results exist past this page. */
   more: boolean;
-  /** The widest step the search had to take. */
+  /** The widest step that contributed results. */
   strategy: RankParts['match'];
+  /** The words the search used (for snippets). */
+  terms: string[];
 }
 
 /**
@@ -165,7 +187,7 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
   const nowText = toDbTime(nowMs);
   const want = offset + limit + 1;
   const pool = Math.max(want * 3, 30);
-  const terms = query ? queryTerms(query) : [];
+  const terms = query ? meaningfulTerms(queryTerms(query)) : [];
 
   if (terms.length === 0) {
     // No words: filters only, best-scored first.
@@ -173,7 +195,7 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
     const rows = stmt(db, `SELECT m.* FROM memories m WHERE ${f.sql} ORDER BY m.memory_score DESC, m.updated_at DESC LIMIT ? OFFSET ?`)
       .all(...f.params, limit + 1, offset) as MemoryRow[];
     const hits = rank(rows.map((row) => ({ row, text: 0, match: 'none' as const })), nowMs);
-    return { hits: hits.slice(0, limit), more: rows.length > limit, strategy: 'none' };
+    return { hits: hits.slice(0, limit), more: rows.length > limit, strategy: 'none', terms };
   }
 
   const seen = new Map<number, Candidate>();
@@ -186,9 +208,28 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
     }
   };
   add(ftsCandidates(db, allTermsQuery(terms), filter, nowText, pool, 'all_words'), 'all_words');
-  if (seen.size < want && terms.length > 1) add(ftsCandidates(db, anyTermQuery(terms), filter, nowText, pool, 'any_word'), 'any_word');
-  // Trigrams only when words found almost nothing: they are the slowest step and the loosest match.
+  // Widen only when all words together found too little to choose from.
+  if (seen.size < Math.min(want, 5) && terms.length > 1) {
+    const rare = distinctiveTerms(db, terms);
+    if (rare.length) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
+  }
+  // Trigrams when words found almost nothing: a typo or a fragment.
   if (seen.size < Math.min(want, 3)) add(fuzzyCandidates(db, terms, filter, nowText, pool), 'fuzzy');
   const ranked = rank([...seen.values()], nowMs);
-  return { hits: ranked.slice(offset, offset + limit), more: ranked.length > offset + limit, strategy };
+  return { hits: ranked.slice(offset, offset + limit), more: ranked.length > offset + limit, strategy, terms };
+}
+
+/** A window of the content around the first query word it contains (or its start). */
+export function snippetOf(content: string, terms: string[], maxChars: number): string {
+  if (content.length <= maxChars) return content;
+  const lower = content.toLowerCase();
+  let at = -1;
+  for (const term of terms) {
+    // Match the start of the stem, so "deploy" also finds "deployments".
+    const i = lower.indexOf(term.slice(0, Math.max(3, term.length - 2)));
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  const start = at <= maxChars / 3 ? 0 : content.lastIndexOf(' ', at - Math.floor(maxChars / 3)) + 1;
+  const end = Math.min(content.length, start + maxChars);
+  return (start > 0 ? '…' : '') + content.slice(start, end).trim() + (end < content.length ? '…' : '');
 }

@@ -5,6 +5,8 @@
 interface SecretPattern {
   name: string;
   pattern: RegExp;
+  /** A match that is not a secret after all (e.g. an UPPER_CASE placeholder). */
+  ignore?: (match: string) => boolean;
 }
 
 const PATTERNS: SecretPattern[] = [
@@ -20,13 +22,22 @@ const PATTERNS: SecretPattern[] = [
   { name: 'a JSON Web Token', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
   {
     name: 'a password or secret assignment',
-    pattern: /\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)\s*[:=]\s*["']?[^\s"']{8,}/i,
+    // The value must look like a real secret (letters and digits, no path or <placeholder>), so
+    // documentation such as `--password=PASSWORD` or `secret: projects/x/secrets/y` is not refused.
+    pattern: /\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)\s*[:=]\s*["']?(?=[^\s"'/<>]*\d)(?=[^\s"'/<>]*[a-z])[^\s"'/<>]{8,}(?=["'\s,;\]]|$)/i,
+    ignore: (match) => {
+      const value = match.replace(/^[^:=]*[:=]\s*["']?/, '');
+      return value === value.toUpperCase();
+    },
   },
   { name: 'credentials in a URL', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]{4,}@/i },
 ];
 
 /** The kind of credential the text seems to contain, or undefined. */
 export function findSecret(text: string): string | undefined {
-  for (const { name, pattern } of PATTERNS) if (pattern.test(text)) return name;
+  for (const { name, pattern, ignore } of PATTERNS) {
+    const match = pattern.exec(text);
+    if (match && !ignore?.(match[0])) return name;
+  }
   return undefined;
 }

@@ -10,6 +10,9 @@ import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
 import type { MemoryRow } from './types.js';
 
+/** How long access statistics wait before they are written together. */
+const TOUCH_FLUSH_MS = 1000;
+
 export interface MemoryServiceOptions {
   db: Db;
   budget: TierBudget;
@@ -30,11 +33,35 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   const cache = new HotCache(db);
   let rebalancePending = false;
 
+  // Access statistics are written in batches, not on every read: a recall then costs no write
+  // transaction, and several processes contend less. At most ~1 s of counts is lost in a crash.
+  const pendingTouches = new Map<number, number>();
+  let touchTimer: NodeJS.Timeout | undefined;
+  function touch(ids: number[]) {
+    for (const id of ids) pendingTouches.set(id, (pendingTouches.get(id) ?? 0) + 1);
+    if (!touchTimer && pendingTouches.size > 0) {
+      touchTimer = setTimeout(flushTouches, TOUCH_FLUSH_MS);
+      touchTimer.unref();
+    }
+  }
+  function flushTouches() {
+    clearTimeout(touchTimer);
+    touchTimer = undefined;
+    if (pendingTouches.size === 0) return;
+    try {
+      store.touchMemories(db, pendingTouches);
+    } catch (err) {
+      logger.warn('could not record memory accesses', { error: String(err) });
+    }
+    pendingTouches.clear();
+  }
+
   function count(operation: string, tier: string) {
     metrics.memoryOperations.inc({ operation, tier });
   }
 
   function runRebalance(trigger: string): RebalanceResult {
+    flushTouches();
     const result = rebalance(db, opts.budget, trigger);
     cache.invalidate();
     if (result.promoted) metrics.tierMoves.inc({ direction: 'promote' }, result.promoted);
@@ -85,30 +112,30 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     /** Exact lookup in the visible projects, first match wins (the active project before global). */
-    getByKey(projects: string[], key: string, touch = true): MemoryRow | undefined {
+    getByKey(projects: string[], key: string, touchIt = true): MemoryRow | undefined {
       const now = toDbTime();
       for (const project of projects) {
         const cached = cache.byProjectKey(project, key);
         const row = cached ?? store.getRowByKey(db, project, key);
         if (!row || (row.expires_at !== null && row.expires_at <= now)) continue;
         count('get', cached ? 'hot' : row.storage_tier);
-        if (touch) store.touchMemories(db, [row.id]);
+        if (touchIt) touch([row.id]);
         return row;
       }
       return undefined;
     },
 
-    getById(id: number, touch = true): MemoryRow | undefined {
+    getById(id: number, touchIt = true): MemoryRow | undefined {
       const row = store.getRow(db, id);
       if (!row || (row.expires_at !== null && row.expires_at <= toDbTime())) return undefined;
       count('get', row.storage_tier);
-      if (touch) store.touchMemories(db, [row.id]);
+      if (touchIt) touch([row.id]);
       return row;
     },
 
     search(query: string | undefined, filter: SearchFilter, offset: number, limit: number): SearchResult {
       const result = searchMemories(db, query, filter, offset, limit);
-      store.touchMemories(db, result.hits.map((h) => h.row.id));
+      touch(result.hits.map((h) => h.row.id));
       for (const h of result.hits) count('recall', h.row.storage_tier);
       if (result.hits.length === 0) count('recall', 'none');
       return result;
@@ -145,6 +172,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     rebalance: runRebalance,
+
+    /** Writes pending access statistics now (before closing the database). */
+    flush: flushTouches,
 
     /** Expired memories and old history go; run by the scheduler and at start-up. */
     purge() {

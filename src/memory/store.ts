@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { stmt, toDbTime, type Db } from '../core/db.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import { indexTerms } from './terms.js';
 import { initialTier } from './tiers.js';
 import type { MemoryRow, Tier } from './types.js';
 
@@ -81,6 +82,7 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
            storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ?`,
       ).run(input.content, input.type, tags, input.importance, size, expires, tier, now, existing.id);
       if (existing.tags !== tags) setTags(db, existing.id, input.tags);
+      indexTerms(db, key + ' ' + input.content);
       return { row: getRow(db, existing.id)!, created: false };
     }
     const info = stmt(
@@ -91,15 +93,19 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
       size, input.importance * 0.5 + 0.2, now, now, expires);
     const id = Number(info.lastInsertRowid);
     setTags(db, id, input.tags);
+    indexTerms(db, key + ' ' + input.content);
     return { row: getRow(db, id)!, created: true };
   }).immediate();
 }
 
-/** Counts a read: access statistics feed the score that decides tiers. */
-export function touchMemories(db: Db, ids: number[], nowMs = Date.now()): void {
-  if (ids.length === 0) return;
-  stmt(db, `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (SELECT value FROM json_each(?))`)
-    .run(toDbTime(nowMs), JSON.stringify(ids));
+/** Counts reads (id -> how many): access statistics feed the score that decides tiers. */
+export function touchMemories(db: Db, counts: Map<number, number>, nowMs = Date.now()): void {
+  if (counts.size === 0) return;
+  const now = toDbTime(nowMs);
+  const update = stmt(db, 'UPDATE memories SET access_count = access_count + ?, accessed_at = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const [id, n] of counts) update.run(n, now, id);
+  }).immediate();
 }
 
 export interface ForgetFilter {
@@ -198,6 +204,7 @@ export function restoreMemory(db: Db, project: string, key: string, version: num
       stmt(db, `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, version = version + 1, updated_at = ? WHERE id = ?`)
         .run(source.content, source.type, source.tags, source.importance, Buffer.byteLength(source.content), now, live.id);
       setTags(db, live.id, JSON.parse(source.tags));
+      indexTerms(db, source.content);
       return getRow(db, live.id)!;
     }
     const info = stmt(
@@ -209,6 +216,7 @@ export function restoreMemory(db: Db, project: string, key: string, version: num
       source.expires_at && source.expires_at > now ? source.expires_at : null);
     const id = Number(info.lastInsertRowid);
     setTags(db, id, JSON.parse(source.tags));
+    indexTerms(db, key + ' ' + source.content);
     return getRow(db, id)!;
   }).immediate();
 }

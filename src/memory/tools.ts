@@ -6,7 +6,7 @@ import { NotFoundError, UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import type { MemoryService } from './service.js';
-import type { Hit } from './search.js';
+import { snippetOf, type Hit } from './search.js';
 import { isoTime, type MemoryRow } from './types.js';
 
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
@@ -72,12 +72,11 @@ function fullMemory(row: MemoryRow): MemoryOut {
   };
 }
 
-function hitOut(hit: Hit): MemoryOut {
+function hitOut(hit: Hit, terms: string[]): MemoryOut {
   const out = fullMemory(hit.row);
   delete out.expires_at;
   if (hit.row.content.length > SNIPPET_CHARS) {
-    const snippet = hit.snippet && hit.snippet.length > 20 ? hit.snippet : hit.row.content.slice(0, SNIPPET_CHARS) + '…';
-    out.content = snippet.length > SNIPPET_CHARS + 2 ? snippet.slice(0, SNIPPET_CHARS) + '…' : snippet;
+    out.content = snippetOf(hit.row.content, terms, SNIPPET_CHARS);
     out.truncated = true;
     out.content_chars = hit.row.content.length;
   }
@@ -214,7 +213,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       const offset = args.cursor ? decodeCursor(args.cursor, hash) : 0;
       const found = memories.search(args.query, filter, offset, args.limit);
       return {
-        results: found.hits.map(hitOut),
+        results: found.hits.map((h) => hitOut(h, found.terms)),
         next_cursor: found.more ? encodeCursor({ o: offset + args.limit, h: hash }) : undefined,
         strategy: found.strategy,
       };

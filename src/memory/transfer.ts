@@ -1,6 +1,7 @@
 // Export and import of memories as JSON lines: brain's own format (lossless round trip) and the
 // memory.jsonl of @modelcontextprotocol/server-memory, so its users can move over.
 import { stmt, toDbTime, type Db } from '../core/db.js';
+import { indexTerms } from './terms.js';
 import type { MemoryRow } from './types.js';
 import type { HistoryRow } from './store.js';
 
@@ -82,6 +83,7 @@ export function importLines(db: Db, lines: string[]): ImportReport {
         stmt(db, `UPDATE memories SET content = @content, type = @type, tags = @tags, importance = @importance, size_bytes = @size_bytes,
             version = max(version + 1, @version), updated_at = @updated_at, expires_at = @expires_at WHERE id = @id`).run({ ...m, id: existing.id });
         replaceTags(db, existing.id, m.tags);
+        indexTerms(db, m.key + ' ' + m.content);
         report.updated++;
         continue;
       }
@@ -91,6 +93,7 @@ export function importLines(db: Db, lines: string[]): ImportReport {
         VALUES (@id, @project, @key, @content, @type, @tags, @importance, @storage_tier, @access_count, @memory_score,
           @size_bytes, @version, @created_at, @updated_at, @accessed_at, @expires_at)`).run({ ...m, id: idFree ? m.id : null });
       replaceTags(db, Number(info.lastInsertRowid), m.tags);
+      indexTerms(db, m.key + ' ' + m.content);
       report.created++;
     }
     for (const h of memories.history) {

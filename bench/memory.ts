@@ -1,0 +1,224 @@
+// Memory benchmark (issue 2): remember/recall latency over real stdio at 10k and 100k memories,
+// beside the protocol floor (a no-op SDK server) and @modelcontextprotocol/server-memory on the
+// same data, start-up time, and recall@10 on a relevance set.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { loadCorpus, type Doc } from './corpus.js';
+import { brainEnv, CLI, connectStdio, ms, ROOT, summarize, table, tempDir, timeCalls, type BenchContext, type BenchSection, type Summary } from './lib.js';
+import { NEEDLES, relevancePairs } from './relevance.js';
+
+const require = createRequire(import.meta.url);
+
+/** Deterministic pseudo-random numbers, so two runs time the same queries. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Two or three distinctive words of a document: what someone half-remembering it would type. */
+export function queriesFrom(docs: Doc[], n: number, seed = 7): string[] {
+  const rand = rng(seed);
+  const out: string[] = [];
+  while (out.length < n) {
+    const doc = docs[Math.floor(rand() * docs.length)];
+    const words = doc.text.match(/[A-Za-z]{5,}/g) ?? [];
+    if (words.length < 3) continue;
+    const k = 2 + Math.floor(rand() * 2);
+    const picked = new Set<string>();
+    while (picked.size < k) picked.add(words[Math.floor(rand() * words.length)].toLowerCase());
+    out.push([...picked].join(' '));
+  }
+  return out;
+}
+
+function rememberArgs(doc: Doc) {
+  // allow_secrets: a few man pages show example credentials (proxy URLs with user:password@).
+  return { key: doc.key, content: doc.text, type: 'reference', tags: [doc.section], allow_secrets: true };
+}
+
+/** Loads documents with several calls in flight (as a busy client would), returns docs/s. */
+async function load(client: Client, docs: Doc[], concurrency = 32): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  async function lane() {
+    while (next < docs.length) {
+      const doc = docs[next++];
+      const r = await client.callTool({ name: 'remember', arguments: rememberArgs(doc) });
+      if (r.isError) throw new Error(`remember failed while loading: ${JSON.stringify(r.content).slice(0, 200)}`);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return docs.length / ((performance.now() - started) / 1000);
+}
+
+async function startupMs(env: Record<string, string>, runs: number): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const peer = await connectStdio(process.execPath, [CLI], env);
+    samples.push(peer.startupMs);
+    await peer.close();
+  }
+  return summarize(samples);
+}
+
+interface Quality {
+  recallAt10: number;
+  mrr: number;
+  misses: string[];
+}
+
+async function relevance(client: Client): Promise<Quality> {
+  const pairs = relevancePairs();
+  let hits = 0;
+  let rr = 0;
+  const misses: string[] = [];
+  for (const { query, key } of pairs) {
+    const r = await client.callTool({ name: 'recall', arguments: { query, limit: 10 } });
+    const keys = ((r.structuredContent as { results: { key: string }[] }).results ?? []).map((x) => x.key);
+    const rank = keys.indexOf(key);
+    if (rank >= 0) {
+      hits++;
+      rr += 1 / (rank + 1);
+    } else misses.push(`${query} -> ${key}`);
+  }
+  return { recallAt10: hits / pairs.length, mrr: rr / pairs.length, misses };
+}
+
+interface BrainRun {
+  size: number;
+  loadRate: number;
+  remember: Summary;
+  recall: Summary;
+  startup: Summary;
+  quality?: Quality;
+  dbBytes: number;
+}
+
+async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; quality: boolean }): Promise<BrainRun> {
+  const dir = tempDir('brain-bench-');
+  try {
+    const env = brainEnv(dir);
+    const peer = await connectStdio(process.execPath, [CLI], env);
+    const base = corpus.slice(0, size);
+    const extra = corpus.slice(size, size + opts.timed);
+    if (extra.length < opts.timed) throw new Error(`the corpus has only ${corpus.length} documents; need ${size + opts.timed}`);
+    if (opts.quality) {
+      for (const n of NEEDLES) {
+        await peer.client.callTool({ name: 'remember', arguments: { key: n.key, content: n.content, type: n.type ?? 'general', tags: n.tags ?? [] } });
+      }
+    }
+    const loadRate = await load(peer.client, base);
+    // Timed one at a time on a store that already holds `size` memories.
+    const remember = summarize(await timeCalls(peer.client, 'remember', (i) => rememberArgs(extra[i]), extra.length));
+    const queries = queriesFrom(base, opts.timed);
+    await timeCalls(peer.client, 'recall', (i) => ({ query: queries[i] }), Math.min(50, queries.length)); // warm-up
+    const recall = summarize(await timeCalls(peer.client, 'recall', (i) => ({ query: queries[i] }), queries.length));
+    const quality = opts.quality ? await relevance(peer.client) : undefined;
+    await peer.close();
+    const dbBytes = fs.statSync(path.join(dir, 'brain.db')).size;
+    const startup = await startupMs(env, 5);
+    return { size, loadRate, remember, recall, startup, quality, dbBytes };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchFloor(n: number): Promise<{ call: Summary; startup: Summary }> {
+  const script = path.join(ROOT, 'dist', 'bench', 'noop-server.js');
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const peer = await connectStdio(process.execPath, [script], { PATH: process.env.PATH ?? '' });
+    samples.push(peer.startupMs);
+    await peer.close();
+  }
+  const peer = await connectStdio(process.execPath, [script], { PATH: process.env.PATH ?? '' });
+  await timeCalls(peer.client, 'noop', () => ({ text: 'warm-up' }), 50);
+  const call = summarize(await timeCalls(peer.client, 'noop', () => ({ text: 'The user prefers vim keybindings.' }), n));
+  await peer.close();
+  return { call, startup: summarize(samples) };
+}
+
+/** server-memory rewrites its whole JSONL file on every write, so it is preloaded on disk. */
+async function benchServerMemory(corpus: Doc[], size: number, n: number): Promise<{ remember: Summary; recall: Summary }> {
+  const dir = tempDir('server-memory-bench-');
+  try {
+    const file = path.join(dir, 'memory.jsonl');
+    fs.writeFileSync(
+      file,
+      corpus.slice(0, size).map((d) => JSON.stringify({ type: 'entity', name: d.key, entityType: d.section, observations: [d.text] })).join('\n') + '\n',
+    );
+    const script = require.resolve('@modelcontextprotocol/server-memory/dist/index.js');
+    const peer = await connectStdio(process.execPath, [script], { PATH: process.env.PATH ?? '', MEMORY_FILE_PATH: file });
+    const extra = corpus.slice(size, size + n);
+    const remember = summarize(
+      await timeCalls(peer.client, 'create_entities', (i) => ({ entities: [{ name: extra[i].key, entityType: extra[i].section, observations: [extra[i].text] }] }), n),
+    );
+    const queries = queriesFrom(corpus.slice(0, size), n);
+    const recall = summarize(await timeCalls(peer.client, 'search_nodes', (i) => ({ query: queries[i] }), n));
+    await peer.close();
+    return { remember, recall };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+const section: BenchSection = {
+  name: 'memory',
+  async run(ctx: BenchContext) {
+    const small = ctx.quick ? 2_000 : 10_000;
+    const large = ctx.quick ? 20_000 : 100_000;
+    const timed = ctx.quick ? 300 : 1_000;
+    const corpus = loadCorpus(large + timed);
+    console.log(`corpus: ${corpus.length} paragraphs of man pages / Python docstrings (avg ${Math.round(corpus.reduce((a, d) => a + d.text.length, 0) / corpus.length)} chars)`);
+
+    const floor = await benchFloor(timed * 2);
+    ctx.shared.floor = floor;
+    const b10 = await benchBrain(corpus, small, { timed, quality: true });
+    const sm = await benchServerMemory(corpus, small, ctx.quick ? 50 : 200);
+    const b100 = await benchBrain(corpus, large, { timed, quality: false });
+
+    table(
+      'Latency over real stdio, ms (client round trip)',
+      ['what', 'p50', 'p95', 'p99', 'n'],
+      [
+        ['no-op MCP tool (protocol floor)', ms(floor.call.p50), ms(floor.call.p95), ms(floor.call.p99), floor.call.n],
+        [`brain remember @${small}`, ms(b10.remember.p50), ms(b10.remember.p95), ms(b10.remember.p99), b10.remember.n],
+        [`brain recall @${small}`, ms(b10.recall.p50), ms(b10.recall.p95), ms(b10.recall.p99), b10.recall.n],
+        [`server-memory create_entities @${small}`, ms(sm.remember.p50), ms(sm.remember.p95), ms(sm.remember.p99), sm.remember.n],
+        [`server-memory search_nodes @${small}`, ms(sm.recall.p50), ms(sm.recall.p95), ms(sm.recall.p99), sm.recall.n],
+        [`brain remember @${large}`, ms(b100.remember.p50), ms(b100.remember.p95), ms(b100.remember.p99), b100.remember.n],
+        [`brain recall @${large}`, ms(b100.recall.p50), ms(b100.recall.p95), ms(b100.recall.p99), b100.recall.n],
+      ],
+    );
+    table(
+      'Start-up to a served initialize, ms',
+      ['what', 'p50', 'max'],
+      [
+        ['no-op MCP server', ms(floor.startup.p50), ms(floor.startup.p99)],
+        [`brain @${small}`, ms(b10.startup.p50), ms(b10.startup.p99)],
+        [`brain @${large}`, ms(b100.startup.p50), ms(b100.startup.p99)],
+      ],
+    );
+    console.log(`\nload throughput (32 calls in flight): ${Math.round(b10.loadRate)} remember/s @${small}, ${Math.round(b100.loadRate)} remember/s @${large}; database ${(b100.dbBytes / 1e6).toFixed(1)} MB @${large}`);
+    const q = b10.quality!;
+    console.log(`relevance: recall@10 = ${q.recallAt10.toFixed(3)}, MRR = ${q.mrr.toFixed(3)} over ${relevancePairs().length} queries (${NEEDLES.length} memories among ${small} others)`);
+    if (q.misses.length) console.log(`  misses: ${q.misses.join(' | ')}`);
+
+    table('Targets', ['target', 'measured', 'verdict'], [
+      [`remember p50 @${small} <= 2x floor`, `${(b10.remember.p50 / floor.call.p50).toFixed(2)}x`, verdict(b10.remember.p50 <= 2 * floor.call.p50)],
+      [`recall p50 @${small} <= 2x floor`, `${(b10.recall.p50 / floor.call.p50).toFixed(2)}x`, verdict(b10.recall.p50 <= 2 * floor.call.p50)],
+      [`recall p95 @${large} < 5 ms`, `${ms(b100.recall.p95)} ms`, verdict(b100.recall.p95 < 5)],
+      ['start-up < 600 ms', `${ms(Math.max(b10.startup.p50, b100.startup.p50))} ms`, verdict(Math.max(b10.startup.p50, b100.startup.p50) < 600)],
+      ['recall@10 >= 0.9', q.recallAt10.toFixed(3), verdict(q.recallAt10 >= 0.9)],
+    ]);
+  },
+};
+
+export default section;

@@ -1,0 +1,59 @@
+// A relevance set for recall: memories an assistant would keep, and queries it would search with
+// (plain words, other word forms, misspellings, fragments). Each query names the memory that must
+// come back in the top 10. They are mixed into the man-page corpus, which shares much vocabulary.
+
+export interface Needle {
+  key: string;
+  content: string;
+  type?: string;
+  tags?: string[];
+  queries: string[];
+}
+
+export const NEEDLES: Needle[] = [
+  { key: 'pref-editor', type: 'user_preferences', content: 'The user prefers vim keybindings in every editor and IDE they use.', queries: ['which editor keybindings does the user like', 'vim keybinding preference', 'keybindngs'] },
+  { key: 'pref-indent', type: 'user_preferences', content: 'Indent Python with 4 spaces, TypeScript with 2 spaces; never tabs.', queries: ['indentation spaces or tabs', 'typescript indent width', 'indnetation'] },
+  { key: 'pref-tone', type: 'user_preferences', content: 'Answer concisely, skip pleasantries, and show code before explanations.', queries: ['how should answers be written concise', 'pleasantries', 'explanation after code'] },
+  { key: 'pref-tests', type: 'user_preferences', content: 'Always write a failing test before fixing a bug; use vitest for TypeScript projects.', queries: ['testing framework for typescript', 'failing test before bugfix', 'vitst'] },
+  { key: 'staging-db', content: 'The staging database is PostgreSQL 16 running on host db-staging.internal, port 5433.', tags: ['infra'], queries: ['staging postgres host and port', 'which port does staging database use', 'postgre staging'] },
+  { key: 'deploy-process', content: 'Deployments go out on Tuesdays and Thursdays after the release checklist is signed off by Maria.', queries: ['when do deployments happen', 'release checklist sign off', 'deploymnet days'] },
+  { key: 'api-rate-limit', content: 'The public API is rate limited to 600 requests per minute per token; bursts up to 100.', queries: ['api rate limit per minute', 'how many requests burst allowed', 'ratelimit'] },
+  { key: 'cat-name', content: "The user's cat is called Biscuit and is afraid of the vacuum cleaner.", queries: ['name of the cat', 'Biscuit', 'what pet does the user have cat'] },
+  { key: 'birthday', content: "The user's birthday is on the 14th of March; they like chocolate cake.", queries: ['when is the birthday', 'favourite cake', 'birthdy march'] },
+  { key: 'kube-cluster', content: 'Production runs on a Kubernetes cluster of three nodes in Frankfurt (eu-central-1).', tags: ['infra'], queries: ['kubernetes production cluster region', 'how many nodes in production', 'kubernets frankfurt'] },
+  { key: 'oncall', content: 'On-call rotation changes every Monday at 09:00; escalation goes to the platform team lead.', queries: ['on call rotation schedule', 'who handles escalation', 'rotaton monday'] },
+  { key: 'coffee', content: 'The user drinks oat-milk flat whites and no coffee after 3 pm.', queries: ['coffee preference', 'oat milk', 'flat white'] },
+  { key: 'decision-orm', type: 'decision', content: 'Decided to drop the ORM and write SQL by hand with prepared statements, for predictable query plans.', queries: ['why did we stop using the ORM', 'hand written sql decision', 'prepard statements'] },
+  { key: 'decision-monorepo', type: 'decision', content: 'The frontend and backend live in one monorepo managed with pnpm workspaces.', queries: ['monorepo package manager', 'pnpm workspaces', 'is the frontend in a separate repository'] },
+  { key: 'lesson-timezones', type: 'lesson', content: 'Store timestamps in UTC and convert to the user timezone only when rendering; a DST bug cost two days in 2025.', queries: ['timezone handling lesson', 'daylight saving bug', 'timestmps utc'] },
+  { key: 'vpn', content: 'To reach internal services, connect to the WireGuard VPN profile "office-berlin" first.', queries: ['how to connect to internal services', 'wireguard profile name', 'vpn berln'] },
+  { key: 'ci-cache', content: 'CI caches node_modules keyed on the lockfile hash; clearing it fixes most flaky install failures.', queries: ['flaky install in CI', 'ci cache key', 'lockfile hash cache'] },
+  { key: 'meeting', content: 'Weekly planning meeting with the design team is on Wednesdays at 14:30 Berlin time.', queries: ['when is the planning meeting', 'design team meeting', 'wednesday meting'] },
+  { key: 'laptop', content: 'The user works on a ThinkPad X1 Carbon running Fedora with GNOME and 32 GB of RAM.', queries: ['what laptop does the user have', 'operating system of the user machine', 'thinkpad fedora'] },
+  { key: 'allergy', content: 'The user is allergic to peanuts; suggest restaurants accordingly.', queries: ['food allergies', 'peanut', 'allergic restaurants'] },
+  { key: 'project-goal', content: 'Goal for Q3: cut p95 checkout latency below 300 ms and reach 99.9% availability.', queries: ['q3 goals', 'checkout latency target', 'availability goal'] },
+  { key: 'bug-memory-leak', content: 'The memory leak in the image resizer came from caching decoded bitmaps without a size bound.', queries: ['memory leak cause', 'image resizer bug', 'bitmap cache leak'] },
+  { key: 'style-commits', type: 'user_preferences', content: 'Commit messages use the imperative mood and reference the ticket number, e.g. "Fix login redirect (SHOP-412)".', queries: ['commit message style', 'ticket number in commits', 'imperative mood'] },
+  { key: 'language-pref', type: 'user_preferences', content: 'Reply in English, but the user is a native German speaker; explain idioms when used.', queries: ['which language to reply in', 'native language german', 'idioms'] },
+  { key: 'backup-schedule', content: 'Nightly backups of the customer database run at 02:00 UTC and are kept for 35 days in the cold storage bucket.', queries: ['backup retention days', 'when do nightly backups run', 'customer database backup'] },
+  { key: 'feature-flag', content: 'The new search page is behind the feature flag search_v2, enabled for 10% of users.', queries: ['search page feature flag', 'rollout percentage of new search', 'search_v2'] },
+  { key: 'contact-ops', content: 'Questions about DNS and certificates go to Priya from the infrastructure team.', queries: ['who to ask about certificates', 'dns questions contact', 'Priya'] },
+  { key: 'book', content: 'The user is currently reading "The Pragmatic Programmer" and enjoys technical books on systems design.', queries: ['what book is the user reading', 'pragmatic programmer', 'favourite book genre'] },
+  { key: 'hiking', content: 'On weekends the user goes hiking in the Harz mountains and prefers trails under 20 km.', queries: ['weekend hobbies', 'hiking trails length', 'harz'] },
+  { key: 'error-budget', content: 'When the error budget is exhausted, feature work pauses until reliability fixes ship.', queries: ['what happens when error budget runs out', 'reliability policy', 'eror budget'] },
+  { key: 'python-version', content: 'Data pipelines are pinned to Python 3.11 because a dependency breaks on 3.12.', queries: ['which python version for pipelines', 'why not python 3.12', 'pinned python'] },
+  { key: 'logging', content: 'Services log JSON to stdout; Loki collects it and Grafana dashboards read from Loki.', queries: ['where do logs go', 'loki grafana logging', 'json logs collection'] },
+  { key: 'secrets-manager', content: 'Application secrets live in HashiCorp Vault under the path kv/shop/<service>; never in environment files.', queries: ['where are secrets stored', 'vault path for services', 'hashicorp'] },
+  { key: 'customer-vip', content: 'ACME Corp is the largest customer; their support tickets get a 4 hour response target.', queries: ['largest customer', 'support response target acme', 'vip customer tickets'] },
+  { key: 'style-docs', type: 'user_preferences', content: 'Documentation should include a runnable example at the top of every page.', queries: ['documentation style preference', 'runnable example in docs', 'documetation example'] },
+  { key: 'holiday', content: 'The user is on holiday from 2 to 16 August; do not schedule reviews then.', queries: ['when is the user on vacation', 'holiday august', 'schedule reviews availability'] },
+  { key: 'gpu-server', content: 'The shared GPU server gpu-01 has four A100 cards; book time slots in the team calendar.', queries: ['gpu server booking', 'how many A100', 'gpu-01'] },
+  { key: 'naming', type: 'decision', content: 'Database tables use snake_case plural names; columns are snake_case singular.', queries: ['table naming convention', 'snake case columns', 'database naming'] },
+  { key: 'perf-budget', content: 'The web bundle must stay under 170 KB gzipped for the main route.', queries: ['javascript bundle size limit', 'gzipped bundle budget', 'bundle 170'] },
+  { key: 'mentor', content: 'The user mentors two junior developers, Tom and Aisha, with a one-to-one every Friday.', queries: ['who does the user mentor', 'friday one to one', 'junior developers'] },
+];
+
+/** (query, key of the memory that must be in the top 10) pairs. */
+export function relevancePairs(): { query: string; key: string }[] {
+  return NEEDLES.flatMap((n) => n.queries.map((query) => ({ query, key: n.key })));
+}

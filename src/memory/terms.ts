@@ -1,0 +1,91 @@
+// The word list behind typo and fragment tolerance. Every distinct word stored in a memory is
+// kept once in memory_terms (with a trigram index); a query word that matches nothing is
+// replaced by the stored words closest to it: ones that contain it (a fragment) or are a few
+// edits away (a misspelling).
+import { stmt, type Db } from '../core/db.js';
+import { termTrigrams, trigramQuery } from './fts-query.js';
+
+const WORD = /[\p{L}\p{N}]{3,40}/gu;
+/** Words this process already knows are stored, to skip a write per word on every remember. */
+const known = new WeakMap<Db, Set<string>>();
+const KNOWN_CAP = 500_000;
+
+/** Records the words of a text (lower-cased); cheap for words seen before. Call inside the write transaction. */
+export function indexTerms(db: Db, text: string): void {
+  let set = known.get(db);
+  if (!set || set.size > KNOWN_CAP) known.set(db, (set = new Set()));
+  const insert = stmt(db, 'INSERT OR IGNORE INTO memory_terms (term) VALUES (?)');
+  for (const m of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
+    const word = m[0];
+    if (set.has(word)) continue;
+    insert.run(word);
+    set.add(word);
+  }
+}
+
+/** Optimal-string-alignment distance (a swap of neighbours counts as one edit), or max+1 once over max. */
+export function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const n = b.length;
+  let prev2 = new Array<number>(n + 1).fill(0);
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  let cur = new Array<number>(n + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = cur[0];
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    [prev2, prev, cur] = [prev, cur, prev2];
+  }
+  return prev[n];
+}
+
+/** How many edits a word of this length may be away and still count as a misspelling of it. */
+function allowedEdits(length: number): number {
+  return length <= 4 ? 1 : length <= 8 ? 2 : 3;
+}
+
+/** Rarest trigrams of a word probe the index; edit distance then decides. */
+const PROBE_GRAMS = 4;
+const PROBE_ROWS = 300;
+const MAX_EXPANSIONS = 6;
+
+/** Stored words that a query word probably meant, closest first (empty if none is close). */
+export function closeTerms(db: Db, word: string): string[] {
+  if (word.length < 3) return [];
+  const out = new Map<string, number>();
+  // A fragment: stored words containing it, shortest first ("keybind" -> "keybindings").
+  const containing = stmt(
+    db,
+    `SELECT t.term FROM memory_terms_trgm f JOIN memory_terms t ON t.id = f.rowid
+     WHERE memory_terms_trgm MATCH ? ORDER BY length(t.term) LIMIT ?`,
+  ).pluck().all(trigramQuery([word]), MAX_EXPANSIONS) as string[];
+  for (const term of containing) if (term !== word) out.set(term, 0.5);
+  // A misspelling: words sharing its rarest trigrams, within a few edits.
+  const grams = termTrigrams([word])
+    .map((g) => ({ g, n: (stmt(db, 'SELECT doc FROM memory_terms_trgm_vocab WHERE term = ?').pluck().get(g) as number | undefined) ?? 0 }))
+    .filter((x) => x.n > 0)
+    .sort((a, b) => a.n - b.n)
+    .slice(0, PROBE_GRAMS)
+    .map((x) => x.g);
+  if (grams.length > 0) {
+    const candidates = stmt(
+      db,
+      `SELECT t.term FROM (SELECT rowid AS id FROM memory_terms_trgm WHERE memory_terms_trgm MATCH ? ORDER BY rank LIMIT ?) f
+       JOIN memory_terms t ON t.id = f.id`,
+    ).pluck().all(trigramQuery(grams), PROBE_ROWS) as string[];
+    const max = allowedEdits(word.length);
+    for (const term of candidates) {
+      if (term === word) continue;
+      const d = editDistance(word, term, max);
+      if (d <= max && (out.get(term) ?? Infinity) > d) out.set(term, d);
+    }
+  }
+  return [...out.entries()].sort((a, b) => a[1] - b[1] || a[0].length - b[0].length).slice(0, MAX_EXPANSIONS).map(([t]) => t);
+}
