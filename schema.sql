@@ -124,3 +124,36 @@ CREATE TABLE IF NOT EXISTS query_log (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS query_log_created ON query_log (created_at);
+
+-- ---------------------------------------------------------------- events
+-- System events (start/stop, rebalances, backups, maintenance, failures) and ones the assistant
+-- or an operator records. Field names follow the events API of the reference deployment.
+CREATE TABLE IF NOT EXISTS events (
+  id         INTEGER PRIMARY KEY,
+  event_type TEXT NOT NULL,
+  severity   TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error', 'critical')),
+  message    TEXT NOT NULL,
+  source     TEXT,
+  details    TEXT,                                   -- JSON object or NULL
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_type ON events (event_type, id);
+CREATE INDEX IF NOT EXISTS events_severity ON events (severity, id);
+CREATE INDEX IF NOT EXISTS events_created ON events (created_at);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5 (
+  message,
+  content = 'events', content_rowid = 'id',
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS events_fts_insert AFTER INSERT ON events BEGIN
+  INSERT INTO events_fts (rowid, message) VALUES (new.id, new.message);
+END;
+CREATE TRIGGER IF NOT EXISTS events_fts_delete AFTER DELETE ON events BEGIN
+  INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', old.id, old.message);
+END;
+CREATE TRIGGER IF NOT EXISTS events_fts_update AFTER UPDATE OF message ON events BEGIN
+  INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', old.id, old.message);
+  INSERT INTO events_fts (rowid, message) VALUES (new.id, new.message);
+END;

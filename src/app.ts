@@ -13,6 +13,9 @@ import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
 import { sessionTools } from './sessions/tools.js';
 import { endSession, purgeSessions } from './sessions/store.js';
+import { createEventsService, type EventsService } from './events/service.js';
+import { eventTools } from './events/tools.js';
+import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.
@@ -43,6 +46,9 @@ export interface App {
   logger: Logger;
   metrics: Metrics;
   memories: MemoryService;
+  events: EventsService;
+  /** Records database work slower than BRAIN_SLOW_QUERY_MS in query_log. */
+  slowQuery: SlowQueryRecorder;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -62,9 +68,12 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     metrics,
     logger,
   });
+  const events = createEventsService({ db, metrics, logger, retentionDays: config.retentionDays });
+  const slowQuery = slowQueryRecorder(db, metrics, config.slowQueryMs);
   const tools: AnyTool[] = [
     ...sessionTools({ db, memories, ttlMs: config.sessionTtlMs, budgetChars: config.initBudgetChars }),
     ...memoryTools(memories, { retentionDays: config.retentionDays }),
+    ...eventTools(events),
   ];
 
   const timers: NodeJS.Timeout[] = [];
@@ -102,6 +111,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     logger,
     metrics,
     memories,
+    events,
+    slowQuery,
     tools,
     connect() {
       open++;
@@ -114,6 +125,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         tools,
         logger,
         metrics,
+        onHandlerTime: (tool, ms) => slowQuery(`tool ${tool}`, ms),
         onClose(session: SessionState) {
           if (ended) return;
           ended = true;

@@ -7,13 +7,31 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createApp, createAppLogger, packageVersion, type App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { DatabaseVersionError } from './core/db.js';
+import { createMetrics } from './core/metrics.js';
+import type { OpsServer } from './core/ops-http.js';
+import { gateSessions } from './core/session-gate.js';
+import { checkDaemon, NO_DAEMON, runConnect } from './daemon/connect.js';
+import { startOpsSide } from './daemon/ops-side.js';
+import { refusalOf, runServe } from './daemon/serve.js';
+import { SocketInUseError, socketIsLive } from './daemon/unix-socket.js';
 import { runDoctor } from './doctor.js';
+import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
+import { maintenanceTasks } from './ops/maintenance.js';
+import { createScheduler } from './ops/scheduler.js';
+import { maintenanceState, setMaintenance } from './ops/settings.js';
 import { exportLines, importLines } from './memory/transfer.js';
 
 const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
 
 Usage:
   brain [stdio]            run one MCP session on stdin/stdout (what Claude Desktop / Claude Code start)
+  brain serve              run the daemon: MCP sessions on BRAIN_SOCKET_PATH, maintenance, metrics port
+  brain connect [--check]  bridge stdin/stdout to a running brain serve (--check: exit 0 if one answers)
+  brain backup [DIR]       online backup to DIR (default BRAIN_BACKUP_PATH), verified with integrity_check
+  brain restore FILE       replace the database with a verified backup (the old file is kept beside it)
+  brain check              full integrity check of the database; exit code 0 only when sound
+  brain maintain           run purge, WAL checkpoint, ANALYZE and VACUUM once
+  brain maintenance on [REASON] | off | status   refuse new sessions while operators work
   brain doctor             check Node, SQLite/FTS5 and paths; say how to fix what is wrong
   brain stats              memory statistics as JSON
   brain rebalance          recompute memory scores and move memories between hot and warm tiers
@@ -35,9 +53,12 @@ function fail(message: string, code = 1): never {
 
 async function runStdio(config: Config) {
   const logger = createAppLogger(config);
-  const app = createApp(config, { logger, maintenance: true });
+  // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
+  const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
+  const app = createApp(config, { logger, metrics, maintenance: true });
   const { server, cleanup } = app.connect();
-  const transport = new StdioServerTransport();
+  const transport = gateSessions(new StdioServerTransport(), refusalOf(app));
+  let ops: OpsServer | undefined;
 
   let stopping = false;
   const stop = async (reason: string) => {
@@ -50,6 +71,7 @@ async function runStdio(config: Config) {
       /* already closed */
     }
     cleanup();
+    await ops?.close();
     app.close();
     // Let winston flush its file transports before exiting.
     setTimeout(() => process.exit(0), 50).unref();
@@ -65,6 +87,7 @@ async function runStdio(config: Config) {
   process.stdout.on('error', () => void stop('stdout closed'));
 
   await server.connect(transport);
+  if (config.metricsPort > 0) ops = await startOpsSide({ app, ready: () => !stopping });
   logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
   if (process.stdin.isTTY) {
     process.stderr.write(
@@ -78,6 +101,15 @@ function withApp<T>(config: Config, fn: (app: App) => T): T {
   const app = createApp(config);
   try {
     return fn(app);
+  } finally {
+    app.close();
+  }
+}
+
+async function withAppAsync<T>(config: Config, fn: (app: App) => Promise<T>): Promise<T> {
+  const app = createApp(config);
+  try {
+    return await fn(app);
   } finally {
     app.close();
   }
@@ -106,6 +138,69 @@ async function main(argv: string[]) {
   switch (command) {
     case 'stdio':
       return runStdio(config);
+    case 'serve':
+      return runServe(config);
+    case 'connect': {
+      if (rest.includes('--check')) {
+        process.exitCode = (await checkDaemon(config.socketPath)) ? 0 : NO_DAEMON;
+        return;
+      }
+      process.exit(await runConnect(config.socketPath));
+      return;
+    }
+    case 'backup': {
+      const dir = rest[0] ?? config.backupPath;
+      const report = await withAppAsync(config, (app) => backupDatabase(app.db, dir, config.backupKeep));
+      print(JSON.stringify(report, null, 2));
+      return;
+    }
+    case 'restore': {
+      const file = rest[0];
+      if (!file) fail('say which backup to restore: brain restore FILE', 2);
+      if (await socketIsLive(config.socketPath)) fail(`brain serve is running on ${config.socketPath}; stop it first (systemctl stop brain), then restore`, 1);
+      let report;
+      try {
+        report = restoreDatabase(config.dbPath, file);
+      } catch (err) {
+        fail((err as Error).message, 1);
+      }
+      print(JSON.stringify(report, null, 2));
+      process.exitCode = report.integrity === 'ok' ? 0 : 1;
+      return;
+    }
+    case 'check': {
+      if (!fs.existsSync(config.dbPath)) fail(`no database at ${config.dbPath} (BRAIN_DB_PATH)`, 1);
+      const report = checkDatabase(config.dbPath);
+      print(JSON.stringify(report, null, 2));
+      process.exitCode = report.ok ? 0 : 1;
+      return;
+    }
+    case 'maintain': {
+      const results = await withAppAsync(config, async (app) => {
+        const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, slow: app.slowQuery });
+        const scheduler = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks });
+        const out: Record<string, boolean> = {};
+        for (const name of ['purge', 'checkpoint', 'optimize']) out[name] = await scheduler.runNow(name);
+        return out;
+      });
+      print(JSON.stringify(results, null, 2));
+      process.exitCode = Object.values(results).every(Boolean) ? 0 : 1;
+      return;
+    }
+    case 'maintenance': {
+      const [mode, ...reason] = rest;
+      const state = withApp(config, (app) => {
+        if (mode === 'on' || mode === 'off') {
+          const s = setMaintenance(app.db, mode === 'on', reason.join(' ') || undefined);
+          app.events.record('maintenance.mode', 'warning', mode === 'on' ? `maintenance mode on${s.reason ? `: ${s.reason}` : ''}` : 'maintenance mode off');
+          return s;
+        }
+        if (mode === undefined || mode === 'status') return maintenanceState(app.db);
+        fail('use: brain maintenance on [REASON] | off | status', 2);
+      });
+      print(JSON.stringify(state, null, 2));
+      return;
+    }
     case 'doctor': {
       const ok = await runDoctor(config, print);
       process.exitCode = ok ? 0 : 1;
@@ -150,6 +245,7 @@ async function main(argv: string[]) {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof DatabaseVersionError) fail(err.message, 3);
+  if (err instanceof SocketInUseError) fail(err.message, 1);
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'EACCES') {
     fail(`cannot open the database: ${e.message}. Check BRAIN_DB_PATH and that its directory is writable.`, 3);

@@ -68,6 +68,15 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_VACUUM_INTERVAL_HOURS: num(0, 24 * 365).default(24),
     BRAIN_HEALTH_CHECK_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
     BRAIN_SOCKET_PATH: z.string().min(1).default(d.socketPath),
+    BRAIN_HTTP_ADDR: z
+      .string()
+      .regex(/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/, 'use a loopback address and port, e.g. 127.0.0.1:8787 (put a TLS proxy in front for anything else)')
+      .optional(),
+    BRAIN_HTTP_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+    BRAIN_HTTP_TOKEN_FILE: z.string().min(1).optional(),
+    BRAIN_BACKUP_INTERVAL_HOURS: num(0, 24 * 365).default(24),
+    BRAIN_BACKUP_KEEP: int(1, 10_000).default(7),
+    BRAIN_SLOW_QUERY_MS: num(0, 600_000).default(100),
   });
 }
 
@@ -101,6 +110,12 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     vacuumIntervalHours: e.BRAIN_VACUUM_INTERVAL_HOURS,
     healthCheckIntervalMs: e.BRAIN_HEALTH_CHECK_INTERVAL_MS,
     socketPath: e.BRAIN_SOCKET_PATH,
+    httpAddr: e.BRAIN_HTTP_ADDR,
+    httpToken: e.BRAIN_HTTP_TOKEN,
+    httpTokenFile: e.BRAIN_HTTP_TOKEN_FILE,
+    backupIntervalMs: Math.round(e.BRAIN_BACKUP_INTERVAL_HOURS * 3_600_000),
+    backupKeep: e.BRAIN_BACKUP_KEEP,
+    slowQueryMs: e.BRAIN_SLOW_QUERY_MS,
   };
 }
 
@@ -129,6 +144,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.BRAIN_WORKER_MIN > e.BRAIN_WORKER_MAX) {
     throw new ConfigError(
       `invalid configuration:\n  BRAIN_WORKER_MIN=${e.BRAIN_WORKER_MIN} is larger than BRAIN_WORKER_MAX=${e.BRAIN_WORKER_MAX}`,
+    );
+  }
+  if (e.BRAIN_HTTP_ADDR && !e.BRAIN_HTTP_TOKEN && !e.BRAIN_HTTP_TOKEN_FILE) {
+    throw new ConfigError(
+      `invalid configuration:\n  BRAIN_HTTP_ADDR=${e.BRAIN_HTTP_ADDR} needs a bearer token: set BRAIN_HTTP_TOKEN or BRAIN_HTTP_TOKEN_FILE`,
     );
   }
   return toConfig(e);

@@ -61,5 +61,45 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Size of the SQLite database file including its WAL.',
       registers,
     }),
+    // Operations (daemon, maintenance, backups): what alerts are written against.
+    buildInfo: new client.Gauge({
+      name: 'brain_build_info',
+      help: 'Always 1; labels say which brain and Node are running.',
+      labelNames: ['version', 'node_version'] as const,
+      registers,
+    }),
+    backupLastSuccess: new client.Gauge({
+      name: 'brain_backup_last_success_timestamp_seconds',
+      help: 'Unix time of the last backup that completed and passed its integrity check (0 = none since start).',
+      registers,
+    }),
+    maintenanceRuns: new client.Counter({
+      name: 'brain_maintenance_runs_total',
+      help: 'Scheduled maintenance task runs by task and outcome.',
+      labelNames: ['task', 'status'] as const,
+      registers,
+    }),
+    maintenanceMode: new client.Gauge({
+      name: 'brain_maintenance_mode',
+      help: '1 while maintenance mode refuses new sessions.',
+      registers,
+    }),
+    healthStatus: new client.Gauge({
+      name: 'brain_health_status',
+      help: 'Result of each health check (1 = ok, 0.5 = degraded, 0 = failing).',
+      labelNames: ['check'] as const,
+      registers,
+    }),
+    slowQueries: new client.Counter({
+      name: 'brain_slow_queries_total',
+      help: 'Database work slower than BRAIN_SLOW_QUERY_MS (each is also a row in query_log).',
+      registers,
+    }),
+    events: new client.Counter({
+      name: 'brain_events_total',
+      help: 'System events recorded, by type and severity.',
+      labelNames: ['type', 'severity'] as const,
+      registers,
+    }),
   };
 }

@@ -25,6 +25,11 @@ export interface ServerDeps {
   newSession?: () => SessionState;
   /** Called when the connection closes, with its session state. */
   onClose?: (session: SessionState) => void;
+  /**
+   * Told how long each handler ran before returning or first awaiting: for the built-in tools
+   * that is their database work, which the slow-query log wants. Async waits are not counted.
+   */
+  onHandlerTime?: (tool: string, ms: number) => void;
 }
 
 interface Registered {
@@ -136,7 +141,10 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
           });
         },
       };
-      const result = await tool.def.handle(parsed.data, ctx);
+      const syncStarted = performance.now();
+      const pending = tool.def.handle(parsed.data, ctx);
+      deps.onHandlerTime?.(name, performance.now() - syncStarted);
+      const result = await pending;
       const structured = result as Record<string, unknown>;
       const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(structured) }];
       if (tool.def.extraContent) content.push(...tool.def.extraContent(structured));

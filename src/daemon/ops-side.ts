@@ -1,0 +1,57 @@
+// The metrics side port for one brain process (daemon or embedded): health checks over this
+// process's database, gauges refreshed at scrape time, and the admin actions.
+import type { App } from '../app.js';
+import { databaseSizeBytes } from '../core/db.js';
+import { startOpsServer, type HealthCheck, type OpsServer } from '../core/ops-http.js';
+import { listBackups } from '../ops/backup.js';
+import { databaseCheck, diskCheck, memoryCheck, runChecks, type CheckFn } from '../ops/health.js';
+import type { Scheduler } from '../ops/scheduler.js';
+import { maintenanceState } from '../ops/settings.js';
+
+export interface OpsSideOptions {
+  app: App;
+  /** The daemon's scheduler (admin backups); embedded mode has none. */
+  scheduler?: Scheduler;
+  ready: () => boolean;
+}
+
+export function healthChecks(app: App): Record<string, CheckFn> {
+  return {
+    database: databaseCheck(app.db, app.config.dbPath),
+    // The execution area's pool reports here once it runs inside this process.
+    workers: (): HealthCheck => ({ status: 'ok', detail: 'no execution worker pool in this process' }),
+    memory: memoryCheck,
+    disk: () => diskCheck(app.config.dbPath),
+  };
+}
+
+export function startOpsSide(opts: OpsSideOptions): Promise<OpsServer | undefined> {
+  const { app, scheduler } = opts;
+  const { config, db, metrics, memories, events } = app;
+  const checks = healthChecks(app);
+  const newest = listBackups(config.backupPath)[0];
+  if (newest) metrics.backupLastSuccess.set(newest.mtimeMs / 1000);
+  const admin: Record<string, () => unknown> = {
+    'rebalance-memory': () => {
+      const r = memories.rebalance('manual');
+      events.record('memory.rebalance', 'info', `memory tiers rebalanced on request: ${r.promoted} promoted, ${r.demoted} demoted`, { ...r });
+      return r;
+    },
+  };
+  if (scheduler) admin.backup = async () => ({ ok: await scheduler.runNow('backup'), newest: listBackups(config.backupPath)[0]?.file ?? null });
+  return startOpsServer({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    metrics,
+    logger: app.logger,
+    beforeScrape() {
+      runChecks(checks, metrics);
+      memories.observe();
+      metrics.databaseSize.set(databaseSizeBytes(db));
+      metrics.maintenanceMode.set(maintenanceState(db).on ? 1 : 0);
+    },
+    health: () => runChecks(checks, metrics),
+    ready: opts.ready,
+    admin,
+  });
+}

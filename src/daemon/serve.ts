@@ -1,0 +1,144 @@
+// `brain serve`: the long-lived core. One process owns the database as its single writer, serves
+// every assistant session over the Unix socket (each connection its own MCP session), optionally
+// Streamable HTTP on loopback, runs maintenance on a schedule, and answers operators on the
+// metrics side port.
+import fs from 'node:fs';
+import net from 'node:net';
+import { createApp, createAppLogger, packageVersion, type App } from '../app.js';
+import type { Config } from '../core/config.js';
+import { startMcpHttp, type McpHttpServer } from '../core/mcp-http.js';
+import { createMetrics, type Metrics } from '../core/metrics.js';
+import type { OpsServer } from '../core/ops-http.js';
+import { gateSessions } from '../core/session-gate.js';
+import { SocketTransport } from '../core/socket-transport.js';
+import type { Logger } from '../core/logger.js';
+import { maintenanceTasks } from '../ops/maintenance.js';
+import { createScheduler, type Scheduler } from '../ops/scheduler.js';
+import { maintenanceRefusal } from '../ops/settings.js';
+import { startOpsSide } from './ops-side.js';
+import { claimSocketPath, listenUnix } from './unix-socket.js';
+
+export interface Daemon {
+  app: App;
+  scheduler: Scheduler;
+  socketPath: string;
+  ops?: OpsServer;
+  http?: McpHttpServer;
+  /** Stops accepting, closes every session, waits for maintenance, closes the database. */
+  stop(reason: string): Promise<void>;
+}
+
+/** Reasons a daemon refuses a new session, or undefined; a failing database refuses nothing here (tools report it). */
+export function refusalOf(app: App): () => string | undefined {
+  return () => {
+    try {
+      return maintenanceRefusal(app.db);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function readToken(config: Config): string | undefined {
+  if (config.httpToken) return config.httpToken;
+  if (!config.httpTokenFile) return undefined;
+  const token = fs.readFileSync(config.httpTokenFile, 'utf8').trim();
+  if (token.length < 16) throw new Error(`BRAIN_HTTP_TOKEN_FILE ${config.httpTokenFile} holds fewer than 16 characters; put a long random token in it`);
+  return token;
+}
+
+export async function startDaemon(config: Config, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<Daemon> {
+  const logger = opts.logger ?? createAppLogger(config);
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
+  metrics.buildInfo.set({ version: packageVersion(), node_version: process.versions.node }, 1);
+  const token = config.httpAddr ? readToken(config) : undefined;
+
+  // Before opening anything: a second daemon must not run maintenance on a database the first owns.
+  await claimSocketPath(config.socketPath);
+  const app = createApp(config, { logger, metrics });
+  const { db, events, memories } = app;
+
+  const scheduler = createScheduler({ db, logger, metrics, events, tasks: maintenanceTasks({ db, config, metrics, memories, events, slow: app.slowQuery }) });
+
+  let accepting = true;
+  const refusal = refusalOf(app);
+  const live = new Set<net.Socket>();
+  const socketServer = net.createServer((sock) => {
+    if (!accepting) return void sock.destroy();
+    live.add(sock);
+    sock.on('close', () => live.delete(sock));
+    const { server } = app.connect();
+    server.connect(gateSessions(new SocketTransport(sock), refusal)).catch((err: Error) => {
+      logger.warn('could not start a socket session', { error: err.message });
+      sock.destroy();
+    });
+  });
+  socketServer.on('error', (err) => logger.error('socket server error', { error: err.message }));
+  await listenUnix(socketServer, config.socketPath);
+
+  const ops = config.metricsPort > 0 ? await startOpsSide({ app, scheduler, ready: () => accepting }) : undefined;
+
+  let http: McpHttpServer | undefined;
+  if (config.httpAddr && token) {
+    const i = config.httpAddr.lastIndexOf(':');
+    http = await startMcpHttp({
+      host: config.httpAddr.slice(0, i),
+      port: Number(config.httpAddr.slice(i + 1)),
+      token,
+      logger,
+      connect: () => app.connect(),
+      refusal,
+    });
+  }
+
+  scheduler.start();
+  events.record('brain.start', 'info', `brain serve ${packageVersion()} started (pid ${process.pid})`, {
+    socket: config.socketPath,
+    metrics_port: ops?.port ?? null,
+    http_port: http?.port ?? null,
+  });
+  logger.info('brain serve ready', { socket: config.socketPath, db: config.dbPath, metrics: ops?.port, http: http?.port });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    scheduler,
+    socketPath: config.socketPath,
+    ops,
+    http,
+    stop(reason: string) {
+      stopping ??= (async () => {
+        accepting = false;
+        logger.info('brain serve stopping', { reason });
+        socketServer.close();
+        for (const sock of live) sock.end();
+        await http?.close();
+        await scheduler.stop();
+        events.record('brain.stop', 'info', `brain serve stopping: ${reason}`);
+        await ops?.close();
+        // Sessions still open get a moment to receive their last replies.
+        const deadline = Date.now() + 2000;
+        while (live.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        for (const sock of live) sock.destroy();
+        app.close();
+        fs.rmSync(config.socketPath, { force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The `brain serve` command: runs until SIGTERM/SIGINT. */
+export async function runServe(config: Config): Promise<void> {
+  const logger = createAppLogger(config);
+  const daemon = await startDaemon(config, { logger });
+  const stop = (reason: string) =>
+    void daemon.stop(reason).finally(() => {
+      // Let winston flush its file transports before exiting.
+      setTimeout(() => process.exit(0), 100).unref();
+    });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP is how systemd and terminals say "reload/hang up"; the daemon has nothing to reload.
+  process.on('SIGHUP', () => logger.info('SIGHUP ignored by brain serve'));
+}

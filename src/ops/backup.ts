@@ -1,0 +1,176 @@
+// Backups, restore and integrity checks. A backup is SQLite's online backup of the live database
+// into one self-contained file (journal_mode=DELETE, so no -wal beside it is needed), checked with
+// integrity_check before it counts. Restore refuses a file that fails the check and keeps the
+// database it replaces.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openDatabase, type Db } from '../core/db.js';
+
+/** brain_YYYYMMDD_HHMMSS.db, the name the operations guide's scripts use. */
+const BACKUP_NAME = /^brain_(\d{8})_(\d{6})(?:_\d+)?\.db$/;
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  elapsed_ms: number;
+  integrity: string;
+  removed: string[];
+}
+
+function stamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+/** Runs PRAGMA integrity_check on a file (read-only) and returns its first line ('ok' when sound). */
+export function integrityOf(file: string): string {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.pragma('integrity_check(20)') as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join('; ');
+  } finally {
+    db.close();
+  }
+}
+
+/** Backups in `dir`, newest first. */
+export function listBackups(dir: string): { file: string; mtimeMs: number; bytes: number }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => BACKUP_NAME.test(n))
+    .map((n) => {
+      const file = path.join(dir, n);
+      const st = fs.statSync(file);
+      return { file, mtimeMs: st.mtimeMs, bytes: st.size };
+    })
+    .sort((a, b) => b.file.localeCompare(a.file));
+}
+
+/**
+ * Copies the live database into `dir` while it keeps serving, verifies the copy, then keeps only
+ * the newest `keep` backups. The copy appears under its final name only once it passed the check.
+ */
+export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = Date.now()): Promise<BackupResult> {
+  const started = performance.now();
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let name = `brain_${stamp(nowMs)}.db`;
+  for (let i = 1; fs.existsSync(path.join(dir, name)); i++) name = `brain_${stamp(nowMs)}_${i}.db`;
+  const file = path.join(dir, name);
+  const tmp = path.join(dir, `.${name}.partial`);
+  try {
+    await db.backup(tmp);
+    const copy = new Database(tmp);
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
+    const integrity = integrityOf(tmp);
+    if (integrity !== 'ok') throw new Error(`the backup copy failed integrity_check: ${integrity}`);
+    fs.chmodSync(tmp, 0o600);
+    fs.renameSync(tmp, file);
+    const removed = listBackups(dir)
+      .slice(keep)
+      .map((b) => {
+        fs.rmSync(b.file, { force: true });
+        return b.file;
+      });
+    return { file, bytes: fs.statSync(file).size, elapsed_ms: performance.now() - started, integrity, removed };
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+export interface RestoreResult {
+  restored_from: string;
+  database: string;
+  /** Where the database that was replaced now lives (null when there was none). */
+  replaced_kept_at: string | null;
+  integrity: string;
+}
+
+/**
+ * Replaces the database at `dbPath` with the backup `source`. Nothing is touched unless the backup
+ * passes integrity_check. Run it with no brain process using the database (the CLI checks the
+ * daemon's socket); embedded sessions that still hold the old file keep writing to the kept copy.
+ */
+export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now()): RestoreResult {
+  if (!fs.existsSync(source)) throw new Error(`${source} does not exist`);
+  if (path.resolve(source) === path.resolve(dbPath)) throw new Error('the backup to restore is the database itself');
+  const sourceIntegrity = integrityOf(source);
+  if (sourceIntegrity !== 'ok') throw new Error(`${source} failed integrity_check (${sourceIntegrity}); the database was not changed`);
+
+  const dir = path.dirname(path.resolve(dbPath));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const staging = path.join(dir, `.${path.basename(dbPath)}.restoring`);
+  fs.copyFileSync(source, staging);
+  fs.chmodSync(staging, 0o600);
+
+  let kept: string | null = null;
+  if (fs.existsSync(dbPath)) {
+    // Fold the WAL into the main file first, so the kept copy is one complete file.
+    try {
+      const old = new Database(dbPath, { fileMustExist: true });
+      try {
+        old.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        old.close();
+      }
+    } catch {
+      // A damaged database cannot be checkpointed; its -wal and -shm move with it below.
+    }
+    kept = `${dbPath}.replaced-${stamp(nowMs)}`;
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (fs.existsSync(dbPath + suffix)) fs.renameSync(dbPath + suffix, kept + suffix);
+    }
+  }
+  fs.renameSync(staging, dbPath);
+  // Opening applies the schema (a backup from an older brain gains the newer tables).
+  const db = openDatabase(dbPath);
+  let integrity: string;
+  try {
+    integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+  } finally {
+    db.close();
+  }
+  return { restored_from: path.resolve(source), database: path.resolve(dbPath), replaced_kept_at: kept, integrity };
+}
+
+export interface CheckResult {
+  ok: boolean;
+  database: string;
+  integrity: string;
+  foreign_key_problems: number;
+  journal_mode: string;
+  bytes: number;
+  tables: Record<string, number>;
+}
+
+/** A full integrity check of the database file (read-only; safe while brain runs). */
+export function checkDatabase(dbPath: string): CheckResult {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
+  try {
+    const integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    const fk = (db.pragma('foreign_key_check') as unknown[]).length;
+    const journal = db.pragma('journal_mode', { simple: true }) as string;
+    const tables: Record<string, number> = {};
+    for (const t of ['memories', 'memory_history', 'sessions', 'events', 'query_log']) {
+      try {
+        tables[t] = db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+      } catch {
+        /* a table this file does not have yet */
+      }
+    }
+    const page = db.pragma('page_size', { simple: true }) as number;
+    const count = db.pragma('page_count', { simple: true }) as number;
+    return { ok: integrity === 'ok' && fk === 0, database: path.resolve(dbPath), integrity, foreign_key_problems: fk, journal_mode: journal, bytes: page * count, tables };
+  } finally {
+    db.close();
+  }
+}
