@@ -1,0 +1,174 @@
+// The operations side port of brain serve: /metrics through Prometheus' own parser with every
+// contract metric moving, /health following the database, admin actions, and the embedded mode's
+// optional metrics with a port already taken.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { call, startBrain, tempDir, type Connected } from './helpers/brain.js';
+import { daemonEnv, freePort, socketClient, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
+
+let dir: string;
+let env: Record<string, string>;
+let daemon: RunningDaemon | undefined;
+let embedded: Connected | undefined;
+
+beforeEach(async () => {
+  dir = tempDir('brain-ops-');
+  env = await daemonEnv(dir);
+});
+afterEach(async () => {
+  await embedded?.close();
+  embedded = undefined;
+  await daemon?.stop();
+  daemon = undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Parses the text exposition format into "name{labels}" -> value (enough for assertions). */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+function promtool(text: string) {
+  return spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+}
+
+const CONTRACT = [
+  'brain_mcp_request_duration_seconds',
+  'brain_memory_operations_total',
+  'brain_database_size_bytes',
+  'brain_active_sessions',
+];
+
+describe('metrics side port', () => {
+  it('/metrics passes promtool check metrics; contract and operator metrics present and moving', async () => {
+    daemon = await startServe(env);
+    const scrape = async () => (await fetch(daemon!.url('/metrics'))).text();
+    const c = await socketClient(daemon.socket);
+    await call(c, 'remember', { key: 'warmup', content: 'first write so every series exists' });
+    const before = samples(await scrape());
+
+    for (let i = 0; i < 30; i++) await call(c, 'remember', { key: `k${i}`, content: `metrics traffic ${i} `.repeat(40), importance: 0.9 });
+    for (let i = 0; i < 10; i++) await call(c, 'recall', { query: `metrics traffic ${i}` });
+    await c.callTool({ name: 'recall', arguments: { key: 'no-such-key' } });
+    const second = await socketClient(daemon.socket);
+    const backup = await fetch(daemon.url('/admin/backup'), { method: 'POST' });
+    expect(backup.status).toBe(200);
+    expect(await backup.json()).toMatchObject({ ok: true });
+
+    const text = await scrape();
+    const check = promtool(text);
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const after = samples(text);
+    for (const name of CONTRACT) expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+
+    const get = (m: Map<string, number>, key: string) => m.get(key) ?? 0;
+    const okRemember = 'brain_mcp_request_duration_seconds_count{tool="remember",status="ok"}';
+    expect(get(after, okRemember) - get(before, okRemember)).toBe(30);
+    expect(get(after, 'brain_mcp_request_duration_seconds_count{tool="recall",status="ok"}')).toBe(10);
+    expect(get(after, 'brain_mcp_request_duration_seconds_count{tool="recall",status="user_error"}')).toBe(1);
+    expect(get(after, 'brain_mcp_tool_errors_total{tool="recall",kind="user"}')).toBe(1);
+    const creates = [...after].filter(([k]) => k.startsWith('brain_memory_operations_total{operation="create"')).reduce((a, [, v]) => a + v, 0);
+    expect(creates).toBe(31);
+    expect([...after].some(([k, v]) => k.startsWith('brain_memory_operations_total{operation="recall"') && v > 0)).toBe(true);
+    expect(get(after, 'brain_database_size_bytes')).toBeGreaterThan(get(before, 'brain_database_size_bytes'));
+    expect(get(before, 'brain_active_sessions')).toBe(1);
+    expect(get(after, 'brain_active_sessions')).toBe(2);
+    expect(get(after, 'brain_memory_tier_items{tier="hot"}')).toBe(30);
+    expect(get(after, 'brain_memory_hot_tier_utilisation_ratio')).toBeCloseTo(30 / 2000);
+    expect(get(after, 'brain_backup_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(get(after, 'brain_maintenance_runs_total{task="backup",status="ok"}')).toBe(1);
+    expect(get(after, 'brain_health_status{check="database"}')).toBe(1);
+    expect(get(after, 'brain_events_total{type="brain.start",severity="info"}')).toBe(1);
+    expect([...after.keys()].some((k) => k.startsWith('brain_build_info{'))).toBe(true);
+    expect(get(after, 'brain_process_resident_memory_bytes')).toBeGreaterThan(0);
+
+    await second.close();
+    await waitFor('session count to drop', async () => samples(await scrape()).get('brain_active_sessions') === 1);
+    await c.close();
+  }, 90_000);
+
+  it('/health goes 503 while the database file is gone and back to 200 when it returns', async () => {
+    daemon = await startServe(env);
+    const health = async () => {
+      const r = await fetch(daemon!.url('/health'));
+      return { code: r.status, body: (await r.json()) as { status: string; checks: Record<string, { status: string; detail: string }> } };
+    };
+    const ok = await health();
+    expect(ok.code).toBe(200);
+    expect(ok.body.status).toBe('healthy');
+    expect(Object.keys(ok.body.checks).sort()).toEqual(['database', 'disk', 'memory', 'workers']);
+
+    // Someone moves the database away (a botched restore, a cleanup script): the open handle still
+    // answers, but the file every other process and the next restart would open is gone.
+    const db = env.BRAIN_DB_PATH;
+    fs.renameSync(db, db + '.moved');
+    const down = await health();
+    expect(down.code).toBe(503);
+    expect(down.body.status).toBe('unhealthy');
+    expect(down.body.checks.database.status).toBe('fail');
+    expect(down.body.checks.database.detail).toMatch(/not available.*ENOENT/);
+    expect((await fetch(daemon.url('/health/ready'))).status).toBe(503);
+    expect((await fetch(daemon.url('/health/live'))).status).toBe(200);
+    const metrics = await (await fetch(daemon.url('/metrics'))).text();
+    expect(metrics).toMatch(/^brain_health_status\{check="database"\} 0$/m);
+
+    fs.renameSync(db + '.moved', db);
+    const back = await health();
+    expect(back.code).toBe(200);
+    expect(back.body.checks.database.status).toBe('ok');
+    expect((await fetch(daemon.url('/health/ready'))).status).toBe(200);
+
+    // A different file put in its place is not the database brain has open: still unhealthy.
+    fs.renameSync(db, db + '.old');
+    fs.copyFileSync(db + '.old', db);
+    const replaced = await health();
+    expect(replaced.code).toBe(503);
+    expect(replaced.body.checks.database.detail).toMatch(/replaced while brain had it open/);
+    fs.renameSync(db + '.old', db);
+    expect((await health()).code).toBe(200);
+  }, 60_000);
+
+  it('POST /admin/rebalance-memory rebalances and records an event; browser requests are refused', async () => {
+    daemon = await startServe(env);
+    const c = await socketClient(daemon.socket);
+    await call(c, 'remember', { key: 'a', content: 'one warm memory' });
+    const r = await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST' });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ promoted: 1, demoted: 0, hot_items: 1 });
+    const refused = await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST', headers: { origin: 'http://evil.example' } });
+    expect(refused.status).toBe(403);
+    expect((await fetch(daemon.url('/admin/nothing'), { method: 'POST' })).status).toBe(404);
+    const ev = await call<{ events: { type: string }[] }>(c, 'events', { type: ['memory.rebalance'] });
+    expect(ev.events).toHaveLength(1);
+    await c.close();
+  }, 60_000);
+
+  it('embedded stdio: metrics when BRAIN_METRICS_PORT is set; a port in use is a warning, not a crash', async () => {
+    const port = await freePort();
+    embedded = await startBrain({ ...env, BRAIN_METRICS_PORT: String(port) });
+    await call(embedded.client, 'remember', { content: 'embedded with metrics' });
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^brain_active_sessions 1$/m);
+    expect(promtool(text).status).toBe(0);
+    await embedded.close();
+
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', r));
+    try {
+      embedded = await startBrain({ ...env, BRAIN_METRICS_PORT: String(port) });
+      const r = await call(embedded.client, 'remember', { content: 'still works without its metrics port' });
+      expect(r.created).toBe(true);
+      await waitFor('the warning on stderr', () => /metrics side port 127\.0\.0\.1:\d+ not started: the port is already in use/.test(embedded!.stderr()));
+    } finally {
+      squatter.close();
+    }
+  }, 60_000);
+});
