@@ -1,0 +1,180 @@
+// Backups, restore, check and the operator scripts: every round trip ends with integrity_check ok,
+// a bad backup changes nothing, and the scheduler runs and records maintenance.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import { backupDatabase, checkDatabase, integrityOf, listBackups } from '../src/ops/backup.js';
+import { maintenanceTasks } from '../src/ops/maintenance.js';
+import { createScheduler } from '../src/ops/scheduler.js';
+import { CLI, ROOT, tempDir, testConfig } from './helpers/brain.js';
+import { daemonEnv, startServe } from './helpers/daemon.js';
+
+let dir: string;
+let env: Record<string, string>;
+
+beforeEach(async () => {
+  dir = tempDir('brain-backup-');
+  env = await daemonEnv(dir, { BRAIN_METRICS_PORT: '0' });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function run(cmd: string, args: string[], extra: Record<string, string> = {}) {
+  const r = spawnSync(cmd, args, { env: { ...env, ...extra }, encoding: 'utf8', timeout: 60_000 });
+  return { ...r, out: (r.stdout ?? '') + (r.stderr ?? '') };
+}
+const brain = (args: string[], extra: Record<string, string> = {}) => run(process.execPath, [CLI, ...args], extra);
+const script = (name: string, args: string[] = [], extra: Record<string, string> = {}) => run('sh', [path.join(ROOT, 'scripts', name), ...args], extra);
+
+function keys(): string[] {
+  const db = new Database(env.BRAIN_DB_PATH, { readonly: true });
+  try {
+    return db.prepare('SELECT key FROM memories ORDER BY key').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+function remember(key: string) {
+  const app = createApp(testConfig(dir, env));
+  try {
+    app.memories.remember({ project: '', key, content: `content of ${key}`, type: 'general', tags: [], importance: 0.5 });
+  } finally {
+    app.close();
+  }
+}
+
+describe('backup and restore', () => {
+  it('scripts: backup.sh, restore.sh, db-maintenance.sh, daily-check.sh round-trip with integrity_check ok', async () => {
+    remember('kept-by-backup');
+    const daemon = await startServe(env);
+    let backupFile: string;
+    try {
+      // Online, while the daemon owns the database.
+      const b = script('backup.sh');
+      expect(b.status, b.out).toBe(0);
+      backupFile = JSON.parse(b.stdout).file;
+      expect(path.dirname(backupFile)).toBe(env.BRAIN_BACKUP_PATH);
+      expect(path.basename(backupFile)).toMatch(/^brain_\d{8}_\d{6}\.db$/);
+      expect(fs.statSync(backupFile).mode & 0o777).toBe(0o600);
+      expect(integrityOf(backupFile)).toBe('ok');
+      // One self-contained file: no -wal needed beside it.
+      const copy = new Database(backupFile, { readonly: true });
+      expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
+      expect(copy.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(1);
+      copy.close();
+      // Restore refuses while the daemon runs.
+      const refused = script('restore.sh', [backupFile]);
+      expect(refused.status).toBe(1);
+      expect(refused.out).toMatch(/brain serve is running.*stop it first/);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+
+    remember('written-after-backup');
+    expect(keys()).toEqual(['kept-by-backup', 'written-after-backup']);
+    const gz = backupFile + '.gz';
+    expect(spawnSync('sh', ['-c', `gzip -c "${backupFile}" > "${gz}"`]).status).toBe(0);
+    const restored = script('restore.sh', [gz]);
+    expect(restored.status, restored.out).toBe(0);
+    const report = JSON.parse(restored.stdout);
+    expect(report.integrity).toBe('ok');
+    expect(keys()).toEqual(['kept-by-backup']);
+    // The replaced database is kept, whole, with what it had.
+    const old = new Database(report.replaced_kept_at, { readonly: true });
+    expect(old.prepare('SELECT key FROM memories ORDER BY key').pluck().all()).toEqual(['kept-by-backup', 'written-after-backup']);
+    old.close();
+
+    const maint = script('db-maintenance.sh');
+    expect(maint.status, maint.out).toBe(0);
+    expect(JSON.parse(maint.stdout)).toEqual({ purge: true, checkpoint: true, optimize: true });
+    const check = brain(['check']);
+    expect(check.status).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, integrity: 'ok', foreign_key_problems: 0 });
+
+    const daily = script('daily-check.sh');
+    expect(daily.status, daily.out).toBe(0);
+    expect(daily.stdout).toMatch(/integrity:"?ok/);
+    expect(daily.stdout).toMatch(/=== ok/);
+    // No recent backup is something a person must hear about.
+    const stale = script('daily-check.sh', [], { BRAIN_BACKUP_PATH: path.join(dir, 'empty') });
+    expect(stale.status).toBe(1);
+    expect(stale.stdout).toMatch(/FAIL: no backup/);
+  }, 120_000);
+
+  it('a damaged backup is refused and the database is left as it was; check fails on damage', () => {
+    remember('precious');
+    const bad = path.join(dir, 'damaged.db');
+    fs.copyFileSync(env.BRAIN_DB_PATH, bad);
+    // Overwrite the middle of the file (b-tree pages) with garbage.
+    const fd = fs.openSync(bad, 'r+');
+    const size = fs.fstatSync(fd).size;
+    fs.writeSync(fd, Buffer.alloc(Math.min(8192, size - 4096), 0xa5), 0, undefined, 4096);
+    fs.closeSync(fd);
+    const r = brain(['restore', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/failed integrity_check|malformed|not a database/);
+    expect(keys()).toEqual(['precious']);
+    expect(fs.readdirSync(dir).filter((n) => n.includes('replaced'))).toEqual([]);
+
+    const notDb = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notDb, 'this is not a database at all, just text '.repeat(200));
+    expect(brain(['restore', notDb]).status).toBe(1);
+    expect(brain(['restore', path.join(dir, 'missing.db')]).stderr).toMatch(/does not exist/);
+
+    const damagedCheck = brain(['check'], { BRAIN_DB_PATH: bad });
+    expect(damagedCheck.status).toBe(1);
+  });
+
+  it('backups keep only the newest BRAIN_BACKUP_KEEP', async () => {
+    const app = createApp(testConfig(dir, env));
+    try {
+      const t = Date.parse('2026-03-01T10:00:00Z');
+      for (let i = 0; i < 4; i++) await backupDatabase(app.db, env.BRAIN_BACKUP_PATH, 2, t + i * 3_600_000);
+      expect(listBackups(env.BRAIN_BACKUP_PATH).map((b) => path.basename(b.file))).toEqual(['brain_20260301_130000.db', 'brain_20260301_120000.db']);
+      expect(fs.readdirSync(env.BRAIN_BACKUP_PATH).filter((n) => n.includes('partial'))).toEqual([]);
+    } finally {
+      app.close();
+    }
+  });
+});
+
+describe('maintenance scheduler', () => {
+  it('runs due tasks, remembers long ones across restarts, records runs, failures and events', async () => {
+    const config = testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_HOURS: '1', BRAIN_VACUUM_INTERVAL_HOURS: '24' });
+    const app = createApp(config);
+    const t0 = Date.now();
+    try {
+      const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, slow: app.slowQuery });
+      const s = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks }, t0);
+      expect(await s.tick(t0 + 1000)).toEqual([]);
+      expect(await s.tick(t0 + 6 * 60_000)).toEqual(['checkpoint']);
+      const hourLater = t0 + 61 * 60_000;
+      expect(await s.tick(hourLater)).toEqual(['rebalance', 'purge', 'checkpoint', 'backup']);
+      expect(listBackups(config.backupPath)).toHaveLength(1);
+      expect(await s.tick(t0 + 25 * 3_600_000)).toEqual(['rebalance', 'purge', 'checkpoint', 'optimize', 'backup']);
+
+      // A new scheduler (a restart) picks up the stored times of optimize and backup.
+      const again = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks }, t0 + 25 * 3_600_000 + 1000);
+      expect(again.lastRun('backup')).toBe(t0 + 25 * 3_600_000);
+      expect(again.lastRun('optimize')).toBe(t0 + 25 * 3_600_000);
+
+      // A failing task is counted and becomes an error event, and the scheduler carries on.
+      fs.rmSync(config.backupPath, { recursive: true, force: true });
+      fs.writeFileSync(config.backupPath, 'a file where the backup directory should be');
+      expect(await again.runNow('backup')).toBe(false);
+      const metrics = await app.metrics.registry.metrics();
+      expect(metrics).toMatch(/brain_maintenance_runs_total\{task="backup",status="ok"\} 2/);
+      expect(metrics).toMatch(/brain_maintenance_runs_total\{task="backup",status="error"\} 1/);
+      const errors = app.events.list({ severities: ['error'] }, 10);
+      expect(errors.rows.map((e) => e.event_type)).toEqual(['maintenance.backup']);
+      const types = app.events.list({}, 50).rows.map((e) => e.event_type);
+      expect(types).toEqual(expect.arrayContaining(['maintenance.backup', 'maintenance.optimize']));
+      expect(checkDatabase(config.dbPath).ok).toBe(true);
+    } finally {
+      app.close();
+    }
+  });
+});
