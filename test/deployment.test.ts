@@ -1,0 +1,101 @@
+// deployment/ is real: the systemd unit passes systemd-analyze verify, the alert rules and scrape
+// config pass promtool, and every Grafana query names only metrics a live brain serve exports.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, ROOT, tempDir } from './helpers/brain.js';
+import { daemonEnv, socketClient, startServe, type RunningDaemon } from './helpers/daemon.js';
+
+const DEPLOY = path.join(ROOT, 'deployment');
+
+describe('deployment files', () => {
+  it('systemd unit: systemd-analyze verify accepts it with no warnings, hardened but without MemoryDenyWriteExecute', () => {
+    let unit = fs.readFileSync(path.join(DEPLOY, 'brain.service'), 'utf8');
+    expect(unit).not.toMatch(/^MemoryDenyWriteExecute=(yes|true)/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/brain\/dist\/src\/cli\.js serve$/m);
+    for (const line of ['ProtectSystem=strict', 'ProtectHome=true', 'PrivateTmp=true', 'RuntimeDirectory=brain', 'User=brain']) expect(unit).toContain(line);
+    // verify insists that the ExecStart binary exists; on hosts whose node is elsewhere, point it there.
+    if (!fs.existsSync('/usr/bin/node')) unit = unit.replace('/usr/bin/node', process.execPath);
+    const dir = tempDir('brain-unit-');
+    try {
+      const file = path.join(dir, 'brain.service');
+      fs.writeFileSync(file, unit);
+      const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      // Unknown keys and typos are only warnings to systemd; here they fail.
+      expect(r.stderr.split('\n').filter((l) => l.includes('brain.service'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Prometheus: promtool accepts the alert rules and the scrape config', () => {
+    const rules = spawnSync('promtool', ['check', 'rules', path.join(DEPLOY, 'prometheus', 'brain-alerts.yml')], { encoding: 'utf8' });
+    expect(rules.status, rules.stdout + rules.stderr).toBe(0);
+    expect(rules.stdout).toMatch(/SUCCESS: \d+ rules found/);
+    const config = spawnSync('promtool', ['check', 'config', path.join(DEPLOY, 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
+    expect(config.status, config.stdout + config.stderr).toBe(0);
+  });
+
+  it('environment example: every variable is one brain reads', async () => {
+    const { configVariableNames } = await import('../src/core/config.js');
+    const known = new Set(configVariableNames());
+    const text = fs.readFileSync(path.join(DEPLOY, 'brain.env.example'), 'utf8');
+    const names = [...text.matchAll(/^#?\s*(BRAIN_[A-Z_]+)=/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(10);
+    for (const n of names) expect(known.has(n), n).toBe(true);
+  });
+});
+
+describe('Grafana dashboard against a live /metrics', () => {
+  let dir: string;
+  let daemon: RunningDaemon;
+  beforeAll(async () => {
+    dir = tempDir('brain-grafana-');
+    daemon = await startServe(await daemonEnv(dir));
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // PromQL words that are not metric names.
+  const PROMQL = new Set(
+    'sum min max avg count stddev stdvar topk bottomk quantile count_values group by without on ignoring group_left group_right and or unless bool offset rate irate increase delta idelta deriv histogram_quantile time vector scalar abs ceil floor round clamp clamp_min clamp_max label_replace label_join sort sort_desc predict_linear avg_over_time max_over_time min_over_time sum_over_time absent changes resets inf nan'.split(' '),
+  );
+
+  function metricNames(expr: string): string[] {
+    const bare = expr
+      .replace(/"(?:[^"\\]|\\.)*"/g, '""') // label values
+      .replace(/\{[^}]*\}/g, '') // label matchers
+      .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '') // label lists
+      .replace(/\[[^\]]*\]/g, ''); // range selectors
+    return [...bare.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]).filter((w) => !PROMQL.has(w));
+  }
+
+  it('every panel query names only metrics that brain exports', async () => {
+    const c = await socketClient(daemon.socket);
+    await call(c, 'remember', { content: 'traffic so every labelled series exists' });
+    await c.callTool({ name: 'recall', arguments: { key: 'absent' } });
+    await fetch(daemon.url('/admin/backup'), { method: 'POST' });
+    await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST' });
+    const exposition = await (await fetch(daemon.url('/metrics'))).text();
+    const exported = new Set([...exposition.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )/gm)].map((m) => m[1]));
+    await c.close();
+
+    const dash = JSON.parse(fs.readFileSync(path.join(DEPLOY, 'grafana', 'brain-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const exprs = dash.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
+    expect(exprs.length).toBeGreaterThan(15);
+    for (const { panel, expr } of exprs) {
+      const names = metricNames(expr);
+      expect(names.length, `${panel}: ${expr} names no metric`).toBeGreaterThan(0);
+      for (const name of names) expect(exported.has(name), `${panel}: ${name} is not in /metrics`).toBe(true);
+    }
+    // The contract metrics are all on the dashboard.
+    const all = exprs.map((e) => e.expr).join('\n');
+    for (const name of ['brain_mcp_request_duration_seconds', 'brain_memory_operations_total', 'brain_database_size_bytes', 'brain_active_sessions']) {
+      expect(all).toContain(name);
+    }
+  });
+});
