@@ -1,10 +1,11 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
 // same run. Usage: npm run bench [-- --quick] [-- --only memory,execution]
+import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
 import memory from './memory.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [memory];
+const SECTIONS: BenchSection[] = [memory, daemonBench];
 
 async function main() {
   const args = process.argv.slice(2);
