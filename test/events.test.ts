@@ -37,7 +37,7 @@ interface Ev {
   severity: string;
   message: string;
   source: string | null;
-  details: Record<string, unknown> | null;
+  details?: Record<string, unknown>;
   created_at: string;
   updated_at: string;
 }
@@ -45,21 +45,22 @@ interface Ev {
 describe('events tools', () => {
   it('record_event creates and updates, events reads, delete_event deletes', async () => {
     await open();
-    const made = await call<{ event: Ev; created: boolean }>(client, 'record_event', {
+    const made = await call<{ id: number; created: boolean }>(client, 'record_event', {
       type: 'deploy',
       severity: 'warning',
       message: 'Deployed api v2 with a slow migration',
       details: { version: '2.0.0', minutes: 14 },
     });
     expect(made.created).toBe(true);
-    expect(made.event).toMatchObject({ type: 'deploy', severity: 'warning', source: 'events-test', details: { version: '2.0.0', minutes: 14 } });
-    const id = made.event.id;
-
+    const id = made.id;
     const read = await call<{ events: Ev[] }>(client, 'events', { id });
-    expect(read.events[0]).toEqual(made.event);
+    expect(read.events[0]).toMatchObject({ id, type: 'deploy', severity: 'warning', source: 'events-test', details: { version: '2.0.0', minutes: 14 } });
 
-    const changed = await call<{ event: Ev; created: boolean }>(client, 'record_event', { id, message: 'Deployed api v2; migration took 14 minutes', severity: 'info' });
-    expect(changed).toMatchObject({ created: false, event: { id, severity: 'info', type: 'deploy', details: { version: '2.0.0' } } });
+    const changed = await call<{ id: number; created: boolean }>(client, 'record_event', { id, message: 'Deployed api v2; migration took 14 minutes', severity: 'info' });
+    expect(changed).toMatchObject({ id, created: false });
+    const after = await call<{ events: Ev[] }>(client, 'events', { id });
+    expect(after.events[0]).toMatchObject({ id, severity: 'info', type: 'deploy', message: 'Deployed api v2; migration took 14 minutes', details: { version: '2.0.0' } });
+    expect(after.events[0].created_at).toBe(read.events[0].created_at);
 
     // The search index follows the update.
     expect((await call<{ events: Ev[] }>(client, 'events', { query: 'migration took' })).events.map((e) => e.id)).toEqual([id]);

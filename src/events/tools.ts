@@ -15,7 +15,7 @@ const isoDate = z
   .string()
   .refine((s) => !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31" or "2026-01-31T12:00:00Z"')
   .transform((s) => toDbTime(Date.parse(s)));
-const details = z.record(z.string(), z.unknown()).refine((d) => JSON.stringify(d).length <= 16_384, 'details is at most 16 KB of JSON');
+const details = z.looseObject({}).refine((d) => JSON.stringify(d).length <= 16_384, 'details is at most 16 KB of JSON');
 
 const eventOut = z.object({
   id: z.number(),
@@ -23,7 +23,7 @@ const eventOut = z.object({
   severity: z.string(),
   message: z.string(),
   source: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()).nullable(),
+  details: z.looseObject({}).optional(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -37,7 +37,7 @@ function toOut(row: EventRow): z.infer<typeof eventOut> {
     severity: row.severity,
     message: row.message,
     source: row.source,
-    details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>),
+    ...(row.details === null ? {} : { details: JSON.parse(row.details) as Record<string, unknown> }),
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
@@ -58,19 +58,19 @@ export function eventTools(events: EventsService): AnyTool[] {
     name: 'events',
     title: 'Events',
     description:
-      'Look at what happened in brain and what was logged as an event (backups, maintenance, failures, your own records): one event by id, a filtered page newest first, a word search, or statistics.',
+      "Read the event log (brain's backups, maintenance and failures, and events from record_event): one by id, a filtered page newest first, a word search, or counts.",
     kind: 'read',
     input: {
-      id: z.number().int().positive().optional().describe('Return this one event.'),
-      query: z.string().max(500).optional().describe('Words that must all appear in the message.'),
-      type: z.array(eventType).max(20).optional().describe('Only these event types.'),
+      id: z.number().int().positive().optional().describe('One event by id.'),
+      query: z.string().max(500).optional().describe('Words the message must contain.'),
+      type: z.array(z.string().max(64)).max(20).optional().describe('Only these types.'),
       severity: z.array(severity).max(4).optional().describe('Only these severities.'),
-      source: z.string().max(200).optional().describe('Only events from this source ("brain" for its own).'),
-      since: isoDate.optional().describe('Only events at or after this time (ISO 8601).'),
-      until: isoDate.optional().describe('Only events at or before this time (ISO 8601).'),
-      stats: z.boolean().default(false).describe('Also return counts by severity, type and source for the same filters.'),
-      limit: z.number().int().min(0).max(100).default(20).describe('Events per page (0-100; 0 with stats for counts only).'),
-      cursor: z.string().max(100).optional().describe('next_cursor from the previous page.'),
+      source: z.string().max(200).optional().describe('Only this source ("brain" = its own).'),
+      since: isoDate.optional().describe('From this time (ISO 8601).'),
+      until: isoDate.optional().describe('Up to this time (ISO 8601).'),
+      stats: z.boolean().default(false).describe('Add counts by severity, type, source.'),
+      limit: z.number().int().min(0).max(100).default(20).describe('Page size (0-100).'),
+      cursor: z.string().max(100).optional().describe('next_cursor of the previous page.'),
     },
     output: {
       events: z.array(eventOut),
@@ -115,17 +115,17 @@ export function eventTools(events: EventsService): AnyTool[] {
     name: 'record_event',
     title: 'Record event',
     description:
-      'Log something that happened (a deploy, an incident, a decision point) as an event operators can search later; with id, change an existing event instead.',
+      'Log something that happened (a deploy, an incident) as an event to find later; with id, edit an existing event.',
     kind: 'write',
     input: {
-      id: z.number().int().positive().optional().describe('Update this event instead of creating one.'),
-      type: eventType.optional().describe('Event type, e.g. "deploy", "incident". Required when creating.'),
-      severity: severity.optional().describe('info (default), warning, error or critical.'),
-      message: z.string().trim().min(1, 'message cannot be empty').max(4000).optional().describe('What happened, in one or two sentences. Required when creating.'),
-      source: z.string().max(200).nullable().optional().describe('Who or what reports it, e.g. "claude-code".'),
-      details: details.nullable().optional().describe('Structured extra data (JSON object).'),
+      id: z.number().int().positive().optional().describe('Edit this event.'),
+      type: eventType.optional().describe('e.g. "deploy", "incident" (to create).'),
+      severity: severity.optional().describe('Default info.'),
+      message: z.string().trim().min(1, 'message cannot be empty').max(4000).optional().describe('What happened (to create).'),
+      source: z.string().max(200).nullable().optional().describe('Who reports it. Default: this client.'),
+      details: details.nullable().optional().describe('Extra data (JSON object).'),
     },
-    output: { event: eventOut, created: z.boolean() },
+    output: { id: z.number(), created: z.boolean(), updated_at: z.string() },
     handle(args, ctx) {
       if (args.id === undefined) {
         if (!args.type || !args.message) throw new UserError('To create an event, give "type" and "message" (or "id" to update one).');
@@ -136,22 +136,22 @@ export function eventTools(events: EventsService): AnyTool[] {
           source: args.source === undefined ? ctx.session.clientName ?? 'assistant' : args.source,
           details: args.details ?? null,
         });
-        return { event: toOut(row), created: true };
+        return { id: row.id, created: true, updated_at: iso(row.updated_at) };
       }
       const patch = { type: args.type, severity: args.severity, message: args.message, source: args.source, details: args.details };
       if (Object.values(patch).every((v) => v === undefined)) throw new UserError('Nothing to change: pass at least one of type, severity, message, source, details.');
       const row = events.update(args.id, patch);
       if (!row) throw new NotFoundError(`No event with id ${args.id} to update.`);
-      return { event: toOut(row), created: false };
+      return { id: row.id, created: false, updated_at: iso(row.updated_at) };
     },
   });
 
   const remove = defineTool({
     name: 'delete_event',
     title: 'Delete event',
-    description: 'Delete one event by id when it was recorded by mistake (events otherwise expire on their own).',
+    description: 'Delete an event recorded by mistake (events otherwise expire on their own).',
     kind: 'destructive',
-    input: { id: z.number().int().positive().describe('Id of the event to delete.') },
+    input: { id: z.number().int().positive().describe('Event id.') },
     output: { deleted: z.number() },
     handle(args) {
       if (!events.delete(args.id)) throw new NotFoundError(`No event with id ${args.id} to delete.`);
