@@ -92,6 +92,8 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   }
 
   scheduler.start();
+  // Expired data goes at start-up too, not only an hour later.
+  void scheduler.runNow('purge');
   events.record('brain.start', 'info', `brain serve ${packageVersion()} started (pid ${process.pid})`, {
     socket: config.socketPath,
     metrics_port: ops?.port ?? null,
