@@ -30,12 +30,15 @@ describe('deployment files', () => {
     }
   });
 
-  it('Prometheus: promtool accepts the alert rules and the scrape config', () => {
+  it('Prometheus: promtool accepts the alert rules and the scrape config, and the rules pass their unit tests', () => {
     const rules = spawnSync('promtool', ['check', 'rules', path.join(DEPLOY, 'prometheus', 'brain-alerts.yml')], { encoding: 'utf8' });
     expect(rules.status, rules.stdout + rules.stderr).toBe(0);
     expect(rules.stdout).toMatch(/SUCCESS: \d+ rules found/);
     const config = spawnSync('promtool', ['check', 'config', path.join(DEPLOY, 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
     expect(config.status, config.stdout + config.stderr).toBe(0);
+    // The rules fire when they should and not otherwise (stale backup, failing health check).
+    const unit = spawnSync('promtool', ['test', 'rules', 'brain-alerts.test.yml'], { cwd: path.join(DEPLOY, 'prometheus'), encoding: 'utf8' });
+    expect(unit.status, unit.stdout + unit.stderr).toBe(0);
   });
 
   it('environment example: every variable is one brain reads', async () => {

@@ -9,12 +9,14 @@ export type EventsService = ReturnType<typeof createEventsService>;
 
 export function createEventsService(opts: { db: Db; metrics: Metrics; logger: Logger; retentionDays: number }) {
   const { db, metrics, logger } = opts;
+  function create(e: store.NewEvent): store.EventRow {
+    const row = store.insertEvent(db, e);
+    metrics.events.inc({ type: row.event_type, severity: row.severity });
+    return row;
+  }
+
   return {
-    create(e: store.NewEvent): store.EventRow {
-      const row = store.insertEvent(db, e);
-      metrics.events.inc({ type: row.event_type, severity: row.severity });
-      return row;
-    },
+    create,
 
     /**
      * Records one of brain's own events. Never throws: a system event that cannot be written
@@ -22,7 +24,7 @@ export function createEventsService(opts: { db: Db; metrics: Metrics; logger: Lo
      */
     record(type: string, severity: store.Severity, message: string, details?: Record<string, unknown>): store.EventRow | undefined {
       try {
-        return this.create({ type, severity, message, source: 'brain', details: details ?? null });
+        return create({ type, severity, message, source: 'brain', details: details ?? null });
       } catch (err) {
         logger.warn('could not record event', { type, severity, message, error: String(err) });
         return undefined;
