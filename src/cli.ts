@@ -11,6 +11,7 @@ import { createMetrics } from './core/metrics.js';
 import type { OpsServer } from './core/ops-http.js';
 import { gateSessions } from './core/session-gate.js';
 import { checkDaemon, NO_DAEMON, runConnect } from './daemon/connect.js';
+import { daemonChecks } from './daemon/doctor-check.js';
 import { startOpsSide } from './daemon/ops-side.js';
 import { refusalOf, runServe } from './daemon/serve.js';
 import { SocketInUseError, socketIsLive } from './daemon/unix-socket.js';
@@ -202,7 +203,7 @@ async function main(argv: string[]) {
       return;
     }
     case 'doctor': {
-      const ok = await runDoctor(config, print);
+      const ok = await runDoctor(config, print, [daemonChecks]);
       process.exitCode = ok ? 0 : 1;
       return;
     }

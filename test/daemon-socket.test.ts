@@ -173,8 +173,10 @@ describe('brain serve (Unix socket)', () => {
     expect(await metricSessions()).toBeNull();
     await embedded.close();
 
+    expect(cli(['doctor']).stdout).toMatch(/daemon: no brain serve socket/);
     daemon = await startServe(env);
     expect(cli(['connect', '--check']).status).toBe(0);
+    expect(cli(['doctor']).stdout).toMatch(/ok\s+daemon: brain serve answers on/);
     const bridged = await startScript(script, env);
     const got = await call<{ results: { key: string }[] }>(bridged.client, 'recall', { key: 'via-embedded' });
     expect(got.results[0].key).toBe('via-embedded');
