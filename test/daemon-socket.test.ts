@@ -127,8 +127,10 @@ describe('brain serve (Unix socket)', () => {
 
     const c = await socketClient(daemon.socket);
     await call(c, 'remember', { key: 'before-stop', content: 'written before SIGTERM' });
-    await c.close();
+    // A session still open at SIGTERM is closed by the daemon, which then exits cleanly.
+    const closed = new Promise<void>((resolve) => (c.onclose = resolve));
     expect(await daemon.stop()).toBe(0);
+    await closed;
     daemon = undefined;
     expect(fs.existsSync(env.BRAIN_SOCKET_PATH)).toBe(false);
     const db = new Database(env.BRAIN_DB_PATH, { readonly: true });
