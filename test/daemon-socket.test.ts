@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, CLI, ROOT, startBrain, tempDir } from './helpers/brain.js';
-import { connectable, daemonEnv, socketClient, startServe, type RunningDaemon } from './helpers/daemon.js';
+import { connectable, daemonEnv, socketClient, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
 
 let dir: string;
 let env: Record<string, string>;
@@ -102,8 +102,7 @@ describe('brain serve (Unix socket)', () => {
     for (const k of written.flat()) expect(keys.has(k), k).toBe(true);
 
     // The rude clients' sessions are gone; the well-behaved ones are still counted.
-    const metrics = await (await fetch(daemon.url('/metrics'))).text();
-    expect(metrics).toMatch(new RegExp(`^brain_active_sessions ${N + 1}$`, 'm'));
+    await waitFor(`brain_active_sessions to settle at ${N + 1}`, async () => (await metricSessions()) === N + 1);
   }, 120_000);
 
   it('socket is 0660, a stale socket is replaced, a live one is refused, SIGTERM exits cleanly', async () => {
