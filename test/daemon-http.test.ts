@@ -15,12 +15,14 @@ let dir: string;
 let daemon: RunningDaemon;
 let base: string;
 let port: number;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   dir = tempDir('brain-http-');
   port = await freePort();
   fs.writeFileSync(path.join(dir, 'token'), TOKEN + '\n', { mode: 0o600 });
-  daemon = await startServe(await daemonEnv(dir, { BRAIN_HTTP_ADDR: `127.0.0.1:${port}`, BRAIN_HTTP_TOKEN_FILE: path.join(dir, 'token') }));
+  env = await daemonEnv(dir, { BRAIN_HTTP_ADDR: `127.0.0.1:${port}`, BRAIN_HTTP_TOKEN_FILE: path.join(dir, 'token') });
+  daemon = await startServe(env);
   base = `http://127.0.0.1:${port}/mcp`;
 });
 afterAll(async () => {
@@ -89,6 +91,22 @@ describe('MCP over Streamable HTTP', () => {
     // The client's own origin is fine.
     const local = await rawPost({ ...auth, origin: `http://127.0.0.1:${port}` });
     expect(local.status).toBe(200);
+  });
+
+  it('maintenance mode refuses new HTTP sessions too', async () => {
+    const open = await httpClient({ authorization: `Bearer ${TOKEN}` });
+    const maint = (mode: string) => spawnSync(process.execPath, [CLI, 'maintenance', mode, 'upgrade'], { env, encoding: 'utf8' });
+    expect(maint('on').status).toBe(0);
+    try {
+      const raw = await rawPost({ authorization: `Bearer ${TOKEN}` });
+      expect(raw.status).toBe(503);
+      expect(JSON.parse(raw.body).error.message).toMatch(/maintenance mode \(upgrade\)/);
+      await call(open, 'memory_stats');
+    } finally {
+      expect(maint('off').status).toBe(0);
+    }
+    expect((await rawPost({ authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    await open.close();
   });
 
   it('will not start without a token, nor on a non-loopback address', () => {
