@@ -157,3 +157,62 @@ CREATE TRIGGER IF NOT EXISTS events_fts_update AFTER UPDATE OF message ON events
   INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', old.id, old.message);
   INSERT INTO events_fts (rowid, message) VALUES (new.id, new.message);
 END;
+-- ---------------------------------------------------------------- projects
+CREATE TABLE IF NOT EXISTS projects (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  context     TEXT NOT NULL DEFAULT '{}',   -- JSON: goals, decisions, conventions, open_questions
+  status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
+  version     INTEGER NOT NULL DEFAULT 1,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL,
+  archived_at TEXT
+);
+-- Names differing only in case would share one notes folder on case-insensitive file systems.
+CREATE UNIQUE INDEX IF NOT EXISTS projects_name_nocase ON projects (name COLLATE NOCASE);
+
+-- ---------------------------------------------------------------- notes
+-- The Markdown files under BRAIN_NOTES_PATH are the truth; this is their index, reconciled from
+-- the files (size, mtime and hash say when a file changed outside brain).
+CREATE TABLE IF NOT EXISTS notes (
+  id          INTEGER PRIMARY KEY,
+  project     TEXT    NOT NULL DEFAULT '',   -- '' = global (folder _global)
+  path        TEXT    NOT NULL,              -- inside the project folder, '/'-separated, ends in .md
+  title       TEXT    NOT NULL,
+  tags        TEXT    NOT NULL DEFAULT '[]',
+  body        TEXT    NOT NULL,
+  created_at  TEXT    NOT NULL,
+  updated_at  TEXT    NOT NULL,
+  accessed_at TEXT,
+  touched_at  TEXT    NOT NULL,              -- max(updated_at, accessed_at): "recently touched" order
+  hash        TEXT    NOT NULL,              -- sha256 of the file's bytes (first 16 hex digits)
+  size_bytes  INTEGER NOT NULL,
+  mtime_ms    REAL    NOT NULL,
+  problems    TEXT,                          -- JSON array of what could not be read, or NULL
+  UNIQUE (project, path)
+);
+CREATE INDEX IF NOT EXISTS notes_touched ON notes (touched_at);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5 (
+  title, body, tags,
+  content = 'notes', content_rowid = 'id',
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS notes_fts_insert AFTER INSERT ON notes BEGIN
+  INSERT INTO notes_fts (rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS notes_fts_delete AFTER DELETE ON notes BEGIN
+  INSERT INTO notes_fts (notes_fts, rowid, title, body, tags) VALUES ('delete', old.id, old.title, old.body, old.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS notes_fts_update AFTER UPDATE OF title, body, tags ON notes BEGIN
+  INSERT INTO notes_fts (notes_fts, rowid, title, body, tags) VALUES ('delete', old.id, old.title, old.body, old.tags);
+  INSERT INTO notes_fts (rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
+END;
+
+-- [[wiki links]]: target is the link text normalised (see src/notes/paths.ts linkKey).
+CREATE TABLE IF NOT EXISTS note_links (
+  source_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
+  target    TEXT    NOT NULL,
+  PRIMARY KEY (target, source_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS note_links_source ON note_links (source_id);

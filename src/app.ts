@@ -12,16 +12,27 @@ import type { AnyTool, SessionState } from './core/tool.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
 import { sessionTools } from './sessions/tools.js';
-import { endSession, purgeSessions } from './sessions/store.js';
 import { createEventsService, type EventsService } from './events/service.js';
 import { eventTools } from './events/tools.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
+import { endSession, purgeSessions, touchSession } from './sessions/store.js';
+import { createProjectService, type ProjectService } from './projects/service.js';
+import { projectTools } from './projects/tools.js';
+import { projectInitSection } from './projects/init-section.js';
+import { createNotesService, type NotesService } from './notes/service.js';
+import { noteTools } from './notes/tools.js';
+import { notesInitSection } from './notes/init-section.js';
+import { searchTools } from './search/tools.js';
+import { noteResources } from './notes/resources.js';
+import { projectResources } from './projects/resources.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.
 - Before answering anything that may depend on earlier work, call recall with a few words.
 - When you learn a lasting preference, decision, fact or lesson, call remember (type "user_preferences" for how the user likes things done). Reuse a key to update it.
-- Do not store secrets. Use forget for what is wrong or unwanted; restore_memory undoes it.`;
+- Do not store secrets. Use forget for what is wrong or unwanted; restore_memory undoes it.
+- Long-form text (designs, plans, meeting notes) goes in notes (note_write); search finds memories and notes together.
+- Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.`;
 
 export function packageVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -49,6 +60,8 @@ export interface App {
   events: EventsService;
   /** Records database work slower than BRAIN_SLOW_QUERY_MS in query_log. */
   slowQuery: SlowQueryRecorder;
+  projects: ProjectService;
+  notes: NotesService;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -70,11 +83,36 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   });
   const events = createEventsService({ db, metrics, logger, retentionDays: config.retentionDays });
   const slowQuery = slowQueryRecorder(db, metrics, config.slowQueryMs);
+  const projects = createProjectService(db);
+  const notes = createNotesService({
+    db,
+    root: config.notesPath,
+    watch: config.notesWatch,
+    rescanMs: config.notesRescanMs,
+    pollMs: config.notesPollMs,
+    logger,
+    metrics,
+  });
   const tools: AnyTool[] = [
-    ...sessionTools({ db, memories, ttlMs: config.sessionTtlMs, budgetChars: config.initBudgetChars }),
+    ...sessionTools({
+      db,
+      memories,
+      ttlMs: config.sessionTtlMs,
+      budgetChars: config.initBudgetChars,
+      sections: [projectInitSection(projects), notesInitSection(notes)],
+      checkProject: (name) => void projects.ensureUsable(name),
+    }),
     ...memoryTools(memories, { retentionDays: config.retentionDays }),
     ...eventTools(events),
+    ...projectTools(projects, {
+      onSwitch: (session) => {
+        if (session.id) touchSession(db, session.id, session.project, config.sessionTtlMs);
+      },
+    }),
+    ...noteTools(notes),
+    ...searchTools(memories, notes),
   ];
+  const resources = [noteResources(notes, config.notesPath), projectResources(projects)];
 
   const timers: NodeJS.Timeout[] = [];
   function every(ms: number, name: string, task: () => void) {
@@ -96,6 +134,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     } catch (err) {
       logger.warn('start-up purge failed', { error: String(err) });
     }
+    // Notes edited while brain was not running: reconcile right after start-up, off the
+    // initialize handshake's path (the first notes call would do it anyway).
+    setImmediate(() => {
+      if (closed) return;
+      try {
+        notes.sync.ensureFresh();
+      } catch (err) {
+        logger.warn('start-up notes reconcile failed; the next notes call retries', { error: String(err) });
+      }
+    });
     every(config.rebalanceIntervalMs, 'rebalance', () => memories.rebalance('schedule'));
     every(3_600_000, 'purge', () => {
       memories.purge();
@@ -113,6 +161,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     memories,
     events,
     slowQuery,
+    projects,
+    notes,
     tools,
     connect() {
       open++;
@@ -123,6 +173,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         version: packageVersion(),
         instructions: INSTRUCTIONS,
         tools,
+        resources,
         logger,
         metrics,
         onHandlerTime: (tool, ms) => slowQuery(`tool ${tool}`, ms),
@@ -146,6 +197,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       closed = true;
       for (const t of timers) clearInterval(t);
       memories.flush();
+      notes.close();
       db.close();
     },
   };

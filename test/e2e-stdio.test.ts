@@ -38,8 +38,8 @@ describe('stdio server', () => {
     }
     expect(tools.find((t) => t.name === 'recall')!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(tools.find((t) => t.name === 'forget')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
-    // The assistant pays for tools/list in every conversation.
-    expect(JSON.stringify(tools).length).toBeLessThan(20_000);
+    // The assistant pays for tools/list in every conversation (memory ~14 KB, notes and projects ~11 KB).
+    expect(JSON.stringify(tools).length).toBeLessThan(32_000);
     expect(brain.client.getInstructions()).toMatch(/init/);
   });
 
@@ -149,7 +149,9 @@ describe('stdio server', () => {
 
   it('exits on SIGTERM with the database closed cleanly', async () => {
     const child = spawn(process.execPath, [CLI], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    await new Promise((r) => setTimeout(r, 800));
+    // Wait until it serves a request (a fixed sleep is too short on a loaded machine).
+    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) + '\n');
+    await new Promise((r) => child.stdout.once('data', r));
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);

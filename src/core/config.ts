@@ -55,6 +55,11 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_INIT_BUDGET_CHARS: int(500, 200_000).default(12_000),
     BRAIN_SESSION_TTL_HOURS: num(0.01, 24 * 365).default(24),
 
+    // Notes: fs.watch picks up edits made outside brain; a full stat pass is the backstop.
+    BRAIN_NOTES_WATCH: bool.default(true),
+    BRAIN_NOTES_RESCAN_SEC: int(0, 86_400).default(60),
+    BRAIN_NOTES_POLL_MS: int(0, 3_600_000).default(2000),
+
     // Execution (issue 4 builds on these)
     BRAIN_MAX_MEMORY_MB: int(16, 65_536).default(512),
     BRAIN_MAX_EXECUTION_TIME_MS: int(100, 3_600_000).default(30_000),
@@ -100,6 +105,9 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     busyTimeoutMs: e.BRAIN_BUSY_TIMEOUT_MS,
     initBudgetChars: e.BRAIN_INIT_BUDGET_CHARS,
     sessionTtlMs: Math.round(e.BRAIN_SESSION_TTL_HOURS * 3_600_000),
+    notesWatch: e.BRAIN_NOTES_WATCH,
+    notesRescanMs: e.BRAIN_NOTES_RESCAN_SEC * 1000,
+    notesPollMs: e.BRAIN_NOTES_POLL_MS,
     maxMemoryMb: e.BRAIN_MAX_MEMORY_MB,
     maxExecutionTimeMs: e.BRAIN_MAX_EXECUTION_TIME_MS,
     maxOutputBytes: Math.round(e.BRAIN_MAX_OUTPUT_SIZE_MB * 1024 * 1024),

@@ -60,6 +60,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'MCP sessions connected to this process.',
       registers,
     }),
+    notesReconcile: new client.Histogram({
+      name: 'brain_notes_reconcile_duration_seconds',
+      help: 'Full passes comparing every note file with the notes index (start-up, folder changes, the periodic backstop).',
+      buckets: [0.005, 0.025, 0.1, 0.25, 1, 5, 30],
+      registers,
+    }),
+    notesExternalChanges: new client.Counter({
+      name: 'brain_notes_external_changes_total',
+      help: 'Note files found added, changed or removed outside this brain process (editors, git, other brain processes).',
+      labelNames: ['change'] as const,
+      registers,
+    }),
     /** contract */
     databaseSize: new client.Gauge({
       name: 'brain_database_size_bytes',

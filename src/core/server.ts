@@ -4,7 +4,12 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -14,11 +19,24 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { TOOL_NAME, type AnyTool, type SessionState, type ToolContext } from './tool.js';
 
+/**
+ * `brain://` resources an area serves. Areas describe them; core registers the MCP handlers once
+ * for all providers (the first provider whose `read` returns something answers).
+ */
+export interface ResourceProvider {
+  templates: { uriTemplate: string; name: string; title?: string; description: string; mimeType?: string }[];
+  /** Concrete resources to list: keep it short (e.g. the most recent ones). */
+  list(session: SessionState): { uri: string; name: string; title?: string; description?: string; mimeType?: string }[];
+  /** Contents of `uri`, or undefined when this provider does not serve it. May throw UserError. */
+  read(uri: string, session: SessionState): { uri: string; mimeType: string; text: string } | undefined;
+}
+
 export interface ServerDeps {
   name: string;
   version: string;
   instructions: string;
   tools: AnyTool[];
+  resources?: ResourceProvider[];
   logger: Logger;
   metrics: Metrics;
   /** Called once per connection to make its session state (areas may fill it in later). */
@@ -104,8 +122,28 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
   const session: SessionState = deps.newSession?.() ?? { id: null, project: '' };
   const server = new Server(
     { name: deps.name, version: deps.version },
-    { capabilities: { tools: {}, logging: {} }, instructions: deps.instructions },
+    { capabilities: { tools: {}, logging: {}, ...(deps.resources?.length ? { resources: {} } : {}) }, instructions: deps.instructions },
   );
+
+  const providers = deps.resources ?? [];
+  if (providers.length) {
+    server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: providers.flatMap((p) => p.list(session)) }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: providers.flatMap((p) => p.templates) }));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+      const uri = request.params.uri;
+      try {
+        for (const p of providers) {
+          const contents = p.read(uri, session);
+          if (contents) return { contents: [contents] };
+        }
+      } catch (err) {
+        if (err instanceof UserError) throw new McpError(ErrorCode.InvalidParams, err.message);
+        deps.logger.error('resource read failed', { uri, error: (err as Error).stack ?? String(err) });
+        throw new McpError(ErrorCode.InternalError, `brain could not read ${uri}; the details are in brain's error log.`);
+      }
+      throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${uri}; resources/templates/list shows the URI forms brain serves.`);
+    });
+  }
 
   server.oninitialized = () => {
     session.clientName = server.getClientVersion()?.name;

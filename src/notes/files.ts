@@ -1,0 +1,133 @@
+// File operations for notes: crash-safe writes and the directory walk the index is checked against.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConflictError } from '../core/errors.js';
+import { acceptDiskPath, dirProject, MAX_DEPTH } from './paths.js';
+
+export function hashOf(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+const TEMP = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+/** Temp files older than this are crash leftovers (a live write takes milliseconds). */
+const STALE_TEMP_MS = 60_000;
+
+function fsyncDir(dir: string) {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems cannot fsync a directory; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes a whole file or nothing: the text goes to a hidden temp file in the same folder, is
+ * flushed to disk, then renamed over the target (or hard-linked when `exclusive`, which fails
+ * instead of replacing a file that appeared meanwhile). A crash at any point leaves either the
+ * old file or the new one, never a mix.
+ */
+export function writeFileAtomic(file: string, text: string, exclusive: boolean): fs.Stats {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    try {
+      const data = Buffer.from(text, 'utf8');
+      let off = 0;
+      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (exclusive) {
+      try {
+        fs.linkSync(tmp, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`A note file already exists at ${path.basename(file)}; choose another title or path, or write with mode "replace".`);
+        throw err;
+      }
+      fs.unlinkSync(tmp);
+    } else {
+      fs.renameSync(tmp, file);
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dir);
+  return fs.statSync(file);
+}
+
+export function removeFile(file: string): void {
+  fs.rmSync(file, { force: true });
+  fsyncDir(path.dirname(file));
+}
+
+export interface DiskNote {
+  project: string;
+  rel: string;
+  file: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Every note file under the root (hidden files, other extensions and odd names skipped). */
+export function walkNotes(root: string, onDir?: (dir: string) => void, nowMs = Date.now()): DiskNote[] {
+  const out: DiskNote[] = [];
+  let top: fs.Dirent[];
+  try {
+    top = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of top) {
+    if (!entry.isDirectory()) continue;
+    const project = dirProject(entry.name);
+    if (project === undefined) continue;
+    walkDir(path.join(root, entry.name), project, '', 1, out, onDir, nowMs);
+  }
+  return out;
+}
+
+function walkDir(dir: string, project: string, prefix: string, depth: number, out: DiskNote[], onDir: ((dir: string) => void) | undefined, nowMs: number) {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  onDir?.(dir);
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.name.startsWith('.')) {
+      if (TEMP.test(entry.name)) removeStaleTemp(full, nowMs);
+      continue;
+    }
+    const rel = prefix + entry.name;
+    if (entry.isDirectory()) {
+      if (depth < MAX_DEPTH) walkDir(full, project, rel + '/', depth + 1, out, onDir, nowMs);
+    } else if (entry.isFile() && acceptDiskPath(rel) === rel) {
+      const st = statOrUndefined(full);
+      if (st) out.push({ project, rel, file: full, size: st.size, mtimeMs: st.mtimeMs });
+    }
+  }
+}
+
+function removeStaleTemp(file: string, nowMs: number) {
+  const st = statOrUndefined(file);
+  if (st && nowMs - st.mtimeMs > STALE_TEMP_MS) fs.rmSync(file, { force: true });
+}
+
+export function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,296 @@
+// The notes area's API: write, read, list, search, delete, backlinks and what init shows.
+// Every write goes file-first (atomic) inside an IMMEDIATE transaction: brain processes sharing
+// the database take turns, so the check "the file is still what the writer last saw" and the
+// rename cannot interleave with another brain's write.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../core/db.js';
+import { fromDbTime } from '../core/db.js';
+import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { allTermsQuery, anyTermQuery, meaningfulTerms, queryTerms } from '../memory/fts-query.js';
+import { hashOf, removeFile, writeFileAtomic } from './files.js';
+import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
+import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
+import * as store from './store.js';
+import { createNoteSync, entryFor, type NoteSync } from './sync.js';
+
+export const MAX_NOTE_BYTES = 1024 * 1024;
+export const MAX_TITLE_CHARS = 200;
+
+export interface NotesOptions {
+  db: Db;
+  root: string;
+  watch: boolean;
+  rescanMs: number;
+  pollMs: number;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+export type WriteMode = 'create' | 'replace' | 'append';
+
+export interface WriteArgs {
+  project: string;
+  path?: string;
+  title?: string;
+  content: string;
+  tags?: string[];
+  mode: WriteMode;
+  baseHash?: string;
+}
+
+export interface NoteSummary {
+  project: string;
+  path: string;
+  title: string;
+  tags: string[];
+  created: string;
+  updated: string;
+  hash: string;
+  size: number;
+  problems?: string[];
+}
+
+export interface NoteHit extends NoteSummary {
+  score: number;
+  snippet: string;
+  match: 'all_words' | 'any_word' | 'prefix';
+}
+
+const iso = (t: string) => new Date(fromDbTime(t)).toISOString();
+
+export function summary(row: store.NoteRow): NoteSummary {
+  return {
+    project: row.project,
+    path: row.path,
+    title: row.title,
+    tags: JSON.parse(row.tags) as string[],
+    created: iso(row.created_at),
+    updated: iso(row.updated_at),
+    hash: row.hash,
+    size: row.size_bytes,
+    ...(row.problems ? { problems: JSON.parse(row.problems) as string[] } : {}),
+  };
+}
+
+function checkTitle(title: string): string {
+  const t = title.trim();
+  if (!t) throw new UserError('"title" cannot be empty.');
+  if (/[\u0000-\u001f\u007f]/.test(t)) throw new UserError('"title" contains a control character (NUL, newline, ...); use a single line of plain text.');
+  if (t.length > MAX_TITLE_CHARS) throw new UserError(`"title" is ${t.length} characters; the limit is ${MAX_TITLE_CHARS}.`);
+  return t;
+}
+
+/** Notes score on the same 0..1 scale as memories: mostly text match, some recency. */
+const WEIGHTS = { text: 0.7, recency: 0.15, base: 0.05 } as const;
+const RECENCY_DAYS = 30;
+
+export type NotesService = ReturnType<typeof createNotesService>;
+
+export function createNotesService(opts: NotesOptions) {
+  const { db, root } = opts;
+  const sync: NoteSync = createNoteSync(opts);
+
+  /** The file a write goes to: the path given, else the note with that title, else the title's slug. */
+  function relFor(args: WriteArgs): string {
+    if (args.path !== undefined) return checkNotePath(args.path);
+    if (args.title === undefined) throw new UserError('Give "path" or "title" to say which note.');
+    const title = checkTitle(args.title);
+    if (args.mode !== 'create') {
+      const existing = store.findByTitle(db, [args.project], title)[0];
+      if (existing) return existing.path;
+    }
+    return slugify(title) + '.md';
+  }
+
+  const baseName = (rel: string) => rel.split('/').pop()!.replace(/\.md$/, '');
+
+  /** Finds an existing note in the visible projects (first project first), fresh from its file. */
+  function locate(projects: string[], args: { path?: string; title?: string }): store.NoteRow {
+    sync.ensureFresh();
+    if (args.path !== undefined) {
+      const rel = checkNotePath(args.path);
+      for (const project of projects) {
+        const row = sync.refreshOne(project, rel);
+        if (row) return row;
+      }
+      throw new NotFoundError(`No note "${rel}" in ${projects.map((p) => (p ? `"${p}"` : 'global')).join(' or ')}. note_list shows what exists.`);
+    }
+    if (args.title !== undefined) {
+      const title = checkTitle(args.title);
+      const byTitle = store.findByTitle(db, projects, title);
+      const chosen = byTitle.find((r) => r.project === projects[0]) ?? byTitle[0];
+      if (chosen) return sync.refreshOne(chosen.project, chosen.path) ?? notFoundTitle(title);
+      // A title that matches no front matter may still be a file name.
+      const rel = slugify(title) + '.md';
+      for (const project of projects) {
+        const row = sync.refreshOne(project, rel);
+        if (row) return row;
+      }
+      return notFoundTitle(title);
+    }
+    throw new UserError('Give "path" or "title" to say which note.');
+  }
+
+  function notFoundTitle(title: string): never {
+    throw new NotFoundError(`No note titled "${title}". Search with the search tool, or list with note_list.`);
+  }
+
+  function write(args: WriteArgs) {
+    sync.ensureFresh();
+    const rel = relFor(args);
+    const file = noteFile(root, args.project, rel);
+    const title = args.title !== undefined ? checkTitle(args.title) : undefined;
+    const tags = args.tags ? [...new Set(args.tags.map((t) => t.trim().toLowerCase()).filter(Boolean))] : undefined;
+    const now = new Date().toISOString();
+
+    return db.transaction(() => {
+      let current: Buffer | undefined;
+      try {
+        current = fs.readFileSync(file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR' || code === 'EISDIR') throw new UserError(`"${rel}" cannot be written: a file or folder of that name is in the way. Choose another path.`);
+        if (code !== 'ENOENT') throw err;
+      }
+      const currentHash = current ? hashOf(current) : undefined;
+      let text: string;
+      const created = !current;
+
+      if (args.mode === 'create') {
+        if (current) throw new ConflictError(`A note already exists at "${rel}" (hash ${currentHash}). Read it and write with mode "replace" and its base_hash, use mode "append", or choose another title or path.`);
+        text = serializeNote({ title: title ?? baseName(rel), tags: tags ?? [], created: now, updated: now, extra: {} }, args.content);
+      } else if (args.mode === 'replace') {
+        if (!current) throw new NotFoundError(`No note at "${rel}" to replace; use mode "create".`);
+        if (!args.baseHash) throw new UserError(`Replacing "${rel}" needs "base_hash": the hash note_read or note_write returned (currently ${currentHash}), so a change made since you read it is not lost.`);
+        if (args.baseHash !== currentHash) {
+          throw new ConflictError(`"${rel}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${currentHash}); it was edited elsewhere. Read it again with note_read, merge, and replace with the new base_hash.`);
+        }
+        const old = parseNote(current.toString('utf8'));
+        const meta: NoteMeta = old.frontMatterOk ? old.meta : { extra: {} };
+        text = serializeNote({ ...meta, title: title ?? meta.title ?? baseName(rel), tags: tags ?? meta.tags ?? [], created: meta.created ?? now, updated: now }, args.content);
+      } else {
+        if (args.baseHash && current && args.baseHash !== currentHash) {
+          throw new ConflictError(`"${rel}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${currentHash}). Read it again, or append without base_hash.`);
+        }
+        if (!current) {
+          text = serializeNote({ title: title ?? baseName(rel), tags: tags ?? [], created: now, updated: now, extra: {} }, args.content);
+        } else {
+          const oldText = current.toString('utf8');
+          const old = parseNote(oldText);
+          const join = (a: string) => (a.trim() ? a.replace(/\s+$/, '') + '\n\n' : '') + args.content;
+          if (old.frontMatterOk) {
+            const meta = old.meta;
+            text = serializeNote({ ...meta, title: title ?? meta.title, tags: [...new Set([...(meta.tags ?? []), ...(tags ?? [])])], updated: now }, join(old.body));
+          } else {
+            // Front matter brain cannot read is the person's to fix: append below it untouched.
+            text = join(oldText);
+          }
+        }
+      }
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_NOTE_BYTES) throw new UserError(`The note would be ${Math.round(bytes / 1024)} KB; the limit is ${MAX_NOTE_BYTES / 1024} KB. Split it into several notes and link them with [[wiki links]].`);
+      let st: fs.Stats;
+      try {
+        st = writeFileAtomic(file, text, args.mode === 'create' || !current);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') throw new UserError(`"${rel}" cannot be written: a file or folder of that name is in the way. Choose another path.`);
+        throw err;
+      }
+      store.putNote(db, entryFor(args.project, rel, Buffer.from(text, 'utf8'), st));
+      return { row: store.getNote(db, args.project, rel)!, created };
+    }).immediate();
+  }
+
+  function read(projects: string[], args: { path?: string; title?: string }) {
+    const row = locate(projects, args);
+    store.touchNote(db, row.id);
+    const keys = noteKeys(row.path, row.title);
+    return {
+      row,
+      links: store.linksOf(db, row.id),
+      backlinks: store.backlinks(db, keys, projects, row.id),
+    };
+  }
+
+  function list(filter: store.ListFilter, offset: number, limit: number) {
+    sync.ensureFresh();
+    return { rows: store.listNotes(db, filter, offset, limit), total: store.countNotes(db, filter) };
+  }
+
+  function search(query: string, filter: store.ListFilter, limit: number, nowMs = Date.now()): NoteHit[] {
+    sync.ensureFresh();
+    // Stopwords dropped (unless nothing else is left): "the notes about deploys" is about deploys.
+    const terms = meaningfulTerms(queryTerms(query));
+    if (!terms.length) return [];
+    const pool = Math.max(limit * 3, 30);
+    const seen = new Map<number, { hit: store.FtsHit; match: NoteHit['match'] }>();
+    const add = (hits: store.FtsHit[], match: NoteHit['match']) => {
+      for (const h of hits) if (!seen.has(h.row.id)) seen.set(h.row.id, { hit: h, match });
+    };
+    add(store.ftsNotes(db, allTermsQuery(terms), filter, pool), 'all_words');
+    if (seen.size < limit && terms.length > 1) add(store.ftsNotes(db, anyTermQuery(terms), filter, pool), 'any_word');
+    // Fragments ("kube" for "kubernetes"): prefix queries on terms long enough to mean something.
+    const prefixes = terms.filter((t) => t.length >= 3);
+    if (seen.size < Math.min(limit, 3) && prefixes.length) add(store.ftsNotes(db, prefixes.map((t) => `"${t.replace(/"/g, '""')}"*`).join(' OR '), filter, pool), 'prefix');
+    const best = new Map<string, number>();
+    for (const { hit, match } of seen.values()) best.set(match, Math.max(best.get(match) ?? 0, hit.text));
+    const kindWeight = { all_words: 1, any_word: 0.8, prefix: 0.6 } as const;
+    const hits = [...seen.values()].map(({ hit, match }) => {
+      const text = (hit.text / (best.get(match) || 1)) * kindWeight[match];
+      const ageDays = Math.max(0, nowMs - fromDbTime(hit.row.updated_at)) / 86_400_000;
+      const score = WEIGHTS.text * text + WEIGHTS.recency * Math.exp(-ageDays / RECENCY_DAYS) + WEIGHTS.base;
+      return { ...summary(hit.row), score: Math.round(score * 1000) / 1000, snippet: hit.snippet, match };
+    });
+    return hits.sort((a, b) => b.score - a.score).slice(0, limit);
+  }
+
+  /** Deleted notes go to BRAIN_NOTES_PATH/.trash, so a wrong delete can be undone by hand. */
+  function remove(projects: string[], args: { path?: string; title?: string; baseHash?: string }) {
+    const found = locate(projects, args);
+    return db.transaction(() => {
+      const file = noteFile(root, found.project, found.path);
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(file);
+      } catch {
+        store.deleteNote(db, found.id);
+        return { row: found, trashed: undefined as string | undefined };
+      }
+      const hash = hashOf(bytes);
+      if (args.baseHash && args.baseHash !== hash) throw new ConflictError(`"${found.path}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${hash}); read it again before deleting.`);
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const trashed = path.join(root, '.trash', projectDir(found.project), `${found.path}.${stamp}`);
+      fs.mkdirSync(path.dirname(trashed), { recursive: true, mode: 0o700 });
+      fs.renameSync(file, trashed);
+      removeFile(file);
+      store.deleteNote(db, found.id);
+      return { row: found, trashed };
+    }).immediate();
+  }
+
+  function recent(projects: string[], limit: number): store.NoteRow[] {
+    sync.ensureFresh();
+    return store.listNotes(db, { projects }, 0, limit);
+  }
+
+  return {
+    sync,
+    write,
+    read,
+    list,
+    search,
+    remove,
+    recent,
+    locate,
+    /**
+     * Lets file-watcher events that are already queued reach the index before a call looks at it:
+     * an edit saved just before the request then counts (tools await this first).
+     */
+    settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    close: () => sync.close(),
+  };
+}

@@ -1,0 +1,178 @@
+// The notes index: SQL only. The files are the truth; these rows are rebuilt from them.
+import { stmt, toDbTime, type Db } from '../core/db.js';
+
+export interface NoteRow {
+  id: number;
+  project: string;
+  path: string;
+  title: string;
+  tags: string;
+  body: string;
+  created_at: string;
+  updated_at: string;
+  accessed_at: string | null;
+  touched_at: string;
+  hash: string;
+  size_bytes: number;
+  mtime_ms: number;
+  problems: string | null;
+}
+
+export interface IndexEntry {
+  project: string;
+  path: string;
+  title: string;
+  tags: string[];
+  body: string;
+  created: string;
+  updated: string;
+  hash: string;
+  size: number;
+  mtimeMs: number;
+  problems: string[];
+  links: string[];
+}
+
+export type StatRow = Pick<NoteRow, 'id' | 'project' | 'path' | 'size_bytes' | 'mtime_ms' | 'hash'>;
+
+export function getNote(db: Db, project: string, path: string): NoteRow | undefined {
+  return stmt(db, `SELECT * FROM notes WHERE project = ? AND path = ?`).get(project, path) as NoteRow | undefined;
+}
+
+export function getNoteById(db: Db, id: number): NoteRow | undefined {
+  return stmt(db, `SELECT * FROM notes WHERE id = ?`).get(id) as NoteRow | undefined;
+}
+
+/** Notes in the projects whose title is this (case-insensitive). */
+export function findByTitle(db: Db, projects: string[], title: string): NoteRow[] {
+  return stmt(db, `SELECT * FROM notes WHERE title = ? COLLATE NOCASE AND project IN (SELECT value FROM json_each(?)) ORDER BY project DESC`).all(title, JSON.stringify(projects)) as NoteRow[];
+}
+
+export function statRows(db: Db): StatRow[] {
+  return stmt(db, `SELECT id, project, path, size_bytes, mtime_ms, hash FROM notes`).all() as StatRow[];
+}
+
+/** Inserts or refreshes one note's row and its links. Call inside a transaction. */
+export function putNote(db: Db, e: IndexEntry): number {
+  const row = {
+    project: e.project,
+    path: e.path,
+    title: e.title,
+    tags: JSON.stringify(e.tags),
+    body: e.body,
+    created_at: toDbTime(Date.parse(e.created)),
+    updated_at: toDbTime(Date.parse(e.updated)),
+    hash: e.hash,
+    size_bytes: e.size,
+    mtime_ms: e.mtimeMs,
+    problems: e.problems.length ? JSON.stringify(e.problems) : null,
+  };
+  const id = stmt(
+    db,
+    `INSERT INTO notes (project, path, title, tags, body, created_at, updated_at, touched_at, hash, size_bytes, mtime_ms, problems)
+     VALUES (@project, @path, @title, @tags, @body, @created_at, @updated_at, @updated_at, @hash, @size_bytes, @mtime_ms, @problems)
+     ON CONFLICT (project, path) DO UPDATE SET title = excluded.title, tags = excluded.tags, body = excluded.body,
+       created_at = excluded.created_at, updated_at = excluded.updated_at, hash = excluded.hash,
+       touched_at = max(excluded.updated_at, coalesce(notes.accessed_at, '')),
+       size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms, problems = excluded.problems
+     RETURNING id`,
+  ).pluck().get(row) as number;
+  stmt(db, `DELETE FROM note_links WHERE source_id = ?`).run(id);
+  const link = stmt(db, `INSERT OR IGNORE INTO note_links (target, source_id) VALUES (?, ?)`);
+  for (const target of e.links) link.run(target, id);
+  return id;
+}
+
+/** Same bytes, new mtime (touched, or copied back): only the stat columns change. */
+export function restat(db: Db, id: number, size: number, mtimeMs: number): void {
+  stmt(db, `UPDATE notes SET size_bytes = ?, mtime_ms = ? WHERE id = ?`).run(size, mtimeMs, id);
+}
+
+export function deleteNote(db: Db, id: number): void {
+  stmt(db, `DELETE FROM notes WHERE id = ?`).run(id);
+}
+
+export function touchNote(db: Db, id: number, nowMs = Date.now()): void {
+  const now = toDbTime(nowMs);
+  stmt(db, `UPDATE notes SET accessed_at = ?, touched_at = max(updated_at, ?) WHERE id = ?`).run(now, now, id);
+}
+
+export interface ListFilter {
+  projects?: string[];
+  tag?: string;
+  prefix?: string;
+}
+
+function where(f: ListFilter): { sql: string; params: unknown[] } {
+  const clauses: string[] = ['1'];
+  const params: unknown[] = [];
+  if (f.projects) {
+    clauses.push(`n.project IN (SELECT value FROM json_each(?))`);
+    params.push(JSON.stringify(f.projects));
+  }
+  if (f.tag) {
+    clauses.push(`EXISTS (SELECT 1 FROM json_each(n.tags) WHERE value = ?)`);
+    params.push(f.tag);
+  }
+  if (f.prefix) {
+    clauses.push(`substr(n.path, 1, ?) = ?`);
+    params.push(f.prefix.length, f.prefix);
+  }
+  return { sql: clauses.join(' AND '), params };
+}
+
+const LIST_COLUMNS = `n.id, n.project, n.path, n.title, n.tags, substr(n.body, 1, 400) AS body, n.created_at, n.updated_at, n.accessed_at, n.touched_at, n.hash, n.size_bytes, n.mtime_ms, n.problems`;
+
+/** Most recently touched first (edited, or read through brain). */
+export function listNotes(db: Db, f: ListFilter, offset: number, limit: number): NoteRow[] {
+  const w = where(f);
+  return stmt(db, `SELECT ${LIST_COLUMNS} FROM notes n WHERE ${w.sql} ORDER BY n.touched_at DESC LIMIT ? OFFSET ?`)
+    .all(...w.params, limit, offset) as NoteRow[];
+}
+
+export function countNotes(db: Db, f: ListFilter): number {
+  const w = where(f);
+  return stmt(db, `SELECT count(*) FROM notes n WHERE ${w.sql}`).pluck().get(...w.params) as number;
+}
+
+export interface FtsHit {
+  row: NoteRow;
+  text: number;
+  snippet: string;
+}
+
+/**
+ * BM25 over title (weighted most), tags and body; `match` must be built by fts-query. Snippets are
+ * made in a second step for the few rows returned: making one per matching row (thousands for a
+ * common word) was most of a search's time.
+ */
+export function ftsNotes(db: Db, match: string, f: ListFilter, limit: number): FtsHit[] {
+  const w = where(f);
+  const rows = stmt(
+    db,
+    `SELECT ${LIST_COLUMNS}, -bm25(notes_fts, 5.0, 1.0, 3.0) AS _text
+     FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid
+     WHERE notes_fts MATCH ? AND ${w.sql}
+     ORDER BY bm25(notes_fts, 5.0, 1.0, 3.0) LIMIT ?`,
+  ).all(match, ...w.params, limit) as (NoteRow & { _text: number })[];
+  if (rows.length === 0) return [];
+  const snippets = new Map(
+    (stmt(db, `SELECT rowid AS id, snippet(notes_fts, 1, '', '', '…', 40) AS s FROM notes_fts WHERE notes_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))`)
+      .all(match, JSON.stringify(rows.map((r) => r.id))) as { id: number; s: string }[]).map((r) => [r.id, r.s]),
+  );
+  return rows.map(({ _text, ...row }) => ({ row, text: _text, snippet: snippets.get(row.id) ?? row.body.slice(0, 200) }));
+}
+
+/** Notes (in the visible projects) linking to any of the keys. */
+export function backlinks(db: Db, keys: string[], projects: string[] | undefined, excludeId: number): Pick<NoteRow, 'project' | 'path' | 'title'>[] {
+  return stmt(
+    db,
+    `SELECT DISTINCT n.project, n.path, n.title FROM note_links l JOIN notes n ON n.id = l.source_id
+     WHERE l.target IN (SELECT value FROM json_each(?)) AND n.id != ? AND (? IS NULL OR n.project IN (SELECT value FROM json_each(?)))
+     ORDER BY n.updated_at DESC LIMIT 100`,
+  ).all(JSON.stringify(keys), excludeId, projects ? 1 : null, JSON.stringify(projects ?? [])) as Pick<NoteRow, 'project' | 'path' | 'title'>[];
+}
+
+export function linksOf(db: Db, id: number): string[] {
+  return stmt(db, `SELECT target FROM note_links WHERE source_id = ? ORDER BY target`).pluck().all(id) as string[];
+}

@@ -1,0 +1,311 @@
+// Notes and projects through the areas' APIs and tools, on a temp directory (files + DB).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import type { AnyTool, SessionState, ToolContext } from '../src/core/tool.js';
+import { silentLogger } from '../src/core/logger.js';
+import { checkNotePath, linkKey, slugify } from '../src/notes/paths.js';
+import { parseNote, serializeNote, wikiLinks } from '../src/notes/front-matter.js';
+import { tempDir, testConfig } from './helpers/brain.js';
+
+let dir: string;
+let app: App;
+let session: SessionState;
+
+function open(extra: Record<string, string> = {}) {
+  app = createApp(testConfig(dir, { BRAIN_NOTES_WATCH: 'false', BRAIN_NOTES_POLL_MS: '0', ...extra }));
+  session = { id: null, project: '' };
+}
+
+function tool(name: string): AnyTool {
+  const t = app.tools.find((x) => x.name === name);
+  if (!t) throw new Error(`no tool ${name}`);
+  return t;
+}
+
+const ctx = (): ToolContext => ({ session, signal: new AbortController().signal, progress: async () => {}, logger: silentLogger() });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function run(name: string, args: Record<string, unknown> = {}): Promise<any> {
+  const { z } = await import('zod');
+  const parsed = z.strictObject(tool(name).input).parse(args);
+  return tool(name).handle(parsed, ctx());
+}
+
+async function fails(name: string, args: Record<string, unknown>): Promise<string> {
+  try {
+    await run(name, args);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`${name} unexpectedly succeeded`);
+}
+
+const notesDir = () => path.join(dir, 'notes');
+
+beforeEach(() => {
+  dir = tempDir();
+  open();
+});
+afterEach(() => {
+  app.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('note paths', () => {
+  it('rejects paths that leave the notes folder or are unsafe', () => {
+    for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'C:\\x', '~/x', 'a\u0000b', 'CON', 'nul.md', 'aux/x', '.', '..', '.hidden', 'a//b', 'a/', 'x'.repeat(200), 'a\\b', 'a:b', 'a/b/c/d/e/f/g']) {
+      expect(() => checkNotePath(bad), JSON.stringify(bad)).toThrow(/path/);
+    }
+    expect(checkNotePath('design/api')).toBe('design/api.md');
+    expect(checkNotePath('Meeting notes 2026.md')).toBe('Meeting notes 2026.md');
+  });
+
+  it('slugs titles into safe file names and link keys', () => {
+    expect(slugify('../../etc/passwd')).toBe('etc-passwd');
+    expect(slugify('Café au lait!')).toBe('cafe-au-lait');
+    expect(slugify('CON')).toBe('con-note');
+    expect(slugify('???')).toBe('note');
+    expect(linkKey('API Design')).toBe(linkKey('api-design.md'));
+  });
+
+  it('note_write turns hostile titles into safe files and refuses hostile paths, creating nothing', async () => {
+    const w = await run('note_write', { title: '../../outside', content: 'x' });
+    expect(w.path).toBe('outside.md');
+    expect(fs.existsSync(path.join(notesDir(), '_global', 'outside.md'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'outside.md'))).toBe(false);
+    expect(await fails('note_write', { path: '../escape', content: 'x' })).toMatch(/leave the notes folder/);
+    expect(await fails('note_write', { path: '/tmp/abs', content: 'x' })).toMatch(/relative/);
+    expect(await fails('note_write', { path: 'LPT1', content: 'x' })).toMatch(/reserved/);
+    expect(await fails('note_write', { title: 'a\u0000b', content: 'x' })).toMatch(/control character/);
+    expect(await fails('note_write', { title: 'x'.repeat(201), content: 'x' })).toMatch(/200/);
+    expect((await run('note_list')).total).toBe(1);
+  });
+});
+
+describe('front matter', () => {
+  it('round-trips title, tags, dates and unknown keys', () => {
+    const text = serializeNote({ title: 'A: tricky # title', tags: ['x', 'y'], created: '2026-01-01T00:00:00.000Z', updated: '2026-01-02T00:00:00.000Z', extra: { aliases: ['b'] } }, 'Body [[Other Note|see]] and [[x#h]].');
+    const p = parseNote(text);
+    expect(p.problems).toEqual([]);
+    expect(p.meta).toMatchObject({ title: 'A: tricky # title', tags: ['x', 'y'], created: '2026-01-01T00:00:00.000Z', extra: { aliases: ['b'] } });
+    expect(p.body).toBe('Body [[Other Note|see]] and [[x#h]].\n');
+    expect(wikiLinks(p.body)).toEqual(['Other Note', 'x']);
+  });
+
+  it('reports what it cannot read instead of failing', () => {
+    expect(parseNote('---\ntitle: [unclosed\n---\nhello').problems[0]).toMatch(/not valid YAML/);
+    expect(parseNote('---\ntitle: x\nhello').problems[0]).toMatch(/no closing/);
+    const p = parseNote('---\ntitle: ok\ntags: {a: 1}\ncreated: yesterday\n---\nbody');
+    expect(p.meta.title).toBe('ok');
+    expect(p.problems.join(' ')).toMatch(/tags.*not a list/);
+    expect(p.problems.join(' ')).toMatch(/created.*not a date/);
+  });
+});
+
+describe('notes', () => {
+  it('writes a Markdown file with front matter and indexes it', async () => {
+    const w = await run('note_write', { title: 'API design', content: 'We use REST with cursor paging.', tags: ['API', 'design'] });
+    expect(w).toMatchObject({ project: 'global', path: 'api-design.md', title: 'API design', created_file: true });
+    const text = fs.readFileSync(path.join(notesDir(), '_global', 'api-design.md'), 'utf8');
+    expect(text).toMatch(/^---\ntitle: API design\ntags: \[api, design\]\ncreated: .+\nupdated: .+\n---\nWe use REST with cursor paging.\n$/);
+    const r = await run('note_read', { title: 'api design' });
+    expect(r.content).toBe('We use REST with cursor paging.\n');
+    expect(r.hash).toBe(w.hash);
+    expect(r.tags).toEqual(['api', 'design']);
+    const s = await run('search', { query: 'cursor paging', in: 'notes' });
+    expect(s.results[0]).toMatchObject({ kind: 'note', path: 'api-design.md' });
+  });
+
+  it('create refuses an existing note; replace needs the current hash; append keeps the old text', async () => {
+    const w = await run('note_write', { title: 'Plan', content: 'step one' });
+    const createdAt = (await run('note_read', { title: 'Plan' })).created;
+    expect(await fails('note_write', { title: 'Plan', content: 'other' })).toMatch(/already exists/);
+    expect(await fails('note_write', { title: 'Plan', content: 'v2', mode: 'replace' })).toMatch(/needs "base_hash"/);
+    const file = path.join(notesDir(), '_global', 'plan.md');
+    fs.appendFileSync(file, 'edited by hand\n');
+    const conflict = await fails('note_write', { title: 'Plan', content: 'v2', mode: 'replace', base_hash: w.hash });
+    expect(conflict).toMatch(/changed since you read it/);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/edited by hand/);
+    const fresh = await run('note_read', { path: 'plan' });
+    const replaced = await run('note_write', { title: 'Plan', content: 'v2 merged', mode: 'replace', base_hash: fresh.hash });
+    expect(replaced.hash).not.toBe(fresh.hash);
+    await run('note_write', { title: 'Plan', content: 'step two', mode: 'append', tags: ['todo'] });
+    const after = await run('note_read', { path: 'plan' });
+    expect(after.content).toBe('v2 merged\n\nstep two\n');
+    expect(after.tags).toEqual(['todo']);
+    expect(after.created).toBe(createdAt);
+  });
+
+  it('sees files created, edited and deleted by hand (polling mode)', async () => {
+    await run('note_write', { title: 'Alpha', content: 'original words' });
+    const folder = path.join(notesDir(), '_global');
+    fs.writeFileSync(path.join(folder, 'alpha.md'), '---\ntitle: Alpha\n---\nzanzibar replaced\n');
+    fs.mkdirSync(path.join(folder, 'sub'));
+    fs.writeFileSync(path.join(folder, 'sub', 'beta.md'), '# Beta heading\n\nquokka facts\n');
+    expect((await run('search', { query: 'zanzibar' })).results.map((r: { path: string }) => r.path)).toEqual(['alpha.md']);
+    expect((await run('search', { query: 'original' })).results).toEqual([]);
+    const beta = await run('note_read', { path: 'sub/beta' });
+    expect(beta.title).toBe('Beta heading');
+    fs.rmSync(path.join(folder, 'sub', 'beta.md'));
+    expect((await run('search', { query: 'quokka' })).results).toEqual([]);
+    expect((await run('note_list')).total).toBe(1);
+    const metrics = await app.metrics.registry.getSingleMetricAsString('brain_notes_external_changes_total');
+    expect(metrics).toMatch(/change="updated"} 1/);
+    expect(metrics).toMatch(/change="added"} 1/);
+    expect(metrics).toMatch(/change="removed"} 1/);
+  });
+
+  it('sees hand edits through the file watcher without a full pass', async () => {
+    app.close();
+    open({ BRAIN_NOTES_WATCH: 'true', BRAIN_NOTES_RESCAN_SEC: '3600' });
+    await run('note_write', { title: 'Watched', content: 'first words' });
+    await new Promise((r) => setTimeout(r, 100));
+    await run('note_list');
+    const passes = app.notes.sync.stats.passes;
+    fs.writeFileSync(path.join(notesDir(), '_global', 'watched.md'), 'capybara now\n');
+    // Let the inotify event reach the watcher callback.
+    for (let i = 0; i < 50 && !(await run('search', { query: 'capybara' })).results.length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(app.notes.sync.watching).toBe(true);
+    expect((await run('search', { query: 'capybara' })).results[0].path).toBe('watched.md');
+    expect(app.notes.sync.stats.passes).toBe(passes);
+  });
+
+  it('keeps watching a folder that was deleted and made again', async () => {
+    app.close();
+    open({ BRAIN_NOTES_WATCH: 'true', BRAIN_NOTES_RESCAN_SEC: '3600' });
+    await run('note_write', { path: 'sub/x', content: 'first' });
+    const sub = path.join(notesDir(), '_global', 'sub');
+    const until = async (query: string, n: number) => {
+      for (let i = 0; i < 100; i++) {
+        if ((await run('search', { query })).results.length === n) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`search ${query} never returned ${n} results`);
+    };
+    fs.rmSync(sub, { recursive: true });
+    await until('first', 0);
+    fs.mkdirSync(sub);
+    fs.writeFileSync(path.join(sub, 'y.md'), 'second life\n');
+    await until('second', 1);
+    fs.writeFileSync(path.join(sub, 'y.md'), 'third edit\n');
+    await until('third', 1);
+    expect(app.notes.sync.watching).toBe(true);
+  });
+
+  it('append and replace by title find a hand-made file whose name is not the title\'s slug', async () => {
+    const folder = path.join(notesDir(), '_global');
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, 'Meeting Notes 2026.md'), '---\ntitle: Weekly sync\n---\nagenda\n');
+    const w = await run('note_write', { title: 'Weekly sync', content: 'decided things', mode: 'append' });
+    expect(w).toMatchObject({ path: 'Meeting Notes 2026.md', created_file: false });
+    expect(fs.readFileSync(path.join(folder, 'Meeting Notes 2026.md'), 'utf8')).toMatch(/agenda\n\ndecided things\n$/);
+    expect(fs.existsSync(path.join(folder, 'weekly-sync.md'))).toBe(false);
+  });
+
+  it('a file in the way of a folder is a clear error', async () => {
+    await run('note_write', { path: 'plan', content: 'x' });
+    expect(await fails('note_write', { path: 'plan.md/inner', content: 'y' })).toMatch(/in the way/);
+    fs.mkdirSync(path.join(notesDir(), '_global', 'folder.md'));
+    expect(await fails('note_write', { path: 'folder', content: 'y', mode: 'append' })).toMatch(/in the way/);
+  });
+
+  it('indexes a hand-edited file with broken front matter, reports it, and never drops it', async () => {
+    const folder = path.join(notesDir(), '_global');
+    fs.mkdirSync(folder, { recursive: true });
+    const broken = '---\ntitle: [oops\ntags: a\n---\nplatypus text\n';
+    fs.writeFileSync(path.join(folder, 'broken.md'), broken);
+    const list = await run('note_list');
+    expect(list.notes[0]).toMatchObject({ path: 'broken.md', title: 'broken' });
+    expect(list.notes[0].problems[0]).toMatch(/not valid YAML/);
+    expect((await run('search', { query: 'platypus' })).results).toHaveLength(1);
+    await run('note_write', { path: 'broken', content: 'appended line', mode: 'append' });
+    expect(fs.readFileSync(path.join(folder, 'broken.md'), 'utf8')).toBe(broken + '\nappended line');
+  });
+
+  it('shows backlinks from [[wiki links]] by title or path', async () => {
+    await run('note_write', { title: 'Database choice', content: 'SQLite, one file.' });
+    await run('note_write', { title: 'Architecture', content: 'Storage: see [[Database Choice]].' });
+    await run('note_write', { title: 'Ops', content: 'Backups follow [[database-choice|the DB note]].' });
+    const r = await run('note_read', { title: 'Database choice' });
+    expect(r.backlinks.map((b: { title: string }) => b.title).sort()).toEqual(['Architecture', 'Ops']);
+    const a = await run('note_read', { title: 'Architecture' });
+    expect(a.links).toEqual(['database-choice']);
+    await run('note_delete', { title: 'Ops' });
+    expect((await run('note_read', { title: 'Database choice' })).backlinks).toHaveLength(1);
+  });
+
+  it('hot paths use indexes, not table scans', () => {
+    const plan = (sql: string, ...params: unknown[]) =>
+      (app.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+    expect(plan(`SELECT * FROM notes WHERE project = ? AND path = ?`, '', 'a.md')).toMatch(/USING INDEX/);
+    expect(plan(`SELECT n.id FROM note_links l JOIN notes n ON n.id = l.source_id WHERE l.target IN (SELECT value FROM json_each(?))`, '["a"]')).not.toMatch(/SCAN l\b|SCAN note_links/);
+  });
+
+  it('search needs words', async () => {
+    expect(await fails('search', { query: '?!' })).toMatch(/no words/);
+  });
+
+  it('note_delete moves the file to .trash', async () => {
+    await run('note_write', { title: 'Gone soon', content: 'bye' });
+    const d = await run('note_delete', { title: 'Gone soon' });
+    expect(fs.existsSync(path.join(notesDir(), '_global', 'gone-soon.md'))).toBe(false);
+    expect(fs.readFileSync(d.trash, 'utf8')).toMatch(/bye/);
+    expect(await fails('note_read', { title: 'Gone soon' })).toMatch(/No note/);
+  });
+
+  it('a notes folder that cannot be created is a clear error, and memories still work', async () => {
+    app.close();
+    fs.writeFileSync(path.join(dir, 'blocker'), 'a file where a folder should be');
+    open({ BRAIN_NOTES_PATH: path.join(dir, 'blocker', 'notes') });
+    expect(await fails('note_list', {})).toMatch(/notes folder .* cannot be created.*BRAIN_NOTES_PATH/);
+    expect((await run('remember', { content: 'still works' })).created).toBe(true);
+    expect((await run('init', {})).recent_notes).toBeUndefined();
+  });
+});
+
+describe('projects', () => {
+  it('create, taken names, update context, archive rules', async () => {
+    const p = await run('project_save', { name: 'apollo', create: true, description: 'Moon', add: { goals: ['land'] } });
+    expect(p).toMatchObject({ name: 'apollo', context: { goals: ['land'], decisions: [] }, version: 1 });
+    expect(await fails('project_save', { name: 'Apollo', create: true })).toMatch(/taken/);
+    expect(await fails('project_save', { name: 'global', create: true })).toMatch(/cannot be a project name/);
+    const u = await run('project_save', { name: 'apollo', add: { decisions: ['Saturn V'] }, expected_version: 1 });
+    expect(u).toMatchObject({ version: 2, context: { decisions: ['Saturn V'], goals: ['land'] } });
+    expect(await fails('project_save', { name: 'apollo', add: { goals: ['x'] }, expected_version: 1 })).toMatch(/changed since version 1/);
+    expect(await fails('project_save', { name: 'apollo', remove: { goals: ['nope'] } })).toMatch(/no item/);
+    expect((await run('project_list', { name: 'apollo' })).projects[0].context.goals).toEqual(['land']);
+    await run('project_use', { name: 'apollo' });
+    expect(await fails('project_save', { archived: true })).toMatch(/active project/);
+    expect((await run('project_list', { name: 'apollo' })).projects[0].status).toBe('active');
+    await run('project_use', { name: 'global' });
+    expect((await run('project_save', { name: 'apollo', archived: true })).status).toBe('archived');
+    expect((await run('project_list')).projects).toEqual([]);
+    expect(await fails('project_use', { name: 'apollo' })).toMatch(/archived/);
+    expect(await fails('init', { project: 'apollo' })).toMatch(/archived/);
+    expect((await run('project_save', { name: 'apollo', archived: false })).status).toBe('active');
+    expect((await run('project_list')).projects.map((x: { name: string }) => x.name)).toEqual(['apollo']);
+  });
+
+  it('init returns the project context and recent notes, and scoping hides other projects', async () => {
+    await run('init', { project: 'alpha' });
+    await run('project_save', { add: { goals: ['ship v1'], conventions: ['tabs'] } });
+    await run('note_write', { title: 'Alpha plan', content: 'wombat launch' });
+    await run('remember', { content: 'wombat memory of alpha', key: 'alpha-mem' });
+    await run('note_write', { title: 'Shared', content: 'wombat global', project: 'global' });
+    const a = await run('init', { project: 'alpha' });
+    expect(a.project_context).toMatchObject({ name: 'alpha', context: { goals: ['ship v1'], conventions: ['tabs'] } });
+    expect(a.recent_notes.map((n: { title: string }) => n.title).sort()).toEqual(['Alpha plan', 'Shared']);
+
+    await run('project_use', { name: 'beta' });
+    const b = await run('search', { query: 'wombat' });
+    expect(b.results.map((r: { title: string }) => r.title)).toEqual(['Shared']);
+    expect(await fails('note_read', { title: 'Alpha plan' })).toMatch(/No note/);
+    const explicit = await run('search', { query: 'wombat', project: 'alpha' });
+    expect(explicit.results.map((r: { kind: string }) => r.kind).sort()).toEqual(['memory', 'note', 'note']);
+    const small = await run('init', {});
+    expect(small.project).toBe('beta');
+    expect(small.recent_notes.map((n: { title: string }) => n.title)).toEqual(['Shared']);
+  });
+});
