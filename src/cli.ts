@@ -13,13 +13,12 @@ import { gateSessions } from './core/session-gate.js';
 import { checkDaemon, NO_DAEMON, runConnect } from './daemon/connect.js';
 import { daemonChecks } from './daemon/doctor-check.js';
 import { startOpsSide } from './daemon/ops-side.js';
-import { refusalOf, runServe } from './daemon/serve.js';
 import { SocketInUseError, socketIsLive } from './daemon/unix-socket.js';
 import { runDoctor } from './doctor.js';
 import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
 import { maintenanceTasks } from './ops/maintenance.js';
 import { createScheduler } from './ops/scheduler.js';
-import { maintenanceState, setMaintenance } from './ops/settings.js';
+import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
 import { exportLines, importLines } from './memory/transfer.js';
 
 const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
@@ -58,7 +57,7 @@ async function runStdio(config: Config) {
   const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
   const app = createApp(config, { logger, metrics, maintenance: true });
   const { server, cleanup } = app.connect();
-  const transport = gateSessions(new StdioServerTransport(), refusalOf(app));
+  const transport = gateSessions(new StdioServerTransport(), sessionRefusal(app.db));
   let ops: OpsServer | undefined;
 
   let stopping = false;
@@ -140,7 +139,7 @@ async function main(argv: string[]) {
     case 'stdio':
       return runStdio(config);
     case 'serve':
-      return runServe(config);
+      return (await import('./daemon/serve.js')).runServe(config);
     case 'connect': {
       if (rest.includes('--check')) {
         process.exitCode = (await checkDaemon(config.socketPath)) ? 0 : NO_DAEMON;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { createApp, createAppLogger, packageVersion, type App } from '../app.js';
 import type { Config } from '../core/config.js';
-import { startMcpHttp, type McpHttpServer } from '../core/mcp-http.js';
+import type { McpHttpServer } from '../core/mcp-http.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import type { OpsServer } from '../core/ops-http.js';
 import { gateSessions } from '../core/session-gate.js';
@@ -14,7 +14,7 @@ import { SocketTransport } from '../core/socket-transport.js';
 import type { Logger } from '../core/logger.js';
 import { maintenanceTasks } from '../ops/maintenance.js';
 import { createScheduler, type Scheduler } from '../ops/scheduler.js';
-import { maintenanceRefusal } from '../ops/settings.js';
+import { sessionRefusal } from '../ops/settings.js';
 import { startOpsSide } from './ops-side.js';
 import { claimSocketPath, listenUnix } from './unix-socket.js';
 
@@ -26,17 +26,6 @@ export interface Daemon {
   http?: McpHttpServer;
   /** Stops accepting, closes every session, waits for maintenance, closes the database. */
   stop(reason: string): Promise<void>;
-}
-
-/** Reasons a daemon refuses a new session, or undefined; a failing database refuses nothing here (tools report it). */
-export function refusalOf(app: App): () => string | undefined {
-  return () => {
-    try {
-      return maintenanceRefusal(app.db);
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 function readToken(config: Config): string | undefined {
@@ -61,7 +50,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   const scheduler = createScheduler({ db, logger, metrics, events, tasks: maintenanceTasks({ db, config, metrics, memories, events, slow: app.slowQuery }) });
 
   let accepting = true;
-  const refusal = refusalOf(app);
+  const refusal = sessionRefusal(app.db);
   const live = new Set<net.Socket>();
   const socketServer = net.createServer((sock) => {
     if (!accepting) return void sock.destroy();
@@ -81,6 +70,8 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   let http: McpHttpServer | undefined;
   if (config.httpAddr && token) {
     const i = config.httpAddr.lastIndexOf(':');
+    // Loaded only when asked for: the HTTP stack costs every embedded start tens of milliseconds.
+    const { startMcpHttp } = await import('../core/mcp-http.js');
     http = await startMcpHttp({
       host: config.httpAddr.slice(0, i),
       port: Number(config.httpAddr.slice(i + 1)),

@@ -48,3 +48,14 @@ export function maintenanceRefusal(db: Db): string | undefined {
   if (!state.on) return undefined;
   return `brain is in maintenance mode${state.reason ? ` (${state.reason})` : ''} and is not accepting new sessions; try again in a few minutes. An operator ends it with: brain maintenance off`;
 }
+
+/** The refusal for a new session, or undefined; a failing database refuses nothing (its tools report it). */
+export function sessionRefusal(db: Db): () => string | undefined {
+  return () => {
+    try {
+      return maintenanceRefusal(db);
+    } catch {
+      return undefined;
+    }
+  };
+}
