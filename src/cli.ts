@@ -13,7 +13,7 @@ import { gateSessions } from './core/session-gate.js';
 import { checkDaemon, NO_DAEMON, runConnect } from './daemon/connect.js';
 import { daemonChecks } from './daemon/doctor-check.js';
 import { startOpsSide } from './daemon/ops-side.js';
-import { SocketInUseError, socketIsLive } from './daemon/unix-socket.js';
+import { DaemonStartError, socketIsLive } from './daemon/unix-socket.js';
 import { runDoctor } from './doctor.js';
 import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
 import { maintenanceTasks } from './ops/maintenance.js';
@@ -245,7 +245,7 @@ async function main(argv: string[]) {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof DatabaseVersionError) fail(err.message, 3);
-  if (err instanceof SocketInUseError) fail(err.message, 1);
+  if (err instanceof DaemonStartError) fail(err.message, 1);
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'EACCES') {
     fail(`cannot open the database: ${e.message}. Check BRAIN_DB_PATH and that its directory is writable.`, 3);

@@ -16,7 +16,7 @@ import { maintenanceTasks } from '../ops/maintenance.js';
 import { createScheduler, type Scheduler } from '../ops/scheduler.js';
 import { sessionRefusal } from '../ops/settings.js';
 import { startOpsSide } from './ops-side.js';
-import { claimSocketPath, listenUnix } from './unix-socket.js';
+import { claimSocketPath, DaemonStartError, listenUnix } from './unix-socket.js';
 
 export interface Daemon {
   app: App;
@@ -63,23 +63,28 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     });
   });
   socketServer.on('error', (err) => logger.error('socket server error', { error: err.message }));
-  await listenUnix(socketServer, config.socketPath);
 
   const ops = config.metricsPort > 0 ? await startOpsSide({ app, scheduler, ready: () => accepting }) : undefined;
 
   let http: McpHttpServer | undefined;
   if (config.httpAddr && token) {
     const i = config.httpAddr.lastIndexOf(':');
-    // Loaded only when asked for: the HTTP stack costs every embedded start tens of milliseconds.
-    const { startMcpHttp } = await import('../core/mcp-http.js');
-    http = await startMcpHttp({
-      host: config.httpAddr.slice(0, i),
-      port: Number(config.httpAddr.slice(i + 1)),
-      token,
-      logger,
-      connect: () => app.connect(),
-      refusal,
-    });
+    try {
+      // Loaded only when asked for: the HTTP stack costs every embedded start tens of milliseconds.
+      const { startMcpHttp } = await import('../core/mcp-http.js');
+      http = await startMcpHttp({
+        host: config.httpAddr.slice(0, i),
+        port: Number(config.httpAddr.slice(i + 1)),
+        token,
+        logger,
+        connect: () => app.connect(),
+        refusal,
+      });
+    } catch (err) {
+      await ops?.close();
+      app.close();
+      throw new DaemonStartError(`cannot serve MCP over HTTP on BRAIN_HTTP_ADDR=${config.httpAddr}: ${(err as Error).message}`);
+    }
   }
 
   scheduler.start();
@@ -90,6 +95,9 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     metrics_port: ops?.port ?? null,
     http_port: http?.port ?? null,
   });
+  // The socket opens last: once it answers (what start-mcp.sh and systemd watchers look for),
+  // everything else is up.
+  await listenUnix(socketServer, config.socketPath);
   logger.info('brain serve ready', { socket: config.socketPath, db: config.dbPath, metrics: ops?.port, http: http?.port });
 
   let stopping: Promise<void> | undefined;

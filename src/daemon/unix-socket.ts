@@ -5,7 +5,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-export class SocketInUseError extends Error {
+/** brain serve cannot start for a reason an operator fixes (the message says how). */
+export class DaemonStartError extends Error {
+  override name = 'DaemonStartError';
+}
+
+export class SocketInUseError extends DaemonStartError {
   override name = 'SocketInUseError';
 }
 
