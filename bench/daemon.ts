@@ -7,6 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SocketTransport } from '../src/core/socket-transport.js';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/core/config.js';
 import { brainEnv, CLI, connectStdio, ms, summarize, table, tempDir, timeCalls, type BenchContext, type BenchSection } from './lib.js';
 
 async function waitForSocket(file: string, child: ChildProcess): Promise<void> {
@@ -102,6 +104,28 @@ async function run(ctx: BenchContext): Promise<void> {
       [[all.n, (all.n / seconds).toFixed(0), ms(all.p50), ms(all.p95), ms(all.p99)]],
     );
     await Promise.all(clients.map((c) => c.close()));
+
+    // What the slow-query log adds to every tool call when nothing is slow: two clock reads and
+    // one comparison, beside a remember's own cost.
+    const app = createApp(loadConfig({ ...env, BRAIN_DB_PATH: path.join(dir, 'hook.db') }));
+    try {
+      const loops = 1_000_000;
+      let t = performance.now();
+      for (let i = 0; i < loops; i++) {
+        const s0 = performance.now();
+        app.slowQuery('tool remember', performance.now() - s0);
+      }
+      const hookNs = ((performance.now() - t) / loops) * 1e6;
+      const k = ctx.quick ? 500 : 2000;
+      t = performance.now();
+      for (let i = 0; i < k; i++) app.memories.remember({ project: '', key: `hook-${i}`, content: `hook cost note ${i}`, type: 'general', tags: [], importance: 0.5 });
+      const rememberNs = ((performance.now() - t) / k) * 1e6;
+      table('Slow-query hook on the hot path (in process, nothing over the threshold)', ['hook ns/call', 'remember ns/call', 'share'], [
+        [hookNs.toFixed(0), rememberNs.toFixed(0), `${((hookNs / rememberNs) * 100).toFixed(2)} %`],
+      ]);
+    } finally {
+      app.close();
+    }
   } finally {
     if (daemon && daemon.exitCode === null) {
       daemon.kill('SIGTERM');
