@@ -32,7 +32,7 @@ fi
 
 echo "--- backups"
 dir=${BRAIN_BACKUP_PATH:-${XDG_DATA_HOME:-$HOME/.local/share}/brain/backups}
-newest=$(ls -1 "$dir"/brain_*.db 2>/dev/null | sort | tail -n 1)
+newest=$(ls -1 "$dir"/brain_*.db "$dir"/brain_*.db.gz 2>/dev/null | sort | tail -n 1)
 if [ -z "$newest" ]; then
   echo "FAIL: no backup in $dir (run scripts/backup.sh)"
   status=1

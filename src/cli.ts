@@ -150,7 +150,7 @@ async function main(argv: string[]) {
     }
     case 'backup': {
       const dir = rest[0] ?? config.backupPath;
-      const report = await withAppAsync(config, (app) => backupDatabase(app.db, dir, config.backupKeep));
+      const report = await withAppAsync(config, (app) => backupDatabase(app.db, dir, config.backupKeep, Date.now(), config.notesPath));
       print(JSON.stringify(report, null, 2));
       return;
     }
@@ -160,7 +160,7 @@ async function main(argv: string[]) {
       if (await socketIsLive(config.socketPath)) fail(`brain serve is running on ${config.socketPath}; stop it first (systemctl stop brain), then restore`, 1);
       let report;
       try {
-        report = restoreDatabase(config.dbPath, file);
+        report = restoreDatabase(config.dbPath, file, Date.now(), config.notesPath);
       } catch (err) {
         fail((err as Error).message, 1);
       }

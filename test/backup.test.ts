@@ -49,6 +49,9 @@ function remember(key: string) {
 describe('backup and restore', () => {
   it('scripts: backup.sh, restore.sh, db-maintenance.sh, daily-check.sh round-trip with integrity_check ok', async () => {
     remember('kept-by-backup');
+    const note = path.join(env.BRAIN_NOTES_PATH, 'plans', 'release.md');
+    fs.mkdirSync(path.dirname(note), { recursive: true });
+    fs.writeFileSync(note, '# Release\n\nShip on Friday.\n');
     const daemon = await startServe(env);
     let backupFile: string;
     try {
@@ -60,6 +63,7 @@ describe('backup and restore', () => {
       expect(path.basename(backupFile)).toMatch(/^brain_\d{8}_\d{6}\.db$/);
       expect(fs.statSync(backupFile).mode & 0o777).toBe(0o600);
       expect(integrityOf(backupFile)).toBe('ok');
+      expect(JSON.parse(b.stdout).notes).toBe(backupFile.replace(/\.db$/, '.notes.tar.gz'));
       // One self-contained file: no -wal needed beside it.
       const copy = new Database(backupFile, { readonly: true });
       expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
@@ -74,9 +78,10 @@ describe('backup and restore', () => {
     }
 
     remember('written-after-backup');
+    fs.writeFileSync(note, '# Release\n\nShip on Monday instead.\n');
     expect(keys()).toEqual(['kept-by-backup', 'written-after-backup']);
     const gz = backupFile + '.gz';
-    expect(spawnSync('sh', ['-c', `gzip -c "${backupFile}" > "${gz}"`]).status).toBe(0);
+    expect(spawnSync('sh', ['-c', `gzip -c "${backupFile}" > "${gz}" && rm "${backupFile}"`]).status).toBe(0);
     const restored = script('restore.sh', [gz]);
     expect(restored.status, restored.out).toBe(0);
     const report = JSON.parse(restored.stdout);
@@ -86,6 +91,9 @@ describe('backup and restore', () => {
     const old = new Database(report.replaced_kept_at, { readonly: true });
     expect(old.prepare('SELECT key FROM memories ORDER BY key').pluck().all()).toEqual(['kept-by-backup', 'written-after-backup']);
     old.close();
+    // The notes folder comes back with it; the replaced one is kept too.
+    expect(fs.readFileSync(note, 'utf8')).toMatch(/Ship on Friday/);
+    expect(fs.readFileSync(path.join(report.notes_replaced_kept_at, 'plans', 'release.md'), 'utf8')).toMatch(/Monday/);
 
     const maint = script('db-maintenance.sh');
     expect(maint.status, maint.out).toBe(0);
@@ -132,8 +140,15 @@ describe('backup and restore', () => {
     const app = createApp(testConfig(dir, env));
     try {
       const t = Date.parse('2026-03-01T10:00:00Z');
-      for (let i = 0; i < 4; i++) await backupDatabase(app.db, env.BRAIN_BACKUP_PATH, 2, t + i * 3_600_000);
+      fs.mkdirSync(env.BRAIN_NOTES_PATH, { recursive: true });
+      fs.writeFileSync(path.join(env.BRAIN_NOTES_PATH, 'a.md'), '# A\n');
+      for (let i = 0; i < 4; i++) await backupDatabase(app.db, env.BRAIN_BACKUP_PATH, 2, t + i * 3_600_000, env.BRAIN_NOTES_PATH);
       expect(listBackups(env.BRAIN_BACKUP_PATH).map((b) => path.basename(b.file))).toEqual(['brain_20260301_130000.db', 'brain_20260301_120000.db']);
+      // Notes archives go with their database copies.
+      expect(fs.readdirSync(env.BRAIN_BACKUP_PATH).filter((n) => n.endsWith('.notes.tar.gz')).sort()).toEqual([
+        'brain_20260301_120000.notes.tar.gz',
+        'brain_20260301_130000.notes.tar.gz',
+      ]);
       expect(fs.readdirSync(env.BRAIN_BACKUP_PATH).filter((n) => n.includes('partial'))).toEqual([]);
     } finally {
       app.close();

@@ -2,6 +2,7 @@
 // into one self-contained file (journal_mode=DELETE, so no -wal beside it is needed), checked with
 // integrity_check before it counts. Restore refuses a file that fails the check and keeps the
 // database it replaces.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +13,8 @@ const BACKUP_NAME = /^brain_(\d{8})_(\d{6})(?:_\d+)?\.db$/;
 
 export interface BackupResult {
   file: string;
+  /** The notes folder as a tar.gz beside the database copy (null when there are no notes). */
+  notes: string | null;
   bytes: number;
   elapsed_ms: number;
   integrity: string;
@@ -52,11 +55,37 @@ export function listBackups(dir: string): { file: string; mtimeMs: number; bytes
     .sort((a, b) => b.file.localeCompare(a.file));
 }
 
+const NOTES_ARCHIVE = /^brain_\d{8}_\d{6}(?:_\d+)?\.notes\.tar\.gz$/;
+
 /**
- * Copies the live database into `dir` while it keeps serving, verifies the copy, then keeps only
- * the newest `keep` backups. The copy appears under its final name only once it passed the check.
+ * Archives the notes folder (Markdown files the person may edit, which live beside the database,
+ * not in it) as `<name>.notes.tar.gz`. Returns null when there is nothing to archive.
  */
-export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = Date.now()): Promise<BackupResult> {
+function archiveNotes(notesPath: string, archive: string): string | null {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(notesPath);
+  } catch {
+    return null;
+  }
+  if (entries.length === 0) return null;
+  const partial = archive + '.partial';
+  const r = spawnSync('tar', ['-czf', partial, '-C', notesPath, '.'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    fs.rmSync(partial, { force: true });
+    throw new Error(`could not archive the notes folder ${notesPath}: ${(r.stderr || r.error?.message || 'tar failed').trim()}`);
+  }
+  fs.chmodSync(partial, 0o600);
+  fs.renameSync(partial, archive);
+  return archive;
+}
+
+/**
+ * Copies the live database into `dir` while it keeps serving, verifies the copy, archives the
+ * notes folder beside it, then keeps only the newest `keep` backups. The copy appears under its
+ * final name only once it passed the check.
+ */
+export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = Date.now(), notesPath?: string): Promise<BackupResult> {
   const started = performance.now();
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   let name = `brain_${stamp(nowMs)}.db`;
@@ -75,13 +104,21 @@ export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = 
     if (integrity !== 'ok') throw new Error(`the backup copy failed integrity_check: ${integrity}`);
     fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, file);
+    const notes = notesPath ? archiveNotes(notesPath, file.replace(/\.db$/, '.notes.tar.gz')) : null;
     const removed = listBackups(dir)
       .slice(keep)
       .map((b) => {
         fs.rmSync(b.file, { force: true });
         return b.file;
       });
-    return { file, bytes: fs.statSync(file).size, elapsed_ms: performance.now() - started, integrity, removed };
+    // A notes archive goes with its database copy.
+    for (const name of fs.readdirSync(dir)) {
+      if (NOTES_ARCHIVE.test(name) && !fs.existsSync(path.join(dir, name.replace(/\.notes\.tar\.gz$/, '.db')))) {
+        fs.rmSync(path.join(dir, name), { force: true });
+        removed.push(path.join(dir, name));
+      }
+    }
+    return { file, notes, bytes: fs.statSync(file).size, elapsed_ms: performance.now() - started, integrity, removed };
   } finally {
     fs.rmSync(tmp, { force: true });
   }
@@ -93,14 +130,39 @@ export interface RestoreResult {
   /** Where the database that was replaced now lives (null when there was none). */
   replaced_kept_at: string | null;
   integrity: string;
+  /** The notes archive restored with it, and where the replaced notes folder was kept. */
+  notes_restored_from?: string;
+  notes_replaced_kept_at?: string | null;
+}
+
+/** Puts the notes archive that belongs to `source` (if any) in place of the notes folder. */
+function restoreNotes(source: string, notesPath: string, nowMs: number): Pick<RestoreResult, 'notes_restored_from' | 'notes_replaced_kept_at'> {
+  const archive = source.replace(/\.db$/, '.notes.tar.gz');
+  if (archive === source || !fs.existsSync(archive)) return {};
+  const staging = `${notesPath}.restoring`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+  const r = spawnSync('tar', ['-xzf', archive, '-C', staging], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw new Error(`could not unpack ${archive}: ${(r.stderr || 'tar failed').trim()}; the database was restored, the notes folder was not changed`);
+  }
+  let kept: string | null = null;
+  if (fs.existsSync(notesPath)) {
+    kept = `${notesPath}.replaced-${stamp(nowMs)}`;
+    fs.renameSync(notesPath, kept);
+  }
+  fs.renameSync(staging, notesPath);
+  return { notes_restored_from: path.resolve(archive), notes_replaced_kept_at: kept };
 }
 
 /**
- * Replaces the database at `dbPath` with the backup `source`. Nothing is touched unless the backup
- * passes integrity_check. Run it with no brain process using the database (the CLI checks the
+ * Replaces the database at `dbPath` with the backup `source` (and the notes folder with the notes
+ * archive made with it, when there is one). Nothing is touched unless the backup passes
+ * integrity_check. Run it with no brain process using the database (the CLI checks the
  * daemon's socket); embedded sessions that still hold the old file keep writing to the kept copy.
  */
-export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now()): RestoreResult {
+export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now(), notesPath?: string): RestoreResult {
   if (!fs.existsSync(source)) throw new Error(`${source} does not exist`);
   if (path.resolve(source) === path.resolve(dbPath)) throw new Error('the backup to restore is the database itself');
   const sourceIntegrity = integrityOf(source);
@@ -139,7 +201,8 @@ export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now
   } finally {
     db.close();
   }
-  return { restored_from: path.resolve(source), database: path.resolve(dbPath), replaced_kept_at: kept, integrity };
+  const notes = notesPath ? restoreNotes(source, notesPath, nowMs) : {};
+  return { restored_from: path.resolve(source), database: path.resolve(dbPath), replaced_kept_at: kept, integrity, ...notes };
 }
 
 export interface CheckResult {

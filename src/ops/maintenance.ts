@@ -77,7 +77,7 @@ export function maintenanceTasks(d: MaintenanceDeps): Task[] {
       intervalMs: config.backupIntervalMs,
       persist: true,
       async run() {
-        const r = await backupDatabase(db, config.backupPath, config.backupKeep);
+        const r = await backupDatabase(db, config.backupPath, config.backupKeep, Date.now(), config.notesPath);
         d.metrics.backupLastSuccess.set(Date.now() / 1000);
         return { event: `backup written to ${r.file} (${r.bytes} bytes, integrity ${r.integrity})`, details: { ...r } };
       },
