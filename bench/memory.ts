@@ -26,11 +26,11 @@ export function queriesFrom(docs: Doc[], n: number, seed = 7): string[] {
   const out: string[] = [];
   while (out.length < n) {
     const doc = docs[Math.floor(rand() * docs.length)];
-    const words = doc.text.match(/[A-Za-z]{5,}/g) ?? [];
+    const words = [...new Set((doc.text.match(/[A-Za-z]{5,}/g) ?? []).map((w) => w.toLowerCase()))];
     if (words.length < 3) continue;
     const k = 2 + Math.floor(rand() * 2);
     const picked = new Set<string>();
-    while (picked.size < k) picked.add(words[Math.floor(rand() * words.length)].toLowerCase());
+    while (picked.size < k) picked.add(words[Math.floor(rand() * words.length)]);
     out.push([...picked].join(' '));
   }
   return out;
