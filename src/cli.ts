@@ -91,8 +91,7 @@ async function runStdio(config: Config) {
   logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
   if (process.stdin.isTTY) {
     process.stderr.write(
-      `brain ${packageVersion()}: database ${config.dbPath}\n` +
-        'brain is an MCP server and is waiting for an MCP client on stdin (press Ctrl-D to quit). See README for the Claude config.\n',
+      `brain ${packageVersion()}: database ${config.dbPath}; waiting for an MCP client on stdin (Ctrl-D quits; see README for the Claude config)\n`,
     );
   }
 }

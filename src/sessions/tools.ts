@@ -153,7 +153,8 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
         ...extra,
         hints: HINTS,
       };
-      result.budget.used_chars = JSON.stringify(result).length;
+      // The count is part of what it counts: settle it (a second pass covers a change of digits).
+      for (let i = 0; i < 3; i++) result.budget.used_chars = JSON.stringify(result).length;
       return result;
     },
   });
