@@ -96,7 +96,10 @@ describe('metrics side port', () => {
   }, 90_000);
 
   it('/health goes 503 while the database file is gone and back to 200 when it returns', async () => {
-    daemon = await startServe(env);
+    daemon = await startServe({ ...env, BRAIN_HEALTH_CHECK_INTERVAL_MS: '1000' });
+    const c = await socketClient(daemon.socket);
+    const healthEvents = async () =>
+      (await call<{ events: { severity: string; message: string }[] }>(c, 'events', { type: ['health.database'] })).events;
     const health = async () => {
       const r = await fetch(daemon!.url('/health'));
       return { code: r.status, body: (await r.json()) as { status: string; checks: Record<string, { status: string; detail: string }> } };
@@ -119,12 +122,18 @@ describe('metrics side port', () => {
     expect((await fetch(daemon.url('/health/live'))).status).toBe(200);
     const metrics = await (await fetch(daemon.url('/metrics'))).text();
     expect(metrics).toMatch(/^brain_health_status\{check="database"\} 0$/m);
+    // The periodic check notices on its own and says so once, as an error event.
+    await waitFor('a health.database error event', async () => (await healthEvents()).length === 1);
+    expect((await healthEvents())[0]).toMatchObject({ severity: 'error', message: expect.stringMatching(/health check database is fail/) });
 
     fs.renameSync(db + '.moved', db);
     const back = await health();
     expect(back.code).toBe(200);
     expect(back.body.checks.database.status).toBe('ok');
     expect((await fetch(daemon.url('/health/ready'))).status).toBe(200);
+    await waitFor('the recovery event', async () => (await healthEvents()).length === 2);
+    expect((await healthEvents())[0]).toMatchObject({ severity: 'info', message: expect.stringMatching(/health check database recovered/) });
+    await c.close();
 
     // A different file put in its place is not the database brain has open: still unhealthy.
     fs.renameSync(db, db + '.old');

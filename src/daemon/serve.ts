@@ -15,7 +15,8 @@ import type { Logger } from '../core/logger.js';
 import { maintenanceTasks } from '../ops/maintenance.js';
 import { createScheduler, type Scheduler } from '../ops/scheduler.js';
 import { sessionRefusal } from '../ops/settings.js';
-import { startOpsSide } from './ops-side.js';
+import { watchHealth } from '../ops/health.js';
+import { healthChecks, startOpsSide } from './ops-side.js';
 import { claimSocketPath, DaemonStartError, listenUnix } from './unix-socket.js';
 
 export interface Daemon {
@@ -88,6 +89,17 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   }
 
   scheduler.start();
+  const stopHealthWatch = watchHealth(
+    healthChecks(app),
+    metrics,
+    (check, from, now) => {
+      const severity = now.status === 'fail' ? 'error' : now.status === 'degraded' ? 'warning' : 'info';
+      const message = now.status === 'ok' ? `health check ${check} recovered (was ${from}): ${now.detail}` : `health check ${check} is ${now.status}: ${now.detail}`;
+      logger[severity === 'info' ? 'info' : severity === 'warning' ? 'warn' : 'error'](message);
+      events.record(`health.${check}`, severity, message);
+    },
+    config.healthCheckIntervalMs,
+  );
   // Expired data goes at start-up too, not only an hour later.
   void scheduler.runNow('purge');
   events.record('brain.start', 'info', `brain serve ${packageVersion()} started (pid ${process.pid})`, {
@@ -114,6 +126,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
         socketServer.close();
         for (const sock of live) sock.end();
         await http?.close();
+        stopHealthWatch();
         await scheduler.stop();
         events.record('brain.stop', 'info', `brain serve stopping: ${reason}`);
         await ops?.close();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Db } from '../core/db.js';
-import type { HealthCheck } from '../core/ops-http.js';
+import type { CheckStatus, HealthCheck } from '../core/ops-http.js';
 import type { Metrics } from '../core/metrics.js';
 
 const MB = 1024 * 1024;
@@ -82,4 +82,28 @@ export function runChecks(checks: Record<string, CheckFn>, metrics: Metrics): Re
     metrics.healthStatus.set({ check: name }, out[name].status === 'ok' ? 1 : out[name].status === 'degraded' ? 0.5 : 0);
   }
   return out;
+}
+
+/**
+ * Runs the checks every `intervalMs` (BRAIN_HEALTH_CHECK_INTERVAL_MS) so the health gauges stay
+ * current between scrapes, and reports each change of a check's state once: as a log line and an
+ * event (error when it starts failing, info when it recovers).
+ */
+export function watchHealth(
+  checks: Record<string, CheckFn>,
+  metrics: Metrics,
+  report: (check: string, from: CheckStatus, to: HealthCheck) => void,
+  intervalMs: number,
+): () => void {
+  const last = new Map<string, CheckStatus>();
+  const tick = () => {
+    for (const [name, result] of Object.entries(runChecks(checks, metrics))) {
+      const before = last.get(name) ?? 'ok';
+      if (result.status !== before) report(name, before, result);
+      last.set(name, result.status);
+    }
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
