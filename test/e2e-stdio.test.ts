@@ -114,6 +114,18 @@ describe('stdio server', () => {
     expect(kept.results[0]).toMatchObject({ content: 'original text', version: 1 });
   });
 
+  it('recall pages with next_cursor: no repeats, nothing skipped', async () => {
+    brain = await startBrain(env);
+    for (let i = 0; i < 15; i++) await call(brain.client, 'remember', { key: `page-${i}`, content: `paging example number ${i}` });
+    const first = await call<{ results: { key: string }[]; next_cursor?: string }>(brain.client, 'recall', { query: 'paging example', limit: 10 });
+    expect(first.results.length).toBe(10);
+    const second = await call<{ results: { key: string }[]; next_cursor?: string }>(brain.client, 'recall', { query: 'paging example', limit: 10, cursor: first.next_cursor });
+    expect(second.next_cursor).toBeUndefined();
+    const keys = [...first.results, ...second.results].map((r) => r.key);
+    expect(new Set(keys).size).toBe(15);
+    expect(await callError(brain.client, 'recall', { query: 'other words', limit: 10, cursor: first.next_cursor })).toMatch(/different search/);
+  });
+
   it('persists across a restart', async () => {
     brain = await startBrain(env);
     await call(brain.client, 'remember', { key: 'persist', content: 'survives restarts', importance: 0.9 });

@@ -18,7 +18,7 @@ function remember(content: string, extra: Partial<Parameters<App['memories']['re
   return app.memories.remember({ project: '', content, type: 'general', tags: [], importance: 0.5, ...extra }).row;
 }
 const keysOf = (query: string | undefined, filter: Parameters<App['memories']['search']>[1] = {}, limit = 10) =>
-  app.memories.search(query, filter, 0, limit).hits.map((h) => h.row.key);
+  app.memories.search(query, filter, limit).hits.map((h) => h.row.key);
 
 beforeEach(() => {
   dir = tempDir();
@@ -52,13 +52,13 @@ describe('recall search', () => {
 
   it('never breaks on FTS syntax in user text', () => {
     for (const q of ['foo AND (', '"', '""""', '*', 'NEAR(a b, 2)', 'a:b', '-x', '^start', '(((', 'OR', 'AND NOT', '🙂', 'ünïcödé', '\u0000', 'x'.repeat(1000)]) {
-      expect(() => app.memories.search(q, {}, 0, 10)).not.toThrow();
+      expect(() => app.memories.search(q, {}, 10)).not.toThrow();
     }
     expect(keysOf('"staging" AND (')).toContain('staging');
   });
 
   it('explains the ranking of every result', () => {
-    const [hit] = app.memories.search('kubernetes', {}, 0, 1).hits;
+    const [hit] = app.memories.search('kubernetes', {}, 1).hits;
     expect(hit.why).toMatchObject({ match: 'all_words', tier: 0, importance: 0.5 });
     expect(hit.why.text).toBeGreaterThan(0);
     expect(hit.score).toBeGreaterThan(0);
@@ -76,8 +76,12 @@ describe('recall search', () => {
   it('pages through results without repeats', () => {
     for (let i = 0; i < 25; i++) remember(`Note number ${i} about the shared topic of caching`, { key: `cache-${i}` });
     const seen: string[] = [];
-    for (let offset = 0; offset < 30; offset += 10) {
-      seen.push(...app.memories.search('caching topic', {}, offset, 10).hits.map((h) => h.row.key));
+    const shown = new Set<number>();
+    for (let page = 0; page < 3; page++) {
+      const { hits, more } = app.memories.search('caching topic', {}, 10, shown);
+      for (const h of hits) shown.add(h.row.id);
+      seen.push(...hits.map((h) => h.row.key));
+      expect(more).toBe(page < 2);
     }
     expect(seen.length).toBe(25);
     expect(new Set(seen).size).toBe(25);

@@ -90,7 +90,7 @@ const BM25 = 'bm25(memories_fts, 4.0, 1.0, 2.0)';
  */
 function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: string, limit: number, kind: RankParts['match']): Candidate[] {
   const f = filterSql(filter, nowText);
-  const top = stmt(db, `SELECT rowid AS id, -${BM25} AS score FROM memories_fts WHERE memories_fts MATCH ? ORDER BY ${BM25} LIMIT ?`)
+  const top = stmt(db, `SELECT rowid AS id, -${BM25} AS score FROM memories_fts WHERE memories_fts MATCH ? ORDER BY ${BM25}, rowid DESC LIMIT ?`)
     .all(match, limit) as { id: number; score: number }[];
   if (top.length === 0) return [];
   const scores = new Map(top.map((t) => [t.id, t.score]));
@@ -100,7 +100,7 @@ function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: str
     const ranked = stmt(
       db,
       `SELECT m.*, -${BM25} AS _score FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
-       WHERE memories_fts MATCH ? AND ${f.sql} ORDER BY ${BM25} LIMIT ?`,
+       WHERE memories_fts MATCH ? AND ${f.sql} ORDER BY ${BM25}, m.id DESC LIMIT ?`,
     ).all(match, ...f.params, limit) as (MemoryRow & { _score: number })[];
     for (const r of ranked) scores.set(r.id, r._score);
     rows = ranked.map(({ _score, ...row }) => row);
@@ -108,9 +108,27 @@ function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: str
   return rows.map((row) => ({ row, text: scores.get(row.id) ?? 0, match: kind }));
 }
 
-/** How many memories contain a word (after stemming). */
+/**
+ * How many memories contain a word (after stemming). Only used to judge whether a word is common,
+ * so counts are cached per connection until the store has grown or shrunk by a tenth; counting a
+ * common word means walking its whole posting list.
+ */
+const dfCache = new WeakMap<Db, { total: number; counts: Map<string, number> }>();
+const DF_CACHE_MAX = 20_000;
+
 function documentFrequency(db: Db, term: string): number {
-  return stmt(db, 'SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(allTermsQuery([term])) as number;
+  const total = totalMemories(db);
+  let cache = dfCache.get(db);
+  if (!cache || Math.abs(total - cache.total) > Math.max(10, cache.total / 10) || cache.counts.size > DF_CACHE_MAX) {
+    dfCache.set(db, (cache = { total, counts: new Map() }));
+  }
+  let n = cache.counts.get(term);
+  if (n === undefined) {
+    n = stmt(db, 'SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(allTermsQuery([term])) as number;
+    // A word that matches nothing may be stored a moment later: only remember positive counts.
+    if (n > 0) cache.counts.set(term, n);
+  }
+  return n;
 }
 
 function totalMemories(db: Db): number {
@@ -180,20 +198,23 @@ export interface SearchResult {
 }
 
 /**
- * Ranked search. `offset`/`limit` page through the ranked list; the candidate pool is large enough
- * for the page asked for, so paging is stable for the same query and data.
+ * Ranked search. Paging passes the ids already shown (`shown`): the next page is the best of the
+ * rest, so no result repeats and none is skipped even though a deeper page ranks a larger pool.
  */
-export function searchMemories(db: Db, query: string | undefined, filter: SearchFilter, offset: number, limit: number, nowMs = Date.now()): SearchResult {
+export function searchMemories(db: Db, query: string | undefined, filter: SearchFilter, limit: number, shown: ReadonlySet<number> = new Set(), nowMs = Date.now()): SearchResult {
   const nowText = toDbTime(nowMs);
-  const want = offset + limit + 1;
-  const pool = Math.max(want * 3, 30);
+  const want = shown.size + limit + 1;
+  const pool = Math.max(want * 2, 20);
   const terms = query ? meaningfulTerms(queryTerms(query)) : [];
 
   if (terms.length === 0) {
     // No words: filters only, best-scored first.
     const f = filterSql(filter, nowText);
-    const rows = stmt(db, `SELECT m.* FROM memories m WHERE ${f.sql} ORDER BY m.memory_score DESC, m.updated_at DESC LIMIT ? OFFSET ?`)
-      .all(...f.params, limit + 1, offset) as MemoryRow[];
+    const rows = stmt(
+      db,
+      `SELECT m.* FROM memories m WHERE ${f.sql} AND m.id NOT IN (SELECT value FROM json_each(?))
+       ORDER BY m.memory_score DESC, m.updated_at DESC, m.id DESC LIMIT ?`,
+    ).all(...f.params, JSON.stringify([...shown]), limit + 1) as MemoryRow[];
     const hits = rank(rows.map((row) => ({ row, text: 0, match: 'none' as const })), nowMs);
     return { hits: hits.slice(0, limit), more: rows.length > limit, strategy: 'none', terms };
   }
@@ -213,10 +234,10 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
     const rare = distinctiveTerms(db, terms);
     if (rare.length) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
   }
-  // Trigrams when words found almost nothing: a typo or a fragment.
+  // Close words when words found almost nothing: a typo or a fragment.
   if (seen.size < Math.min(want, 3)) add(fuzzyCandidates(db, terms, filter, nowText, pool), 'fuzzy');
-  const ranked = rank([...seen.values()], nowMs);
-  return { hits: ranked.slice(offset, offset + limit), more: ranked.length > offset + limit, strategy, terms };
+  const ranked = rank([...seen.values()], nowMs).filter((h) => !shown.has(h.row.id));
+  return { hits: ranked.slice(0, limit), more: ranked.length > limit, strategy, terms };
 }
 
 /** A window of the content around the first query word it contains (or its start). */

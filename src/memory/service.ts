@@ -133,8 +133,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
       return row;
     },
 
-    search(query: string | undefined, filter: SearchFilter, offset: number, limit: number): SearchResult {
-      const result = searchMemories(db, query, filter, offset, limit);
+    /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
+    search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>): SearchResult {
+      const result = searchMemories(db, query, filter, limit, shown);
       touch(result.hits.map((h) => h.row.id));
       for (const h of result.hits) count('recall', h.row.storage_tier);
       if (result.hits.length === 0) count('recall', 'none');

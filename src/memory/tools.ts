@@ -85,27 +85,34 @@ function hitOut(hit: Hit, terms: string[]): MemoryOut {
   return out;
 }
 
+/**
+ * A recall cursor carries the query's fingerprint and the ids already shown, so the next page is
+ * "the best of the rest" (see searchMemories).
+ */
 interface Cursor {
-  o: number;
   h: string;
+  s: number[];
 }
+
+/** Deep enough for 30 pages of 10: past that, a narrower query serves better than paging. */
+const MAX_SHOWN = 300;
 
 function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-function decodeCursor(text: string, hash: string): number {
+const BAD_CURSOR = '"cursor" is not valid: pass the next_cursor of a previous recall unchanged, or leave it out to start from the first page.';
+
+function decodeCursor(text: string, hash: string): Set<number> {
   let c: Cursor;
   try {
     c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
   } catch {
-    throw new UserError('"cursor" is not valid: pass the next_cursor of a previous recall unchanged, or leave it out to start from the first page.');
+    throw new UserError(BAD_CURSOR);
   }
-  if (typeof c?.o !== 'number' || !Number.isInteger(c.o) || c.o < 0 || typeof c.h !== 'string') {
-    throw new UserError('"cursor" is not valid: pass the next_cursor of a previous recall unchanged, or leave it out to start from the first page.');
-  }
+  if (typeof c?.h !== 'string' || !Array.isArray(c.s) || !c.s.every((id) => Number.isInteger(id) && id > 0)) throw new UserError(BAD_CURSOR);
   if (c.h !== hash) throw new UserError('"cursor" belongs to a different search: repeat the same query and filters, or leave "cursor" out.');
-  return c.o;
+  return new Set(c.s);
 }
 
 export function memoryTools(memories: MemoryService, opts: { retentionDays: number }): AnyTool[] {
@@ -165,7 +172,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       since: isoDate.optional().describe('Only memories changed at or after this time (ISO 8601).'),
       until: isoDate.optional().describe('Only memories changed at or before this time (ISO 8601).'),
       limit: z.number().int().min(1).max(50, 'limit is at most 50').default(10).describe('Results per page (1-50).'),
-      cursor: z.string().max(500).optional().describe('next_cursor from the previous page.'),
+      cursor: z.string().max(8000).optional().describe('next_cursor from the previous page.'),
       history: z.boolean().default(false).describe('With key: also list earlier versions (restorable with restore_memory).'),
     },
     output: {
@@ -210,11 +217,12 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         until: args.until,
       };
       const hash = createHash('sha256').update(JSON.stringify([args.query ?? '', filter, args.limit])).digest('base64url').slice(0, 12);
-      const offset = args.cursor ? decodeCursor(args.cursor, hash) : 0;
-      const found = memories.search(args.query, filter, offset, args.limit);
+      const shown = args.cursor ? decodeCursor(args.cursor, hash) : new Set<number>();
+      const found = memories.search(args.query, filter, args.limit, shown);
+      const nextShown = [...shown, ...found.hits.map((h) => h.row.id)];
       return {
         results: found.hits.map((h) => hitOut(h, found.terms)),
-        next_cursor: found.more ? encodeCursor({ o: offset + args.limit, h: hash }) : undefined,
+        next_cursor: found.more && nextShown.length < MAX_SHOWN ? encodeCursor({ h: hash, s: nextShown }) : undefined,
         strategy: found.strategy,
       };
     },

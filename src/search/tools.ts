@@ -47,7 +47,7 @@ export function searchTools(memories: MemoryService, notes: NotesService): AnyTo
       type Result = { kind: 'memory' | 'note'; project: string; title: string; path?: string; snippet: string; updated: string; score: number };
       const results: Result[] = [];
       if (args.in !== 'notes') {
-        const found = memories.search(args.query, { projects, tags: args.tag ? [args.tag] : undefined }, 0, args.limit);
+        const found = memories.search(args.query, { projects, tags: args.tag ? [args.tag] : undefined }, args.limit);
         for (const h of found.hits) {
           results.push({
             kind: 'memory',
