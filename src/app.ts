@@ -11,7 +11,7 @@ import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
-import { sessionTools } from './sessions/tools.js';
+import { initPrompt, sessionTools } from './sessions/tools.js';
 import { createEventsService, type EventsService } from './events/service.js';
 import { eventTools } from './events/tools.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
@@ -93,15 +93,17 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     logger,
     metrics,
   });
+  const initTools = sessionTools({
+    db,
+    memories,
+    ttlMs: config.sessionTtlMs,
+    budgetChars: config.initBudgetChars,
+    sections: [projectInitSection(projects), notesInitSection(notes)],
+    checkProject: (name) => void projects.ensureUsable(name),
+  });
+  const prompts = [initPrompt(initTools[0], logger)];
   const tools: AnyTool[] = [
-    ...sessionTools({
-      db,
-      memories,
-      ttlMs: config.sessionTtlMs,
-      budgetChars: config.initBudgetChars,
-      sections: [projectInitSection(projects), notesInitSection(notes)],
-      checkProject: (name) => void projects.ensureUsable(name),
-    }),
+    ...initTools,
     ...memoryTools(memories, { retentionDays: config.retentionDays }),
     ...eventTools(events),
     ...projectTools(projects, {
@@ -174,6 +176,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         instructions: INSTRUCTIONS,
         tools,
         resources,
+        prompts,
         logger,
         metrics,
         onHandlerTime: (tool, ms) => slowQuery(`tool ${tool}`, ms),

@@ -126,6 +126,17 @@ describe('stdio server', () => {
     expect(await callError(brain.client, 'recall', { query: 'other words', limit: 10, cursor: first.next_cursor })).toMatch(/different search/);
   });
 
+  it('offers an init prompt with the same context as the init tool', async () => {
+    brain = await startBrain(env);
+    await call(brain.client, 'remember', { key: 'tabs', type: 'user_preferences', content: 'Use tabs, never spaces.' });
+    const { prompts } = await brain.client.listPrompts();
+    expect(prompts.map((p) => p.name)).toContain('init');
+    const got = await brain.client.getPrompt({ name: 'init', arguments: {} });
+    const text = (got.messages[0].content as { text: string }).text;
+    expect(text).toMatch(/Preferences \(always apply\):\n- Use tabs, never spaces\./);
+    await expect(brain.client.getPrompt({ name: 'init', arguments: { project: '../etc' } })).rejects.toThrow(/project/);
+  });
+
   it('persists across a restart', async () => {
     brain = await startBrain(env);
     await call(brain.client, 'remember', { key: 'persist', content: 'survives restarts', importance: 0.9 });

@@ -5,6 +5,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
@@ -31,12 +33,23 @@ export interface ResourceProvider {
   read(uri: string, session: SessionState): { uri: string; mimeType: string; text: string } | undefined;
 }
 
+/** A prompt the user can pick in the client (Claude shows them as slash commands). */
+export interface PromptDef {
+  name: string;
+  title: string;
+  description: string;
+  arguments?: { name: string; description: string; required?: boolean }[];
+  /** The prompt text for these arguments. May throw UserError. */
+  get(args: Record<string, string>, session: SessionState): Promise<string> | string;
+}
+
 export interface ServerDeps {
   name: string;
   version: string;
   instructions: string;
   tools: AnyTool[];
   resources?: ResourceProvider[];
+  prompts?: PromptDef[];
   logger: Logger;
   metrics: Metrics;
   /** Called once per connection to make its session state (areas may fill it in later). */
@@ -122,8 +135,35 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
   const session: SessionState = deps.newSession?.() ?? { id: null, project: '' };
   const server = new Server(
     { name: deps.name, version: deps.version },
-    { capabilities: { tools: {}, logging: {}, ...(deps.resources?.length ? { resources: {} } : {}) }, instructions: deps.instructions },
+    {
+      capabilities: {
+        tools: {},
+        logging: {},
+        ...(deps.resources?.length ? { resources: {} } : {}),
+        ...(deps.prompts?.length ? { prompts: {} } : {}),
+      },
+      instructions: deps.instructions,
+    },
   );
+
+  const prompts = new Map((deps.prompts ?? []).map((p) => [p.name, p]));
+  if (prompts.size) {
+    server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+      prompts: [...prompts.values()].map(({ name, title, description, arguments: args }) => ({ name, title, description, arguments: args })),
+    }));
+    server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+      const prompt = prompts.get(request.params.name);
+      if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}"; prompts/list shows what brain offers.`);
+      try {
+        const text = await prompt.get(request.params.arguments ?? {}, session);
+        return { description: prompt.description, messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }] };
+      } catch (err) {
+        if (err instanceof UserError) throw new McpError(ErrorCode.InvalidParams, err.message);
+        deps.logger.error('prompt failed', { prompt: prompt.name, error: (err as Error).stack ?? String(err) });
+        throw new McpError(ErrorCode.InternalError, `brain could not build the prompt ${prompt.name}; the details are in brain's error log.`);
+      }
+    });
+  }
 
   const providers = deps.resources ?? [];
   if (providers.length) {

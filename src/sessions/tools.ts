@@ -5,7 +5,9 @@ import { z } from 'zod';
 import type { Db } from '../core/db.js';
 import { UserError } from '../core/errors.js';
 import { displayProject, projectName, visibleProjects } from '../core/scope.js';
-import { defineTool, type AnyTool, type SessionState } from '../core/tool.js';
+import type { Logger } from '../core/logger.js';
+import { describeInputError, type PromptDef } from '../core/server.js';
+import { defineTool, type AnyTool, type SessionState, type ToolContext } from '../core/tool.js';
 import type { MemoryService } from '../memory/service.js';
 import { isoTime, type MemoryRow } from '../memory/types.js';
 import { createSession, getLiveSession, touchSession } from './store.js';
@@ -159,4 +161,43 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
     },
   });
   return [init];
+}
+
+interface InitResult {
+  session_id: string;
+  project: string;
+  preferences: { key: string; content: string }[];
+  memories: { key: string; type: string; content: string }[];
+  counts: { memories: number };
+  hints: string;
+  [section: string]: unknown;
+}
+
+/** init's result as text a person can read in the prompt picker's output. */
+function formatInit(r: InitResult): string {
+  const lines = [`brain context (project: ${r.project}, ${r.counts.memories} memories stored, session ${r.session_id})`];
+  if (r.preferences.length) lines.push('', 'Preferences (always apply):', ...r.preferences.map((p) => `- ${p.content}`));
+  if (r.memories.length) lines.push('', 'Memories:', ...r.memories.map((m) => `- [${m.key}] ${m.content}`));
+  for (const [name, value] of Object.entries(r)) {
+    if (['session_id', 'resumed', 'project', 'preferences', 'memories', 'counts', 'budget', 'hints'].includes(name) || value === undefined) continue;
+    lines.push('', `${name}:`, JSON.stringify(value, null, 1));
+  }
+  lines.push('', r.hints);
+  return lines.join('\n');
+}
+
+/** The `init` prompt: the same context as the init tool, for clients where the user starts it. */
+export function initPrompt(initTool: AnyTool, logger: Logger): PromptDef {
+  return {
+    name: 'init',
+    title: 'Start with brain',
+    description: 'Load what brain knows (preferences, the active project, the most useful memories) into this conversation.',
+    arguments: [{ name: 'project', description: 'Project to work in; "global" for none.', required: false }],
+    async get(args, session) {
+      const parsed = z.strictObject(initTool.input).safeParse(args.project ? { project: args.project } : {});
+      if (!parsed.success) throw new UserError(describeInputError('init', parsed.error));
+      const ctx: ToolContext = { session, signal: new AbortController().signal, logger, progress: async () => {} };
+      return formatInit((await initTool.handle(parsed.data, ctx)) as InitResult);
+    },
+  };
 }
