@@ -136,16 +136,13 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     } catch (err) {
       logger.warn('start-up purge failed', { error: String(err) });
     }
-    // Notes edited while brain was not running: reconcile right after start-up, off the
-    // initialize handshake's path (the first notes call would do it anyway).
-    setImmediate(() => {
-      if (closed) return;
-      try {
-        notes.sync.ensureFresh();
-      } catch (err) {
-        logger.warn('start-up notes reconcile failed; the next notes call retries', { error: String(err) });
-      }
-    });
+    // Notes edited while brain was not running: reconciled in batches from start-up on, so the
+    // MCP handshake is not held up (the first notes call finishes what is left).
+    try {
+      notes.sync.startInBackground();
+    } catch (err) {
+      logger.warn('start-up notes reconcile failed; the next notes call retries', { error: String(err) });
+    }
     every(config.rebalanceIntervalMs, 'rebalance', () => memories.rebalance('schedule'));
     every(3_600_000, 'purge', () => {
       memories.purge();

@@ -157,6 +157,23 @@ describe('notes', () => {
     expect(metrics).toMatch(/change="removed"} 1/);
   });
 
+  it('indexes a large folder at start-up in batches, and a call in the meantime sees it whole', async () => {
+    const folder = path.join(notesDir(), 'bulk');
+    fs.mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 600; i++) fs.writeFileSync(path.join(folder, `n${i}.md`), `---\ntitle: bulk ${i}\n---\nbulkword number${i}\n`);
+    const count = () => app.db.prepare('SELECT count(*) FROM notes').pluck().get() as number;
+    app.notes.sync.startInBackground();
+    // Nothing indexed before the event loop turns: start-up returned without doing the work.
+    expect(count()).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    const partial = count();
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(600);
+    // A call arriving now finishes the pass first.
+    expect((await run('note_list', { project: 'bulk' })).total).toBe(600);
+    expect(app.notes.sync.stats.passes).toBe(1);
+  });
+
   it('sees hand edits through the file watcher without a full pass', async () => {
     app.close();
     open({ BRAIN_NOTES_WATCH: 'true', BRAIN_NOTES_RESCAN_SEC: '3600' });

@@ -159,13 +159,24 @@ export function createNoteSync(opts: SyncOptions) {
     return store.getNote(db, project, rel);
   }
 
-  function fullPass() {
+  interface Pass {
+    started: number;
+    files: number;
+    work: (() => void)[];
+    next: number;
+  }
+
+  /** Walks the folder (stats only) and lists the files whose rows need work. */
+  function planPass(): Pass {
     const started = performance.now();
     try {
       fs.mkdirSync(root, { recursive: true, mode: 0o755 });
     } catch (err) {
       throw new UnavailableError(`The notes folder ${root} cannot be created (${(err as Error).message}); make it writable or set BRAIN_NOTES_PATH.`);
     }
+    // Events from here on may be about changes the walk does not see: they stay queued.
+    dirty.clear();
+    needFull = false;
     watchDir(root);
     const disk = walkNotes(root, watchDir);
     const rows = new Map(store.statRows(db).map((r) => [`${r.project}\u0000${r.path}`, r]));
@@ -179,19 +190,39 @@ export function createNoteSync(opts: SyncOptions) {
     }
     // Rows left have no file any more (indexOne re-checks: it may have appeared since the walk).
     for (const row of rows.values()) work.push(() => count(indexOne(row.project, row.path, row)));
-    for (let i = 0; i < work.length; i += BATCH) {
-      db.transaction(() => {
-        for (const w of work.slice(i, i + BATCH)) w();
-      }).immediate();
-    }
-    dirty.clear();
-    needFull = false;
+    return { started, files: disk.length, work, next: 0 };
+  }
+
+  function runBatch(pass: Pass) {
+    const batch = pass.work.slice(pass.next, pass.next + BATCH);
+    pass.next += batch.length;
+    db.transaction(() => {
+      for (const w of batch) w();
+    }).immediate();
+  }
+
+  function finishPass(pass: Pass) {
+    while (pass.next < pass.work.length) runBatch(pass);
     lastFull = Date.now();
     stats.passes++;
-    stats.scanned = disk.length;
-    stats.ms = performance.now() - started;
+    stats.scanned = pass.files;
+    stats.ms = performance.now() - pass.started;
     opts.metrics?.notesReconcile.observe(stats.ms / 1000);
-    if (work.length) logger.info('notes: index reconciled with the files', { files: disk.length, changed: work.length, ms: Math.round(stats.ms) });
+    if (pass.work.length) logger.info('notes: index reconciled with the files', { files: pass.files, changed: pass.work.length, ms: Math.round(stats.ms) });
+  }
+
+  function fullPass() {
+    finishPass(planPass());
+  }
+
+  /** A start-up pass running in batches between other work, so a first index build of many files does not hold up the MCP handshake. */
+  let background: Pass | undefined;
+
+  function finishBackground() {
+    const pass = background;
+    if (!pass) return;
+    background = undefined;
+    finishPass(pass);
   }
 
   function processDirty() {
@@ -225,7 +256,32 @@ export function createNoteSync(opts: SyncOptions) {
       return watching;
     },
     /** Makes the index match the files, cheaply; called before every read, list and search. */
+    /**
+     * Starts the start-up pass without blocking: batches run on later turns of the event loop, and
+     * the first call that needs the index (ensureFresh) finishes whatever is left at once.
+     */
+    startInBackground() {
+      if (ready) return;
+      const pass = planPass();
+      ready = true;
+      background = pass;
+      const step = () => {
+        if (background !== pass) return;
+        try {
+          runBatch(pass);
+        } catch (err) {
+          background = undefined;
+          needFull = true;
+          logger.warn('notes: start-up indexing failed; the next notes call retries', { error: String(err) });
+          return;
+        }
+        if (pass.next < pass.work.length) setImmediate(step);
+        else finishBackground();
+      };
+      setImmediate(step);
+    },
     ensureFresh() {
+      if (background) return finishBackground();
       const interval = watching ? opts.rescanMs : opts.pollMs;
       if (!ready || needFull || Date.now() - lastFull >= interval) {
         ready = true;
@@ -236,6 +292,7 @@ export function createNoteSync(opts: SyncOptions) {
     /** Where a note of this project lives (for messages and tests). */
     folderOf: (project: string) => path.join(root, projectDir(project)),
     close() {
+      background = undefined;
       for (const w of watchers.values()) w.close();
       watchers.clear();
     },
