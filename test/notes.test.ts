@@ -228,6 +228,18 @@ describe('notes', () => {
     expect(await fails('note_write', { path: 'folder', content: 'y', mode: 'append' })).toMatch(/in the way/);
   });
 
+  it('a read notices a same-size edit that the file time does not show (coarse file-system clocks)', async () => {
+    await run('note_write', { title: 'Clock', content: 'alpha words' });
+    const file = path.join(notesDir(), '_global', 'clock.md');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('alpha', 'gamma'));
+    // As on a file system with a 1-2 s clock: the index's size and mtime still match the file.
+    const st = fs.statSync(file);
+    app.db.prepare('UPDATE notes SET size_bytes = ?, mtime_ms = ? WHERE path = ?').run(st.size, st.mtimeMs, 'clock.md');
+    expect((await run('search', { query: 'gamma' })).results).toHaveLength(0);
+    expect((await run('note_read', { title: 'Clock' })).content).toBe('gamma words\n');
+    expect((await run('search', { query: 'gamma' })).results).toHaveLength(1);
+  });
+
   it('indexes a hand-edited file with broken front matter, reports it, and never drops it', async () => {
     const folder = path.join(notesDir(), '_global');
     fs.mkdirSync(folder, { recursive: true });

@@ -120,8 +120,13 @@ export function createNoteSync(opts: SyncOptions) {
     }
   }
 
-  /** Brings one file's row up to date; returns what happened. Runs in its own transaction. */
-  function indexOne(project: string, rel: string, row?: store.StatRow | store.NoteRow, known?: DiskNote): 'added' | 'updated' | 'removed' | 'same' {
+  /**
+   * Brings one file's row up to date; returns what happened. Call inside a transaction.
+   * `exact` compares content hashes even when size and mtime match: a watcher event or a read
+   * says the file may have changed, and coarse file-system clocks (1-2 s on FAT, some network
+   * file systems) can hide a same-size edit from the stat check.
+   */
+  function indexOne(project: string, rel: string, row?: store.StatRow | store.NoteRow, known?: DiskNote, exact = false): 'added' | 'updated' | 'removed' | 'same' {
     const file = known?.file ?? noteFile(root, project, rel);
     const st = statOrUndefined(file);
     if (!st || !st.isFile()) {
@@ -129,7 +134,7 @@ export function createNoteSync(opts: SyncOptions) {
       store.deleteNote(db, row.id);
       return 'removed';
     }
-    if (row && row.size_bytes === st.size && row.mtime_ms === st.mtimeMs) return 'same';
+    if (!exact && row && row.size_bytes === st.size && row.mtime_ms === st.mtimeMs) return 'same';
     let bytes: Buffer;
     try {
       bytes = fs.readFileSync(file);
@@ -140,7 +145,7 @@ export function createNoteSync(opts: SyncOptions) {
     }
     const hash = hashOf(bytes);
     if (row && row.hash === hash) {
-      store.restat(db, row.id, st.size, st.mtimeMs);
+      if (row.size_bytes !== st.size || row.mtime_ms !== st.mtimeMs) store.restat(db, row.id, st.size, st.mtimeMs);
       return 'same';
     }
     store.putNote(db, entryFor(project, rel, bytes, st));
@@ -155,7 +160,7 @@ export function createNoteSync(opts: SyncOptions) {
 
   /** Re-reads one note now (used by read and write paths that must see the file as it is). */
   function refreshOne(project: string, rel: string): store.NoteRow | undefined {
-    db.transaction(() => count(indexOne(project, rel, store.getNote(db, project, rel)))).immediate();
+    db.transaction(() => count(indexOne(project, rel, store.getNote(db, project, rel), undefined, true))).immediate();
     return store.getNote(db, project, rel);
   }
 
@@ -246,7 +251,7 @@ export function createNoteSync(opts: SyncOptions) {
     if (needFull) return fullPass();
     if (!files.length) return;
     db.transaction(() => {
-      for (const [project, rel] of files) count(indexOne(project, rel, store.getNote(db, project, rel)));
+      for (const [project, rel] of files) count(indexOne(project, rel, store.getNote(db, project, rel), undefined, true));
     }).immediate();
   }
 
