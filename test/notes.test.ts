@@ -221,6 +221,24 @@ describe('notes', () => {
     expect(fs.existsSync(path.join(folder, 'weekly-sync.md'))).toBe(false);
   });
 
+  it('never follows symbolic links out of the notes folder', async () => {
+    const outside = path.join(dir, 'outside');
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'secret.md'), 'outside secret words\n');
+    const folder = path.join(notesDir(), '_global');
+    fs.mkdirSync(folder, { recursive: true });
+    fs.symlinkSync(outside, path.join(folder, 'linked'));
+    fs.symlinkSync(path.join(outside, 'secret.md'), path.join(folder, 'leak.md'));
+    expect((await run('note_list')).total).toBe(0);
+    expect((await run('search', { query: 'secret' })).results).toEqual([]);
+    expect(await fails('note_read', { path: 'leak' })).toMatch(/No note/);
+    expect(await fails('note_read', { path: 'linked/secret' })).toMatch(/No note/);
+    expect(await fails('note_write', { path: 'linked/new', content: 'x' })).toMatch(/symbolic link/);
+    expect(await fails('note_write', { path: 'leak', content: 'x', mode: 'append' })).toMatch(/symbolic link/);
+    expect(fs.readdirSync(outside)).toEqual(['secret.md']);
+    expect(fs.readFileSync(path.join(outside, 'secret.md'), 'utf8')).toBe('outside secret words\n');
+  });
+
   it('a file in the way of a folder is a clear error', async () => {
     await run('note_write', { path: 'plan', content: 'x' });
     expect(await fails('note_write', { path: 'plan.md/inner', content: 'y' })).toMatch(/in the way/);

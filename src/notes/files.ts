@@ -124,6 +124,28 @@ function removeStaleTemp(file: string, nowMs: number) {
   if (st && nowMs - st.mtimeMs > STALE_TEMP_MS) fs.rmSync(file, { force: true });
 }
 
+/**
+ * The first symbolic link between the notes root (exclusive) and `file` (inclusive), if any.
+ * brain neither follows nor replaces links inside the notes folder: a link could lead a read or
+ * a write outside it, and the directory walk skips links, so indexing through one would disagree
+ * with the walk.
+ */
+export function symlinkOnPath(root: string, file: string): string | undefined {
+  const rel = path.relative(root, file);
+  let at = root;
+  for (const part of rel.split(path.sep)) {
+    at = path.join(at, part);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(at);
+    } catch {
+      return undefined;
+    }
+    if (st.isSymbolicLink()) return path.relative(root, at);
+  }
+  return undefined;
+}
+
 export function statOrUndefined(file: string): fs.Stats | undefined {
   try {
     return fs.statSync(file);

@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { allTermsQuery, anyTermQuery, meaningfulTerms, queryTerms } from '../memory/fts-query.js';
-import { hashOf, removeFile, writeFileAtomic } from './files.js';
+import { hashOf, removeFile, symlinkOnPath, writeFileAtomic } from './files.js';
 import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
 import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
 import * as store from './store.js';
@@ -105,6 +105,11 @@ export function createNotesService(opts: NotesOptions) {
     return slugify(title) + '.md';
   }
 
+  function refuseSymlink(file: string, rel: string) {
+    const link = symlinkOnPath(root, file);
+    if (link) throw new UserError(`"${rel}" goes through the symbolic link "${link}" in the notes folder; brain does not follow links there. Choose another path, or replace the link with a real folder or file.`);
+  }
+
   const baseName = (rel: string) => rel.split('/').pop()!.replace(/\.md$/, '');
 
   /** Finds an existing note in the visible projects (first project first), fresh from its file. */
@@ -142,6 +147,7 @@ export function createNotesService(opts: NotesOptions) {
     sync.ensureFresh();
     const rel = relFor(args);
     const file = noteFile(root, args.project, rel);
+    refuseSymlink(file, rel);
     const title = args.title !== undefined ? checkTitle(args.title) : undefined;
     const tags = args.tags ? [...new Set(args.tags.map((t) => t.trim().toLowerCase()).filter(Boolean))] : undefined;
     const now = new Date().toISOString();
@@ -253,6 +259,7 @@ export function createNotesService(opts: NotesOptions) {
     const found = locate(projects, args);
     return db.transaction(() => {
       const file = noteFile(root, found.project, found.path);
+      refuseSymlink(file, found.path);
       let bytes: Buffer;
       try {
         bytes = fs.readFileSync(file);

@@ -10,7 +10,7 @@ import type { Db } from '../core/db.js';
 import { UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { hashOf, statOrUndefined, walkNotes, type DiskNote } from './files.js';
+import { hashOf, statOrUndefined, symlinkOnPath, walkNotes, type DiskNote } from './files.js';
 import { fallbackTitle, parseNote, wikiLinks } from './front-matter.js';
 import { acceptDiskPath, dirProject, linkKey, noteFile, projectDir } from './paths.js';
 import * as store from './store.js';
@@ -128,7 +128,7 @@ export function createNoteSync(opts: SyncOptions) {
    */
   function indexOne(project: string, rel: string, row?: store.StatRow | store.NoteRow, known?: DiskNote, exact = false): 'added' | 'updated' | 'removed' | 'same' {
     const file = known?.file ?? noteFile(root, project, rel);
-    const st = statOrUndefined(file);
+    const st = known || !symlinkOnPath(root, file) ? statOrUndefined(file) : undefined;
     if (!st || !st.isFile()) {
       if (!row) return 'same';
       store.deleteNote(db, row.id);
