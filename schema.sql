@@ -216,3 +216,42 @@ CREATE TABLE IF NOT EXISTS note_links (
   PRIMARY KEY (target, source_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS note_links_source ON note_links (source_id);
+
+-- ---------------------------------------------------------------- executions
+-- One row per execute call, whatever happened to it. The full output lives in files under
+-- BRAIN_EXECUTION_PATH/outputs (pageable with the executions tool); the row keeps its head and tail.
+CREATE TABLE IF NOT EXISTS executions (
+  id             INTEGER PRIMARY KEY,
+  project        TEXT    NOT NULL DEFAULT '',
+  session_id     TEXT,
+  language       TEXT    NOT NULL,
+  code           TEXT    NOT NULL,
+  status         TEXT    NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'timeout', 'oom',
+                                                    'output_truncated', 'cancelled', 'rejected')),
+  exit_code      INTEGER,
+  signal         TEXT,
+  error          TEXT,
+  stdout_head    TEXT,
+  stdout_tail    TEXT,
+  stdout_bytes   INTEGER NOT NULL DEFAULT 0,
+  stdout_stored  INTEGER NOT NULL DEFAULT 0,
+  stderr_head    TEXT,
+  stderr_tail    TEXT,
+  stderr_bytes   INTEGER NOT NULL DEFAULT 0,
+  stderr_stored  INTEGER NOT NULL DEFAULT 0,
+  files          TEXT    NOT NULL DEFAULT '[]',
+  images         INTEGER NOT NULL DEFAULT 0,
+  timeout_ms     INTEGER NOT NULL,
+  queue_ms       REAL,
+  wall_ms        REAL,
+  cpu_ms         REAL,
+  max_rss_kb     INTEGER,
+  warm           INTEGER,
+  host_pid       INTEGER,
+  created_at     TEXT    NOT NULL,
+  started_at     TEXT,
+  finished_at    TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at);
+CREATE INDEX IF NOT EXISTS executions_project ON executions (project, created_at);
+CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at);

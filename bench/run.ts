@@ -4,9 +4,10 @@ import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
 import memory from './memory.js';
 import { notesBench } from './notes.js';
+import execution from './execution.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench];
+const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution];
 
 async function main() {
   const args = process.argv.slice(2);

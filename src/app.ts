@@ -12,6 +12,8 @@ import type { AnyTool, SessionState } from './core/tool.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
 import { initPrompt, sessionTools } from './sessions/tools.js';
+import { createExecutionService, type ExecutionService } from './execution/service.js';
+import { executionTools } from './execution/tools.js';
 import { createEventsService, type EventsService } from './events/service.js';
 import { eventTools } from './events/tools.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
@@ -62,10 +64,11 @@ export interface App {
   slowQuery: SlowQueryRecorder;
   projects: ProjectService;
   notes: NotesService;
+  executions: ExecutionService;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
-  /** Stops timers and closes the database. Safe to call more than once. */
+  /** Stops timers, the execution pool (killing every sandbox) and closes the database. Safe to call more than once. */
   close(): void;
 }
 
@@ -102,6 +105,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     checkProject: (name) => void projects.ensureUsable(name),
   });
   const prompts = [initPrompt(initTools[0], logger)];
+  const executions = createExecutionService({ db, config, logger, metrics });
   const tools: AnyTool[] = [
     ...initTools,
     ...memoryTools(memories, { retentionDays: config.retentionDays }),
@@ -113,6 +117,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     }),
     ...noteTools(notes),
     ...searchTools(memories, notes),
+    ...executionTools(executions),
   ];
   const resources = [noteResources(notes, config.notesPath), projectResources(projects)];
 
@@ -147,7 +152,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     every(3_600_000, 'purge', () => {
       memories.purge();
       purgeSessions(db, config.retentionDays);
+      executions.purge(config.retentionDays);
     });
+    // Host check, self-test and the first waiting sandboxes, in the background.
+    executions.warmUp();
   }
 
   let open = 0;
@@ -162,6 +170,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     slowQuery,
     projects,
     notes,
+    executions,
     tools,
     connect() {
       open++;
@@ -198,6 +207,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       for (const t of timers) clearInterval(t);
       memories.flush();
       notes.close();
+      void executions.close();
       db.close();
     },
   };

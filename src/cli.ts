@@ -32,7 +32,7 @@ Usage:
   brain check              full integrity check of the database; exit code 0 only when sound
   brain maintain           run purge, WAL checkpoint, ANALYZE and VACUUM once
   brain maintenance on [REASON] | off | status   refuse new sessions while operators work
-  brain doctor             check Node, SQLite/FTS5 and paths; say how to fix what is wrong
+  brain doctor             check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong
   brain stats              memory statistics as JSON
   brain rebalance          recompute memory scores and move memories between hot and warm tiers
   brain export [FILE]      write every memory (and earlier versions) as JSON lines (default: stdout)
@@ -201,7 +201,9 @@ async function main(argv: string[]) {
       return;
     }
     case 'doctor': {
-      const ok = await runDoctor(config, print, [daemonChecks]);
+      // The sandbox checks load the worker code; only doctor needs it, so it is imported here.
+      const { sandboxChecks } = await import('./execution/doctor.js');
+      const ok = await runDoctor(config, print, [daemonChecks, sandboxChecks]);
       process.exitCode = ok ? 0 : 1;
       return;
     }

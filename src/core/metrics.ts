@@ -14,7 +14,52 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`brain_nodejs_${name}`);
   }
   const registers = [registry];
+  /** The execution area plugs its pool in here; the gauges read it at scrape time. */
+  const executionSource = {
+    queueSize: (): number => 0,
+    workers: (): { id: string; healthy: boolean }[] => [],
+  };
   return {
+    executionSource,
+    /** contract */
+    executionQueueSize: new client.Gauge({
+      name: 'brain_execution_queue_size',
+      help: 'Executions waiting for a worker.',
+      registers,
+      collect() {
+        this.set(executionSource.queueSize());
+      },
+    }),
+    /** contract */
+    workerStatus: new client.Gauge({
+      name: 'brain_worker_status',
+      help: 'Execution worker status (1=healthy, 0=unhealthy: sandbox unavailable).',
+      labelNames: ['worker_id'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const w of executionSource.workers()) this.set({ worker_id: w.id }, w.healthy ? 1 : 0);
+      },
+    }),
+    executions: new client.Counter({
+      name: 'brain_executions_total',
+      help: 'Executions by final status (succeeded, failed, timeout, oom, output_truncated, cancelled, rejected).',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    executionDuration: new client.Histogram({
+      name: 'brain_execution_duration_seconds',
+      help: 'Wall time of executions inside the sandbox, by final status.',
+      labelNames: ['status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    sandboxStarts: new client.Counter({
+      name: 'brain_sandbox_starts_total',
+      help: 'Sandboxes used by executions: warm (started ahead of time) or cold (started for the call).',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     registry,
     /** contract */
     requestDuration: new client.Histogram({

@@ -18,8 +18,7 @@ export interface OpsSideOptions {
 export function healthChecks(app: App): Record<string, CheckFn> {
   return {
     database: databaseCheck(app.db, app.config.dbPath),
-    // The execution area's pool reports here once it runs inside this process.
-    workers: (): HealthCheck => ({ status: 'ok', detail: 'no execution worker pool in this process' }),
+    workers: (): HealthCheck => app.executions.health(),
     memory: memoryCheck,
     disk: () => diskCheck(app.config.dbPath),
   };

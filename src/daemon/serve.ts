@@ -100,6 +100,8 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     },
     config.healthCheckIntervalMs,
   );
+  // Sandbox self-test and the first waiting sandboxes, in the background.
+  app.executions.warmUp();
   // Expired data goes at start-up too, not only an hour later.
   void scheduler.runNow('purge');
   events.record('brain.start', 'info', `brain serve ${packageVersion()} started (pid ${process.pid})`, {

@@ -1,0 +1,391 @@
+// The execution area's API: checks the host, runs the self-test, owns the piscina pool, records
+// every execution, and turns worker results into small answers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
+import type { Config } from '../core/config.js';
+import { toDbTime, type Db } from '../core/db.js';
+import { UnavailableError, UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import { removeCgroupBase } from '../../worker/cgroup.js';
+import type { ExecOutcome, ExecTask, WarmTask } from '../../worker/execute-worker.js';
+import { detectHost, ensureWorkspace, isProblem, mechanisms, type SandboxHost } from './host.js';
+import { inline, readPage, type Page } from './output.js';
+import { canaryProgram, judgeCanary } from './self-test.js';
+import {
+  failOrphans, finishExecution, getExecution, insertExecution, listExecutions, markRunning, purgeExecutions,
+  type ExecutionFilter, type ExecutionRow, type ExecutionStatus,
+} from './store.js';
+
+export type SandboxState = 'starting' | 'ready' | 'unavailable';
+
+export interface SandboxStatus {
+  state: SandboxState;
+  reason?: string;
+  fix?: string;
+  canaries?: { passed: string[]; failed: string[] };
+  mechanisms?: Record<string, string>;
+  workspaceRoot?: string;
+}
+
+export interface InputFile {
+  path: string;
+  data: Buffer;
+}
+
+export interface ExecuteRequest {
+  code: string;
+  language: 'python' | 'bash';
+  timeoutMs?: number;
+  stdin?: string;
+  files?: InputFile[];
+  project: string;
+  sessionId: string | null;
+}
+
+export interface ExecuteContext {
+  signal?: AbortSignal;
+  progress?: (progress: number, total?: number, message?: string) => Promise<void>;
+}
+
+export interface ExecuteResult {
+  execution_id: number;
+  status: ExecutionStatus;
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  wall_ms: number;
+  cpu_ms: number | null;
+  max_rss_kb: number | null;
+  files: { path: string; size: number; change: string }[];
+  images: { data: string; bytes: number }[];
+  warm: boolean;
+}
+
+export interface ExecutionService {
+  /** Starts the host check, self-test and warm sandboxes in the background. */
+  warmUp(): void;
+  status(): SandboxStatus;
+  /** For GET /health: degraded (not failing) when execution is unavailable, since memory still works. */
+  health(): { status: 'ok' | 'degraded'; detail: string; queue: number; workers: number };
+  /** Resolves once the sandbox is ready; throws UnavailableError with the fix otherwise. */
+  ready(): Promise<SandboxHost>;
+  execute(req: ExecuteRequest, ctx?: ExecuteContext): Promise<ExecuteResult>;
+  get(id: number): ExecutionRow | undefined;
+  list(filter: ExecutionFilter): ExecutionRow[];
+  readOutput(id: number, stream: 'stdout' | 'stderr', offset: number, length: number): Page;
+  workspaceFor(project: string): string;
+  purge(retentionDays: number): number;
+  close(): Promise<void>;
+}
+
+export interface ExecutionDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The compiled worker; tests run from src/ but the pool always loads the built file. */
+function workerFile(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'dist', 'worker', 'execute-worker.js');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.basename(dir) === 'dist' && fs.existsSync(path.join(dir, 'worker', 'execute-worker.js'))) return path.join(dir, 'worker', 'execute-worker.js');
+    dir = path.dirname(dir);
+  }
+  throw new Error('dist/worker/execute-worker.js not found: run `npm run build`');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const QUEUE_FULL = 'execution queue is full';
+
+export function createExecutionService(deps: ExecutionDeps): ExecutionService {
+  const { db, config, logger, metrics } = deps;
+  let status: SandboxStatus = { state: 'starting' };
+  let host: SandboxHost | undefined;
+  let pool: Piscina | undefined;
+  let starting: Promise<SandboxHost> | undefined;
+  let closed = false;
+
+  try {
+    const n = failOrphans(db, pidAlive);
+    if (n) logger.warn(`${n} execution(s) were left unfinished by a stopped brain; marked failed`);
+  } catch (err) {
+    logger.warn('could not check for unfinished executions', { error: String(err) });
+  }
+
+  metrics.executionSource.queueSize = () => (pool ? pool.queueSize : 0);
+  metrics.executionSource.workers = () => (pool?.threads ?? []).map((t) => ({ id: String(t.threadId), healthy: status.state === 'ready' }));
+
+  function workspaceFor(project: string): string {
+    if (!host) throw new UnavailableError('the sandbox is not ready');
+    return ensureWorkspace(host, project);
+  }
+
+  function baseTask(h: SandboxHost) {
+    return { spec: h.spec, plan: h.plan, warm: config.sandboxWarm };
+  }
+
+  async function runTask(task: ExecTask, signal?: AbortSignal): Promise<ExecOutcome> {
+    return (await pool!.run(task, { transferList: [task.port] as never, signal: signal ?? null })) as ExecOutcome;
+  }
+
+  function warm(project: string) {
+    if (!host || !pool || config.sandboxWarm === 0 || closed) return;
+    const workspace = workspaceFor(project);
+    const task: WarmTask = { kind: 'warm', workspace, ...baseTask(host) };
+    pool.run(task).catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) }));
+  }
+
+  async function selfTest(h: SandboxHost): Promise<{ passed: string[]; failed: string[] }> {
+    const { port1, port2 } = new MessageChannel();
+    fs.mkdirSync(h.outputRoot, { recursive: true, mode: 0o700 });
+    const out = path.join(h.outputRoot, `self-test-${process.pid}`);
+    const task: ExecTask = {
+      kind: 'execute',
+      ...baseTask(h),
+      warm: 0,
+      workspace: workspaceFor(''),
+      program: { code: canaryProgram(path.resolve(config.dbPath)), language: 'python', stdin: '', files: [] },
+      timeoutMs: 20_000,
+      maxOutputBytes: 65_536,
+      headBytes: 16_384,
+      tailBytes: 0,
+      maxImageBytes: 0,
+      stdoutFile: `${out}.stdout`,
+      stderrFile: `${out}.stderr`,
+      port: port2,
+    };
+    port1.unref();
+    try {
+      const r = await runTask(task);
+      if (r.status !== 'succeeded') return { passed: [], failed: [`canary program ${r.status} (exit ${r.exitCode}): ${(r.stderr.head + r.stderr.tail).slice(0, 300)}`] };
+      return judgeCanary(r.stdout.head, h, process.env);
+    } finally {
+      port1.close();
+      fs.rmSync(`${out}.stdout`, { force: true });
+      fs.rmSync(`${out}.stderr`, { force: true });
+    }
+  }
+
+  async function start(): Promise<SandboxHost> {
+    const detected = detectHost(config);
+    if (isProblem(detected)) {
+      status = { state: 'unavailable', reason: detected.reason, fix: detected.fix };
+      logger.warn(`execute is disabled: ${detected.reason}; fix: ${detected.fix}`);
+      throw new UnavailableError(`Code execution is unavailable: ${detected.reason}. To fix: ${detected.fix}.`);
+    }
+    host = detected;
+    // Loaded on first use: the memory server's start-up does not pay for the pool.
+    const { Piscina: Pool } = await import('piscina');
+    pool = new Pool({
+      filename: workerFile(),
+      minThreads: config.workerMin,
+      maxThreads: config.workerMax,
+      maxQueue: Math.max(1, config.executionQueueMax),
+      idleTimeout: 60_000,
+      // Workers keep sandboxes waiting between tasks, so their event loop must keep running.
+      atomics: 'disabled',
+    });
+    pool.on('error', (err: unknown) => logger.error('execution worker crashed', { error: String(err) }));
+    let report: { passed: string[]; failed: string[] };
+    try {
+      report = await selfTest(detected);
+    } catch (err) {
+      report = { passed: [], failed: [`sandbox did not start: ${(err as Error).message}`] };
+    }
+    if (report.failed.length) {
+      status = {
+        state: 'unavailable',
+        reason: `the sandbox self-test failed: ${report.failed.join('; ')}`,
+        fix: 'run `brain doctor` for details; check that firejail works (`firejail --version`) and that scripts/setup-sandbox.sh ran as root',
+        canaries: report,
+      };
+      logger.error(`execute is disabled: ${status.reason}`);
+      throw new UnavailableError(`Code execution is disabled: ${status.reason}. To fix: ${status.fix}.`);
+    }
+    status = { state: 'ready', canaries: report, mechanisms: mechanisms(detected, config), workspaceRoot: detected.workspaceRoot };
+    logger.info('sandbox ready', { mechanisms: status.mechanisms });
+    return detected;
+  }
+
+  function ready(): Promise<SandboxHost> {
+    if (closed) return Promise.reject(new UnavailableError('brain is shutting down'));
+    starting ??= start();
+    return starting;
+  }
+
+  function record(id: number, r: ExecOutcome) {
+    finishExecution(db, id, {
+      status: r.status,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      files: r.files,
+      images: r.images.length,
+      wallMs: r.wallMs,
+      cpuMs: r.cpuMs,
+      maxRssKb: r.maxRssKb,
+      warm: r.warmHit,
+    });
+    metrics.executions.inc({ status: r.status });
+    metrics.executionDuration.observe({ status: r.status }, r.wallMs / 1000);
+    metrics.sandboxStarts.inc({ kind: r.warmHit ? 'warm' : 'cold' });
+  }
+
+  async function execute(req: ExecuteRequest, ctx: ExecuteContext = {}): Promise<ExecuteResult> {
+    const h = await ready();
+    const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
+    const base = { project: req.project, sessionId: req.sessionId, language: req.language, code: req.code, timeoutMs };
+    if (pool!.queueSize >= config.executionQueueMax && pool!.threads.length >= config.workerMax) {
+      insertExecution(db, { ...base, status: 'rejected', error: QUEUE_FULL });
+      metrics.executions.inc({ status: 'rejected' });
+      throw new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
+    }
+    const workspace = workspaceFor(req.project);
+    const id = insertExecution(db, { ...base, status: 'queued' });
+    const queuedAt = performance.now();
+    fs.mkdirSync(h.outputRoot, { recursive: true, mode: 0o700 });
+    const { port1, port2 } = new MessageChannel();
+    let started = false;
+    let progressTimer: NodeJS.Timeout | undefined;
+    port1.on('message', (m) => {
+      if (m !== 'started') return;
+      started = true;
+      markRunning(db, id, performance.now() - queuedAt);
+      if (ctx.progress) {
+        const t0 = Date.now();
+        progressTimer = setInterval(() => {
+          ctx.progress!(Date.now() - t0, timeoutMs, 'running').catch(() => undefined);
+        }, 1000);
+      }
+    });
+    // Cancelling a queued task drops it from the queue; a running one is killed by the worker.
+    const queueAbort = new AbortController();
+    const onAbort = () => {
+      if (started) port1.postMessage('cancel');
+      else queueAbort.abort();
+    };
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    const task: ExecTask = {
+      kind: 'execute',
+      ...baseTask(h),
+      workspace,
+      program: { code: req.code, language: req.language, stdin: req.stdin ?? '', files: (req.files ?? []).map((f) => ({ path: f.path, base64: f.data.toString('base64') })) },
+      timeoutMs,
+      maxOutputBytes: config.maxOutputBytes,
+      headBytes: Math.floor(config.executionInlineBytes / 2),
+      tailBytes: Math.floor(config.executionInlineBytes / 2),
+      maxImageBytes: config.maxImageBytes,
+      stdoutFile: path.join(h.outputRoot, `${id}.stdout`),
+      stderrFile: path.join(h.outputRoot, `${id}.stderr`),
+      port: port2,
+    };
+    if (ctx.signal?.aborted) onAbort();
+    let r: ExecOutcome;
+    try {
+      r = await runTask(task, queueAbort.signal);
+    } catch (err) {
+      const e = err as Error;
+      if (queueAbort.signal.aborted) {
+        finishExecution(db, id, { status: 'cancelled', error: 'cancelled while queued' });
+        metrics.executions.inc({ status: 'cancelled' });
+        throw new UserError(`Execution ${id} was cancelled before it started.`);
+      }
+      if (e.message.includes('Task queue is at limit')) {
+        finishExecution(db, id, { status: 'rejected', error: QUEUE_FULL });
+        metrics.executions.inc({ status: 'rejected' });
+        throw new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
+      }
+      finishExecution(db, id, { status: 'failed', error: e.message });
+      metrics.executions.inc({ status: 'failed' });
+      throw new UnavailableError(`The sandbox could not run execution ${id}: ${e.message}. Run \`brain doctor\` to check the sandbox.`);
+    } finally {
+      ctx.signal?.removeEventListener('abort', onAbort);
+      if (progressTimer) clearInterval(progressTimer);
+      port1.close();
+    }
+    record(id, r);
+    const truncated = r.status === 'output_truncated' || r.stdout.bytes > Buffer.byteLength(r.stdout.head) + Buffer.byteLength(r.stdout.tail) || r.stderr.bytes > Buffer.byteLength(r.stderr.head) + Buffer.byteLength(r.stderr.tail);
+    return {
+      execution_id: id,
+      status: r.status,
+      exit_code: r.exitCode,
+      signal: r.signal,
+      stdout: inline(r.stdout.head, r.stdout.tail, r.stdout.bytes, id, 'stdout'),
+      stderr: inline(r.stderr.head, r.stderr.tail, r.stderr.bytes, id, 'stderr'),
+      truncated,
+      stdout_bytes: r.stdout.bytes,
+      stderr_bytes: r.stderr.bytes,
+      wall_ms: Math.round(r.wallMs * 10) / 10,
+      cpu_ms: r.cpuMs === null ? null : Math.round(r.cpuMs),
+      max_rss_kb: r.maxRssKb,
+      files: r.files,
+      images: r.images,
+      warm: r.warmHit,
+    };
+  }
+
+  return {
+    warmUp() {
+      // In the background: start-up of the memory server never waits for the sandbox.
+      setTimeout(() => {
+        ready().then(
+          () => warm(''),
+          () => undefined,
+        );
+      }, 50).unref();
+    },
+    status: () => status,
+    health() {
+      const queue = pool?.queueSize ?? 0;
+      const workers = pool?.threads.length ?? 0;
+      if (status.state === 'unavailable') return { status: 'degraded', detail: `execute is unavailable: ${status.reason}`, queue, workers };
+      if (status.state === 'starting') return { status: 'ok', detail: 'sandbox self-test not run yet', queue, workers };
+      return { status: 'ok', detail: `sandbox ready; ${workers} worker(s), ${queue} queued`, queue, workers };
+    },
+    ready,
+    execute,
+    get: (id) => getExecution(db, id),
+    list: (filter) => listExecutions(db, filter),
+    readOutput(id, stream, offset, length) {
+      const dir = host?.outputRoot ?? path.join(path.resolve(config.executionPath), 'outputs');
+      return readPage(path.join(dir, `${id}.${stream}`), offset, length);
+    },
+    workspaceFor,
+    purge(retentionDays) {
+      const ids = purgeExecutions(db, toDbTime(Date.now() - retentionDays * 86_400_000));
+      const dir = path.join(path.resolve(config.executionPath), 'outputs');
+      for (const id of ids) for (const s of ['stdout', 'stderr']) fs.rmSync(path.join(dir, `${id}.${s}`), { force: true });
+      return ids.length;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const p = pool;
+      pool = undefined;
+      // Terminating the threads closes every sandbox's pipes: waiting sandboxes exit on EOF and
+      // running ones are killed by their watchdog.
+      if (p) await p.destroy().catch(() => undefined);
+      removeCgroupBase(host?.plan ?? null);
+    },
+  };
+}

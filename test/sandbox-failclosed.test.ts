@@ -1,0 +1,104 @@
+// Fail closed: without a usable sandbox, memory keeps working and execute explains the fix;
+// code never runs unsandboxed. Also `brain doctor`'s sandbox section.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { detectHost, isProblem } from '../src/execution/host.js';
+import { judgeCanary } from '../src/execution/self-test.js';
+import { brainEnv, call, callError, CLI, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
+import { SANDBOX_LIMITS } from './helpers/sandbox.js';
+
+let dir: string | undefined;
+let brain: Connected | undefined;
+
+afterEach(async () => {
+  await brain?.close();
+  brain = undefined;
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe('fail closed', () => {
+  it('execute without firejail: an error saying how to fix it, nothing recorded as run, memory still works', async () => {
+    dir = tempDir();
+    const marker = `${dir}/ran-unsandboxed`;
+    brain = await startBrain(brainEnv(dir, { ...SANDBOX_LIMITS, BRAIN_FIREJAIL_PATH: '/nonexistent/firejail' }));
+    const text = await callError(brain.client, 'execute', { code: `open(${JSON.stringify(marker)}, 'w').write('x')` });
+    expect(text).toMatch(/firejail is not installed/);
+    expect(text).toMatch(/apt-get install firejail/);
+    expect(fs.existsSync(marker)).toBe(false);
+    await call(brain.client, 'remember', { key: 'still-works', content: 'memory works without a sandbox' });
+    const found = await call<{ results: { key: string }[] }>(brain.client, 'recall', { key: 'still-works' });
+    expect(found.results[0].key).toBe('still-works');
+  });
+
+  it('a missing sandbox user is reported with the setup script to run', () => {
+    if (process.getuid?.() !== 0) {
+      expect(isProblem(detectHost(testConfig(tempDir(), { BRAIN_SANDBOX_USER: 'no-such-user-xyz' })))).toBe(false);
+      return;
+    }
+    const problem = detectHost(testConfig(tempDir(), { BRAIN_SANDBOX_USER: 'no-such-user-xyz' }));
+    expect(isProblem(problem) && problem.reason).toMatch(/sandbox user "no-such-user-xyz" does not exist/);
+    expect(isProblem(problem) && problem.fix).toMatch(/setup-sandbox\.sh/);
+  });
+
+  it('BRAIN_SANDBOX_USER=nobody is a configuration error naming the variable', () => {
+    dir = tempDir();
+    const r = spawnSync(process.execPath, [CLI, 'stats'], { env: brainEnv(dir, { BRAIN_SANDBOX_USER: 'nobody' }), encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/BRAIN_SANDBOX_USER="nobody"/);
+  });
+
+  it('a canary that gets out disables execute (the self-test judge)', () => {
+    dir = tempDir();
+    const host = detectHost(testConfig(dir));
+    if (isProblem(host)) throw new Error(host.reason);
+    const leaky = JSON.stringify({ uid: 0, capeff: '000001ffffffffff', nonewprivs: '0', seccomp: '0', net: 'open', ifaces: ['lo', 'eth0'], env: ['PATH', 'BRAIN_DB_PATH'], secret: true, shadow: true });
+    const bad = judgeCanary(leaky, host, { BRAIN_DB_PATH: '/x' });
+    expect(bad.passed).toEqual([]);
+    expect(bad.failed).toHaveLength(8);
+    const clean = JSON.stringify({ uid: host.spec.uid ?? 1000, capeff: '0000000000000000', nonewprivs: '1', seccomp: '2', net: 'blocked', ifaces: ['lo'], env: ['PATH', 'HOME'], secret: false, shadow: false });
+    expect(judgeCanary(clean, host, { BRAIN_DB_PATH: '/x' }).failed).toEqual([]);
+  });
+});
+
+describe('brain doctor', () => {
+  it('prints the sandbox status and which mechanism enforces each limit', () => {
+    dir = tempDir();
+    const r = spawnSync(process.execPath, [CLI, 'doctor'], { env: brainEnv(dir, SANDBOX_LIMITS), encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toMatch(/^ok\s+sandbox: firejail as .*canary attacks contained/m);
+    for (const limit of ['memory', 'processes', 'cpu', 'wall time', 'file size', 'output', 'network']) {
+      expect(r.stdout).toMatch(new RegExp(`^(ok|warn)\\s+sandbox ${limit}: .*\\b(by|none)\\b`, 'm'));
+    }
+    expect(r.stdout).toMatch(/python stack: numpy/);
+    expect(r.status).toBe(0);
+    const host = detectHost(testConfig(dir, SANDBOX_LIMITS));
+    if (!isProblem(host)) fs.rmSync(host.workspaceRoot, { recursive: true, force: true });
+  });
+
+  it('without firejail the sandbox line fails with the fix', () => {
+    dir = tempDir();
+    const r = spawnSync(process.execPath, [CLI, 'doctor'], { env: brainEnv(dir, { BRAIN_FIREJAIL_PATH: '/nonexistent/firejail' }), encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toMatch(/^FAIL\s+sandbox: execute is unavailable: firejail is not installed/m);
+    expect(r.stdout).toMatch(/fix: install it/);
+    expect(r.status).toBe(1);
+  });
+});
+
+describe('rlimit fallback (no cgroup)', () => {
+  it('with BRAIN_SANDBOX_CGROUP=off a heap bomb is still oom and doctor warns that /tmp is not counted', async () => {
+    dir = tempDir();
+    const extra = { ...SANDBOX_LIMITS, BRAIN_SANDBOX_CGROUP: 'off', BRAIN_SANDBOX_WARM: '0' };
+    const host = detectHost(testConfig(dir, extra));
+    if (isProblem(host)) throw new Error(host.reason);
+    expect(host.plan).toBeNull();
+    brain = await startBrain(brainEnv(dir, extra));
+    const bomb = await call<{ status: string }>(brain.client, 'execute', { code: 'a = []\nwhile True:\n    a.append(bytearray(8 * 1024 * 1024))', timeout_ms: 4000 });
+    expect(bomb.status).toBe('oom');
+    const ok = await call<{ status: string; stdout: string }>(brain.client, 'execute', { code: 'import numpy\nprint(numpy.ones(3).sum())' });
+    expect(ok).toMatchObject({ status: 'succeeded', stdout: '3.0\n' });
+    const r = spawnSync(process.execPath, [CLI, 'doctor'], { env: brainEnv(dir, extra), encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toMatch(/^warn\s+sandbox memory: .*RLIMIT_AS.*NOT counted/m);
+    fs.rmSync(host.workspaceRoot, { recursive: true, force: true });
+  });
+});
