@@ -103,9 +103,20 @@ async function take(spec: SandboxSpec, plan: CgroupPlan | null, workspace: strin
     if ((await slot.ready) && slot.sandbox.alive) return { sandbox: slot.sandbox, warmHit: true };
     void slot.sandbox.dispose();
   }
-  const sandbox = new Sandbox(spec, workspace, plan);
-  await sandbox.whenReady();
-  return { sandbox, warmHit: false };
+  // A start can fail for a moment when the sandbox user is out of processes (RLIMIT_NPROC counts
+  // every sandbox of that user, e.g. while another one is running a fork bomb): try again briefly.
+  let lastError: unknown;
+  for (const delay of [0, 250, 1000]) {
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    const sandbox = new Sandbox(spec, workspace, plan);
+    try {
+      await sandbox.whenReady();
+      return { sandbox, warmHit: false };
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
 }
 
 export default async function run(task: ExecTask | WarmTask): Promise<ExecOutcome | { warmed: number }> {

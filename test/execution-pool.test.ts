@@ -1,0 +1,63 @@
+// The pool around the sandboxes: a full queue rejects at once (and records it), and the contract
+// metrics and the workers health check report the pool.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectHost, isProblem } from '../src/execution/host.js';
+import { brainEnv, call, callError, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
+import { freePort, waitFor } from './helpers/daemon.js';
+import { SANDBOX_LIMITS } from './helpers/sandbox.js';
+
+let dir: string;
+let brain: Connected;
+let port: number;
+let workspaceRoot: string;
+
+beforeAll(async () => {
+  dir = tempDir();
+  port = await freePort();
+  const extra = { ...SANDBOX_LIMITS, BRAIN_WORKER_MIN: '1', BRAIN_WORKER_MAX: '1', BRAIN_EXECUTION_QUEUE_MAX: '1', BRAIN_METRICS_PORT: String(port) };
+  const host = detectHost(testConfig(dir, extra));
+  if (isProblem(host)) throw new Error(`the sandbox is unavailable on this machine: ${host.reason}; fix: ${host.fix}`);
+  workspaceRoot = host.workspaceRoot;
+  brain = await startBrain(brainEnv(dir, extra));
+});
+
+afterAll(async () => {
+  await brain?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(workspaceRoot, { recursive: true, force: true });
+});
+
+describe('execution pool', () => {
+  it('a full queue rejects at once with a clear error and a rejected row', async () => {
+    await call(brain.client, 'execute', { code: 'print("warm")' });
+    const running = call<{ status: string }>(brain.client, 'execute', { code: 'import time\ntime.sleep(3)\nprint("first")', project: 'q' });
+    const statuses = async () => (await call<{ executions: { status: string }[] }>(brain.client, 'executions', { project: 'q' })).executions.map((e) => e.status);
+    await waitFor('the first execution to run', async () => (await statuses()).includes('running'));
+    const queued = call<{ status: string; stdout: string }>(brain.client, 'execute', { code: 'print("second")', project: 'q' });
+    await waitFor('the second execution to wait in the queue', async () => (await statuses()).includes('queued'));
+    const started = Date.now();
+    const text = await callError(brain.client, 'execute', { code: 'print("third")', project: 'q' });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(text).toMatch(/execution queue is full/);
+    expect(text).toMatch(/BRAIN_EXECUTION_QUEUE_MAX/);
+    expect((await running).status).toBe('succeeded');
+    expect(await queued).toMatchObject({ status: 'succeeded', stdout: 'second\n' });
+    const rejected = await call<{ executions: { status: string; code: string }[] }>(brain.client, 'executions', { status: 'rejected', project: 'q' });
+    expect(rejected.executions).toHaveLength(1);
+    expect(rejected.executions[0].code).toBe('print("third")');
+  });
+
+  it('/metrics: brain_execution_queue_size, brain_worker_status, executions by status; /health reports the workers', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^brain_execution_queue_size 0$/m);
+    expect(text).toMatch(/^brain_worker_status\{worker_id="\d+"\} 1$/m);
+    expect(text).toMatch(/^brain_executions_total\{status="succeeded"\} [3-9]/m);
+    expect(text).toMatch(/^brain_executions_total\{status="rejected"\} 1$/m);
+    expect(text).toMatch(/^brain_execution_duration_seconds_count\{status="succeeded"\} [3-9]/m);
+    expect(text).toMatch(/^brain_sandbox_starts_total\{kind="(warm|cold)"\} \d+/m);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { checks: Record<string, { status: string; detail: string }> };
+    expect(health.checks.workers).toMatchObject({ status: 'ok' });
+    expect(health.checks.workers.detail).toMatch(/sandbox ready; 1 worker/);
+  });
+});
