@@ -158,6 +158,20 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     executions.warmUp();
   }
 
+  // A session in use must not expire: any tool call extends it (written at most once a minute).
+  const lastKept = new WeakMap<SessionState, number>();
+  function keepSessionAlive(session: SessionState) {
+    if (!session.id) return;
+    const now = Date.now();
+    if (now - (lastKept.get(session) ?? 0) < 60_000) return;
+    lastKept.set(session, now);
+    try {
+      touchSession(db, session.id, session.project, config.sessionTtlMs);
+    } catch (err) {
+      logger.warn('could not extend the session', { error: String(err) });
+    }
+  }
+
   let open = 0;
   let closed = false;
   return {
@@ -185,7 +199,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         prompts,
         logger,
         metrics,
-        onHandlerTime: (tool, ms) => slowQuery(`tool ${tool}`, ms),
+        onHandlerTime: (tool, ms, session) => {
+          slowQuery(`tool ${tool}`, ms);
+          keepSessionAlive(session);
+        },
         onClose(session: SessionState) {
           if (ended) return;
           ended = true;

@@ -213,15 +213,36 @@ async function main(argv: string[]) {
       return withApp(config, (app) => print(JSON.stringify(app.memories.rebalance('manual'), null, 2)));
     case 'export': {
       const file = rest[0];
-      const out = file && file !== '-' ? fs.createWriteStream(file) : process.stdout;
-      let n = 0;
-      withApp(config, (app) => {
-        for (const line of exportLines(app.db)) {
-          out.write(line + '\n');
-          n++;
+      let fd = 1;
+      if (file && file !== '-') {
+        try {
+          fd = fs.openSync(file, 'w', 0o600);
+        } catch (err) {
+          fail(`cannot write ${file}: ${(err as Error).message}`, 2);
         }
-      });
-      if (out !== process.stdout) await new Promise((resolve) => (out as fs.WriteStream).end(resolve));
+      }
+      let n = 0;
+      try {
+        // Synchronous writes in batches: memory stays flat however large the store is.
+        withApp(config, (app) => {
+          let batch: string[] = [];
+          for (const line of exportLines(app.db)) {
+            batch.push(line);
+            n++;
+            if (batch.length === 1000) {
+              fs.writeSync(fd, batch.join('\n') + '\n');
+              batch = [];
+            }
+          }
+          if (batch.length) fs.writeSync(fd, batch.join('\n') + '\n');
+        });
+      } catch (err) {
+        // A reader that stops early (`brain export | head`) is not an error.
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
+        fail(`export failed after ${n} records: ${(err as Error).message}`, 1);
+      } finally {
+        if (fd !== 1) fs.closeSync(fd);
+      }
       process.stderr.write(`brain: exported ${n} records\n`);
       return;
     }

@@ -102,6 +102,7 @@ describe('stdio server', () => {
     expect(await callError(c, 'remember', { content: 'y'.repeat(300 * 1024) })).toMatch(/limit is 262144/);
     expect(await callError(c, 'remember', { content: 'token ghp_' + 'a'.repeat(36) })).toMatch(/GitHub token.*allow_secrets/);
     expect(await callError(c, 'recall', { cursor: 'not-a-cursor' })).toMatch(/cursor.*not valid/);
+    expect(await callError(c, 'forget', { before: '12', confirm: true })).toMatch(/ISO 8601/);
     expect(await callError(c, 'forget', { type: 'general' })).toMatch(/would forget 1 memory.*confirm/);
     expect(await callError(c, 'nonexistent_tool', {})).toMatch(/Unknown tool/);
     for (const query of ['foo AND (', '"unbalanced', '*', 'NEAR(a b)', 'col:umn', '^x', '🙂 ünïcödé ∑', '']) {

@@ -256,3 +256,89 @@ describe('query plans', () => {
     expect(plan(`SELECT * FROM sessions WHERE id = ?`, 'x')).toMatch(/SEARCH sessions USING INDEX/);
   });
 });
+
+describe('review findings stay fixed', () => {
+  it('import converts ISO times, lower-cases tags and reports bad lines instead of crashing', () => {
+    const report = importLines(app.db, [
+      'not json',
+      'null',
+      JSON.stringify({ kind: 'memory', key: 'iso', content: 'we deploy with kubernetes', created_at: '2025-01-01T10:00:00Z', updated_at: '2025-01-01T10:00:00Z', tags: ['Ops'] }),
+      JSON.stringify({ kind: 'memory', key: 'bad-time', content: 'x', updated_at: 'yesterday' }),
+      JSON.stringify({ kind: 'memory', id: 1.5, key: 'odd-id', content: 'world' }),
+      JSON.stringify({ kind: 'memory', key: '', content: 'no key' }),
+    ]);
+    expect(report.created).toBe(2);
+    expect(report.errors.length).toBe(4);
+    expect(report.errors.join('\n')).toMatch(/line 4: "updated_at" is not a time/);
+    app.memories.cache.invalidate();
+    expect(keysOf('kubernetes')).toEqual(['iso']);
+    expect(app.memories.getByKey([''], 'iso')!.updated_at).toBe('2025-01-01 10:00:00.000');
+    expect(keysOf(undefined, { tags: ['ops'] })).toEqual(['iso']);
+  });
+
+  it('import keeps an older conflicting text as an earlier version', () => {
+    remember('current text', { key: 'k' });
+    const r = importLines(app.db, [JSON.stringify({ kind: 'memory', key: 'k', content: 'text from the other machine', updated_at: '2025-06-01 00:00:00.000' })]);
+    expect(r).toMatchObject({ skipped: 1, history: 1 });
+    expect(app.memories.getByKey([''], 'k')!.content).toBe('current text');
+    expect(app.memories.history('', 'k').map((h) => h.content)).toContain('text from the other machine');
+  });
+
+  it('forget archives the newest text even if another process changed it a moment before', () => {
+    const row = remember('v1 old text', { key: 'k' });
+    const other = createApp(testConfig(dir));
+    other.memories.remember({ project: '', key: 'k', content: 'v2 new text', type: 'general', tags: [], importance: 0.5 });
+    other.close();
+    app.memories.forgetOne(row);
+    expect(app.memories.restore('', 'k').content).toBe('v2 new text');
+  });
+
+  it('a key used again after forget continues its version numbers', () => {
+    const a = remember('text A', { key: 'k' });
+    app.memories.forgetOne(a);
+    expect(remember('text B', { key: 'k' }).version).toBe(2);
+    remember('text C', { key: 'k' });
+    expect(app.memories.restore('', 'k', 1).content).toBe('text A');
+  });
+
+  it('every secret is checked, not only the first match of a pattern', () => {
+    expect(findSecret('set password=PASSWORD1 in dev; prod password=hunter2abc9')).toMatch(/password/);
+  });
+
+  it('a hot tier over its byte budget is rebalanced at once', async () => {
+    app.close();
+    app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_MB: '0.001' }));
+    for (let i = 0; i < 5; i++) remember(`important ${i} ` + 'x'.repeat(700), { key: `big-${i}`, importance: 0.9 });
+    await new Promise((r) => setTimeout(r, 50));
+    const hot = app.memories.stats().hot;
+    expect(hot.bytes).toBeLessThanOrEqual(hot.budget_bytes);
+    expect(app.memories.stats().tier_moves.demoted_total).toBeGreaterThan(0);
+  });
+
+  it('key lookup in every project, and restoring a preference makes it hot again', () => {
+    remember('alpha only', { key: 'proj-key', project: 'alpha' });
+    expect(app.memories.getByKey(undefined, 'proj-key')?.project).toBe('alpha');
+    remember('tabs please', { key: 'pref', type: 'user_preferences' });
+    remember('tabs please', { key: 'pref', type: 'general' });
+    app.db.prepare(`UPDATE memories SET storage_tier = 'warm' WHERE key = 'pref'`).run();
+    expect(app.memories.restore('', 'pref', 1).storage_tier).toBe('hot');
+  });
+
+  it('init does not count as a use of the memories it shows', async () => {
+    remember('shown by init', { key: 'shown' });
+    const init = app.tools.find((t) => t.name === 'init')!;
+    const ctx = { session: { id: null, project: '' }, signal: new AbortController().signal, logger: app.logger, progress: async () => {} };
+    const result = (await init.handle({}, ctx)) as { memories: { key: string }[] };
+    expect(result.memories.map((m) => m.key)).toContain('shown');
+    app.memories.flush();
+    expect(app.db.prepare(`SELECT access_count FROM memories WHERE key = 'shown'`).pluck().get()).toBe(0);
+  });
+
+  it('a query with no words finds nothing rather than everything', () => {
+    remember('something', { key: 's' });
+    expect(keysOf('???')).toEqual([]);
+    expect(keysOf('🙂')).toEqual([]);
+    remember("the build doesn't start on Mondays", { key: 'apos' });
+    expect(app.memories.search("doesn't start", {}, 10).hits[0].why.match).toBe('all_words');
+  });
+});

@@ -60,7 +60,7 @@ export interface ServerDeps {
    * Told how long each handler ran before returning or first awaiting: for the built-in tools
    * that is their database work, which the slow-query log wants. Async waits are not counted.
    */
-  onHandlerTime?: (tool: string, ms: number) => void;
+  onHandlerTime?: (tool: string, ms: number, session: SessionState) => void;
 }
 
 interface Registered {
@@ -221,7 +221,7 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
       };
       const syncStarted = performance.now();
       const pending = tool.def.handle(parsed.data, ctx);
-      deps.onHandlerTime?.(name, performance.now() - syncStarted);
+      deps.onHandlerTime?.(name, performance.now() - syncStarted, session);
       const result = await pending;
       const structured = result as Record<string, unknown>;
       const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(structured) }];

@@ -2,15 +2,15 @@
 // it is cut into words and each word is quoted, so `foo AND (`, stray quotes, `*`, `NEAR` or any
 // unicode become plain terms.
 
-const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu;
+// Apostrophes split words, as in the index's tokenizer ("doesn't" is "doesn" and "t" there too).
+const WORD = /[\p{L}\p{N}]+/gu;
 const MAX_TERMS = 16;
 
 /** Words of a query, lower-cased, in order, without repeats. */
 export function queryTerms(query: string): string[] {
   const seen = new Set<string>();
   for (const m of query.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-    const word = m[0].replace(/['’]/g, '');
-    if (word) seen.add(word);
+    seen.add(m[0]);
     if (seen.size >= MAX_TERMS) break;
   }
   return [...seen];

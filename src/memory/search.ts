@@ -206,6 +206,8 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
   const want = shown.size + limit + 1;
   const pool = Math.max(want * 2, 20);
   const terms = query ? meaningfulTerms(queryTerms(query)) : [];
+  // A query of only punctuation or symbols asks for nothing in particular: nothing matches it.
+  if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms };
 
   if (terms.length === 0) {
     // No words: filters only, best-scored first.

@@ -36,8 +36,12 @@ const PATTERNS: SecretPattern[] = [
 /** The kind of credential the text seems to contain, or undefined. */
 export function findSecret(text: string): string | undefined {
   for (const { name, pattern, ignore } of PATTERNS) {
-    const match = pattern.exec(text);
-    if (match && !ignore?.(match[0])) return name;
+    if (!ignore) {
+      if (pattern.test(text)) return name;
+      continue;
+    }
+    // Every match is checked: a placeholder first must not hide a real secret later on.
+    for (const match of text.matchAll(new RegExp(pattern.source, pattern.flags + 'g'))) if (!ignore(match[0])) return name;
   }
   return undefined;
 }

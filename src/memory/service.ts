@@ -73,7 +73,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
   /** A hot tier over budget is rebalanced soon after, off the caller's path. */
   function checkOverflow() {
-    if (rebalancePending || cache.size <= opts.budget.maxItems) return;
+    if (rebalancePending || (cache.size <= opts.budget.maxItems && cache.bytes <= opts.budget.maxBytes)) return;
     rebalancePending = true;
     setImmediate(() => {
       rebalancePending = false;
@@ -111,9 +111,19 @@ export function createMemoryService(opts: MemoryServiceOptions) {
       return result;
     },
 
-    /** Exact lookup in the visible projects, first match wins (the active project before global). */
-    getByKey(projects: string[], key: string, touchIt = true): MemoryRow | undefined {
+    /**
+     * Exact lookup in the visible projects, first match wins (the active project before global);
+     * `projects` undefined = every project (the active one, then global, then the most recent other).
+     */
+    getByKey(projects: string[] | undefined, key: string, touchIt = true, active = ''): MemoryRow | undefined {
       const now = toDbTime();
+      if (!projects) {
+        const row = stmt(db, `SELECT * FROM memories WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)
+          ORDER BY project = ? DESC, project = '' DESC, updated_at DESC LIMIT 1`).get(key, now, active) as MemoryRow | undefined;
+        if (row && touchIt) touch([row.id]);
+        if (row) count('get', row.storage_tier);
+        return row;
+      }
       for (const project of projects) {
         const cached = cache.byProjectKey(project, key);
         const row = cached ?? store.getRowByKey(db, project, key);
@@ -134,9 +144,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
-    search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>): SearchResult {
+    search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
       const result = searchMemories(db, query, filter, limit, shown);
-      touch(result.hits.map((h) => h.row.id));
+      if (touchIt) touch(result.hits.map((h) => h.row.id));
       for (const h of result.hits) count('recall', h.row.storage_tier);
       if (result.hits.length === 0) count('recall', 'none');
       return result;
@@ -145,9 +155,10 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     history: (project: string, key: string) => store.historyOf(db, project, key),
 
     forgetOne(row: MemoryRow) {
-      store.forgetRows(db, [row]);
-      cache.remove(row.id);
-      count('forget', row.storage_tier);
+      for (const gone of store.forgetRows(db, [row.id])) {
+        cache.remove(gone.id);
+        count('forget', gone.storage_tier);
+      }
     },
 
     forgetMatching(filter: store.ForgetFilter, confirm: boolean) {
@@ -158,8 +169,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
           `this would forget ${n} memor${n === 1 ? 'y' : 'ies'}. If that is intended, call again with the same filters and "confirm": true (they stay restorable for ${opts.retentionDays} days).`,
         );
       }
-      const rows = store.selectMatching(db, filter);
-      store.forgetRows(db, rows);
+      const rows = store.forgetMatchingRows(db, filter);
       for (const row of rows) cache.remove(row.id);
       count('forget', 'all');
       return { forgotten: rows.length, keys: rows.map((r) => r.key) };

@@ -34,7 +34,7 @@ export function generateKey(content: string): string {
     .join('-')
     .slice(0, 48)
     .replace(/-+$/, '');
-  return `${words || 'memory'}-${randomBytes(3).toString('hex')}`;
+  return `${words || 'memory'}-${randomBytes(4).toString('hex')}`;
 }
 
 function archive(db: Db, row: MemoryRow, reason: 'updated' | 'forgotten', now: string) {
@@ -49,6 +49,14 @@ function setTags(db: Db, id: number, tags: string[]) {
   stmt(db, 'DELETE FROM memory_tags WHERE memory_id = ?').run(id);
   const insert = stmt(db, 'INSERT OR IGNORE INTO memory_tags (tag, memory_id) VALUES (?, ?)');
   for (const tag of tags) insert.run(tag, id);
+}
+
+/**
+ * The version a new row for (project, key) starts at: after the versions already archived, so a
+ * key that was forgotten and used again never repeats a version number (restore picks by number).
+ */
+function firstVersion(db: Db, project: string, key: string): number {
+  return stmt(db, 'SELECT coalesce(max(version), 0) + 1 FROM memory_history WHERE project = ? AND key = ?').pluck().get(project, key) as number;
 }
 
 export function getRow(db: Db, id: number): MemoryRow | undefined {
@@ -66,7 +74,9 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
   const tags = JSON.stringify(input.tags);
   const size = Buffer.byteLength(input.content, 'utf8');
   return db.transaction((): RememberResult => {
-    const key = input.key ?? generateKey(input.content);
+    let key = input.key;
+    // A generated key must be new: an unlucky collision would otherwise update someone else's memory.
+    if (key === undefined) do key = generateKey(input.content); while (getRowByKey(db, input.project, key));
     const existing = getRowByKey(db, input.project, key);
     if (existing) {
       const unchanged =
@@ -87,10 +97,10 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
     }
     const info = stmt(
       db,
-      `INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, memory_score, created_at, updated_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, memory_score, version, created_at, updated_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(input.project, key, input.content, input.type, tags, input.importance, initialTier(input.type, input.importance),
-      size, input.importance * 0.5 + 0.2, now, now, expires);
+      size, input.importance * 0.5 + 0.2, firstVersion(db, input.project, key), now, now, expires);
     const id = Number(info.lastInsertRowid);
     setTags(db, id, input.tags);
     indexTerms(db, key + ' ' + input.content);
@@ -138,21 +148,34 @@ export function countMatching(db: Db, filter: ForgetFilter): number {
   return (db.prepare(`SELECT count(*) FROM memories WHERE ${where}`).pluck().get(...params) as number);
 }
 
-/** Moves memories to memory_history (restorable for the retention period) and deletes them. */
-export function forgetRows(db: Db, rows: MemoryRow[], nowMs = Date.now()): number {
+/**
+ * Moves memories to memory_history (restorable for the retention period) and deletes them.
+ * Rows are read again inside the transaction: another process may have updated one since the
+ * caller looked, and the newest text is the one to keep. Returns the rows as forgotten.
+ */
+export function forgetRows(db: Db, ids: number[], nowMs = Date.now()): MemoryRow[] {
   const now = toDbTime(nowMs);
-  db.transaction(() => {
-    for (const row of rows) {
+  return db.transaction(() => {
+    const gone: MemoryRow[] = [];
+    for (const id of ids) {
+      const row = getRow(db, id);
+      if (!row) continue;
       archive(db, row, 'forgotten', now);
-      stmt(db, 'DELETE FROM memories WHERE id = ?').run(row.id);
+      stmt(db, 'DELETE FROM memories WHERE id = ?').run(id);
+      gone.push(row);
     }
+    return gone;
   }).immediate();
-  return rows.length;
 }
 
-export function selectMatching(db: Db, filter: ForgetFilter): MemoryRow[] {
+function selectMatching(db: Db, filter: ForgetFilter): MemoryRow[] {
   const { where, params } = filterWhere(filter);
   return db.prepare(`SELECT * FROM memories WHERE ${where}`).all(...params) as MemoryRow[];
+}
+
+/** Forgets every memory matching the filter, choosing them inside the same transaction. */
+export function forgetMatchingRows(db: Db, filter: ForgetFilter, nowMs = Date.now()): MemoryRow[] {
+  return db.transaction(() => forgetRows(db, selectMatching(db, filter).map((r) => r.id), nowMs)).immediate();
 }
 
 export interface HistoryRow {
@@ -201,8 +224,9 @@ export function restoreMemory(db: Db, project: string, key: string, version: num
     }
     if (live) {
       archive(db, live, 'updated', now);
-      stmt(db, `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, version = version + 1, updated_at = ? WHERE id = ?`)
-        .run(source.content, source.type, source.tags, source.importance, Buffer.byteLength(source.content), now, live.id);
+      const tier: Tier = initialTier(source.type, source.importance) === 'hot' ? 'hot' : live.storage_tier;
+      stmt(db, `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ?`)
+        .run(source.content, source.type, source.tags, source.importance, Buffer.byteLength(source.content), tier, now, live.id);
       setTags(db, live.id, JSON.parse(source.tags));
       indexTerms(db, source.content);
       return getRow(db, live.id)!;
@@ -212,7 +236,7 @@ export function restoreMemory(db: Db, project: string, key: string, version: num
       `INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, version, memory_score, created_at, updated_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(project, key, source.content, source.type, source.tags, source.importance, initialTier(source.type, source.importance),
-      Buffer.byteLength(source.content), source.version + 1, source.importance * 0.5, source.created_at, now,
+      Buffer.byteLength(source.content), firstVersion(db, project, key), source.importance * 0.5, source.created_at, now,
       source.expires_at && source.expires_at > now ? source.expires_at : null);
     const id = Number(info.lastInsertRowid);
     setTags(db, id, JSON.parse(source.tags));

@@ -90,6 +90,7 @@ export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = D
  */
 export class HotCache {
   private byId = new Map<number, MemoryRow>();
+  private bytesTotal = 0;
   private byKey = new Map<string, MemoryRow>();
   private dataVersion = -1;
   private loaded = false;
@@ -105,6 +106,7 @@ export class HotCache {
     if (this.loaded && version === this.dataVersion) return;
     this.byId.clear();
     this.byKey.clear();
+    this.bytesTotal = 0;
     for (const row of stmt(this.db, `SELECT * FROM memories WHERE storage_tier = 'hot'`).all() as MemoryRow[]) this.put(row);
     this.dataVersion = version;
     this.loaded = true;
@@ -112,15 +114,14 @@ export class HotCache {
 
   private put(row: MemoryRow) {
     this.byId.set(row.id, row);
+    this.bytesTotal += row.size_bytes;
     this.byKey.set(HotCache.keyOf(row.project, row.key), row);
   }
 
   /** Record a row this process just wrote (insert, update, tier change). */
   upsert(row: MemoryRow): void {
     if (!this.loaded) return;
-    const old = this.byId.get(row.id);
-    if (old) this.byKey.delete(HotCache.keyOf(old.project, old.key));
-    this.byId.delete(row.id);
+    this.remove(row.id);
     if (row.storage_tier === 'hot') this.put(row);
   }
 
@@ -128,6 +129,7 @@ export class HotCache {
     const old = this.byId.get(id);
     if (!old) return;
     this.byId.delete(id);
+    this.bytesTotal -= old.size_bytes;
     this.byKey.delete(HotCache.keyOf(old.project, old.key));
   }
 
@@ -149,5 +151,11 @@ export class HotCache {
   get size(): number {
     this.fresh();
     return this.byId.size;
+  }
+
+  /** Content bytes in the hot tier. */
+  get bytes(): number {
+    this.fresh();
+    return this.bytesTotal;
   }
 }

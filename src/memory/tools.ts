@@ -23,9 +23,12 @@ const tag = z.string().trim().toLowerCase().min(1, 'a tag cannot be empty').max(
 const type = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,39}$/, 'a type is lower_snake_case, e.g. "user_preferences", "decision", "fact"');
+// Strict ISO 8601: Date.parse alone accepts "12" (2001-12-01) or "March 5", which would make a
+// bulk forget with "before" mean something nobody asked for.
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const isoDate = z
   .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31" or "2026-01-31T12:00:00Z"')
+  .refine((s) => ISO_DATE.test(s) && !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31" or "2026-01-31T12:00:00Z"')
   .transform((s) => toDbTime(Date.parse(s)));
 
 const memoryOut = z.object({
@@ -94,11 +97,12 @@ interface Cursor {
   s: number[];
 }
 
-/** Deep enough for 30 pages of 10: past that, a narrower query serves better than paging. */
-const MAX_SHOWN = 300;
+/** How deep paging goes (100 pages of 10); past that the result says to narrow the query. */
+const MAX_SHOWN = 1000;
 
+// Ids are written in base 36 to keep a deep cursor short.
 function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
+  return Buffer.from(JSON.stringify({ h: c.h, s: c.s.map((id) => id.toString(36)).join('.') })).toString('base64url');
 }
 
 const BAD_CURSOR = '"cursor" is not valid: pass the next_cursor of a previous recall unchanged, or leave it out to start from the first page.';
@@ -106,7 +110,9 @@ const BAD_CURSOR = '"cursor" is not valid: pass the next_cursor of a previous re
 function decodeCursor(text: string, hash: string): Set<number> {
   let c: Cursor;
   try {
-    c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    const raw = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { h: unknown; s: unknown };
+    if (typeof raw.s !== 'string' || !/^[0-9a-z]+(\.[0-9a-z]+)*$/.test(raw.s)) throw new Error('ids');
+    c = { h: raw.h as string, s: raw.s.split('.').map((x) => parseInt(x, 36)) };
   } catch {
     throw new UserError(BAD_CURSOR);
   }
@@ -179,6 +185,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       results: z.array(memoryOut),
       next_cursor: z.string().optional(),
       strategy: z.string().optional().describe('How far the search had to widen: all_words, any_word, fuzzy.'),
+      truncated: z.boolean().optional().describe('Paging stopped at its depth limit: narrow the query to see further.'),
       history: z
         .array(z.object({ version: z.number(), reason: z.string(), archived_at: z.string(), content: z.string() }))
         .optional(),
@@ -187,7 +194,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       const projects = visibleProjects(args.project, ctx.session);
       if (args.key !== undefined || args.id !== undefined) {
         if (args.key !== undefined && args.id !== undefined) throw new UserError('Pass either "key" or "id", not both.');
-        const row = args.id !== undefined ? memories.getById(args.id) : memories.getByKey(projects ?? [ctx.session.project, ''], args.key!);
+        const row = args.id !== undefined ? memories.getById(args.id) : memories.getByKey(projects, args.key!, true, ctx.session.project);
         if (row && args.id !== undefined && projects && !projects.includes(row.project)) {
           throw new NotFoundError(`No memory with id ${args.id} in ${displayProject(projects[0])}; pass "project": "*" to look everywhere.`);
         }
@@ -223,6 +230,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       return {
         results: found.hits.map((h) => hitOut(h, found.terms)),
         next_cursor: found.more && nextShown.length < MAX_SHOWN ? encodeCursor({ h: hash, s: nextShown }) : undefined,
+        ...(found.more && nextShown.length >= MAX_SHOWN ? { truncated: true } : {}),
         strategy: found.strategy,
       };
     },
@@ -254,7 +262,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       if (args.key !== undefined || args.id !== undefined) {
         if (args.key !== undefined && args.id !== undefined) throw new UserError('Pass either "key" or "id", not both.');
         if (args.type || args.tags || args.before) throw new UserError('Filters ("type", "tags", "before") are for bulk forgetting; leave them out when forgetting one memory by key or id.');
-        const row = args.id !== undefined ? memories.getById(args.id, false) : memories.getByKey(projects ?? [ctx.session.project, ''], args.key!, false);
+        const row = args.id !== undefined ? memories.getById(args.id, false) : memories.getByKey(projects, args.key!, false, ctx.session.project);
         if (!row || (projects && !projects.includes(row.project))) {
           throw new NotFoundError(`No memory ${args.id !== undefined ? `with id ${args.id}` : `with key "${args.key}"`} to forget here; check recall, or pass "project".`);
         }

@@ -1,6 +1,7 @@
 // Export and import of memories as JSON lines: brain's own format (lossless round trip) and the
 // memory.jsonl of @modelcontextprotocol/server-memory, so its users can move over.
-import { stmt, toDbTime, type Db } from '../core/db.js';
+import { fromDbTime, stmt, toDbTime, type Db } from '../core/db.js';
+import { PROJECT_NAME } from '../core/scope.js';
 import { indexTerms } from './terms.js';
 import type { MemoryRow } from './types.js';
 import type { HistoryRow } from './store.js';
@@ -39,11 +40,42 @@ function str(v: unknown, fallback: string): string {
 export function detectFormat(lines: string[]): 'brain' | 'server-memory' {
   for (const line of lines) {
     if (!line.trim()) continue;
-    const first = JSON.parse(line) as Record<string, unknown>;
+    let first: unknown;
+    try {
+      first = JSON.parse(line);
+    } catch {
+      continue; // reported as a bad line by importLines
+    }
+    if (typeof first !== 'object' || first === null || Array.isArray(first)) continue;
     return 'kind' in first ? 'brain' : 'server-memory';
   }
   return 'brain';
 }
+
+const DB_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+class BadRecord extends Error {}
+
+/** A time from a file, in the database's form; ISO 8601 is converted, anything else is refused. */
+function timeField(v: unknown, name: string, fallback: string | null): string | null {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v === 'string' && DB_TIME.test(v)) return toDbTime(fromDbTime(v));
+  if (typeof v === 'string' && ISO_TIME.test(v) && !Number.isNaN(Date.parse(v))) {
+    return toDbTime(Date.parse(/[Zz]|[+-]\d{2}:?\d{2}$/.test(v) || v.length === 10 ? v : v + 'Z'));
+  }
+  throw new BadRecord(`"${name}" is not a time: use "YYYY-MM-DD HH:MM:SS.SSS" (UTC) or ISO 8601`);
+}
+
+const KEY = /^[^\u0000-\u001f\u007f]{1,200}$/;
+const TYPE = /^[a-z][a-z0-9_]{0,39}$/;
+
+function cleanTags(v: unknown): string {
+  const tags = Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string').map((t) => t.trim().toLowerCase()).filter((t) => t && t.length <= 50) : [];
+  return JSON.stringify([...new Set(tags)].slice(0, 20));
+}
+
+const count = (v: unknown, fallback: number) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fallback);
 
 /**
  * Imports in one transaction: a file with a bad line imports nothing but that line is reported
@@ -70,12 +102,17 @@ export function importLines(db: Db, lines: string[]): ImportReport {
     for (const m of memories.rows) {
       const existing = stmt(db, 'SELECT * FROM memories WHERE project = ? AND key = ?').get(m.project, m.key) as MemoryRow | undefined;
       if (existing) {
-        if (existing.updated_at >= m.updated_at && existing.content === m.content) {
+        if (existing.content === m.content && existing.updated_at >= m.updated_at) {
           report.skipped++;
           continue;
         }
         if (existing.updated_at > m.updated_at) {
+          // The stored text is newer: keep it, and keep the imported one as an earlier version.
+          stmt(db, `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
+            VALUES (@memory_id, @project, @key, @content, @type, @tags, @importance, @version, @created_at, @expires_at, 'updated', @archived_at)`)
+            .run({ ...m, memory_id: existing.id, archived_at: m.updated_at });
           report.skipped++;
+          report.history++;
           continue;
         }
         stmt(db, `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
@@ -119,44 +156,50 @@ function fromBrain(records: { line: number; value: Record<string, unknown> }[], 
   const history: Omit<HistoryRow, 'id'>[] = [];
   const now = toDbTime();
   for (const { line, value: v } of records) {
-    const content = v.content;
-    const key = v.key;
-    if (typeof content !== 'string' || typeof key !== 'string' || !key.trim()) {
-      if (report.errors.length < MAX_ERRORS) report.errors.push(`line ${line}: needs string "key" and "content"`);
-      continue;
-    }
-    const tags = JSON.stringify(Array.isArray(v.tags) ? v.tags.filter((t) => typeof t === 'string') : []);
-    const importance = typeof v.importance === 'number' && v.importance >= 0 && v.importance <= 1 ? v.importance : 0.5;
-    const common = {
-      project: str(v.project, ''),
-      key,
-      content,
-      type: str(v.type, 'general'),
-      tags,
-      importance,
-      version: typeof v.version === 'number' ? v.version : 1,
-      created_at: str(v.created_at, now),
-      expires_at: typeof v.expires_at === 'string' ? v.expires_at : null,
-    };
-    if (v.kind === 'memory_history') {
-      history.push({
+    try {
+      const content = v.content;
+      const key = typeof v.key === 'string' ? v.key.trim() : v.key;
+      if (typeof content !== 'string' || typeof key !== 'string' || !KEY.test(key)) throw new BadRecord('needs a string "content" and a "key" of 1-200 characters');
+      const project = v.project === undefined ? '' : v.project;
+      if (typeof project !== 'string' || (project !== '' && !PROJECT_NAME.test(project))) throw new BadRecord('"project" is not a valid project name');
+      const type = v.type === undefined ? 'general' : v.type;
+      if (typeof type !== 'string' || !TYPE.test(type)) throw new BadRecord('"type" must be lower_snake_case');
+      const importance = typeof v.importance === 'number' && v.importance >= 0 && v.importance <= 1 ? v.importance : 0.5;
+      const created = timeField(v.created_at, 'created_at', now)!;
+      const common = {
+        project,
+        key,
+        content,
+        type,
+        tags: cleanTags(v.tags),
+        importance,
+        version: count(v.version, 1) || 1,
+        created_at: created,
+        expires_at: timeField(v.expires_at, 'expires_at', null),
+      };
+      if (v.kind === 'memory_history') {
+        history.push({
+          ...common,
+          memory_id: count(v.memory_id, 0),
+          reason: v.reason === 'forgotten' ? 'forgotten' : 'updated',
+          archived_at: timeField(v.archived_at, 'archived_at', now)!,
+        });
+        continue;
+      }
+      rows.push({
         ...common,
-        memory_id: typeof v.memory_id === 'number' ? v.memory_id : 0,
-        reason: v.reason === 'forgotten' ? 'forgotten' : 'updated',
-        archived_at: str(v.archived_at, now),
+        id: Number.isSafeInteger(v.id) && (v.id as number) > 0 ? (v.id as number) : undefined,
+        storage_tier: v.storage_tier === 'hot' ? 'hot' : 'warm',
+        access_count: count(v.access_count, 0),
+        memory_score: typeof v.memory_score === 'number' && Number.isFinite(v.memory_score) ? v.memory_score : importance * 0.5,
+        size_bytes: Buffer.byteLength(content),
+        updated_at: timeField(v.updated_at, 'updated_at', created)!,
+        accessed_at: timeField(v.accessed_at, 'accessed_at', null),
       });
-      continue;
+    } catch (err) {
+      if (!(err instanceof BadRecord)) throw err;
+      if (report.errors.length < MAX_ERRORS) report.errors.push(`line ${line}: ${err.message}`);
     }
-    rows.push({
-      ...common,
-      id: typeof v.id === 'number' ? v.id : undefined,
-      storage_tier: v.storage_tier === 'hot' ? 'hot' : 'warm',
-      access_count: typeof v.access_count === 'number' ? v.access_count : 0,
-      memory_score: typeof v.memory_score === 'number' ? v.memory_score : importance * 0.5,
-      size_bytes: Buffer.byteLength(content),
-      updated_at: str(v.updated_at, now),
-      accessed_at: typeof v.accessed_at === 'string' ? v.accessed_at : null,
-    });
   }
   return { rows, history };
 }

@@ -125,7 +125,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
       let top = hot.filter((m) => m.type !== 'user_preferences').sort((a, b) => b.memory_score - a.memory_score);
       if (top.length < INIT_MAX_MEMORIES) {
         const seen = new Set(top.map((m) => m.id));
-        const more = opts.memories.search(undefined, { projects: visible }, INIT_MAX_MEMORIES).hits.map((h) => h.row);
+        const more = opts.memories.search(undefined, { projects: visible }, INIT_MAX_MEMORIES, undefined, false).hits.map((h) => h.row);
         top = top.concat(more.filter((m) => !seen.has(m.id) && m.type !== 'user_preferences'));
       }
       const stats = opts.db.prepare(
