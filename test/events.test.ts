@@ -142,6 +142,16 @@ describe('events tools', () => {
     expect((await call<{ events: Ev[] }>(client, 'events', { query: '***' })).events).toEqual([]);
   });
 
+  it('pages and type filters read an index, not the whole table', async () => {
+    await open();
+    const plan = (sql: string, ...params: unknown[]) =>
+      (app.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+    expect(plan(`SELECT e.* FROM events e WHERE 1 AND e.id < ? ORDER BY e.id DESC LIMIT 21`, 100)).toMatch(/SEARCH e USING INTEGER PRIMARY KEY/);
+    expect(plan(`SELECT e.* FROM events e WHERE e.event_type IN (SELECT value FROM json_each(?)) ORDER BY e.id DESC LIMIT 21`, '["backup"]')).toMatch(
+      /SEARCH e USING INDEX events_type/,
+    );
+  });
+
   it('system events never throw, even with the database closed', async () => {
     await open();
     expect(app.events.record('test.event', 'info', 'recorded')).toMatchObject({ event_type: 'test.event', source: 'brain' });
