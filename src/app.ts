@@ -105,7 +105,13 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     checkProject: (name) => void projects.ensureUsable(name),
   });
   const prompts = [initPrompt(initTools[0], logger)];
-  const executions = createExecutionService({ db, config, logger, metrics });
+  const executions = createExecutionService({
+    db,
+    config,
+    logger,
+    metrics,
+    onEvent: (type, severity, message, details) => events.record(type, severity, message, details),
+  });
   const tools: AnyTool[] = [
     ...initTools,
     ...memoryTools(memories, { retentionDays: config.retentionDays }),

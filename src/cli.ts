@@ -176,7 +176,7 @@ async function main(argv: string[]) {
     }
     case 'maintain': {
       const results = await withAppAsync(config, async (app) => {
-        const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, slow: app.slowQuery });
+        const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, executions: app.executions, slow: app.slowQuery });
         const scheduler = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks });
         const out: Record<string, boolean> = {};
         for (const name of ['purge', 'checkpoint', 'optimize']) out[name] = await scheduler.runNow(name);

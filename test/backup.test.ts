@@ -162,7 +162,7 @@ describe('maintenance scheduler', () => {
     const app = createApp(config);
     const t0 = Date.now();
     try {
-      const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, slow: app.slowQuery });
+      const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, executions: app.executions, slow: app.slowQuery });
       const s = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks }, t0);
       expect(await s.tick(t0 + 1000)).toEqual([]);
       expect(await s.tick(t0 + 6 * 60_000)).toEqual(['checkpoint']);

@@ -40,11 +40,14 @@ function promtool(text: string) {
   return spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
 }
 
+/** The operations guide's metric names: dashboards and alerts are written against them. */
 const CONTRACT = [
   'brain_mcp_request_duration_seconds',
   'brain_memory_operations_total',
+  'brain_execution_queue_size',
   'brain_database_size_bytes',
   'brain_active_sessions',
+  'brain_worker_status',
 ];
 
 describe('metrics side port', () => {
@@ -58,6 +61,8 @@ describe('metrics side port', () => {
     for (let i = 0; i < 30; i++) await call(c, 'remember', { key: `k${i}`, content: `metrics traffic ${i} `.repeat(40), importance: 0.9 });
     for (let i = 0; i < 10; i++) await call(c, 'recall', { query: `metrics traffic ${i}` });
     await c.callTool({ name: 'recall', arguments: { key: 'no-such-key' } });
+    const run = await call<{ status: string }>(c, 'execute', { code: 'print(sum(range(10)))' });
+    expect(run.status).toBe('succeeded');
     const second = await socketClient(daemon.socket);
     const backup = await fetch(daemon.url('/admin/backup'), { method: 'POST' });
     expect(backup.status).toBe(200);
@@ -89,6 +94,12 @@ describe('metrics side port', () => {
     expect(get(after, 'brain_events_total{type="brain.start",severity="info"}')).toBe(1);
     expect([...after.keys()].some((k) => k.startsWith('brain_build_info{'))).toBe(true);
     expect(get(after, 'brain_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(get(after, 'brain_executions_total{status="succeeded"}') - get(before, 'brain_executions_total{status="succeeded"}')).toBe(1);
+    expect(get(after, 'brain_mcp_request_duration_seconds_count{tool="execute",status="ok"}')).toBe(1);
+    expect(get(after, 'brain_execution_queue_size')).toBe(0);
+    const workers = [...after].filter(([k]) => k.startsWith('brain_worker_status{'));
+    expect(workers.length).toBeGreaterThan(0);
+    expect(workers.every(([, v]) => v === 1)).toBe(true);
 
     await second.close();
     await waitFor('session count to drop', async () => samples(await scrape()).get('brain_active_sessions') === 1);

@@ -133,7 +133,7 @@ describe('brain serve (Unix socket)', () => {
     daemon = undefined;
     expect(fs.existsSync(env.BRAIN_SOCKET_PATH)).toBe(false);
     const db = new Database(env.BRAIN_DB_PATH, { readonly: true });
-    const types = db.prepare(`SELECT event_type FROM events ORDER BY id`).pluck().all();
+    const types = db.prepare(`SELECT event_type FROM events WHERE event_type LIKE 'brain.%' ORDER BY id`).pluck().all();
     const kept = db.prepare(`SELECT count(*) FROM memories WHERE key = 'before-stop'`).pluck().get();
     db.close();
     expect(types).toEqual(['brain.start', 'brain.stop']);

@@ -77,10 +77,12 @@ describe('Grafana dashboard against a live /metrics', () => {
     return [...bare.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]).filter((w) => !PROMQL.has(w));
   }
 
-  it('every panel query names only metrics that brain exports', async () => {
+  it('every panel query names only metrics that brain exports', { timeout: 90_000 }, async () => {
     const c = await socketClient(daemon.socket);
     await call(c, 'remember', { content: 'traffic so every labelled series exists' });
     await c.callTool({ name: 'recall', arguments: { key: 'absent' } });
+    const run = await call<{ status: string }>(c, 'execute', { code: 'print(6 * 7)' });
+    expect(run.status).toBe('succeeded');
     await fetch(daemon.url('/admin/backup'), { method: 'POST' });
     await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST' });
     const exposition = await (await fetch(daemon.url('/metrics'))).text();
@@ -97,7 +99,7 @@ describe('Grafana dashboard against a live /metrics', () => {
     }
     // The contract metrics are all on the dashboard.
     const all = exprs.map((e) => e.expr).join('\n');
-    for (const name of ['brain_mcp_request_duration_seconds', 'brain_memory_operations_total', 'brain_database_size_bytes', 'brain_active_sessions']) {
+    for (const name of ['brain_mcp_request_duration_seconds', 'brain_memory_operations_total', 'brain_execution_queue_size', 'brain_database_size_bytes', 'brain_active_sessions', 'brain_worker_status']) {
       expect(all).toContain(name);
     }
   });

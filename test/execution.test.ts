@@ -128,6 +128,11 @@ describe('execute', () => {
     expect(r.status).toBe('timeout');
     expect(r.stdout).toBe('start\n');
     expect(r.wall_ms).toBeLessThan(3000);
+    // Operators find it among brain's events; a plain non-zero exit (the test above) is not one.
+    const ev = await call<{ events: { type: string; severity: string; message: string; details?: { execution_id: number } }[] }>(brain.client, 'events', { type: ['execution.timeout', 'execution.oom'] });
+    expect(ev.events).toHaveLength(1);
+    expect(ev.events[0]).toMatchObject({ type: 'execution.timeout', severity: 'warning', details: { execution_id: r.execution_id } });
+    expect(ev.events[0].message).toMatch(/timed out after \d+ ms/);
   });
 
   it('execute: cancellation kills the sandbox and records cancelled; progress is reported', async () => {

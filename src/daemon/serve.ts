@@ -48,7 +48,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   const app = createApp(config, { logger, metrics });
   const { db, events, memories } = app;
 
-  const scheduler = createScheduler({ db, logger, metrics, events, tasks: maintenanceTasks({ db, config, metrics, memories, events, slow: app.slowQuery }) });
+  const scheduler = createScheduler({ db, logger, metrics, events, tasks: maintenanceTasks({ db, config, metrics, memories, events, executions: app.executions, slow: app.slowQuery }) });
 
   let accepting = true;
   const refusal = sessionRefusal(app.db);

@@ -91,6 +91,12 @@ export interface ExecutionDeps {
   config: Config;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Told about outcomes an operator should see later (the events area records them): executions
+   * that timed out, ran out of memory or were turned away, and sandbox failures. A program that
+   * simply exits non-zero is its own answer, not an event.
+   */
+  onEvent?: (type: string, severity: 'warning' | 'error', message: string, details?: Record<string, unknown>) => void;
 }
 
 /** The compiled worker; tests run from src/ but the pool always loads the built file. */
@@ -190,6 +196,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     if (isProblem(detected)) {
       status = { state: 'unavailable', reason: detected.reason, fix: detected.fix };
       logger.warn(`execute is disabled: ${detected.reason}; fix: ${detected.fix}`);
+      deps.onEvent?.('execution.sandbox_unavailable', 'warning', `code execution is unavailable on this host: ${detected.reason}`, { fix: detected.fix });
       throw new UnavailableError(`Code execution is unavailable: ${detected.reason}. To fix: ${detected.fix}.`);
     }
     host = detected;
@@ -219,6 +226,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
         canaries: report,
       };
       logger.error(`execute is disabled: ${status.reason}`);
+      deps.onEvent?.('execution.sandbox_unavailable', 'error', `code execution is disabled: ${status.reason}`, { fix: status.fix });
       throw new UnavailableError(`Code execution is disabled: ${status.reason}. To fix: ${status.fix}.`);
     }
     status = { state: 'ready', canaries: report, mechanisms: mechanisms(detected, config), workspaceRoot: detected.workspaceRoot };
@@ -248,6 +256,10 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     });
     metrics.executions.inc({ status: r.status });
     metrics.executionDuration.observe({ status: r.status }, r.wallMs / 1000);
+    if (r.status === 'timeout' || r.status === 'oom') {
+      const what = r.status === 'timeout' ? `timed out after ${Math.round(r.wallMs)} ms` : `ran out of memory (limit ${config.maxMemoryMb} MB)`;
+      deps.onEvent?.(`execution.${r.status}`, 'warning', `execution ${id} ${what}`, { execution_id: id, wall_ms: Math.round(r.wallMs), max_rss_kb: r.maxRssKb });
+    }
     metrics.sandboxStarts.inc({ kind: r.warmHit ? 'warm' : 'cold' });
   }
 
@@ -258,6 +270,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     if (pool!.queueSize >= config.executionQueueMax && pool!.threads.length >= config.workerMax) {
       insertExecution(db, { ...base, status: 'rejected', error: QUEUE_FULL });
       metrics.executions.inc({ status: 'rejected' });
+      deps.onEvent?.('execution.rejected', 'warning', `an execution was turned away: ${QUEUE_FULL} (${config.executionQueueMax} waiting)`);
       throw new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
     }
     const workspace = workspaceFor(req.project);
@@ -313,10 +326,12 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       if (e.message.includes('Task queue is at limit')) {
         finishExecution(db, id, { status: 'rejected', error: QUEUE_FULL });
         metrics.executions.inc({ status: 'rejected' });
+        deps.onEvent?.('execution.rejected', 'warning', `execution ${id} was turned away: ${QUEUE_FULL}`, { execution_id: id });
         throw new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
       }
       finishExecution(db, id, { status: 'failed', error: e.message });
       metrics.executions.inc({ status: 'failed' });
+      deps.onEvent?.('execution.sandbox_failed', 'error', `the sandbox could not run execution ${id}: ${e.message}`, { execution_id: id });
       throw new UnavailableError(`The sandbox could not run execution ${id}: ${e.message}. Run \`brain doctor\` to check the sandbox.`);
     } finally {
       ctx.signal?.removeEventListener('abort', onAbort);

@@ -17,6 +17,8 @@ export interface MaintenanceDeps {
   metrics: Metrics;
   memories: MemoryService;
   events: EventsService;
+  /** Old execution records and their output files expire with the rest. */
+  executions: { purge(retentionDays: number): number };
   slow: SlowQueryRecorder;
 }
 
@@ -44,7 +46,8 @@ export function maintenanceTasks(d: MaintenanceDeps): Task[] {
         const sessions = timed(slow, 'DELETE FROM sessions WHERE expires_at < ? OR ended_at < ?', () => purgeSessions(db, config.retentionDays));
         const eventsPurged = timed(slow, 'DELETE FROM events WHERE created_at < ?', () => events.purge());
         const queries = purgeQueryLog(db, config.retentionDays);
-        const details = { ...memoriesPurged, sessions, events: eventsPurged, query_log: queries };
+        const executions = timed(slow, 'maintenance: purge executions', () => d.executions.purge(config.retentionDays));
+        const details = { ...memoriesPurged, sessions, events: eventsPurged, query_log: queries, executions };
         const removed = Object.values(details).reduce<number>((a, b) => a + (typeof b === 'number' ? b : 0), 0);
         return removed ? { event: `expired data removed: ${JSON.stringify(details)}`, details } : { details };
       },
