@@ -77,6 +77,13 @@ describe('execute', () => {
     expect(sh).toMatchObject({ status: 'succeeded', stdout: '42\npipedout.csv\n' });
   });
 
+  it('execute: every execution gets a fresh sandbox (nothing left in /tmp or memory from the last one)', async () => {
+    const first = await call<Exec>(brain.client, 'execute', { code: 'import os, builtins\nopen("/tmp/left-behind", "w").write("x")\nbuiltins.LEFT = 1\nprint(os.getpid())', project: 'fresh' });
+    const second = await call<Exec>(brain.client, 'execute', { code: 'import os, builtins\nprint(os.path.exists("/tmp/left-behind"), hasattr(builtins, "LEFT"))', project: 'fresh' });
+    expect(first.status).toBe('succeeded');
+    expect(second.stdout).toBe('False False\n');
+  });
+
   it('execute: input paths leaving the workspace or through a symlink are refused', async () => {
     expect(await callError(brain.client, 'execute', { code: 'print(1)', files: [{ path: '../escape.txt', content: 'x' }] })).toMatch(/relative path inside the workspace/);
     expect(await callError(brain.client, 'execute', { code: 'print(1)', files: [{ path: '/etc/passwd', content: 'x' }] })).toMatch(/relative path inside the workspace/);
