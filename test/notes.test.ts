@@ -335,6 +335,22 @@ describe('projects', () => {
     expect((await run('project_list')).projects.map((x: { name: string }) => x.name)).toEqual(['apollo']);
   });
 
+  it('init stays within its size budget with a large project context and many notes', async () => {
+    app.close();
+    open({ BRAIN_INIT_BUDGET_CHARS: '6000' });
+    await run('init', { project: 'big' });
+    const long = (i: number) => `goal ${i}: ` + 'x'.repeat(900);
+    await run('project_save', { add: { goals: Array.from({ length: 30 }, (_, i) => long(i)), decisions: Array.from({ length: 30 }, (_, i) => long(i)) } });
+    for (let i = 0; i < 40; i++) await run('note_write', { title: `Note number ${i} with a fairly long title to take space`, content: 'text' });
+    const r = await run('init', {});
+    expect(JSON.stringify(r).length).toBeLessThanOrEqual(6000);
+    expect(r.budget.used_chars).toBeLessThanOrEqual(6000);
+    expect(r.project_context.name).toBe('big');
+    expect(r.project_context.omitted_items).toBeGreaterThan(0);
+    expect(r.recent_notes.length).toBeGreaterThan(0);
+    expect(r.recent_notes.length).toBeLessThan(40);
+  });
+
   it('init returns the project context and recent notes, and scoping hides other projects', async () => {
     await run('init', { project: 'alpha' });
     await run('project_save', { add: { goals: ['ship v1'], conventions: ['tabs'] } });
