@@ -95,6 +95,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     pollMs: config.notesPollMs,
     logger,
     metrics,
+    slow: (label, ms) => slowQuery(label, ms),
   });
   const initTools = sessionTools({
     db,

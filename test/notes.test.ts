@@ -290,6 +290,15 @@ describe('notes', () => {
     expect(plan(`SELECT n.id FROM note_links l JOIN notes n ON n.id = l.source_id WHERE l.target IN (SELECT value FROM json_each(?))`, '["a"]')).not.toMatch(/SCAN l\b|SCAN note_links/);
   });
 
+  it('slow notes work reaches the slow-query log', async () => {
+    app.close();
+    open({ BRAIN_SLOW_QUERY_MS: '0.000001' });
+    await run('note_write', { title: 'Timed', content: 'x' });
+    await run('search', { query: 'timed' });
+    const logged = app.db.prepare(`SELECT sql FROM query_log WHERE sql LIKE 'notes %'`).pluck().all();
+    expect(logged).toEqual(expect.arrayContaining(['notes write', 'notes search']));
+  });
+
   it('search needs words', async () => {
     expect(await fails('search', { query: '?!' })).toMatch(/no words/);
   });

@@ -27,6 +27,8 @@ export interface NotesOptions {
   pollMs: number;
   logger: Logger;
   metrics?: Metrics;
+  /** Told how long each notes operation's (synchronous) work took, e.g. for the slow-query log. */
+  slow?: (label: string, ms: number) => void;
 }
 
 export type WriteMode = 'create' | 'replace' | 'append';
@@ -284,13 +286,30 @@ export function createNotesService(opts: NotesOptions) {
     return store.listNotes(db, { projects }, 0, limit);
   }
 
+  /**
+   * Tools await `settle` before their work, so core's handler timing (which stops at the first
+   * await) does not see it: the work is timed here and reported to the slow-query log instead.
+   */
+  function timedFn<A extends unknown[], R>(label: string, fn: (...args: A) => R): (...args: A) => R {
+    if (!opts.slow) return fn;
+    const report = opts.slow;
+    return (...args: A) => {
+      const started = performance.now();
+      try {
+        return fn(...args);
+      } finally {
+        report(label, performance.now() - started);
+      }
+    };
+  }
+
   return {
     sync,
-    write,
-    read,
-    list,
-    search,
-    remove,
+    write: timedFn('notes write', write),
+    read: timedFn('notes read', read),
+    list: timedFn('notes list', list),
+    search: timedFn('notes search', search),
+    remove: timedFn('notes delete', remove),
     recent,
     locate,
     /**
