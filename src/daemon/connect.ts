@@ -31,7 +31,11 @@ export function runConnect(socketPath: string, stdin: NodeJS.ReadableStream = pr
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
-        process.stderr.write(`brain connect: no brain serve answers on ${socketPath} (${err.code ?? err.message}); start it (systemctl start brain) or run brain without connect\n`);
+        const why =
+          err.code === 'EACCES'
+            ? `this user may not connect to ${socketPath}; join its group (usermod -aG brain $USER, then log in again)`
+            : `no brain serve answers on ${socketPath} (${err.code ?? err.message}); start it (systemctl start brain) or run brain without connect`;
+        process.stderr.write(`brain connect: ${why}\n`);
         finish(NO_DAEMON);
       } else {
         process.stderr.write(`brain connect: connection to brain serve lost (${err.code ?? err.message})\n`);
