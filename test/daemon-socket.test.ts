@@ -140,6 +140,22 @@ describe('brain serve (Unix socket)', () => {
     expect(kept).toBe(1);
   }, 90_000);
 
+  it('each connection is its own MCP session (own brain session and active project)', async () => {
+    daemon = await startServe(env);
+    const a = await socketClient(daemon.socket, 'a');
+    const b = await socketClient(daemon.socket, 'b');
+    clients.push(a, b);
+    const sa = await call<{ session_id: string; project: string }>(a, 'init', { project: 'alpha' });
+    const sb = await call<{ session_id: string; project: string }>(b, 'init', {});
+    expect(sa.session_id).not.toBe(sb.session_id);
+    expect([sa.project, sb.project]).toEqual(['alpha', 'global']);
+    expect(await call(a, 'remember', { key: 'db', content: 'alpha uses PostgreSQL' })).toMatchObject({ project: 'alpha' });
+    expect(await call(b, 'remember', { key: 'db', content: 'globally: SQLite' })).toMatchObject({ project: 'global' });
+    const fromA = await call<{ results: { content: string }[] }>(a, 'recall', { key: 'db' });
+    const fromB = await call<{ results: { content: string }[] }>(b, 'recall', { key: 'db' });
+    expect([fromA.results[0].content, fromB.results[0].content]).toEqual(['alpha uses PostgreSQL', 'globally: SQLite']);
+  }, 60_000);
+
   it('maintenance mode refuses new sessions with a clear message; open sessions keep working', async () => {
     daemon = await startServe(env);
     const open = await socketClient(daemon.socket, 'already-open');
