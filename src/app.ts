@@ -14,6 +14,7 @@ import { memoryTools } from './memory/tools.js';
 import { initPrompt, sessionTools } from './sessions/tools.js';
 import { createExecutionService, type ExecutionService } from './execution/service.js';
 import { executionTools } from './execution/tools.js';
+import { executionResources } from './execution/resources.js';
 import { createEventsService, type EventsService } from './events/service.js';
 import { eventTools } from './events/tools.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
@@ -126,7 +127,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...searchTools(memories, notes),
     ...executionTools(executions),
   ];
-  const resources = [noteResources(notes, config.notesPath), projectResources(projects)];
+  const resources = [noteResources(notes, config.notesPath), projectResources(projects), executionResources(executions)];
 
   const timers: NodeJS.Timeout[] = [];
   function every(ms: number, name: string, task: () => void) {

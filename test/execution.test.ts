@@ -11,6 +11,10 @@ import { eventually, SANDBOX_LIMITS, sandboxProcesses } from './helpers/sandbox.
 let dir: string;
 let brain: Connected;
 let workspaceRoot: string;
+/** A second brain with a tiny image cap. */
+let big: Connected;
+let bigDir: string;
+let bigWorkspaces: string;
 
 interface Exec {
   execution_id: number;
@@ -32,9 +36,18 @@ beforeAll(async () => {
   if (isProblem(host)) throw new Error(`the sandbox is unavailable on this machine: ${host.reason}; fix: ${host.fix}`);
   workspaceRoot = host.workspaceRoot;
   brain = await startBrain(brainEnv(dir, extra));
+  bigDir = tempDir();
+  const bigExtra = { ...SANDBOX_LIMITS, BRAIN_MAX_IMAGE_KB: '1', BRAIN_SANDBOX_WARM: '0' };
+  const bigHost = detectHost(testConfig(bigDir, bigExtra));
+  if (isProblem(bigHost)) throw new Error(bigHost.reason);
+  bigWorkspaces = bigHost.workspaceRoot;
+  big = await startBrain(brainEnv(bigDir, bigExtra));
 });
 
 afterAll(async () => {
+  await big?.close();
+  fs.rmSync(bigDir, { recursive: true, force: true });
+  fs.rmSync(bigWorkspaces, { recursive: true, force: true });
   await brain?.close();
   await eventually(() => sandboxProcesses(workspaceRoot), (p) => p.length === 0, 10_000);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -111,6 +124,13 @@ describe('execute', () => {
       offset = page.output.next_offset;
     }
     expect(text).toBe(full);
+    // The same capture as resources: the execution as JSON, the output in pages by byte offset.
+    const detail = await brain.client.readResource({ uri: `brain://executions/${r.execution_id}` });
+    expect(JSON.parse((detail.contents[0] as { text: string }).text)).toMatchObject({ id: r.execution_id, status: 'succeeded', stdout_bytes: full.length });
+    const page = await brain.client.readResource({ uri: `brain://executions/${r.execution_id}/stdout?offset=100000` });
+    expect((page.contents[0] as { text: string }).text).toBe(full.slice(100000));
+    const { resourceTemplates } = await brain.client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('brain://executions/{id}/{stream}{?offset}');
   });
 
   it('execute: a matplotlib figure comes back as a PNG image block', async () => {
@@ -123,6 +143,12 @@ describe('execute', () => {
     const image = result.content.find((c) => c.type === 'image') as { data: string; mimeType: string };
     expect(image.mimeType).toBe('image/png');
     expect(Buffer.from(image.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('execute: figures over the size cap are not returned, and the answer says so', async () => {
+    const r = await call<Exec>(big.client, 'execute', { code: 'import matplotlib.pyplot as plt, numpy as np\nplt.figure(figsize=(20, 20))\nplt.imshow(np.random.rand(600, 600))\nprint("done")' });
+    expect(r).toMatchObject({ status: 'succeeded', images: 0 });
+    expect(r.stderr).toMatch(/1 figure\(s\) larger than BRAIN_MAX_IMAGE_KB \(1 KB\)/);
   });
 
   it('execute: numpy and pandas are usable inside the sandbox', async () => {

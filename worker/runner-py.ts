@@ -4,7 +4,7 @@
 //
 // Protocol (host -> sandbox, on stdin, then stdin is closed):
 //   one JSON line {"code": <bytes>, "stdin": <bytes>, "language": "python"|"bash",
-//   "files": [{"path", "size"}]}, then the code bytes, the stdin bytes and each file's bytes.
+//   "files": [{"path", "size"}], "max_image": <bytes>}, then the code bytes, the stdin bytes and each file's bytes.
 //   Input files are written here, inside the sandbox, as the sandbox user: a symlink planted in
 //   the workspace can then only ever lead to what the sandbox itself may write.
 // Sandbox -> host, on fd 3 (a socket the host keeps open):
@@ -118,7 +118,10 @@ def _brain_main():
                 buf = io.BytesIO()
                 plt.figure(n).savefig(buf, format='png', dpi=80)
                 png = buf.getvalue()
-                ctl.write(b'figure %d\n' % len(png) + png)
+                if len(png) > head.get('max_image', 0):
+                    ctl.write(b'figure-dropped %d\n' % len(png))
+                else:
+                    ctl.write(b'figure %d\n' % len(png) + png)
     except Exception as e:
         print('brain: could not save figures: %s' % e, file=sys.stderr)
     try:

@@ -282,7 +282,7 @@ export class Sandbox {
     const code = Buffer.from(program.code, 'utf8');
     const stdin = Buffer.from(program.stdin, 'utf8');
     const files = program.files.map((f) => ({ path: f.path, size: f.data.length }));
-    const header = Buffer.from(JSON.stringify({ code: code.length, stdin: stdin.length, language: program.language, files }) + '\n');
+    const header = Buffer.from(JSON.stringify({ code: code.length, stdin: stdin.length, language: program.language, files, max_image: opts.maxImageBytes }) + '\n');
     this.child.stdin!.end(Buffer.concat([header, code, stdin, ...program.files.map((f) => f.data)]));
 
     const exit = await this.exited;
@@ -364,6 +364,10 @@ function parseControl(buf: Buffer, maxImageBytes: number) {
       const isPng = png.length === n && png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
       if (isPng && n <= maxImageBytes) images.push({ data: png.toString('base64'), bytes: n });
       else dropped++;
+      continue;
+    }
+    if (/^figure-dropped \d+$/.test(line)) {
+      dropped++;
       continue;
     }
     const u = /^usage (\d+) (\d+)$/.exec(line);

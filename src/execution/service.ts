@@ -346,7 +346,9 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       exit_code: r.exitCode,
       signal: r.signal,
       stdout: inline(r.stdout.head, r.stdout.tail, r.stdout.bytes, id, 'stdout'),
-      stderr: inline(r.stderr.head, r.stderr.tail, r.stderr.bytes, id, 'stderr'),
+      stderr:
+        inline(r.stderr.head, r.stderr.tail, r.stderr.bytes, id, 'stderr') +
+        (r.imagesDropped ? `\n[brain: ${r.imagesDropped} figure(s) larger than BRAIN_MAX_IMAGE_KB (${Math.round(config.maxImageBytes / 1024)} KB) or unreadable were not returned; save them to files instead]\n` : ''),
       truncated,
       stdout_bytes: r.stdout.bytes,
       stderr_bytes: r.stderr.bytes,

@@ -16,6 +16,8 @@ const MAX_FILES_BYTES = 8 * 1024 * 1024;
 /** Bytes of stored output per page of `executions {id}`. */
 const PAGE_BYTES = 32 * 1024;
 const LIST_PAGE = 10;
+/** Code shown when inspecting one execution (the answer must stay small). */
+const CODE_CHARS = 16 * 1024;
 
 /**
  * Result objects are described by their fields in the tool descriptions and README rather than
@@ -187,7 +189,7 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
             status: row.status,
             language: row.language,
             project: displayProject(row.project),
-            code: row.code,
+            code: row.code.length > CODE_CHARS ? row.code.slice(0, CODE_CHARS) + '…' : row.code,
             exit_code: row.exit_code,
             signal: row.signal,
             error: row.error,
