@@ -149,7 +149,7 @@ describe('notes over stdio', () => {
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['brain://notes/apollo/plans/flight%20plan.md', 'brain://projects/apollo']));
     const { resourceTemplates } = await client.listResourceTemplates();
-    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['brain://notes/{project}/{+path}', 'brain://projects/{name}']);
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(expect.arrayContaining(['brain://notes/{project}/{+path}', 'brain://projects/{name}']));
     const note = await client.readResource({ uri: 'brain://notes/apollo/plans/flight%20plan.md' });
     expect(note.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
     expect(String((note.contents[0] as { text: string }).text)).toMatch(/^---\ntitle: Flight plan\n[\s\S]*---\nTrans-lunar injection.\n$/);
