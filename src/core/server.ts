@@ -87,7 +87,19 @@ function annotations(def: AnyTool): Tool['annotations'] {
   };
 }
 
+const registrations = new WeakMap<AnyTool[], Map<string, Registered>>();
+
+/**
+ * Validators and JSON Schemas of a tool list, built once per list: a daemon serves many
+ * connections with the same tools, and building them costs tens of milliseconds.
+ */
 export function register(tools: AnyTool[]): Map<string, Registered> {
+  let done = registrations.get(tools);
+  if (!done) registrations.set(tools, (done = buildRegistrations(tools)));
+  return done;
+}
+
+function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
   const map = new Map<string, Registered>();
   for (const def of tools) {
     if (!TOOL_NAME.test(def.name)) throw new Error(`tool name ${JSON.stringify(def.name)} must match ${TOOL_NAME}`);
@@ -130,8 +142,10 @@ function errorResult(text: string): CallToolResult {
 }
 
 export function createServer(deps: ServerDeps): { server: Server; session: SessionState; cleanup: () => void } {
-  const registered = register(deps.tools);
-  const listing = [...registered.values()].map((r) => r.listing);
+  // Built on first use, not at connect: the initialize answer needs none of it.
+  let registered: Map<string, Registered> | undefined;
+  let listing: Tool[] | undefined;
+  const tools = () => (registered ??= register(deps.tools));
   const session: SessionState = deps.newSession?.() ?? { id: null, project: '' };
   const server = new Server(
     { name: deps.name, version: deps.version },
@@ -189,13 +203,13 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
     session.clientName = server.getClientVersion()?.name;
   };
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: (listing ??= [...tools().values()].map((r) => r.listing)) }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const name = request.params.name;
-    const tool = registered.get(name);
+    const tool = tools().get(name);
     if (!tool) {
-      return errorResult(`Unknown tool "${name}". Available tools: ${[...registered.keys()].join(', ')}.`);
+      return errorResult(`Unknown tool "${name}". Available tools: ${[...tools().keys()].join(', ')}.`);
     }
     const started = process.hrtime.bigint();
     let status = 'ok';
