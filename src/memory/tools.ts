@@ -6,7 +6,7 @@ import { NotFoundError, UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import type { MemoryService } from './service.js';
-import { snippetOf, type Hit } from './search.js';
+import { snippetOf, type Hit, type RankParts } from './search.js';
 import { isoTime, type MemoryRow } from './types.js';
 
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
@@ -46,16 +46,7 @@ const memoryOut = z.object({
   updated_at: z.string(),
   expires_at: z.string().nullable().optional(),
   score: z.number().optional(),
-  why: z
-    .object({
-      text: z.number(),
-      match: z.string(),
-      tier: z.number(),
-      importance: z.number(),
-      accesses: z.number(),
-      recency: z.number(),
-    })
-    .optional(),
+  why: z.string().optional().describe('What the score is made of: word match, tier, importance, uses, recency.'),
 });
 type MemoryOut = z.infer<typeof memoryOut>;
 
@@ -84,8 +75,17 @@ function hitOut(hit: Hit, terms: string[]): MemoryOut {
     out.content_chars = hit.row.content.length;
   }
   out.score = hit.score;
-  out.why = hit.why;
+  out.why = explain(hit.why);
   return out;
+}
+
+const MATCH_WORDS = { all_words: 'all words', any_word: 'some words', fuzzy: 'close words', none: 'no query' } as const;
+
+/** The ranking parts as one short line: cheaper for clients to read than a nested object. */
+function explain(why: RankParts): string {
+  const parts = [why.match === 'none' ? 'no query' : `text ${why.text} (${MATCH_WORDS[why.match]})`];
+  parts.push(why.tier ? 'hot' : 'warm', `importance ${why.importance}`, `${why.accesses} uses`, `recency ${why.recency}`);
+  return parts.join(', ');
 }
 
 /**
