@@ -2,6 +2,7 @@
 // beside the protocol floor (a no-op SDK server) and @modelcontextprotocol/server-memory on the
 // same data, start-up time, and recall@10 on a relevance set.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -89,8 +90,41 @@ async function relevance(client: Client): Promise<Quality> {
   return { recallAt10: hits / pairs.length, mrr: rr / pairs.length, misses };
 }
 
+/** A free loopback port for the metrics side port. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** brain's own time for a tool so far (sum, count), from its request-duration histogram. */
+async function ownTime(port: number, tool: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (!line.includes(`tool="${tool}"`)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('brain_mcp_request_duration_seconds_sum')) sum += value;
+    if (line.startsWith('brain_mcp_request_duration_seconds_count')) count += value;
+  }
+  return { sum, count };
+}
+
+/** Mean own time in ms of the calls made while `fn` ran. */
+async function measuredOwnTime(port: number, tool: string, fn: () => Promise<void>): Promise<number> {
+  const before = await ownTime(port, tool);
+  await fn();
+  const after = await ownTime(port, tool);
+  return ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000;
+}
+
 interface BrainRun {
   size: number;
+  ownRememberMs: number;
+  ownRecallMs: number;
   loadRate: number;
   remember: Summary;
   recall: Summary;
@@ -102,8 +136,9 @@ interface BrainRun {
 async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; quality: boolean }): Promise<BrainRun> {
   const dir = tempDir('brain-bench-');
   try {
+    const port = await freePort();
     const env = brainEnv(dir);
-    const peer = await connectStdio(process.execPath, [CLI], env);
+    const peer = await connectStdio(process.execPath, [CLI], { ...env, BRAIN_METRICS_PORT: String(port) });
     const base = corpus.slice(0, size);
     const extra = corpus.slice(size, size + opts.timed);
     if (extra.length < opts.timed) throw new Error(`the corpus has only ${corpus.length} documents; need ${size + opts.timed}`);
@@ -114,15 +149,21 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
     }
     const loadRate = await load(peer.client, base);
     // Timed one at a time on a store that already holds `size` memories.
-    const remember = summarize(await timeCalls(peer.client, 'remember', (i) => rememberArgs(extra[i]), extra.length));
+    let remember = summarize([]);
+    const ownRememberMs = await measuredOwnTime(port, 'remember', async () => {
+      remember = summarize(await timeCalls(peer.client, 'remember', (i) => rememberArgs(extra[i]), extra.length));
+    });
     const queries = queriesFrom(base, opts.timed);
     await timeCalls(peer.client, 'recall', (i) => ({ query: queries[i] }), Math.min(50, queries.length)); // warm-up
-    const recall = summarize(await timeCalls(peer.client, 'recall', (i) => ({ query: queries[i] }), queries.length));
+    let recall = summarize([]);
+    const ownRecallMs = await measuredOwnTime(port, 'recall', async () => {
+      recall = summarize(await timeCalls(peer.client, 'recall', (i) => ({ query: queries[i] }), queries.length));
+    });
     const quality = opts.quality ? await relevance(peer.client) : undefined;
     await peer.close();
     const dbBytes = fs.statSync(path.join(dir, 'brain.db')).size;
     const startup = await startupMs(env, 5);
-    return { size, loadRate, remember, recall, startup, quality, dbBytes };
+    return { size, ownRememberMs, ownRecallMs, loadRate, remember, recall, startup, quality, dbBytes };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -206,7 +247,11 @@ const section: BenchSection = {
         [`brain @${large}`, ms(b100.startup.p50), ms(b100.startup.p99)],
       ],
     );
-    console.log(`\nload throughput (32 calls in flight): ${Math.round(b10.loadRate)} remember/s @${small}, ${Math.round(b100.loadRate)} remember/s @${large}; database ${(b100.dbBytes / 1e6).toFixed(1)} MB @${large}`);
+    console.log(
+      `\nbrain's own time per call (mean, from its request-duration histogram): remember ${ms(b10.ownRememberMs)} / recall ${ms(b10.ownRecallMs)} ms @${small}; ` +
+        `remember ${ms(b100.ownRememberMs)} / recall ${ms(b100.ownRecallMs)} ms @${large}`,
+    );
+    console.log(`load throughput (32 calls in flight): ${Math.round(b10.loadRate)} remember/s @${small}, ${Math.round(b100.loadRate)} remember/s @${large}; database ${(b100.dbBytes / 1e6).toFixed(1)} MB @${large}`);
     const q = b10.quality!;
     console.log(`relevance: recall@10 = ${q.recallAt10.toFixed(3)}, MRR = ${q.mrr.toFixed(3)} over ${relevancePairs().length} queries (${NEEDLES.length} memories among ${small} others)`);
     if (q.misses.length) console.log(`  misses: ${q.misses.join(' | ')}`);

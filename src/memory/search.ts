@@ -204,7 +204,9 @@ export interface SearchResult {
 export function searchMemories(db: Db, query: string | undefined, filter: SearchFilter, limit: number, shown: ReadonlySet<number> = new Set(), nowMs = Date.now()): SearchResult {
   const nowText = toDbTime(nowMs);
   const want = shown.size + limit + 1;
-  const pool = Math.max(want * 2, 20);
+  // Candidates re-ranked per page: text weighs 70% of the score, so the best results come from
+  // the top of the text ranking; half a page more leaves room for tier/importance/recency to reorder.
+  const pool = Math.max(want + Math.ceil(want / 2), 16);
   const terms = query ? meaningfulTerms(queryTerms(query)) : [];
   // A query of only punctuation or symbols asks for nothing in particular: nothing matches it.
   if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms };
@@ -230,11 +232,21 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
       strategy = step;
     }
   };
-  add(ftsCandidates(db, allTermsQuery(terms), filter, nowText, pool, 'all_words'), 'all_words');
-  // Widen only when all words together found too little to choose from.
-  if (seen.size < Math.min(want, 5) && terms.length > 1) {
-    const rare = distinctiveTerms(db, terms);
-    if (rare.length) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
+  const rare = terms.length > 1 ? distinctiveTerms(db, terms) : [];
+  if (rare.length === terms.length) {
+    // Every word is rare, so "any word" costs little: one ranked query over any of them, and an
+    // unranked one over all of them that only tells which results have every word.
+    const any = ftsCandidates(db, anyTermQuery(terms), filter, nowText, pool, 'any_word');
+    if (any.length) {
+      const withAll = new Set(stmt(db, 'SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? LIMIT 10000').pluck().all(allTermsQuery(terms)) as number[]);
+      for (const c of any) if (withAll.has(c.row.id)) c.match = 'all_words';
+      add(any.filter((c) => c.match === 'all_words'), 'all_words');
+      add(any, 'any_word');
+    }
+  } else {
+    add(ftsCandidates(db, allTermsQuery(terms), filter, nowText, pool, 'all_words'), 'all_words');
+    // Widen only when all words together found too little to choose from.
+    if (seen.size < Math.min(want, 5) && rare.length) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
   }
   // Close words when words found almost nothing: a typo or a fragment.
   if (seen.size < Math.min(want, 3)) add(fuzzyCandidates(db, terms, filter, nowText, pool), 'fuzzy');
