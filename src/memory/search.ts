@@ -24,7 +24,7 @@ export interface SearchFilter {
 /** Why a result ranked where it did: every part of the final score, rounded for reading. */
 export interface RankParts {
   text: number;
-  match: 'all_words' | 'any_word' | 'fuzzy' | 'none';
+  match: 'all_words' | 'corrected' | 'any_word' | 'fuzzy' | 'none';
   tier: number;
   importance: number;
   accesses: number;
@@ -39,7 +39,7 @@ export interface Hit {
 
 export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
 /** Relative weight of each match kind's best hit: a word match beats a partial or fuzzy one. */
-const KIND_WEIGHT = { all_words: 1, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
+const KIND_WEIGHT = { all_words: 1, corrected: 0.95, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
 /** In the any-word step, words in more than this share of memories are left out (when others remain). */
 const COMMON_WORD_SHARE = 0.05;
 const COMMON_WORD_MIN_DOCS = 500;
@@ -135,28 +135,6 @@ function totalMemories(db: Db): number {
   return stmt(db, 'SELECT max(id) FROM memories').pluck().get() as number | null ?? 0;
 }
 
-/** The words worth an any-word search: common ones are left out while rarer ones remain. */
-function distinctiveTerms(db: Db, terms: string[]): string[] {
-  const cap = Math.max(COMMON_WORD_MIN_DOCS, totalMemories(db) * COMMON_WORD_SHARE);
-  const withDf = terms.map((t) => ({ t, df: documentFrequency(db, t) })).filter((x) => x.df > 0);
-  const rare = withDf.filter((x) => x.df <= cap).map((x) => x.t);
-  return rare.length > 0 ? rare : withDf.sort((a, b) => a.df - b.df).slice(0, 1).map((x) => x.t);
-}
-
-/**
- * The typo and fragment step: each word that matches nothing is replaced by the stored words
- * closest to it (see terms.ts), and memories with any of them are found by the word index.
- */
-function fuzzyCandidates(db: Db, terms: string[], filter: SearchFilter, nowText: string, limit: number): Candidate[] {
-  const words = new Set<string>();
-  for (const term of terms) {
-    if (documentFrequency(db, term) > 0) words.add(term);
-    else for (const close of closeTerms(db, term)) words.add(close);
-  }
-  if (words.size === 0) return [];
-  return ftsCandidates(db, anyTermQuery([...words]), filter, nowText, limit, 'fuzzy');
-}
-
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 function rank(candidates: Candidate[], nowMs: number): Hit[] {
@@ -232,8 +210,15 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
       strategy = step;
     }
   };
-  const rare = terms.length > 1 ? distinctiveTerms(db, terms) : [];
-  if (rare.length === terms.length) {
+  const df = new Map(terms.map((t) => [t, documentFrequency(db, t)]));
+  const known = terms.filter((t) => df.get(t)! > 0);
+  const unknown = terms.filter((t) => df.get(t) === 0);
+  // The words worth an any-word search: common ones are left out while rarer ones remain.
+  const cap = Math.max(COMMON_WORD_MIN_DOCS, totalMemories(db) * COMMON_WORD_SHARE);
+  let rare = known.filter((t) => df.get(t)! <= cap);
+  if (rare.length === 0 && known.length > 0) rare = [...known].sort((a, b) => df.get(a)! - df.get(b)!).slice(0, 1);
+
+  if (unknown.length === 0 && terms.length > 1 && rare.length === terms.length) {
     // Every word is rare, so "any word" costs little: one ranked query over any of them, and an
     // unranked one over all of them that only tells which results have every word.
     const any = ftsCandidates(db, anyTermQuery(terms), filter, nowText, pool, 'any_word');
@@ -243,13 +228,20 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
       add(any.filter((c) => c.match === 'all_words'), 'all_words');
       add(any, 'any_word');
     }
-  } else {
+  } else if (unknown.length === 0) {
     add(ftsCandidates(db, allTermsQuery(terms), filter, nowText, pool, 'all_words'), 'all_words');
     // Widen only when all words together found too little to choose from.
-    if (seen.size < Math.min(want, 5) && rare.length) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
+    if (seen.size < Math.min(want, 5) && terms.length > 1) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
+  } else {
+    // Some words match nothing: a typo or a fragment. Each is replaced by the stored words closest
+    // to it (terms.ts); first every word (or a correction of it) must match, then any of them.
+    const groups = terms.map((t) => (df.get(t)! > 0 ? [t] : closeTerms(db, t)));
+    if (groups.every((g) => g.length > 0)) {
+      add(ftsCandidates(db, groups.map((g) => `(${anyTermQuery(g)})`).join(' AND '), filter, nowText, pool, 'corrected'), 'corrected');
+    }
+    const loose = [...new Set([...rare, ...groups.filter((g, i) => df.get(terms[i]) === 0).flat()])];
+    if (seen.size < Math.min(want, 5) && loose.length) add(ftsCandidates(db, anyTermQuery(loose), filter, nowText, pool, 'fuzzy'), 'fuzzy');
   }
-  // Close words when words found almost nothing: a typo or a fragment.
-  if (seen.size < Math.min(want, 3)) add(fuzzyCandidates(db, terms, filter, nowText, pool), 'fuzzy');
   const ranked = rank([...seen.values()], nowMs).filter((h) => !shown.has(h.row.id));
   return { hits: ranked.slice(0, limit), more: ranked.length > limit, strategy, terms };
 }

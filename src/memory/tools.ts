@@ -79,7 +79,7 @@ function hitOut(hit: Hit, terms: string[]): MemoryOut {
   return out;
 }
 
-const MATCH_WORDS = { all_words: 'all words', any_word: 'some words', fuzzy: 'close words', none: 'no query' } as const;
+const MATCH_WORDS = { all_words: 'all words', corrected: 'all words, spelling corrected', any_word: 'some words', fuzzy: 'close words', none: 'no query' } as const;
 
 /** The ranking parts as one short line: cheaper for clients to read than a nested object. */
 function explain(why: RankParts): string {
@@ -184,7 +184,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
     output: {
       results: z.array(memoryOut),
       next_cursor: z.string().optional(),
-      strategy: z.string().optional().describe('How far the search had to widen: all_words, any_word, fuzzy.'),
+      strategy: z.string().optional().describe('How far the search had to widen: all_words, corrected, any_word, fuzzy.'),
       truncated: z.boolean().optional().describe('Paging stopped at its depth limit: narrow the query to see further.'),
       history: z
         .array(z.object({ version: z.number(), reason: z.string(), archived_at: z.string(), content: z.string() }))
