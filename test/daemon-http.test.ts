@@ -117,5 +117,11 @@ describe('MCP over Streamable HTTP', () => {
     const exposed = spawnSync(process.execPath, [CLI, 'serve'], { env: { ...env, BRAIN_HTTP_ADDR: '0.0.0.0:8080', BRAIN_HTTP_TOKEN: TOKEN }, encoding: 'utf8' });
     expect(exposed.status).toBe(2);
     expect(exposed.stderr).toMatch(/BRAIN_HTTP_ADDR.*loopback/);
+    const missing = spawnSync(process.execPath, [CLI, 'serve'], {
+      env: { ...env, BRAIN_SOCKET_PATH: path.join(dir, 'other.sock'), BRAIN_HTTP_ADDR: '127.0.0.1:1', BRAIN_HTTP_TOKEN_FILE: path.join(dir, 'no-such-token') },
+      encoding: 'utf8',
+    });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read BRAIN_HTTP_TOKEN_FILE .*no-such-token: ENOENT/);
   });
 });

@@ -32,8 +32,13 @@ export interface Daemon {
 function readToken(config: Config): string | undefined {
   if (config.httpToken) return config.httpToken;
   if (!config.httpTokenFile) return undefined;
-  const token = fs.readFileSync(config.httpTokenFile, 'utf8').trim();
-  if (token.length < 16) throw new Error(`BRAIN_HTTP_TOKEN_FILE ${config.httpTokenFile} holds fewer than 16 characters; put a long random token in it`);
+  let token: string;
+  try {
+    token = fs.readFileSync(config.httpTokenFile, 'utf8').trim();
+  } catch (err) {
+    throw new DaemonStartError(`cannot read BRAIN_HTTP_TOKEN_FILE ${config.httpTokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (token.length < 16) throw new DaemonStartError(`BRAIN_HTTP_TOKEN_FILE ${config.httpTokenFile} holds fewer than 16 characters; put a long random token in it`);
   return token;
 }
 
@@ -111,7 +116,17 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   });
   // The socket opens last: once it answers (what start-mcp.sh and systemd watchers look for),
   // everything else is up.
-  await listenUnix(socketServer, config.socketPath);
+  try {
+    await listenUnix(socketServer, config.socketPath);
+  } catch (err) {
+    // Another brain serve claimed the path in the moment since we checked it.
+    stopHealthWatch();
+    await scheduler.stop();
+    await http?.close();
+    await ops?.close();
+    app.close();
+    throw new DaemonStartError(`cannot listen on ${config.socketPath}: ${(err as Error).message}`);
+  }
   logger.info('brain serve ready', { socket: config.socketPath, db: config.dbPath, metrics: ops?.port, http: http?.port });
 
   let stopping: Promise<void> | undefined;
