@@ -32,6 +32,10 @@ describe('brain CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/BRAIN_MAX_CONTENT_KB="lots"/);
     expect(r.stderr).toMatch(/BRAIN_HOT_TIER_MAX_ITEMS="-4"/);
+    const secret = brain(['stats'], { BRAIN_HTTP_TOKEN: 'tooshort-secret' });
+    expect(secret.status).toBe(2);
+    expect(secret.stderr).toMatch(/BRAIN_HTTP_TOKEN=\(hidden\)/);
+    expect(secret.stderr).not.toMatch(/tooshort-secret/);
     const stdio = brain([], { BRAIN_LOG_LEVEL: 'loud' }, '');
     expect(stdio.status).toBe(2);
     expect(stdio.stderr).toMatch(/BRAIN_LOG_LEVEL/);
