@@ -183,7 +183,7 @@ describe('notes', () => {
     const passes = app.notes.sync.stats.passes;
     fs.writeFileSync(path.join(notesDir(), '_global', 'watched.md'), 'capybara now\n');
     // Let the inotify event reach the watcher callback.
-    for (let i = 0; i < 50 && !(await run('search', { query: 'capybara' })).results.length; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && !(await run('search', { query: 'capybara' })).results.length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(app.notes.sync.watching).toBe(true);
     expect((await run('search', { query: 'capybara' })).results[0].path).toBe('watched.md');
     expect(app.notes.sync.stats.passes).toBe(passes);
@@ -195,7 +195,7 @@ describe('notes', () => {
     await run('note_write', { path: 'sub/x', content: 'first' });
     const sub = path.join(notesDir(), '_global', 'sub');
     const until = async (query: string, n: number) => {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 250; i++) {
         if ((await run('search', { query })).results.length === n) return;
         await new Promise((r) => setTimeout(r, 20));
       }
