@@ -84,7 +84,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
     name: 'init',
     title: 'Start with brain',
     description:
-      'Call once at the start of every conversation: opens a session and returns the user\'s preferences, the active project and the most useful memories.',
+      'Call once at the start of every conversation: opens a session and returns the user\'s preferences, the active project\'s context and recent notes, and the most useful memories.',
     kind: 'write',
     input: {
       project: projectName.optional().describe('Project to work in; "global" for none. Default: the project this session used last.'),
