@@ -1,7 +1,8 @@
-// Which files an execution created or changed in its workspace. The walk never follows symlinks
-// (lstat only): the workspace belongs to the sandbox user, who may plant links to anywhere.
+// Which files an execution created or changed in its workspace. The workspace belongs to the
+// sandbox user, who may plant symlinks or swap a directory for one while another execution of the
+// same project runs; brain (possibly root) must never be led outside. So each directory is opened
+// with O_NOFOLLOW and read through its descriptor (/proc/self/fd/N/...), never by path again.
 import fs from 'node:fs';
-import path from 'node:path';
 
 export interface FileState {
   size: number;
@@ -12,33 +13,55 @@ export type Snapshot = Map<string, FileState>;
 
 const MAX_ENTRIES = 10_000;
 const MAX_DEPTH = 12;
+const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+
+function openDir(path: string): number | undefined {
+  try {
+    return fs.openSync(path, DIR_FLAGS);
+  } catch {
+    return undefined;
+  }
+}
 
 export function snapshot(root: string): Snapshot {
   const out: Snapshot = new Map();
-  const walk = (dir: string, rel: string, depth: number) => {
+  const walk = (fd: number, rel: string, depth: number) => {
     if (depth > MAX_DEPTH || out.size >= MAX_ENTRIES) return;
+    const here = `/proc/self/fd/${fd}`;
     let entries: fs.Dirent[];
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
+      entries = fs.readdirSync(here, { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of entries) {
       if (out.size >= MAX_ENTRIES) return;
       const relPath = rel ? `${rel}/${e.name}` : e.name;
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full, relPath, depth + 1);
-      else if (e.isFile()) {
+      if (e.isDirectory()) {
+        const child = openDir(`${here}/${e.name}`);
+        if (child === undefined) continue;
         try {
-          const st = fs.lstatSync(full, { bigint: true });
-          out.set(relPath, { size: Number(st.size), mtimeNs: st.mtimeNs });
+          walk(child, relPath, depth + 1);
+        } finally {
+          fs.closeSync(child);
+        }
+      } else if (e.isFile()) {
+        try {
+          const st = fs.lstatSync(`${here}/${e.name}`, { bigint: true });
+          if (st.isFile()) out.set(relPath, { size: Number(st.size), mtimeNs: st.mtimeNs });
         } catch {
           /* removed meanwhile */
         }
       }
     }
   };
-  walk(root, '', 0);
+  const fd = openDir(root);
+  if (fd === undefined) return out;
+  try {
+    walk(fd, '', 0);
+  } finally {
+    fs.closeSync(fd);
+  }
   return out;
 }
 
