@@ -230,8 +230,15 @@ export function searchMemories(db: Db, query: string | undefined, filter: Search
     }
   } else if (unknown.length === 0) {
     add(ftsCandidates(db, allTermsQuery(terms), filter, nowText, pool, 'all_words'), 'all_words');
-    // Widen only when all words together found too little to choose from.
-    if (seen.size < Math.min(want, 5) && terms.length > 1) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
+    // Widen only when all words together found too little to choose from: first to every word
+    // but one (cheap: still intersections, and a common word still counts), then to any rare word.
+    // Both run: a rare word alone (high weight) may say more than two common ones together.
+    const few = seen.size < Math.min(want, 5);
+    if (few && terms.length >= 3 && terms.length <= 6) {
+      const allButOne = terms.map((_, skip) => `(${allTermsQuery(terms.filter((__, i) => i !== skip))})`).join(' OR ');
+      add(ftsCandidates(db, allButOne, filter, nowText, pool, 'any_word'), 'any_word');
+    }
+    if (few && terms.length > 1) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
   } else {
     // Some words match nothing: a typo or a fragment. Each is replaced by the stored words closest
     // to it (terms.ts); first every word (or a correction of it) must match, then any of them.
