@@ -33,4 +33,6 @@ mkdir -p "$bindir"
 ln -sf "$PWD/dist/src/cli.js" "$bindir/brain"
 echo "brain install: linked $bindir/brain"
 case ":$PATH:" in *":$bindir:"*) ;; *) echo "brain install: add $bindir to your PATH";; esac
+# brain running as root sandboxes code as an unprivileged user: create it (idempotent).
+if [ "$(id -u)" -eq 0 ]; then scripts/setup-sandbox.sh; fi
 "$bindir/brain" doctor || true
