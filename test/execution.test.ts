@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { detectHost, isProblem } from '../src/execution/host.js';
 import { brainEnv, call, callError, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
-import { eventually, SANDBOX_LIMITS, sandboxProcesses } from './helpers/sandbox.js';
+import { eventually, SANDBOX_LIMITS, sandboxProcesses, type Exec } from './helpers/sandbox.js';
 
 let dir: string;
 let brain: Connected;
@@ -16,18 +16,6 @@ let big: Connected;
 let bigDir: string;
 let bigWorkspaces: string;
 
-interface Exec {
-  execution_id: number;
-  status: string;
-  exit_code: number | null;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  stdout_bytes: number;
-  wall_ms: number;
-  files: { path: string; size: number; change: string }[];
-  images: number;
-}
 
 beforeAll(async () => {
   dir = tempDir();

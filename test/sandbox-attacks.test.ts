@@ -8,18 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { detectHost, isProblem, type SandboxHost } from '../src/execution/host.js';
 import { brainEnv, call, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
-import { eventually, SANDBOX_LIMITS, sandboxProcesses } from './helpers/sandbox.js';
+import { eventually, SANDBOX_LIMITS, sandboxProcesses, type Exec } from './helpers/sandbox.js';
 
-interface Exec {
-  execution_id: number;
-  status: string;
-  exit_code: number | null;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  stdout_bytes: number;
-  wall_ms: number;
-}
 
 const SECRET = `brain-secret-${process.pid}-${Date.now()}`;
 let dir: string;

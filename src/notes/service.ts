@@ -14,19 +14,12 @@ import { hashOf, removeFile, symlinkOnPath, writeFileAtomic } from './files.js';
 import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
 import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
 import * as store from './store.js';
-import { createNoteSync, entryFor, type NoteSync } from './sync.js';
+import { createNoteSync, entryFor, type NoteSync, type SyncOptions } from './sync.js';
 
 export const MAX_NOTE_BYTES = 1024 * 1024;
 export const MAX_TITLE_CHARS = 200;
 
-export interface NotesOptions {
-  db: Db;
-  root: string;
-  watch: boolean;
-  rescanMs: number;
-  pollMs: number;
-  logger: Logger;
-  metrics?: Metrics;
+export interface NotesOptions extends SyncOptions {
   /** Told how long each notes operation's (synchronous) work took, e.g. for the slow-query log. */
   slow?: (label: string, ms: number) => void;
 }

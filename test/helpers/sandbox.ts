@@ -74,3 +74,17 @@ export function sandboxProcesses(workspaceRoot: string): { pid: number; cmd: str
     }
   });
 }
+
+/** What `execute` returns (the fields the tests read). */
+export interface Exec {
+  execution_id: number;
+  status: string;
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  stdout_bytes: number;
+  wall_ms: number;
+  files: { path: string; size: number; change: string }[];
+  images: number;
+}
