@@ -55,7 +55,8 @@ function ownPaths(): Map<string, string> {
   return map;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process exists (EPERM: it does, but belongs to another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

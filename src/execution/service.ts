@@ -10,7 +10,7 @@ import { toDbTime, type Db } from '../core/db.js';
 import { UnavailableError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { removeCgroupBase } from '../../worker/cgroup.js';
+import { pidAlive, removeCgroupBase } from '../../worker/cgroup.js';
 import type { ExecOutcome, ExecTask, WarmTask } from '../../worker/execute-worker.js';
 import { detectHost, ensureWorkspace, isProblem, mechanisms, type SandboxHost } from './host.js';
 import { inline, readPage, type Page } from './output.js';
@@ -111,14 +111,6 @@ function workerFile(): string {
   throw new Error('dist/worker/execute-worker.js not found: run `npm run build`');
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const QUEUE_FULL = 'execution queue is full';
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { brainEnv as benchEnv } from '../../bench/lib.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -14,19 +15,9 @@ export function tempDir(prefix = 'brain-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Environment for a brain whose every path is inside `dir`. */
+/** Environment for a brain whose every path is inside `dir` (the bench's, with log files on). */
 export function brainEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: dir,
-    BRAIN_DB_PATH: path.join(dir, 'brain.db'),
-    BRAIN_NOTES_PATH: path.join(dir, 'notes'),
-    BRAIN_EXECUTION_PATH: path.join(dir, 'executions'),
-    BRAIN_BACKUP_PATH: path.join(dir, 'backups'),
-    BRAIN_LOG_PATH: path.join(dir, 'logs'),
-    BRAIN_LOG_LEVEL: 'warn',
-    ...extra,
-  };
+  return benchEnv(dir, { BRAIN_LOG_FILES: 'true', ...extra });
 }
 
 export function testConfig(dir: string, extra: Record<string, string> = {}): Config {
