@@ -71,6 +71,28 @@ CREATE TRIGGER IF NOT EXISTS memories_fts_update AFTER UPDATE OF key, content, t
   INSERT INTO memories_fts (rowid, key, content, tags) VALUES (new.id, new.key, new.content, new.tags);
 END;
 
+-- Every change to a memory except its access statistics, in commit order. Each brain process keeps
+-- an in-process index of memories for fast ranking (src/memory/live-index.ts); it reads this log
+-- to catch up with its own writes and with those of other processes sharing the file.
+-- words = 1 when the memory's words changed (or it was added or deleted), 0 for other columns.
+CREATE TABLE IF NOT EXISTS memory_changes (
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  memory_id INTEGER NOT NULL,
+  words     INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS memory_changes_insert AFTER INSERT ON memories BEGIN
+  INSERT INTO memory_changes (memory_id, words) VALUES (new.id, 1);
+END;
+CREATE TRIGGER IF NOT EXISTS memory_changes_delete AFTER DELETE ON memories BEGIN
+  INSERT INTO memory_changes (memory_id, words) VALUES (old.id, 1);
+END;
+CREATE TRIGGER IF NOT EXISTS memory_changes_words AFTER UPDATE OF key, content, tags ON memories BEGIN
+  INSERT INTO memory_changes (memory_id, words) VALUES (new.id, 1);
+END;
+CREATE TRIGGER IF NOT EXISTS memory_changes_other AFTER UPDATE OF project, type, importance, storage_tier, updated_at, expires_at ON memories BEGIN
+  INSERT INTO memory_changes (memory_id, words) VALUES (new.id, 0);
+END;
+
 -- Every distinct word ever stored, with a trigram index over the words: the fallback for
 -- fragments ("kubern") and misspellings ("kubernets") finds close words here, then searches
 -- memories_fts with them. Indexing words instead of whole memories keeps writes cheap.

@@ -82,6 +82,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     budget: { maxItems: config.hotTierMaxItems, maxBytes: config.hotTierMaxBytes },
     maxContentBytes: config.maxContentBytes,
     retentionDays: config.retentionDays,
+    recallIndex: config.recallIndex,
     metrics,
     logger,
   });
@@ -230,7 +231,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       if (closed) return;
       closed = true;
       for (const t of timers) clearInterval(t);
-      memories.flush();
+      memories.close();
       notes.close();
       void executions.close();
       db.close();

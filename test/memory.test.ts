@@ -9,7 +9,7 @@ import { UserError } from '../src/core/errors.js';
 import { findSecret } from '../src/memory/secrets.js';
 import { editDistance } from '../src/memory/terms.js';
 import { exportLines, importLines } from '../src/memory/transfer.js';
-import { tempDir, testConfig } from './helpers/brain.js';
+import { indexReady, tempDir, testConfig } from './helpers/brain.js';
 
 let dir: string;
 let app: App;
@@ -20,325 +20,332 @@ function remember(content: string, extra: Partial<Parameters<App['memories']['re
 const keysOf = (query: string | undefined, filter: Parameters<App['memories']['search']>[1] = {}, limit = 10) =>
   app.memories.search(query, filter, limit).hits.map((h) => h.row.key);
 
-beforeEach(() => {
-  dir = tempDir();
-  app = createApp(testConfig(dir));
-});
-afterEach(() => {
-  app.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-describe('recall search', () => {
-  beforeEach(() => {
-    remember('Production runs on a Kubernetes cluster of three nodes in Frankfurt.', { key: 'kube' });
-    remember('The staging database is PostgreSQL 16 on db-staging, port 5433.', { key: 'staging', tags: ['infra'] });
-    remember('The user prefers vim keybindings in every editor.', { key: 'vim', type: 'user_preferences', importance: 0.9 });
-    remember('Deployments go out on Tuesdays after the release checklist.', { key: 'deploys' });
+// Every test runs with both ranking engines: FTS5 alone, and the in-process index once built.
+describe.each([
+  ['FTS5', false],
+  ['the in-process index', true],
+])('recall through %s', (_engine, useIndex) => {
+  beforeEach(async () => {
+    dir = tempDir();
+    app = createApp(testConfig(dir, { BRAIN_RECALL_INDEX: String(useIndex) }));
+    if (useIndex) await indexReady(app);
   });
-
-  it('finds by stemmed words and ranks the best match first', () => {
-    expect(keysOf('deployment tuesday')[0]).toBe('deploys');
-    expect(keysOf('databases staging')[0]).toBe('staging');
-  });
-
-  it('finds misspelled words and fragments', () => {
-    expect(keysOf('kubernetse')).toContain('kube');
-    expect(keysOf('Frankfrut cluster')).toContain('kube');
-    expect(keysOf('postgre')).toContain('staging');
-    expect(keysOf('keybind')).toContain('vim');
-    expect(keysOf('stagign databse')).toContain('staging');
-  });
-
-  it('never breaks on FTS syntax in user text', () => {
-    for (const q of ['foo AND (', '"', '""""', '*', 'NEAR(a b, 2)', 'a:b', '-x', '^start', '(((', 'OR', 'AND NOT', '🙂', 'ünïcödé', '\u0000', 'x'.repeat(1000)]) {
-      expect(() => app.memories.search(q, {}, 10)).not.toThrow();
-    }
-    expect(keysOf('"staging" AND (')).toContain('staging');
-  });
-
-  it('explains the ranking of every result', () => {
-    const [hit] = app.memories.search('kubernetes', {}, 1).hits;
-    expect(hit.why).toMatchObject({ match: 'all_words', tier: 0, importance: 0.5 });
-    expect(hit.why.text).toBeGreaterThan(0);
-    expect(hit.score).toBeGreaterThan(0);
-  });
-
-  it('filters by type, tags, importance and time', () => {
-    expect(keysOf(undefined, { type: 'user_preferences' })).toEqual(['vim']);
-    expect(keysOf(undefined, { tags: ['infra'] })).toEqual(['staging']);
-    expect(keysOf(undefined, { minImportance: 0.8 })).toEqual(['vim']);
-    expect(keysOf(undefined, { since: '2999-01-01 00:00:00.000' })).toEqual([]);
-    expect(keysOf(undefined, { until: '2000-01-01 00:00:00.000' })).toEqual([]);
-    expect(keysOf(undefined, {}).sort()).toEqual(['deploys', 'kube', 'staging', 'vim']);
-  });
-
-  it('pages through results without repeats', () => {
-    for (let i = 0; i < 25; i++) remember(`Note number ${i} about the shared topic of caching`, { key: `cache-${i}` });
-    const seen: string[] = [];
-    const shown = new Set<number>();
-    for (let page = 0; page < 3; page++) {
-      const { hits, more } = app.memories.search('caching topic', {}, 10, shown);
-      for (const h of hits) shown.add(h.row.id);
-      seen.push(...hits.map((h) => h.row.key));
-      expect(more).toBe(page < 2);
-    }
-    expect(seen.length).toBe(25);
-    expect(new Set(seen).size).toBe(25);
-  });
-});
-
-describe('projects', () => {
-  it('keeps projects apart and shows global items everywhere', () => {
-    remember('alpha secret plan', { project: 'alpha', key: 'a' });
-    remember('beta launch plan', { project: 'beta', key: 'b' });
-    remember('global plan for everyone', { key: 'g' });
-    expect(keysOf('plan', { projects: ['alpha', ''] }).sort()).toEqual(['a', 'g']);
-    expect(keysOf('plan', { projects: ['beta', ''] }).sort()).toEqual(['b', 'g']);
-    expect(keysOf('plan', {}).sort()).toEqual(['a', 'b', 'g']);
-    // The same key may exist in two projects.
-    remember('alpha version', { project: 'alpha', key: 'same' });
-    remember('beta version', { project: 'beta', key: 'same' });
-    expect(app.memories.getByKey(['alpha', ''], 'same')!.content).toBe('alpha version');
-    expect(app.memories.getByKey(['beta', ''], 'same')!.content).toBe('beta version');
-  });
-});
-
-describe('nothing is lost by accident', () => {
-  it('keeps earlier versions and restores them', () => {
-    remember('first text', { key: 'k' });
-    remember('second text', { key: 'k' });
-    const third = remember('third text', { key: 'k' });
-    expect(third.version).toBe(3);
-    expect(app.memories.history('', 'k').map((h) => h.content)).toEqual(['second text', 'first text']);
-    const back = app.memories.restore('', 'k', 1);
-    expect(back).toMatchObject({ content: 'first text', version: 4 });
-    expect(app.memories.history('', 'k')[0].content).toBe('third text');
-  });
-
-  it('an identical remember is not a new version', () => {
-    remember('same', { key: 'k' });
-    expect(remember('same', { key: 'k' }).version).toBe(1);
-  });
-
-  it('restores a forgotten memory, and bulk forgetting needs confirmation', () => {
-    const row = remember('to be forgotten', { key: 'gone', tags: ['tmp'] });
-    app.memories.forgetOne(row);
-    expect(app.memories.getByKey([''], 'gone')).toBeUndefined();
-    expect(app.memories.restore('', 'gone')).toMatchObject({ content: 'to be forgotten' });
-    expect(app.memories.getByKey([''], 'gone')!.tags).toBe('["tmp"]');
-    remember('another tmp', { key: 'gone2', tags: ['tmp'] });
-    expect(() => app.memories.forgetMatching({ projects: [''], tags: ['tmp'] }, false)).toThrow(/would forget 2 memories/);
-    expect(keysOf(undefined, { tags: ['tmp'] }).length).toBe(2);
-    expect(app.memories.forgetMatching({ projects: [''], tags: ['tmp'] }, true).forgotten).toBe(2);
-    expect(keysOf(undefined, { tags: ['tmp'] })).toEqual([]);
-  });
-
-  it('never returns expired memories, and purges them', () => {
-    remember('short lived', { key: 'ttl', ttlSeconds: 1 });
-    app.db.prepare(`UPDATE memories SET expires_at = '2000-01-01 00:00:00.000' WHERE key = 'ttl'`).run();
-    expect(keysOf('short lived')).toEqual([]);
-    expect(app.memories.getByKey([''], 'ttl')).toBeUndefined();
-    expect(app.memories.purge().expired).toBe(1);
-    expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(0);
-  });
-
-  it('a refused write leaves the database as it was', () => {
-    remember('kept', { key: 'k' });
-    const before = fs.readFileSync(path.join(dir, 'brain.db')).length;
-    const count = () => app.db.prepare('SELECT count(*) FROM memories').pluck().get();
-    expect(() => remember('x'.repeat(300 * 1024))).toThrow(UserError);
-    expect(() => remember('-----BEGIN RSA PRIVATE KEY-----\nabc')).toThrow(/private key/);
-    expect(count()).toBe(1);
-    expect(fs.readFileSync(path.join(dir, 'brain.db')).length).toBe(before);
-    expect(remember('-----BEGIN RSA PRIVATE KEY-----\nabc', { allowSecrets: true }).key).toBeTruthy();
-  });
-});
-
-describe('tiers', () => {
-  it('keeps the best scores hot within the budget, protected types always hot', () => {
+  afterEach(() => {
     app.close();
-    app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }));
-    for (let i = 0; i < 6; i++) remember(`ordinary memory ${i}`, { key: `m${i}`, importance: i / 10 });
-    for (let i = 0; i < 2; i++) remember(`preference ${i}`, { key: `p${i}`, type: 'user_preferences', importance: 0.1 });
-    const result = app.memories.rebalance('manual');
-    const hot = app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all();
-    // The two preferences are protected; the one remaining slot goes to the highest score.
-    expect(hot).toEqual(['m5', 'p0', 'p1']);
-    expect(result.hot_items).toBe(3);
-    expect(app.memories.stats().tier_moves.recent.length).toBe(1);
-    // Accesses raise a score: m0 used a lot overtakes m5.
-    for (let i = 0; i < 20; i++) app.memories.getByKey([''], 'm0');
-    app.memories.rebalance('manual');
-    expect(app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all()).toEqual(['m0', 'p0', 'p1']);
-    expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(8);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the hot cache sees writes from another process on the same file', () => {
-    remember('hot one', { key: 'h', importance: 0.9 });
-    expect(app.memories.cache.byProjectKey('', 'h')?.content).toBe('hot one');
-    const other = new Database(path.join(dir, 'brain.db'));
-    other.prepare(`UPDATE memories SET content = 'changed elsewhere' WHERE key = 'h'`).run();
-    other.close();
-    expect(app.memories.cache.byProjectKey('', 'h')?.content).toBe('changed elsewhere');
-  });
-});
+  describe('recall search', () => {
+    beforeEach(() => {
+      remember('Production runs on a Kubernetes cluster of three nodes in Frankfurt.', { key: 'kube' });
+      remember('The staging database is PostgreSQL 16 on db-staging, port 5433.', { key: 'staging', tags: ['infra'] });
+      remember('The user prefers vim keybindings in every editor.', { key: 'vim', type: 'user_preferences', importance: 0.9 });
+      remember('Deployments go out on Tuesdays after the release checklist.', { key: 'deploys' });
+    });
 
-describe('credentials', () => {
-  it('recognises common secrets and leaves ordinary text alone', () => {
-    expect(findSecret('key AKIAIOSFODNN7EXAMPLE')).toMatch(/AWS/);
-    expect(findSecret('ghp_' + 'a1'.repeat(18))).toMatch(/GitHub/);
-    expect(findSecret('sk-ant-api03-' + 'x'.repeat(30))).toMatch(/Anthropic/);
-    expect(findSecret('xoxb-1234567890-abcdefghij')).toMatch(/Slack/);
-    expect(findSecret('password = hunter2abc9')).toMatch(/password/);
-    expect(findSecret('postgres://admin:s3cr3tpw@db:5432/app')).toMatch(/URL/);
-    expect(findSecret('The user likes passwords managed by 1Password.')).toBeUndefined();
-    expect(findSecret('use --password=PASSWORD to pass it')).toBeUndefined();
-    expect(findSecret('Deploy with the API on Tuesday.')).toBeUndefined();
-  });
-});
+    it('finds by stemmed words and ranks the best match first', () => {
+      expect(keysOf('deployment tuesday')[0]).toBe('deploys');
+      expect(keysOf('databases staging')[0]).toBe('staging');
+    });
 
-describe('word list', () => {
-  it('edit distance counts a swap of neighbours as one edit', () => {
-    expect(editDistance('stagign', 'staging', 2)).toBe(1);
-    expect(editDistance('kubernets', 'kubernetes', 2)).toBe(1);
-    expect(editDistance('abc', 'xyz', 1)).toBe(2);
-  });
-});
+    it('finds misspelled words and fragments', () => {
+      expect(keysOf('kubernetse')).toContain('kube');
+      expect(keysOf('Frankfrut cluster')).toContain('kube');
+      expect(keysOf('postgre')).toContain('staging');
+      expect(keysOf('keybind')).toContain('vim');
+      expect(keysOf('stagign databse')).toContain('staging');
+    });
 
-describe('export and import', () => {
-  it('round-trips losslessly, history included', () => {
-    remember('v1', { key: 'a', project: 'p1', tags: ['t'], importance: 0.7 });
-    remember('v2', { key: 'a', project: 'p1', tags: ['t'], importance: 0.7 });
-    remember('global', { key: 'b', type: 'fact' });
-    const lines = [...exportLines(app.db)];
-    const other = createApp(testConfig(tempDir()));
-    try {
-      const report = importLines(other.db, lines);
-      expect(report).toMatchObject({ format: 'brain', created: 2, history: 1, errors: [] });
-      expect([...exportLines(other.db)]).toEqual(lines);
-      // Importing again changes nothing.
-      expect(importLines(other.db, lines)).toMatchObject({ created: 0, updated: 0, skipped: 2, history: 0 });
-    } finally {
+    it('never breaks on FTS syntax in user text', () => {
+      for (const q of ['foo AND (', '"', '""""', '*', 'NEAR(a b, 2)', 'a:b', '-x', '^start', '(((', 'OR', 'AND NOT', '🙂', 'ünïcödé', '\u0000', 'x'.repeat(1000)]) {
+        expect(() => app.memories.search(q, {}, 10)).not.toThrow();
+      }
+      expect(keysOf('"staging" AND (')).toContain('staging');
+    });
+
+    it('explains the ranking of every result', () => {
+      const [hit] = app.memories.search('kubernetes', {}, 1).hits;
+      expect(hit.why).toMatchObject({ match: 'all_words', tier: 0, importance: 0.5 });
+      expect(hit.why.text).toBeGreaterThan(0);
+      expect(hit.score).toBeGreaterThan(0);
+    });
+
+    it('filters by type, tags, importance and time', () => {
+      expect(keysOf(undefined, { type: 'user_preferences' })).toEqual(['vim']);
+      expect(keysOf(undefined, { tags: ['infra'] })).toEqual(['staging']);
+      expect(keysOf(undefined, { minImportance: 0.8 })).toEqual(['vim']);
+      expect(keysOf(undefined, { since: '2999-01-01 00:00:00.000' })).toEqual([]);
+      expect(keysOf(undefined, { until: '2000-01-01 00:00:00.000' })).toEqual([]);
+      expect(keysOf(undefined, {}).sort()).toEqual(['deploys', 'kube', 'staging', 'vim']);
+    });
+
+    it('pages through results without repeats', () => {
+      for (let i = 0; i < 25; i++) remember(`Note number ${i} about the shared topic of caching`, { key: `cache-${i}` });
+      const seen: string[] = [];
+      const shown = new Set<number>();
+      for (let page = 0; page < 3; page++) {
+        const { hits, more } = app.memories.search('caching topic', {}, 10, shown);
+        for (const h of hits) shown.add(h.row.id);
+        seen.push(...hits.map((h) => h.row.key));
+        expect(more).toBe(page < 2);
+      }
+      expect(seen.length).toBe(25);
+      expect(new Set(seen).size).toBe(25);
+    });
+  });
+
+  describe('projects', () => {
+    it('keeps projects apart and shows global items everywhere', () => {
+      remember('alpha secret plan', { project: 'alpha', key: 'a' });
+      remember('beta launch plan', { project: 'beta', key: 'b' });
+      remember('global plan for everyone', { key: 'g' });
+      expect(keysOf('plan', { projects: ['alpha', ''] }).sort()).toEqual(['a', 'g']);
+      expect(keysOf('plan', { projects: ['beta', ''] }).sort()).toEqual(['b', 'g']);
+      expect(keysOf('plan', {}).sort()).toEqual(['a', 'b', 'g']);
+      // The same key may exist in two projects.
+      remember('alpha version', { project: 'alpha', key: 'same' });
+      remember('beta version', { project: 'beta', key: 'same' });
+      expect(app.memories.getByKey(['alpha', ''], 'same')!.content).toBe('alpha version');
+      expect(app.memories.getByKey(['beta', ''], 'same')!.content).toBe('beta version');
+    });
+  });
+
+  describe('nothing is lost by accident', () => {
+    it('keeps earlier versions and restores them', () => {
+      remember('first text', { key: 'k' });
+      remember('second text', { key: 'k' });
+      const third = remember('third text', { key: 'k' });
+      expect(third.version).toBe(3);
+      expect(app.memories.history('', 'k').map((h) => h.content)).toEqual(['second text', 'first text']);
+      const back = app.memories.restore('', 'k', 1);
+      expect(back).toMatchObject({ content: 'first text', version: 4 });
+      expect(app.memories.history('', 'k')[0].content).toBe('third text');
+    });
+
+    it('an identical remember is not a new version', () => {
+      remember('same', { key: 'k' });
+      expect(remember('same', { key: 'k' }).version).toBe(1);
+    });
+
+    it('restores a forgotten memory, and bulk forgetting needs confirmation', () => {
+      const row = remember('to be forgotten', { key: 'gone', tags: ['tmp'] });
+      app.memories.forgetOne(row);
+      expect(app.memories.getByKey([''], 'gone')).toBeUndefined();
+      expect(app.memories.restore('', 'gone')).toMatchObject({ content: 'to be forgotten' });
+      expect(app.memories.getByKey([''], 'gone')!.tags).toBe('["tmp"]');
+      remember('another tmp', { key: 'gone2', tags: ['tmp'] });
+      expect(() => app.memories.forgetMatching({ projects: [''], tags: ['tmp'] }, false)).toThrow(/would forget 2 memories/);
+      expect(keysOf(undefined, { tags: ['tmp'] }).length).toBe(2);
+      expect(app.memories.forgetMatching({ projects: [''], tags: ['tmp'] }, true).forgotten).toBe(2);
+      expect(keysOf(undefined, { tags: ['tmp'] })).toEqual([]);
+    });
+
+    it('never returns expired memories, and purges them', () => {
+      remember('short lived', { key: 'ttl', ttlSeconds: 1 });
+      app.db.prepare(`UPDATE memories SET expires_at = '2000-01-01 00:00:00.000' WHERE key = 'ttl'`).run();
+      expect(keysOf('short lived')).toEqual([]);
+      expect(app.memories.getByKey([''], 'ttl')).toBeUndefined();
+      expect(app.memories.purge().expired).toBe(1);
+      expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(0);
+    });
+
+    it('a refused write leaves the database as it was', () => {
+      remember('kept', { key: 'k' });
+      const before = fs.readFileSync(path.join(dir, 'brain.db')).length;
+      const count = () => app.db.prepare('SELECT count(*) FROM memories').pluck().get();
+      expect(() => remember('x'.repeat(300 * 1024))).toThrow(UserError);
+      expect(() => remember('-----BEGIN RSA PRIVATE KEY-----\nabc')).toThrow(/private key/);
+      expect(count()).toBe(1);
+      expect(fs.readFileSync(path.join(dir, 'brain.db')).length).toBe(before);
+      expect(remember('-----BEGIN RSA PRIVATE KEY-----\nabc', { allowSecrets: true }).key).toBeTruthy();
+    });
+  });
+
+  describe('tiers', () => {
+    it('keeps the best scores hot within the budget, protected types always hot', () => {
+      app.close();
+      app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }));
+      for (let i = 0; i < 6; i++) remember(`ordinary memory ${i}`, { key: `m${i}`, importance: i / 10 });
+      for (let i = 0; i < 2; i++) remember(`preference ${i}`, { key: `p${i}`, type: 'user_preferences', importance: 0.1 });
+      const result = app.memories.rebalance('manual');
+      const hot = app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all();
+      // The two preferences are protected; the one remaining slot goes to the highest score.
+      expect(hot).toEqual(['m5', 'p0', 'p1']);
+      expect(result.hot_items).toBe(3);
+      expect(app.memories.stats().tier_moves.recent.length).toBe(1);
+      // Accesses raise a score: m0 used a lot overtakes m5.
+      for (let i = 0; i < 20; i++) app.memories.getByKey([''], 'm0');
+      app.memories.rebalance('manual');
+      expect(app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all()).toEqual(['m0', 'p0', 'p1']);
+      expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(8);
+    });
+
+    it('the hot cache sees writes from another process on the same file', () => {
+      remember('hot one', { key: 'h', importance: 0.9 });
+      expect(app.memories.cache.byProjectKey('', 'h')?.content).toBe('hot one');
+      const other = new Database(path.join(dir, 'brain.db'));
+      other.prepare(`UPDATE memories SET content = 'changed elsewhere' WHERE key = 'h'`).run();
       other.close();
-    }
+      expect(app.memories.cache.byProjectKey('', 'h')?.content).toBe('changed elsewhere');
+    });
   });
 
-  it('imports the memory.jsonl of @modelcontextprotocol/server-memory', () => {
-    const lines = [
-      JSON.stringify({ type: 'entity', name: 'John_Smith', entityType: 'person', observations: ['Speaks fluent Spanish', 'Works at Acme'] }),
-      JSON.stringify({ type: 'entity', name: 'Acme', entityType: 'organization', observations: ['Makes anvils'] }),
-      JSON.stringify({ type: 'relation', from: 'John_Smith', to: 'Acme', relationType: 'works_at' }),
-      'not json',
-    ];
-    const report = importLines(app.db, lines);
-    expect(report).toMatchObject({ format: 'server-memory', created: 2 });
-    expect(report.errors).toEqual(['line 4: ' + report.errors[0].slice('line 4: '.length)]);
-    app.memories.cache.invalidate();
-    const john = app.memories.getByKey([''], 'John_Smith')!;
-    expect(john.content).toMatch(/Speaks fluent Spanish/);
-    expect(john.content).toMatch(/works_at Acme/);
-    expect(JSON.parse(john.tags)).toEqual(['server-memory', 'person']);
-    expect(keysOf('spanish')).toContain('John_Smith');
-  });
-});
-
-describe('query plans', () => {
-  const plan = (sql: string, ...params: unknown[]) =>
-    (app.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
-
-  it('hot paths use indexes, never a table scan', () => {
-    expect(plan('SELECT * FROM memories WHERE project = ? AND key = ?', '', 'k')).toMatch(/SEARCH memories USING INDEX/);
-    expect(plan(`SELECT * FROM memories WHERE storage_tier = 'hot'`)).toMatch(/SEARCH memories USING INDEX memories_tier_score/);
-    expect(plan('UPDATE memories SET access_count = access_count + 1 WHERE id = ?', 1)).toMatch(/SEARCH memories USING INTEGER PRIMARY KEY/);
-    expect(plan('SELECT memory_id FROM memory_tags WHERE tag = ?', 't')).toMatch(/SEARCH memory_tags USING PRIMARY KEY/);
-    expect(plan('SELECT * FROM memory_history WHERE project = ? AND key = ? ORDER BY archived_at DESC', '', 'k')).toMatch(/SEARCH memory_history USING INDEX/);
-    expect(plan(`SELECT * FROM sessions WHERE id = ?`, 'x')).toMatch(/SEARCH sessions USING INDEX/);
-  });
-});
-
-describe('review findings stay fixed', () => {
-  it('import converts ISO times, lower-cases tags and reports bad lines instead of crashing', () => {
-    const report = importLines(app.db, [
-      'not json',
-      'null',
-      JSON.stringify({ kind: 'memory', key: 'iso', content: 'we deploy with kubernetes', created_at: '2025-01-01T10:00:00Z', updated_at: '2025-01-01T10:00:00Z', tags: ['Ops'] }),
-      JSON.stringify({ kind: 'memory', key: 'bad-time', content: 'x', updated_at: 'yesterday' }),
-      JSON.stringify({ kind: 'memory', id: 1.5, key: 'odd-id', content: 'world' }),
-      JSON.stringify({ kind: 'memory', key: '', content: 'no key' }),
-    ]);
-    expect(report.created).toBe(2);
-    expect(report.errors.length).toBe(4);
-    expect(report.errors.join('\n')).toMatch(/line 4: "updated_at" is not a time/);
-    app.memories.cache.invalidate();
-    expect(keysOf('kubernetes')).toEqual(['iso']);
-    expect(app.memories.getByKey([''], 'iso')!.updated_at).toBe('2025-01-01 10:00:00.000');
-    expect(keysOf(undefined, { tags: ['ops'] })).toEqual(['iso']);
+  describe('credentials', () => {
+    it('recognises common secrets and leaves ordinary text alone', () => {
+      expect(findSecret('key AKIAIOSFODNN7EXAMPLE')).toMatch(/AWS/);
+      expect(findSecret('ghp_' + 'a1'.repeat(18))).toMatch(/GitHub/);
+      expect(findSecret('sk-ant-api03-' + 'x'.repeat(30))).toMatch(/Anthropic/);
+      expect(findSecret('xoxb-1234567890-abcdefghij')).toMatch(/Slack/);
+      expect(findSecret('password = hunter2abc9')).toMatch(/password/);
+      expect(findSecret('postgres://admin:s3cr3tpw@db:5432/app')).toMatch(/URL/);
+      expect(findSecret('The user likes passwords managed by 1Password.')).toBeUndefined();
+      expect(findSecret('use --password=PASSWORD to pass it')).toBeUndefined();
+      expect(findSecret('Deploy with the API on Tuesday.')).toBeUndefined();
+    });
   });
 
-  it('import keeps an older conflicting text as an earlier version', () => {
-    remember('current text', { key: 'k' });
-    const r = importLines(app.db, [JSON.stringify({ kind: 'memory', key: 'k', content: 'text from the other machine', updated_at: '2025-06-01 00:00:00.000' })]);
-    expect(r).toMatchObject({ skipped: 1, history: 1 });
-    expect(app.memories.getByKey([''], 'k')!.content).toBe('current text');
-    expect(app.memories.history('', 'k').map((h) => h.content)).toContain('text from the other machine');
+  describe('word list', () => {
+    it('edit distance counts a swap of neighbours as one edit', () => {
+      expect(editDistance('stagign', 'staging', 2)).toBe(1);
+      expect(editDistance('kubernets', 'kubernetes', 2)).toBe(1);
+      expect(editDistance('abc', 'xyz', 1)).toBe(2);
+    });
   });
 
-  it('forget archives the newest text even if another process changed it a moment before', () => {
-    const row = remember('v1 old text', { key: 'k' });
-    const other = createApp(testConfig(dir));
-    other.memories.remember({ project: '', key: 'k', content: 'v2 new text', type: 'general', tags: [], importance: 0.5 });
-    other.close();
-    app.memories.forgetOne(row);
-    expect(app.memories.restore('', 'k').content).toBe('v2 new text');
+  describe('export and import', () => {
+    it('round-trips losslessly, history included', () => {
+      remember('v1', { key: 'a', project: 'p1', tags: ['t'], importance: 0.7 });
+      remember('v2', { key: 'a', project: 'p1', tags: ['t'], importance: 0.7 });
+      remember('global', { key: 'b', type: 'fact' });
+      const lines = [...exportLines(app.db)];
+      const other = createApp(testConfig(tempDir()));
+      try {
+        const report = importLines(other.db, lines);
+        expect(report).toMatchObject({ format: 'brain', created: 2, history: 1, errors: [] });
+        expect([...exportLines(other.db)]).toEqual(lines);
+        // Importing again changes nothing.
+        expect(importLines(other.db, lines)).toMatchObject({ created: 0, updated: 0, skipped: 2, history: 0 });
+      } finally {
+        other.close();
+      }
+    });
+
+    it('imports the memory.jsonl of @modelcontextprotocol/server-memory', () => {
+      const lines = [
+        JSON.stringify({ type: 'entity', name: 'John_Smith', entityType: 'person', observations: ['Speaks fluent Spanish', 'Works at Acme'] }),
+        JSON.stringify({ type: 'entity', name: 'Acme', entityType: 'organization', observations: ['Makes anvils'] }),
+        JSON.stringify({ type: 'relation', from: 'John_Smith', to: 'Acme', relationType: 'works_at' }),
+        'not json',
+      ];
+      const report = importLines(app.db, lines);
+      expect(report).toMatchObject({ format: 'server-memory', created: 2 });
+      expect(report.errors).toEqual(['line 4: ' + report.errors[0].slice('line 4: '.length)]);
+      app.memories.cache.invalidate();
+      const john = app.memories.getByKey([''], 'John_Smith')!;
+      expect(john.content).toMatch(/Speaks fluent Spanish/);
+      expect(john.content).toMatch(/works_at Acme/);
+      expect(JSON.parse(john.tags)).toEqual(['server-memory', 'person']);
+      expect(keysOf('spanish')).toContain('John_Smith');
+    });
   });
 
-  it('a key used again after forget continues its version numbers', () => {
-    const a = remember('text A', { key: 'k' });
-    app.memories.forgetOne(a);
-    expect(remember('text B', { key: 'k' }).version).toBe(2);
-    remember('text C', { key: 'k' });
-    expect(app.memories.restore('', 'k', 1).content).toBe('text A');
+  describe('query plans', () => {
+    const plan = (sql: string, ...params: unknown[]) =>
+      (app.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+
+    it('hot paths use indexes, never a table scan', () => {
+      expect(plan('SELECT * FROM memories WHERE project = ? AND key = ?', '', 'k')).toMatch(/SEARCH memories USING INDEX/);
+      expect(plan(`SELECT * FROM memories WHERE storage_tier = 'hot'`)).toMatch(/SEARCH memories USING INDEX memories_tier_score/);
+      expect(plan('UPDATE memories SET access_count = access_count + 1 WHERE id = ?', 1)).toMatch(/SEARCH memories USING INTEGER PRIMARY KEY/);
+      expect(plan('SELECT memory_id FROM memory_tags WHERE tag = ?', 't')).toMatch(/SEARCH memory_tags USING PRIMARY KEY/);
+      expect(plan('SELECT * FROM memory_history WHERE project = ? AND key = ? ORDER BY archived_at DESC', '', 'k')).toMatch(/SEARCH memory_history USING INDEX/);
+      expect(plan(`SELECT * FROM sessions WHERE id = ?`, 'x')).toMatch(/SEARCH sessions USING INDEX/);
+    });
   });
 
-  it('every secret is checked, not only the first match of a pattern', () => {
-    expect(findSecret('set password=PASSWORD1 in dev; prod password=hunter2abc9')).toMatch(/password/);
-  });
+  describe('review findings stay fixed', () => {
+    it('import converts ISO times, lower-cases tags and reports bad lines instead of crashing', () => {
+      const report = importLines(app.db, [
+        'not json',
+        'null',
+        JSON.stringify({ kind: 'memory', key: 'iso', content: 'we deploy with kubernetes', created_at: '2025-01-01T10:00:00Z', updated_at: '2025-01-01T10:00:00Z', tags: ['Ops'] }),
+        JSON.stringify({ kind: 'memory', key: 'bad-time', content: 'x', updated_at: 'yesterday' }),
+        JSON.stringify({ kind: 'memory', id: 1.5, key: 'odd-id', content: 'world' }),
+        JSON.stringify({ kind: 'memory', key: '', content: 'no key' }),
+      ]);
+      expect(report.created).toBe(2);
+      expect(report.errors.length).toBe(4);
+      expect(report.errors.join('\n')).toMatch(/line 4: "updated_at" is not a time/);
+      app.memories.cache.invalidate();
+      expect(keysOf('kubernetes')).toEqual(['iso']);
+      expect(app.memories.getByKey([''], 'iso')!.updated_at).toBe('2025-01-01 10:00:00.000');
+      expect(keysOf(undefined, { tags: ['ops'] })).toEqual(['iso']);
+    });
 
-  it('a hot tier over its byte budget is rebalanced at once', async () => {
-    app.close();
-    app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_MB: '0.001' }));
-    for (let i = 0; i < 5; i++) remember(`important ${i} ` + 'x'.repeat(700), { key: `big-${i}`, importance: 0.9 });
-    await new Promise((r) => setTimeout(r, 50));
-    const hot = app.memories.stats().hot;
-    expect(hot.bytes).toBeLessThanOrEqual(hot.budget_bytes);
-    expect(app.memories.stats().tier_moves.demoted_total).toBeGreaterThan(0);
-  });
+    it('import keeps an older conflicting text as an earlier version', () => {
+      remember('current text', { key: 'k' });
+      const r = importLines(app.db, [JSON.stringify({ kind: 'memory', key: 'k', content: 'text from the other machine', updated_at: '2025-06-01 00:00:00.000' })]);
+      expect(r).toMatchObject({ skipped: 1, history: 1 });
+      expect(app.memories.getByKey([''], 'k')!.content).toBe('current text');
+      expect(app.memories.history('', 'k').map((h) => h.content)).toContain('text from the other machine');
+    });
 
-  it('key lookup in every project, and restoring a preference makes it hot again', () => {
-    remember('alpha only', { key: 'proj-key', project: 'alpha' });
-    expect(app.memories.getByKey(undefined, 'proj-key')?.project).toBe('alpha');
-    remember('tabs please', { key: 'pref', type: 'user_preferences' });
-    remember('tabs please', { key: 'pref', type: 'general' });
-    app.db.prepare(`UPDATE memories SET storage_tier = 'warm' WHERE key = 'pref'`).run();
-    expect(app.memories.restore('', 'pref', 1).storage_tier).toBe('hot');
-  });
+    it('forget archives the newest text even if another process changed it a moment before', () => {
+      const row = remember('v1 old text', { key: 'k' });
+      const other = createApp(testConfig(dir));
+      other.memories.remember({ project: '', key: 'k', content: 'v2 new text', type: 'general', tags: [], importance: 0.5 });
+      other.close();
+      app.memories.forgetOne(row);
+      expect(app.memories.restore('', 'k').content).toBe('v2 new text');
+    });
 
-  it('init does not count as a use of the memories it shows', async () => {
-    remember('shown by init', { key: 'shown' });
-    const init = app.tools.find((t) => t.name === 'init')!;
-    const ctx = { session: { id: null, project: '' }, signal: new AbortController().signal, logger: app.logger, progress: async () => {} };
-    const result = (await init.handle({}, ctx)) as { memories: { key: string }[] };
-    expect(result.memories.map((m) => m.key)).toContain('shown');
-    app.memories.flush();
-    expect(app.db.prepare(`SELECT access_count FROM memories WHERE key = 'shown'`).pluck().get()).toBe(0);
-  });
+    it('a key used again after forget continues its version numbers', () => {
+      const a = remember('text A', { key: 'k' });
+      app.memories.forgetOne(a);
+      expect(remember('text B', { key: 'k' }).version).toBe(2);
+      remember('text C', { key: 'k' });
+      expect(app.memories.restore('', 'k', 1).content).toBe('text A');
+    });
 
-  it('a query with no words finds nothing rather than everything', () => {
-    remember('something', { key: 's' });
-    expect(keysOf('???')).toEqual([]);
-    expect(keysOf('🙂')).toEqual([]);
-    remember("the build doesn't start on Mondays", { key: 'apos' });
-    expect(app.memories.search("doesn't start", {}, 10).hits[0].why.match).toBe('all_words');
+    it('every secret is checked, not only the first match of a pattern', () => {
+      expect(findSecret('set password=PASSWORD1 in dev; prod password=hunter2abc9')).toMatch(/password/);
+    });
+
+    it('a hot tier over its byte budget is rebalanced at once', async () => {
+      app.close();
+      app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_MB: '0.001' }));
+      for (let i = 0; i < 5; i++) remember(`important ${i} ` + 'x'.repeat(700), { key: `big-${i}`, importance: 0.9 });
+      await new Promise((r) => setTimeout(r, 50));
+      const hot = app.memories.stats().hot;
+      expect(hot.bytes).toBeLessThanOrEqual(hot.budget_bytes);
+      expect(app.memories.stats().tier_moves.demoted_total).toBeGreaterThan(0);
+    });
+
+    it('key lookup in every project, and restoring a preference makes it hot again', () => {
+      remember('alpha only', { key: 'proj-key', project: 'alpha' });
+      expect(app.memories.getByKey(undefined, 'proj-key')?.project).toBe('alpha');
+      remember('tabs please', { key: 'pref', type: 'user_preferences' });
+      remember('tabs please', { key: 'pref', type: 'general' });
+      app.db.prepare(`UPDATE memories SET storage_tier = 'warm' WHERE key = 'pref'`).run();
+      expect(app.memories.restore('', 'pref', 1).storage_tier).toBe('hot');
+    });
+
+    it('init does not count as a use of the memories it shows', async () => {
+      remember('shown by init', { key: 'shown' });
+      const init = app.tools.find((t) => t.name === 'init')!;
+      const ctx = { session: { id: null, project: '' }, signal: new AbortController().signal, logger: app.logger, progress: async () => {} };
+      const result = (await init.handle({}, ctx)) as { memories: { key: string }[] };
+      expect(result.memories.map((m) => m.key)).toContain('shown');
+      app.memories.flush();
+      expect(app.db.prepare(`SELECT access_count FROM memories WHERE key = 'shown'`).pluck().get()).toBe(0);
+    });
+
+    it('a query with no words finds nothing rather than everything', () => {
+      remember('something', { key: 's' });
+      expect(keysOf('???')).toEqual([]);
+      expect(keysOf('🙂')).toEqual([]);
+      remember("the build doesn't start on Mondays", { key: 'apos' });
+      expect(app.memories.search("doesn't start", {}, 10).hits[0].why.match).toBe('all_words');
+    });
   });
 });

@@ -49,6 +49,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_REBALANCE_INTERVAL_MIN: int(0, 10_080).default(15),
     BRAIN_RETENTION_DAYS: int(0, 3650).default(30),
     BRAIN_CACHE_SIZE_MB: int(1, 65_536).default(64),
+    BRAIN_RECALL_INDEX: bool.default(true),
     BRAIN_BUSY_TIMEOUT_MS: int(100, 600_000).default(15_000),
 
     // Sessions and init
@@ -112,6 +113,7 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     rebalanceIntervalMs: e.BRAIN_REBALANCE_INTERVAL_MIN * 60_000,
     retentionDays: e.BRAIN_RETENTION_DAYS,
     cacheSizeMb: e.BRAIN_CACHE_SIZE_MB,
+    recallIndex: e.BRAIN_RECALL_INDEX,
     busyTimeoutMs: e.BRAIN_BUSY_TIMEOUT_MS,
     initBudgetChars: e.BRAIN_INIT_BUDGET_CHARS,
     sessionTtlMs: Math.round(e.BRAIN_SESSION_TTL_HOURS * 3_600_000),

@@ -238,7 +238,8 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
       deps.onHandlerTime?.(name, performance.now() - syncStarted, session);
       const result = await pending;
       const structured = result as Record<string, unknown>;
-      const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(structured) }];
+      const text = tool.def.text ? tool.def.text(structured) : JSON.stringify(structured);
+      const content: CallToolResult['content'] = [{ type: 'text', text }];
       if (tool.def.extraContent) content.push(...tool.def.extraContent(structured));
       return { content, structuredContent: structured };
     } catch (err) {

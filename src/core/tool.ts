@@ -47,7 +47,13 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
   input: I;
   output: O;
   handle(args: z.output<z.ZodObject<I>>, ctx: ToolContext): Promise<z.input<z.ZodObject<O>>> | z.input<z.ZodObject<O>>;
-  /** Extra content blocks beside the JSON text (e.g. images produced by code). */
+  /**
+   * The text block for clients that read only `content` (default: the result as JSON). A tool
+   * whose results are long lists renders them as compact text instead: the same facts in about
+   * half the bytes and tokens, and without JSON escaping for the model to read through.
+   */
+  text?(result: z.output<z.ZodObject<O>>): string;
+  /** Extra content blocks beside the text (e.g. images produced by code). */
   extraContent?(result: z.output<z.ZodObject<O>>): ContentBlock[];
 }
 

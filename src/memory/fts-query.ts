@@ -55,6 +55,8 @@ const STOPWORDS = new Set(
     'why will with would you your yours').split(' '),
 );
 
+export const isStopword = (word: string): boolean => STOPWORDS.has(word);
+
 /** Query terms without stopwords, unless that would leave nothing. */
 export function meaningfulTerms(terms: string[]): string[] {
   const kept = terms.filter((t) => !STOPWORDS.has(t));

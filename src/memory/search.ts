@@ -1,30 +1,27 @@
-// Recall: stemmed full-text search with BM25, widened step by step when it finds too little
-// (all words -> any of the rarer words -> close words for fragments and misspellings), then
-// re-ranked with what brain knows about each memory (tier, importance, use, recency).
+// Recall: stemmed full-text search with BM25, widened when it finds too little (all words ->
+// some of the words -> close words for fragments and misspellings), then re-ranked with what
+// brain knows about each memory (tier, importance, use, recency).
 //
-// Speed: BM25 is computed for every row a MATCH finds, so each step is shaped to match few rows:
-// stopwords are dropped, the any-word step leaves out words found in a large share of memories,
-// and the fuzzy step looks words up in the word list (not in every memory).
-import { stmt, toDbTime, fromDbTime, type Db } from '../core/db.js';
-import { allTermsQuery, anyTermQuery, meaningfulTerms, queryTerms } from './fts-query.js';
+// The text ranking normally comes from the in-process index (live-index.ts, word-index.ts):
+// every memory holding a query word is scored in one pass over typed arrays, filters run on
+// columns held in memory, and only the contents of the page's results are read from SQLite.
+// While that index is being built, FTS5 ranks instead (fts-search.ts).
+import { stmt, toDbTime, type Db } from '../core/db.js';
+import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
+import { isStopword, meaningfulTerms, queryTerms } from './fts-query.js';
+import { ftsSearchCandidates } from './fts-search.js';
+import type { IndexView, MemoryMeta } from './live-index.js';
 import { closeTerms } from './terms.js';
 import { frequencyOf, recencyOf } from './tiers.js';
-import type { MemoryRow } from './types.js';
+import type { HitRow } from './types.js';
+import { stemOf, wordsOf, type RankedList } from './word-index.js';
 
-export interface SearchFilter {
-  /** Projects whose memories are visible ('' = global); undefined = every project. */
-  projects?: string[];
-  type?: string;
-  tags?: string[];
-  minImportance?: number;
-  since?: string;
-  until?: string;
-}
+export type { SearchFilter } from './candidates.js';
 
 /** Why a result ranked where it did: every part of the final score, rounded for reading. */
 export interface RankParts {
   text: number;
-  match: 'all_words' | 'corrected' | 'any_word' | 'fuzzy' | 'none';
+  match: Match;
   tier: number;
   importance: number;
   accesses: number;
@@ -32,137 +29,9 @@ export interface RankParts {
 }
 
 export interface Hit {
-  row: MemoryRow;
+  row: HitRow;
   score: number;
   why: RankParts;
-}
-
-export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
-/** Relative weight of each match kind's best hit: a word match beats a partial or fuzzy one. */
-const KIND_WEIGHT = { all_words: 1, corrected: 0.95, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
-/** In the any-word step, words in more than this share of memories are left out (when others remain). */
-const COMMON_WORD_SHARE = 0.05;
-const COMMON_WORD_MIN_DOCS = 500;
-
-function filterSql(filter: SearchFilter, nowText: string): { sql: string; params: unknown[] } {
-  const clauses = ['(m.expires_at IS NULL OR m.expires_at > ?)'];
-  const params: unknown[] = [nowText];
-  if (filter.projects) {
-    clauses.push('m.project IN (SELECT value FROM json_each(?))');
-    params.push(JSON.stringify(filter.projects));
-  }
-  if (filter.type) {
-    clauses.push('m.type = ?');
-    params.push(filter.type);
-  }
-  for (const tag of filter.tags ?? []) {
-    clauses.push('m.id IN (SELECT memory_id FROM memory_tags WHERE tag = ?)');
-    params.push(tag);
-  }
-  if (filter.minImportance !== undefined) {
-    clauses.push('m.importance >= ?');
-    params.push(filter.minImportance);
-  }
-  if (filter.since) {
-    clauses.push('m.updated_at >= ?');
-    params.push(filter.since);
-  }
-  if (filter.until) {
-    clauses.push('m.updated_at <= ?');
-    params.push(filter.until);
-  }
-  return { sql: clauses.join(' AND '), params };
-}
-
-interface Candidate {
-  row: MemoryRow;
-  text: number;
-  match: RankParts['match'];
-}
-
-// bm25 weights: a word in the key counts most, then tags, then the body.
-const BM25 = 'bm25(memories_fts, 4.0, 1.0, 2.0)';
-
-/**
- * Rows matching an FTS query, best first, that pass the filter. Ranks inside FTS first and
- * filters the top rows (cheap); only if the filter rejected too many does it rank with the
- * filter applied to every match.
- */
-function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: string, limit: number, kind: RankParts['match']): Candidate[] {
-  const f = filterSql(filter, nowText);
-  const top = stmt(db, `SELECT rowid AS id, -${BM25} AS score FROM memories_fts WHERE memories_fts MATCH ? ORDER BY ${BM25}, rowid DESC LIMIT ?`)
-    .all(match, limit) as { id: number; score: number }[];
-  if (top.length === 0) return [];
-  const scores = new Map(top.map((t) => [t.id, t.score]));
-  let rows = stmt(db, `SELECT m.* FROM memories m WHERE m.id IN (SELECT value FROM json_each(?)) AND ${f.sql}`)
-    .all(JSON.stringify(top.map((t) => t.id)), ...f.params) as MemoryRow[];
-  if (rows.length < top.length && top.length === limit) {
-    const ranked = stmt(
-      db,
-      `SELECT m.*, -${BM25} AS _score FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid
-       WHERE memories_fts MATCH ? AND ${f.sql} ORDER BY ${BM25}, m.id DESC LIMIT ?`,
-    ).all(match, ...f.params, limit) as (MemoryRow & { _score: number })[];
-    for (const r of ranked) scores.set(r.id, r._score);
-    rows = ranked.map(({ _score, ...row }) => row);
-  }
-  return rows.map((row) => ({ row, text: scores.get(row.id) ?? 0, match: kind }));
-}
-
-/**
- * How many memories contain a word (after stemming). Only used to judge whether a word is common,
- * so counts are cached per connection until the store has grown or shrunk by a tenth; counting a
- * common word means walking its whole posting list.
- */
-const dfCache = new WeakMap<Db, { total: number; counts: Map<string, number> }>();
-const DF_CACHE_MAX = 20_000;
-
-function documentFrequency(db: Db, term: string): number {
-  const total = totalMemories(db);
-  let cache = dfCache.get(db);
-  if (!cache || Math.abs(total - cache.total) > Math.max(10, cache.total / 10) || cache.counts.size > DF_CACHE_MAX) {
-    dfCache.set(db, (cache = { total, counts: new Map() }));
-  }
-  let n = cache.counts.get(term);
-  if (n === undefined) {
-    n = stmt(db, 'SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(allTermsQuery([term])) as number;
-    // A word that matches nothing may be stored a moment later: only remember positive counts.
-    if (n > 0) cache.counts.set(term, n);
-  }
-  return n;
-}
-
-function totalMemories(db: Db): number {
-  return stmt(db, 'SELECT max(id) FROM memories').pluck().get() as number | null ?? 0;
-}
-
-const round = (x: number) => Math.round(x * 1000) / 1000;
-
-function rank(candidates: Candidate[], nowMs: number): Hit[] {
-  // BM25 is unbounded; scale each match kind against its best hit so the blend stays comparable.
-  const best = new Map<string, number>();
-  for (const c of candidates) best.set(c.match, Math.max(best.get(c.match) ?? 0, c.text));
-  return candidates
-    .map((c) => {
-      const top = best.get(c.match) || 1;
-      const text = c.match === 'none' ? 0 : (c.text / top) * KIND_WEIGHT[c.match];
-      const lastUsed = fromDbTime(c.row.accessed_at ?? c.row.updated_at);
-      const why: RankParts = {
-        text: round(text),
-        match: c.match,
-        tier: c.row.storage_tier === 'hot' ? 1 : 0,
-        importance: c.row.importance,
-        accesses: c.row.access_count,
-        recency: round(recencyOf(lastUsed, nowMs)),
-      };
-      const score =
-        RANK_WEIGHTS.text * text +
-        RANK_WEIGHTS.tier * why.tier +
-        RANK_WEIGHTS.importance * why.importance +
-        RANK_WEIGHTS.accesses * frequencyOf(c.row.access_count) +
-        RANK_WEIGHTS.recency * why.recency;
-      return { row: c.row, score: round(score), why };
-    })
-    .sort((a, b) => b.score - a.score || b.row.id - a.row.id);
 }
 
 export interface SearchResult {
@@ -170,87 +39,197 @@ export interface SearchResult {
   /** Whether more results exist past this page. */
   more: boolean;
   /** The widest step that contributed results. */
-  strategy: RankParts['match'];
+  strategy: Match;
   /** The words the search used (for snippets). */
   terms: string[];
+  /** What ranked the text: the in-process index, or FTS5 while that index is not ready. */
+  engine: 'index' | 'fts';
+}
+
+export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
+/** Relative weight of each match kind's best hit: a word match beats a partial or fuzzy one. */
+const KIND_WEIGHT = { all_words: 1, corrected: 0.95, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
+/** Match kinds from the narrowest search to the widest. */
+const WIDENING: Match[] = ['all_words', 'corrected', 'any_word', 'fuzzy'];
+
+/** The filter of filterSql, on a memory held by the in-process index. */
+function passes(m: MemoryMeta, filter: SearchFilter, nowText: string): boolean {
+  return (
+    (m.expires_at === null || m.expires_at > nowText) &&
+    (!filter.projects || filter.projects.includes(m.project)) &&
+    (!filter.type || m.type === filter.type) &&
+    (!filter.tags?.length || filter.tags.every((t) => (JSON.parse(m.tags) as string[]).includes(t))) &&
+    (filter.minImportance === undefined || m.importance >= filter.minImportance) &&
+    (!filter.since || m.updated_at >= filter.since) &&
+    (!filter.until || m.updated_at <= filter.until)
+  );
+}
+
+/**
+ * The best `pool` memories of a ranked list that pass the filter, in ranked order. The filter is
+ * applied to the top of the list first and reaches further down only when it rejected memories.
+ */
+function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, nowText: string, pool: number, kind: Match): Candidate[] {
+  const out: Candidate[] = [];
+  let examined = 0;
+  for (let want = pool; out.length < pool && examined < list.length; want *= 4) {
+    const top = list.top(want);
+    for (let i = examined; i < top.ids.length && out.length < pool; i++) {
+      const m = view.meta.get(top.ids[i]);
+      if (!m || !passes(m, filter, nowText)) continue;
+      out.push({ id: m.id, text: top.scores[i], match: kind, importance: m.importance, hot: m.storage_tier === 'hot', accesses: m.access_count, lastUsedMs: m.last_used_ms });
+    }
+    examined = top.ids.length;
+  }
+  return out;
+}
+
+/**
+ * Candidates from the in-process index: the best memories with every query word (or a correction
+ * of it), and the best with only some of the words. Both are cheap here, so both always compete:
+ * a short memory with the one rare word asked for can beat long ones that have every word.
+ */
+function indexCandidates(db: Db, view: IndexView, words: string[], filter: SearchFilter, nowText: string, pool: number): Candidate[] {
+  const index = view.words;
+  let corrected = false;
+  const groups = words.map((word) => {
+    const stem = stemOf(word);
+    if (index.documentFrequency(stem) > 0) return [stem];
+    // A typo or a fragment: the stored words closest to it (terms.ts) stand in for it.
+    const alternatives = [...new Set(closeTerms(db, word).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
+    if (alternatives.length) corrected = true;
+    return alternatives;
+  });
+  const matches = index.match(groups);
+  const inexact = corrected || groups.some((g) => g.length === 0);
+  const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
+  candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
+  return candidates;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+interface Scored {
+  id: number;
+  score: number;
+  why: RankParts;
+}
+
+function rank(candidates: Candidate[], nowMs: number): Scored[] {
+  // BM25 is unbounded: scale it against the best candidate so the blend stays comparable, and
+  // weigh it by how the memory matched (every word beats some words).
+  let best = 0;
+  for (const c of candidates) best = Math.max(best, c.text);
+  return candidates
+    .map((c) => {
+      const text = c.match === 'none' ? 0 : (c.text / (best || 1)) * KIND_WEIGHT[c.match];
+      const why: RankParts = {
+        text: round(text),
+        match: c.match,
+        tier: c.hot ? 1 : 0,
+        importance: c.importance,
+        accesses: c.accesses,
+        recency: round(recencyOf(c.lastUsedMs, nowMs)),
+      };
+      const score =
+        RANK_WEIGHTS.text * text +
+        RANK_WEIGHTS.tier * why.tier +
+        RANK_WEIGHTS.importance * why.importance +
+        RANK_WEIGHTS.accesses * frequencyOf(c.accesses) +
+        RANK_WEIGHTS.recency * why.recency;
+      return { id: c.id, score: round(score), why };
+    })
+    .sort((a, b) => b.score - a.score || b.id - a.id);
+}
+
+/** The rows of the given memories, by id (a memory deleted meanwhile is missing). */
+function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> {
+  const rows = new Map<number, HitRow>();
+  const json = JSON.stringify(ids);
+  if (!view) {
+    for (const row of stmt(db, 'SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))').all(json) as HitRow[]) rows.set(row.id, row);
+    return rows;
+  }
+  // The index holds every column but the content: only that is read.
+  const contents = stmt(db, 'SELECT id, content FROM memories WHERE id IN (SELECT value FROM json_each(?))').raw().all(json) as [number, string][];
+  for (const [id, content] of contents) {
+    const m = view.meta.get(id);
+    if (!m) continue;
+    rows.set(id, {
+      id,
+      project: m.project,
+      key: m.key,
+      content,
+      type: m.type,
+      tags: m.tags,
+      importance: m.importance,
+      storage_tier: m.storage_tier,
+      access_count: m.access_count,
+      version: m.version,
+      updated_at: m.updated_at,
+      expires_at: m.expires_at,
+    });
+  }
+  return rows;
+}
+
+/** One page of ranked candidates as hits: only the rows shown are read. */
+function page(db: Db, candidates: Candidate[], shown: ReadonlySet<number>, limit: number, nowMs: number, view?: IndexView) {
+  const ranked = rank(candidates, nowMs).filter((c) => !shown.has(c.id));
+  const picked = ranked.slice(0, limit);
+  const rows = readRows(db, picked.map((c) => c.id), view);
+  const hits: Hit[] = [];
+  for (const c of picked) {
+    const row = rows.get(c.id);
+    if (row) hits.push({ row, score: c.score, why: c.why });
+  }
+  return { hits, more: ranked.length > limit };
 }
 
 /**
  * Ranked search. Paging passes the ids already shown (`shown`): the next page is the best of the
  * rest, so no result repeats and none is skipped even though a deeper page ranks a larger pool.
+ * `index` is the in-process index when it is ready (see live-index.ts).
  */
-export function searchMemories(db: Db, query: string | undefined, filter: SearchFilter, limit: number, shown: ReadonlySet<number> = new Set(), nowMs = Date.now()): SearchResult {
+export function searchMemories(
+  db: Db,
+  query: string | undefined,
+  filter: SearchFilter,
+  limit: number,
+  shown: ReadonlySet<number> = new Set(),
+  index?: IndexView,
+  nowMs = Date.now(),
+): SearchResult {
   const nowText = toDbTime(nowMs);
   const want = shown.size + limit + 1;
   // Candidates re-ranked per page: text weighs 70% of the score, so the best results come from
   // the top of the text ranking; half a page more leaves room for tier/importance/recency to reorder.
   const pool = Math.max(want + Math.ceil(want / 2), 16);
+  const few = Math.min(want, 5);
   const terms = query ? meaningfulTerms(queryTerms(query)) : [];
   // A query of only punctuation or symbols asks for nothing in particular: nothing matches it.
-  if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms };
+  if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms, engine: 'fts' };
 
   if (terms.length === 0) {
     // No words: filters only, best-scored first.
     const f = filterSql(filter, nowText);
     const rows = stmt(
       db,
-      `SELECT m.* FROM memories m WHERE ${f.sql} AND m.id NOT IN (SELECT value FROM json_each(?))
+      `SELECT ${CANDIDATE_COLUMNS} FROM memories m WHERE ${f.sql} AND m.id NOT IN (SELECT value FROM json_each(?))
        ORDER BY m.memory_score DESC, m.updated_at DESC, m.id DESC LIMIT ?`,
-    ).all(...f.params, JSON.stringify([...shown]), limit + 1) as MemoryRow[];
-    const hits = rank(rows.map((row) => ({ row, text: 0, match: 'none' as const })), nowMs);
-    return { hits: hits.slice(0, limit), more: rows.length > limit, strategy: 'none', terms };
+    ).all(...f.params, JSON.stringify([...shown]), limit + 1) as CandidateRow[];
+    const candidates = rows.map((row) => candidateOf(row, 0, 'none'));
+    return { ...page(db, candidates, shown, limit, nowMs), strategy: 'none', terms, engine: 'fts' };
   }
 
-  const seen = new Map<number, Candidate>();
-  let strategy: RankParts['match'] = 'all_words';
-  const add = (cs: Candidate[], step: RankParts['match']) => {
-    for (const c of cs) {
-      if (seen.has(c.row.id)) continue;
-      seen.set(c.row.id, c);
-      strategy = step;
-    }
-  };
-  const df = new Map(terms.map((t) => [t, documentFrequency(db, t)]));
-  const known = terms.filter((t) => df.get(t)! > 0);
-  const unknown = terms.filter((t) => df.get(t) === 0);
-  // The words worth an any-word search: common ones are left out while rarer ones remain.
-  const cap = Math.max(COMMON_WORD_MIN_DOCS, totalMemories(db) * COMMON_WORD_SHARE);
-  let rare = known.filter((t) => df.get(t)! <= cap);
-  if (rare.length === 0 && known.length > 0) rare = [...known].sort((a, b) => df.get(a)! - df.get(b)!).slice(0, 1);
-
-  if (unknown.length === 0 && terms.length > 1 && rare.length === terms.length) {
-    // Every word is rare, so "any word" costs little: one ranked query over any of them, and an
-    // unranked one over all of them that only tells which results have every word.
-    const any = ftsCandidates(db, anyTermQuery(terms), filter, nowText, pool, 'any_word');
-    if (any.length) {
-      const withAll = new Set(stmt(db, 'SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? LIMIT 10000').pluck().all(allTermsQuery(terms)) as number[]);
-      for (const c of any) if (withAll.has(c.row.id)) c.match = 'all_words';
-      add(any.filter((c) => c.match === 'all_words'), 'all_words');
-      add(any, 'any_word');
-    }
-  } else if (unknown.length === 0) {
-    add(ftsCandidates(db, allTermsQuery(terms), filter, nowText, pool, 'all_words'), 'all_words');
-    // Widen only when all words together found too little to choose from: first to every word
-    // but one (cheap: still intersections, and a common word still counts), then to any rare word.
-    // Both run: a rare word alone (high weight) may say more than two common ones together.
-    const few = seen.size < Math.min(want, 5);
-    if (few && terms.length >= 3 && terms.length <= 6) {
-      const allButOne = terms.map((_, skip) => `(${allTermsQuery(terms.filter((__, i) => i !== skip))})`).join(' OR ');
-      add(ftsCandidates(db, allButOne, filter, nowText, pool, 'any_word'), 'any_word');
-    }
-    if (few && terms.length > 1) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'), 'any_word');
-  } else {
-    // Some words match nothing: a typo or a fragment. Each is replaced by the stored words closest
-    // to it (terms.ts); first every word (or a correction of it) must match, then any of them.
-    const groups = terms.map((t) => (df.get(t)! > 0 ? [t] : closeTerms(db, t)));
-    if (groups.every((g) => g.length > 0)) {
-      add(ftsCandidates(db, groups.map((g) => `(${anyTermQuery(g)})`).join(' AND '), filter, nowText, pool, 'corrected'), 'corrected');
-    }
-    const loose = [...new Set([...rare, ...groups.filter((g, i) => df.get(terms[i]) === 0).flat()])];
-    if (seen.size < Math.min(want, 5) && loose.length) add(ftsCandidates(db, anyTermQuery(loose), filter, nowText, pool, 'fuzzy'), 'fuzzy');
-  }
-  const ranked = rank([...seen.values()], nowMs).filter((h) => !shown.has(h.row.id));
-  return { hits: ranked.slice(0, limit), more: ranked.length > limit, strategy, terms };
+  // The in-process index serves every query with a word it holds (it leaves out stopwords).
+  const words = index ? meaningfulTerms([...new Set(wordsOf(query!))]).slice(0, 16) : [];
+  const viaIndex = index && words.length > 0 && !words.some(isStopword);
+  const candidates = viaIndex ? indexCandidates(db, index, words, filter, nowText, pool) : ftsSearchCandidates(db, terms, filter, nowText, pool, few);
+  const found = page(db, candidates, shown, limit, nowMs, viaIndex ? index : undefined);
+  // How far the search had to widen for the results it shows.
+  const strategy = found.hits.reduce<Match>((widest, h) => (WIDENING.indexOf(h.why.match) > WIDENING.indexOf(widest) ? h.why.match : widest), 'all_words');
+  return { ...found, strategy, terms, engine: viaIndex ? 'index' : 'fts' };
 }
 
 /** A window of the content around the first query word it contains (or its start). */

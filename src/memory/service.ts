@@ -5,19 +5,26 @@ import { NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { findSecret } from './secrets.js';
+import { LiveIndex, pruneChanges } from './live-index.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
 import type { MemoryRow } from './types.js';
 
-/** How long access statistics wait before they are written together. */
-const TOUCH_FLUSH_MS = 1000;
+/**
+ * How long access statistics wait before they are written together. Each write rewrites the
+ * pages of every memory used since the last one, so writing rarely saves most of that work under
+ * load; the counts are ranking hints, and at most this much of them is lost in a crash.
+ */
+const TOUCH_FLUSH_MS = 10_000;
 
 export interface MemoryServiceOptions {
   db: Db;
   budget: TierBudget;
   maxContentBytes: number;
   retentionDays: number;
+  /** Keep the in-process recall index (live-index.ts); false = FTS5 alone, less memory. */
+  recallIndex: boolean;
   metrics: Metrics;
   logger: Logger;
 }
@@ -31,13 +38,16 @@ export type MemoryService = ReturnType<typeof createMemoryService>;
 export function createMemoryService(opts: MemoryServiceOptions) {
   const { db, metrics, logger } = opts;
   const cache = new HotCache(db);
+  const words = new LiveIndex(db, logger);
+  if (opts.recallIndex) words.start();
   let rebalancePending = false;
 
   // Access statistics are written in batches, not on every read: a recall then costs no write
-  // transaction, and several processes contend less. At most ~1 s of counts is lost in a crash.
+  // transaction, and several processes contend less.
   const pendingTouches = new Map<number, number>();
   let touchTimer: NodeJS.Timeout | undefined;
   function touch(ids: number[]) {
+    words.accessed(ids);
     for (const id of ids) pendingTouches.set(id, (pendingTouches.get(id) ?? 0) + 1);
     if (!touchTimer && pendingTouches.size > 0) {
       touchTimer = setTimeout(flushTouches, TOUCH_FLUSH_MS);
@@ -105,6 +115,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         }
       }
       const result = store.upsertMemory(db, args);
+      words.changed();
       cache.upsert(result.row);
       count(result.created ? 'create' : 'update', result.row.storage_tier);
       if (result.row.storage_tier === 'hot') checkOverflow();
@@ -145,9 +156,12 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
     search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
-      const result = searchMemories(db, query, filter, limit, shown);
+      const result = searchMemories(db, query, filter, limit, shown, words.current());
       if (touchIt) touch(result.hits.map((h) => h.row.id));
-      for (const h of result.hits) count('recall', h.row.storage_tier);
+      // One counter update per tier, not per hit: each update hashes its labels.
+      const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;
+      if (hot) metrics.memoryOperations.inc({ operation: 'recall', tier: 'hot' }, hot);
+      if (result.hits.length > hot) metrics.memoryOperations.inc({ operation: 'recall', tier: 'warm' }, result.hits.length - hot);
       if (result.hits.length === 0) count('recall', 'none');
       return result;
     },
@@ -155,6 +169,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     history: (project: string, key: string) => store.historyOf(db, project, key),
 
     forgetOne(row: MemoryRow) {
+      words.changed();
       for (const gone of store.forgetRows(db, [row.id])) {
         cache.remove(gone.id);
         count('forget', gone.storage_tier);
@@ -170,6 +185,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         );
       }
       const rows = store.forgetMatchingRows(db, filter);
+      words.changed();
       for (const row of rows) cache.remove(row.id);
       count('forget', 'all');
       return { forgotten: rows.length, keys: rows.map((r) => r.key) };
@@ -177,6 +193,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     restore(project: string, key: string, version?: number) {
       const row = store.restoreMemory(db, project, key, version);
+      words.changed();
       cache.upsert(row);
       count('restore', row.storage_tier);
       return row;
@@ -184,12 +201,24 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     rebalance: runRebalance,
 
-    /** Writes pending access statistics now (before closing the database). */
+    /** Writes pending access statistics now. */
     flush: flushTouches,
+
+    /** Writes pending access statistics and stops background work (before closing the database). */
+    close() {
+      flushTouches();
+      words.stop();
+    },
+
+    /** Whether recall ranks with the in-process word index yet (it is built after start-up). */
+    get indexReady() {
+      return words.ready;
+    },
 
     /** Expired memories and old history go; run by the scheduler and at start-up. */
     purge() {
       const result = store.purge(db, opts.retentionDays);
+      pruneChanges(db);
       if (result.expired) cache.invalidate();
       return result;
     },

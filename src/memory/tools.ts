@@ -7,7 +7,7 @@ import { displayProject, readProjectArg, visibleProjects, writeProject, writePro
 import { defineTool, type AnyTool } from '../core/tool.js';
 import type { MemoryService } from './service.js';
 import { snippetOf, type Hit, type RankParts } from './search.js';
-import { isoTime, type MemoryRow } from './types.js';
+import { isoTime, type HitRow } from './types.js';
 
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
 const SNIPPET_CHARS = 400;
@@ -40,9 +40,9 @@ const memoryOut = z.object({
   content_chars: z.number().optional(),
   type: z.string(),
   tags: z.array(z.string()),
-  importance: z.number(),
-  tier: z.enum(['hot', 'warm']),
-  version: z.number(),
+  importance: z.number().optional().describe('0..1 (search results show it in "why").'),
+  tier: z.enum(['hot', 'warm']).optional().describe('Storage tier (search results show it in "why").'),
+  version: z.number().optional().describe('Edits so far, from 1 (with key or id).'),
   updated_at: z.string(),
   expires_at: z.string().nullable().optional(),
   score: z.number().optional(),
@@ -50,7 +50,7 @@ const memoryOut = z.object({
 });
 type MemoryOut = z.infer<typeof memoryOut>;
 
-function fullMemory(row: MemoryRow): MemoryOut {
+function fullMemory(row: HitRow): MemoryOut {
   return {
     id: row.id,
     key: row.key,
@@ -67,16 +67,39 @@ function fullMemory(row: MemoryRow): MemoryOut {
 }
 
 function hitOut(hit: Hit, terms: string[]): MemoryOut {
-  const out = fullMemory(hit.row);
-  delete out.expires_at;
-  if (hit.row.content.length > SNIPPET_CHARS) {
-    out.content = snippetOf(hit.row.content, terms, SNIPPET_CHARS);
-    out.truncated = true;
-    out.content_chars = hit.row.content.length;
-  }
-  out.score = hit.score;
-  out.why = explain(hit.why);
-  return out;
+  const row = hit.row;
+  const long = row.content.length > SNIPPET_CHARS;
+  return {
+    id: row.id,
+    key: row.key,
+    project: displayProject(row.project),
+    content: long ? snippetOf(row.content, terms, SNIPPET_CHARS) : row.content,
+    ...(long ? { truncated: true, content_chars: row.content.length } : {}),
+    type: row.type,
+    tags: JSON.parse(row.tags),
+    updated_at: isoTime(row.updated_at),
+    score: hit.score,
+    why: explain(hit.why),
+  };
+}
+
+/**
+ * recall's text block: each memory as a header line and its text. structuredContent carries the
+ * same results with every field.
+ */
+function recallText(out: { results: MemoryOut[]; next_cursor?: string; truncated?: boolean; history?: { version: number; reason: string; archived_at: string; content: string }[] }): string {
+  const lines: string[] = [];
+  if (out.results.length === 0 && !out.history?.length) lines.push('No memories found.');
+  out.results.forEach((m, i) => {
+    const facts = [m.type, ...(m.tags.length ? [m.tags.join(' ')] : []), m.project, m.updated_at.slice(0, 10), `id ${m.id}`];
+    if (m.score !== undefined) facts.push(`score ${m.score}`);
+    lines.push(`${i + 1}. ${m.key} (${facts.join('; ')})`, m.content);
+    if (m.truncated) lines.push(`[excerpt of ${m.content_chars} characters: recall with "key": ${JSON.stringify(m.key)} for all of it]`);
+  });
+  for (const h of out.history ?? []) lines.push(`version ${h.version} (${h.reason} ${h.archived_at.slice(0, 10)}): ${h.content}`);
+  if (out.next_cursor) lines.push(`More results: call recall again with the same query and "cursor": "${out.next_cursor}".`);
+  if (out.truncated) lines.push('Paging stops here: narrow the query to see further.');
+  return lines.join('\n');
 }
 
 const MATCH_WORDS = { all_words: 'all words', corrected: 'all words, spelling corrected', any_word: 'some words', fuzzy: 'close words', none: 'no query' } as const;
@@ -190,6 +213,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         .array(z.object({ version: z.number(), reason: z.string(), archived_at: z.string(), content: z.string() }))
         .optional(),
     },
+    text: recallText,
     handle(args, ctx) {
       const projects = visibleProjects(args.project, ctx.session);
       if (args.key !== undefined || args.id !== undefined) {

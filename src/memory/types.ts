@@ -25,6 +25,12 @@ export interface MemoryRow {
   expires_at: string | null;
 }
 
+/** The columns of a memory that search results carry. */
+export type HitRow = Pick<
+  MemoryRow,
+  'id' | 'project' | 'key' | 'content' | 'type' | 'tags' | 'importance' | 'storage_tier' | 'access_count' | 'version' | 'updated_at' | 'expires_at'
+>;
+
 export interface Memory {
   id: number;
   key: string;
@@ -46,7 +52,10 @@ export interface Memory {
 export function isoTime(text: string): string;
 export function isoTime(text: string | null): string | null;
 export function isoTime(text: string | null): string | null {
-  return text === null ? null : new Date(fromDbTime(text)).toISOString();
+  if (text === null) return null;
+  // What toDbTime writes ('YYYY-MM-DD HH:MM:SS.SSS', UTC) is ISO 8601 but for two characters.
+  if (text.length === 23 && text[10] === ' ') return `${text.slice(0, 10)}T${text.slice(11)}Z`;
+  return new Date(fromDbTime(text)).toISOString();
 }
 
 export function rowToMemory(row: MemoryRow): Memory {

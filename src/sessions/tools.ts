@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { describeInputError, type PromptDef } from '../core/server.js';
 import { defineTool, type AnyTool, type SessionState, type ToolContext } from '../core/tool.js';
 import type { MemoryService } from '../memory/service.js';
-import { isoTime, type MemoryRow } from '../memory/types.js';
+import { isoTime, type HitRow } from '../memory/types.js';
 import { createSession, getLiveSession, touchSession } from './store.js';
 
 export interface InitSection {
@@ -45,7 +45,7 @@ const initMemory = z.object({
   truncated: z.boolean().optional(),
 });
 
-function brief(row: MemoryRow) {
+function brief(row: HitRow) {
   const long = row.content.length > INIT_MEMORY_CHARS;
   return {
     key: row.key,
@@ -122,7 +122,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
       const now = new Date().toISOString();
       const hot = opts.memories.cache.all().filter((m) => visible.includes(m.project) && (m.expires_at === null || isoTime(m.expires_at) > now));
       const preferences = hot.filter((m) => m.type === 'user_preferences').sort((a, b) => b.importance - a.importance || b.memory_score - a.memory_score);
-      let top = hot.filter((m) => m.type !== 'user_preferences').sort((a, b) => b.memory_score - a.memory_score);
+      let top: HitRow[] = hot.filter((m) => m.type !== 'user_preferences').sort((a, b) => b.memory_score - a.memory_score);
       if (top.length < INIT_MAX_MEMORIES) {
         const seen = new Set(top.map((m) => m.id));
         const more = opts.memories.search(undefined, { projects: visible }, INIT_MAX_MEMORIES, undefined, false).hits.map((h) => h.row);

@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { brainEnv as benchEnv } from '../../bench/lib.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
+import type { App } from '../../src/app.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
@@ -18,6 +19,12 @@ export function tempDir(prefix = 'brain-test-'): string {
 /** Environment for a brain whose every path is inside `dir` (the bench's, with log files on). */
 export function brainEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   return benchEnv(dir, { BRAIN_LOG_FILES: 'true', ...extra });
+}
+
+/** Waits until recall is served by the in-process index (built in the background after start). */
+export async function indexReady(app: App): Promise<void> {
+  for (let i = 0; i < 500 && !app.memories.indexReady; i++) await new Promise((r) => setTimeout(r, 5));
+  if (!app.memories.indexReady) throw new Error('the recall index was not built within 2.5 s');
 }
 
 export function testConfig(dir: string, extra: Record<string, string> = {}): Config {

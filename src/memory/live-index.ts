@@ -1,0 +1,233 @@
+// An in-process index of every memory for recall: its words (WordIndex) and the columns that
+// ranking and filters read (MemoryMeta), so a search reads only the rows it returns.
+// It is kept in step with the database, which other brain processes may write to as well
+// (Claude Desktop starts two; several clients share one file).
+//
+// Triggers log every change to a memory in memory_changes (schema.sql), in commit order, except
+// access statistics: this process applies its own accesses directly, and another process's
+// accesses reach it with that memory's next logged change (they weigh little in ranking).
+// Before a search, the index applies the changes it has not seen (a cheap max(seq) check when
+// there are none). It is built in small slices after start-up, so start-up and other calls are
+// not held up; until it is ready, or while it is far behind, recall uses FTS5 directly.
+import { fromDbTime, stmt, type Db } from '../core/db.js';
+import type { Logger } from '../core/logger.js';
+import type { HitRow } from './types.js';
+import { WordIndex } from './word-index.js';
+
+/** A search applies at most this many pending changes itself; a longer backlog is applied in the background. */
+const INLINE_CHANGES = 2_000;
+/** Memories or changes handled per slice of background work (~5-10 ms each). */
+const SLICE = 500;
+/** Delay before applying this process's own writes, so a burst of writes is applied together. */
+const SETTLE_MS = 20;
+/** Wait before rebuilding after a failure (a database that went away, say). */
+const RETRY_MS = 5_000;
+/** Changes kept in memory_changes; a process further behind than this rebuilds its index. */
+const CHANGES_KEPT = 50_000;
+
+export function latestChange(db: Db): number {
+  return (stmt(db, 'SELECT max(seq) FROM memory_changes').pluck().get() as number | null) ?? 0;
+}
+
+/** Drops the oldest logged changes (run by the scheduled purge). */
+export function pruneChanges(db: Db): number {
+  return stmt(db, 'DELETE FROM memory_changes WHERE seq <= (SELECT max(seq) FROM memory_changes) - ?').run(CHANGES_KEPT).changes;
+}
+
+/** Every column of a memory that search results, ranking and filters read, except its content. */
+export interface MemoryMeta extends Omit<HitRow, 'content'> {
+  /** When it was last used (accessed_at, or updated_at if never accessed), in ms. */
+  last_used_ms: number;
+}
+
+export interface IndexView {
+  words: WordIndex;
+  meta: ReadonlyMap<number, MemoryMeta>;
+}
+
+const COLUMNS = `id, project, key, content, type, tags, importance, storage_tier, access_count, version,
+  coalesce(accessed_at, updated_at) AS last_used, updated_at, expires_at`;
+type IndexedRow = HitRow & { last_used: string };
+
+function metaOf(row: IndexedRow): MemoryMeta {
+  return {
+    id: row.id,
+    project: row.project,
+    key: row.key,
+    type: row.type,
+    tags: row.tags,
+    importance: row.importance,
+    storage_tier: row.storage_tier,
+    access_count: row.access_count,
+    version: row.version,
+    updated_at: row.updated_at,
+    expires_at: row.expires_at,
+    last_used_ms: fromDbTime(row.last_used),
+  };
+}
+
+class Built implements IndexView {
+  readonly words = new WordIndex();
+  readonly meta = new Map<number, MemoryMeta>();
+
+  set(row: IndexedRow, words: boolean): void {
+    if (words || !this.words.has(row.id)) this.words.set(row.id, row);
+    this.meta.set(row.id, metaOf(row));
+  }
+
+  delete(id: number): void {
+    this.words.delete(id);
+    this.meta.delete(id);
+  }
+}
+
+export class LiveIndex {
+  /** The index once built; `seq` is the last change it reflects. */
+  private index?: Built;
+  private seq = 0;
+  private building?: { index: Built; seq: number; lastId: number };
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts building the index from every memory, in the background. */
+  start(): void {
+    this.stopped = false;
+    this.rebuild();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Whether searches are served by the index (for statistics, benchmarks and tests). */
+  get ready(): boolean {
+    return this.index !== undefined;
+  }
+
+  /**
+   * The index with every committed change applied, or undefined while it is being built or is
+   * too far behind to catch up within one call (the caller then searches with FTS5).
+   */
+  current(): IndexView | undefined {
+    if (!this.index) return undefined;
+    try {
+      const latest = latestChange(this.db);
+      if (latest === this.seq) return this.index;
+      if (latest - this.seq > INLINE_CHANGES) {
+        this.schedule(0);
+        return undefined;
+      }
+      this.catchUp(INLINE_CHANGES);
+      return this.index;
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
+  }
+
+  /** This process used these memories (their access statistics are written to the file later). */
+  accessed(ids: Iterable<number>, nowMs = Date.now()): void {
+    if (!this.index) return;
+    for (const id of ids) {
+      const meta = this.index.meta.get(id);
+      if (!meta) continue;
+      meta.access_count++;
+      meta.last_used_ms = nowMs;
+    }
+  }
+
+  /** This process wrote memories: apply the changes shortly, off the caller's path. */
+  changed(): void {
+    if (this.index && !this.timer) this.schedule(SETTLE_MS);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      try {
+        this.step();
+      } catch (err) {
+        this.fail(err);
+      }
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One slice of background work: building, or catching up with logged changes. */
+  private step(): void {
+    if (this.stopped) return;
+    const b = this.building;
+    if (b) {
+      const rows = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`).all(b.lastId, SLICE) as IndexedRow[];
+      for (const row of rows) b.index.set(row, true);
+      if (rows.length > 0) b.lastId = rows[rows.length - 1].id;
+      if (rows.length === SLICE) return this.schedule(0);
+      // Rows read after `b.seq` was taken may already hold later changes; applying those changes
+      // again re-reads the same rows, so nothing is missed or doubled.
+      this.index = b.index;
+      this.seq = b.seq;
+      this.building = undefined;
+      this.logger.debug('recall index built', { memories: b.index.meta.size });
+    }
+    if (this.index && latestChange(this.db) > this.seq && this.catchUp(SLICE)) this.schedule(0);
+  }
+
+  /** Applies up to `max` logged changes; true if more remain. */
+  private catchUp(max: number): boolean {
+    const index = this.index!;
+    const changes = stmt(this.db, 'SELECT seq, memory_id, words FROM memory_changes WHERE seq > ? ORDER BY seq LIMIT ?').all(this.seq, max) as {
+      seq: number;
+      memory_id: number;
+      words: number;
+    }[];
+    if (changes.length === 0) return false;
+    if (changes[0].seq !== this.seq + 1) {
+      // Older changes were pruned before this process saw them: start over.
+      this.rebuild();
+      return false;
+    }
+    // Each memory is read once, as it is now, however many of its changes are pending.
+    const wordsChanged = new Map<number, boolean>();
+    for (const c of changes) wordsChanged.set(c.memory_id, (wordsChanged.get(c.memory_id) ?? false) || c.words === 1);
+    const read = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id = ?`);
+    for (const [id, words] of wordsChanged) {
+      const row = read.get(id) as IndexedRow | undefined;
+      if (row) index.set(row, words);
+      else index.delete(id);
+    }
+    this.seq = changes[changes.length - 1].seq;
+    return changes.length === max;
+  }
+
+  private rebuild(): void {
+    this.index = undefined;
+    this.building = { index: new Built(), seq: latestChange(this.db), lastId: 0 };
+    this.schedule(0);
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    // Searching still works through FTS5; the index is rebuilt from scratch.
+    this.logger.warn('word index failed; recall uses FTS5 while it is rebuilt', { error: String(err) });
+    this.index = undefined;
+    this.building = undefined;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      try {
+        this.rebuild();
+      } catch (again) {
+        this.fail(again);
+      }
+    }, RETRY_MS);
+    this.timer.unref();
+  }
+}

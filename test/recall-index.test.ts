@@ -1,0 +1,163 @@
+// The in-process recall index: its BM25 equals FTS5's bm25() on the same text, its ranked lists
+// pick the true best, it survives edits and compaction, and it follows writes made by another
+// process on the same file (including a change log pruned past it, which forces a rebuild).
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
+import { indexReady, tempDir, testConfig } from './helpers/brain.js';
+
+/** Deterministic pseudo-random numbers. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+const VOCAB = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike oscar papa quebec romeo sierra tango victor whiskey xray yankee zulu'.split(' ');
+
+describe('WordIndex', () => {
+  const rand = rng(42);
+  const pick = (n: number) => Array.from({ length: n }, () => VOCAB[Math.floor(rand() * VOCAB.length)]);
+  const docText = () => ({
+    key: `note-${pick(1)[0]}-${Math.floor(rand() * 100)}`,
+    // Stopwords count towards a document's length in FTS5, so some are mixed in.
+    content: [...pick(3 + Math.floor(rand() * 30)), 'the', 'and', 'of'].sort(() => rand() - 0.5).join(' '),
+    tags: JSON.stringify(pick(Math.floor(rand() * 3))),
+  });
+
+  function compare(db: Database.Database, index: WordIndex) {
+    for (let q = 0; q < 60; q++) {
+      const words = [...new Set(pick(1 + (q % 3)))];
+      const fts = new Map(
+        (db.prepare(`SELECT rowid AS id, -bm25(t, 4.0, 1.0, 2.0) AS s FROM t WHERE t MATCH ?`).all(words.map((w) => `"${w}"`).join(' OR ')) as { id: number; s: number }[]).map((r) => [r.id, r.s]),
+      );
+      const withAll = new Set(db.prepare(`SELECT rowid FROM t WHERE t MATCH ?`).pluck().all(words.map((w) => `"${w}"`).join(' AND ')) as number[]);
+      const m = index.match(words.map((w) => [stemOf(w)]));
+      const full = m.full.top(10_000);
+      const partial = m.partial.top(10_000);
+      expect(new Set(full.ids)).toEqual(withAll);
+      const ours = new Map<number, number>();
+      full.ids.forEach((id, i) => ours.set(id, full.scores[i]));
+      partial.ids.forEach((id, i) => ours.set(id, partial.scores[i]));
+      expect(new Set(ours.keys())).toEqual(new Set(fts.keys()));
+      for (const [id, s] of fts) expect(Math.abs(ours.get(id)! - s)).toBeLessThan(1e-9 * Math.max(1, Math.abs(s)));
+    }
+  }
+
+  it('scores like FTS5 bm25() with the same column weights, through edits, deletes and compaction', () => {
+    const db = new Database(':memory:');
+    db.exec(`CREATE VIRTUAL TABLE t USING fts5 (key, content, tags, tokenize = 'porter unicode61 remove_diacritics 2')`);
+    const index = new WordIndex();
+    const put = (id: number) => {
+      const text = docText();
+      db.prepare('DELETE FROM t WHERE rowid = ?').run(id);
+      db.prepare('INSERT INTO t (rowid, key, content, tags) VALUES (?, ?, ?, ?)').run(id, text.key, text.content, text.tags);
+      index.set(id, text);
+    };
+    for (let id = 1; id <= 300; id++) put(id);
+    compare(db, index);
+    // Enough rewrites that removed entries pile up past the compaction threshold, then deletes.
+    for (let round = 0; round < 4; round++) for (let id = 1; id <= 300; id++) put(id);
+    for (let id = 1; id <= 300; id += 3) {
+      db.prepare('DELETE FROM t WHERE rowid = ?').run(id);
+      index.delete(id);
+    }
+    expect(index.size).toBe(200);
+    compare(db, index);
+    db.close();
+  });
+
+  it('cuts words like FTS5: case, accents and punctuation do not matter', () => {
+    expect(wordsOf('Café-au-lait, NAÏVE résumé! x_y')).toEqual(['cafe', 'au', 'lait', 'naive', 'resume', 'x', 'y']);
+    expect(stemOf('connections')).toBe(stemOf('connected'));
+  });
+});
+
+describe('RankedList.top', () => {
+  it('returns the true best in order, ties broken by the newer id', () => {
+    const rand = rng(7);
+    for (const n of [0, 1, 5, 40, 1000]) {
+      const list = new RankedList();
+      const entries = Array.from({ length: n }, (_, i) => ({ id: i + 1, score: Math.floor(rand() * 20) / 4 }));
+      for (const e of entries) list.push(e.id, e.score);
+      const expected = [...entries].sort((a, b) => b.score - a.score || b.id - a.id);
+      for (const k of [1, 3, 17, 2000]) {
+        const top = list.top(k);
+        expect(top.ids).toEqual(expected.slice(0, k).map((e) => e.id));
+        expect(top.scores).toEqual(expected.slice(0, k).map((e) => e.score));
+      }
+    }
+  });
+});
+
+describe('LiveIndex', () => {
+  let dir: string;
+  let a: App;
+  let b: App;
+  beforeEach(async () => {
+    dir = tempDir();
+    a = createApp(testConfig(dir));
+    b = createApp(testConfig(dir, { BRAIN_RECALL_INDEX: 'false' }));
+    await indexReady(a);
+  });
+  afterEach(() => {
+    a.close();
+    b.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const keys = (app: App, query: string, filter = {}) => app.memories.search(query, filter, 10).hits.map((h) => h.row.key);
+  const write = (key: string, content: string, extra: Partial<Parameters<App['memories']['remember']>[0]> = {}) =>
+    b.memories.remember({ project: '', key, content, type: 'general', tags: [], importance: 0.5, ...extra });
+
+  it("sees another process's inserts, edits, deletes and other column changes at once", () => {
+    write('db', 'The staging database listens on port 5433.');
+    expect(keys(a, 'staging port')).toEqual(['db']);
+    expect(a.memories.search('staging', {}, 5).engine).toBe('index');
+    write('db', 'The staging database moved to port 6543.', { tags: ['infra'] });
+    expect(a.memories.search('port', {}, 5).hits[0].row.content).toContain('6543');
+    expect(keys(a, '5433')).toEqual([]);
+    expect(keys(a, 'infra')).toEqual(['db']);
+    write('db', 'The staging database moved to port 6543.', { tags: ['infra'], type: 'decision', importance: 0.9 });
+    expect(keys(a, 'staging', { type: 'decision' })).toEqual(['db']);
+    expect(keys(a, 'staging', { type: 'general' })).toEqual([]);
+    expect(keys(a, 'staging', { minImportance: 0.8 })).toEqual(['db']);
+    b.memories.forgetOne(b.memories.getByKey([''], 'db', false)!);
+    expect(keys(a, 'staging')).toEqual([]);
+    b.memories.restore('', 'db');
+    expect(keys(a, 'staging')).toEqual(['db']);
+    expect(a.memories.search('staging', {}, 5).engine).toBe('index');
+  });
+
+  it('rebuilds when the change log was pruned past it, answering through FTS5 meanwhile', async () => {
+    write('one', 'alpha bravo');
+    expect(keys(a, 'alpha')).toEqual(['one']);
+    write('two', 'alpha charlie');
+    write('three', 'alpha delta');
+    b.db.prepare('DELETE FROM memory_changes WHERE seq < (SELECT max(seq) FROM memory_changes)').run();
+    const meanwhile = a.memories.search('alpha', {}, 10);
+    expect(meanwhile.engine).toBe('fts');
+    expect(meanwhile.hits.map((h) => h.row.key).sort()).toEqual(['one', 'three', 'two']);
+    await indexReady(a);
+    expect(a.memories.search('alpha', {}, 10).engine).toBe('index');
+    expect(keys(a, 'alpha').sort()).toEqual(['one', 'three', 'two']);
+    expect(keys(a, 'charlie')).toEqual(['two']);
+  });
+
+  it('applies a large backlog in the background and answers through FTS5 meanwhile', async () => {
+    b.db.transaction(() => {
+      for (let i = 0; i < 2500; i++) write(`bulk-${i}`, `bulk import number ${i} about ${VOCAB[i % VOCAB.length]}`);
+    })();
+    const meanwhile = a.memories.search('zulu bulk', {}, 200);
+    expect(meanwhile.engine).toBe('fts');
+    expect(meanwhile.hits.length).toBe(104);
+    for (let i = 0; i < 300 && a.memories.search('zulu', {}, 1).engine !== 'index'; i++) await new Promise((r) => setTimeout(r, 10));
+    const caughtUp = a.memories.search('zulu bulk', {}, 200);
+    expect(caughtUp.engine).toBe('index');
+    const withAll = (r: typeof meanwhile) => r.hits.filter((h) => h.why.match === 'all_words').map((h) => h.row.key).sort();
+    expect(withAll(caughtUp)).toEqual(withAll(meanwhile));
+  });
+});
