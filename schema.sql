@@ -75,8 +75,10 @@ END;
 -- an in-process index of memories for fast ranking (src/memory/live-index.ts); it reads this log
 -- to catch up with its own writes and with those of other processes sharing the file.
 -- words = 1 when the memory's words changed (or it was added or deleted), 0 for other columns.
+-- seq never goes back: pruning (live-index.ts) always keeps the newest row, so no AUTOINCREMENT
+-- (which would write one more page on every change).
 CREATE TABLE IF NOT EXISTS memory_changes (
-  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq       INTEGER PRIMARY KEY,
   memory_id INTEGER NOT NULL,
   words     INTEGER NOT NULL
 );

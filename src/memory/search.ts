@@ -92,19 +92,41 @@ function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, no
 function indexCandidates(db: Db, view: IndexView, words: string[], filter: SearchFilter, nowText: string, pool: number): Candidate[] {
   const index = view.words;
   let corrected = false;
-  const groups = words.map((word) => {
+  const groups: string[][] = [];
+  for (const word of words) {
     const stem = stemOf(word);
-    if (index.documentFrequency(stem) > 0) return [stem];
+    if (index.documentFrequency(stem) > 0) {
+      groups.push([stem]);
+      continue;
+    }
     // A typo or a fragment: the stored words closest to it (terms.ts) stand in for it.
     const alternatives = [...new Set(closeTerms(db, word).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
-    if (alternatives.length) corrected = true;
-    return alternatives;
-  });
+    // Failing that, two words run together ("backupschedule"): both must match, as if typed apart.
+    const split = alternatives.length ? undefined : splitWords(index, word);
+    if (alternatives.length || split) corrected = true;
+    if (split) groups.push(...split.map((s) => [s]));
+    else groups.push(alternatives);
+  }
   const matches = index.match(groups);
   const inexact = corrected || groups.some((g) => g.length === 0);
   const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
   candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;
+}
+
+/** Stems of two stored words that make up `word` ("ratelimit" -> rate, limit), the most even cut first. */
+function splitWords(index: IndexView['words'], word: string): [string, string] | undefined {
+  if (word.length < 6 || !/^[a-z]+$/.test(word)) return undefined;
+  const middle = Math.floor(word.length / 2);
+  // Cuts nearest the middle first, each part at least 3 letters.
+  for (let offset = 0; offset <= middle - 3; offset++) {
+    for (const at of offset === 0 ? [middle] : [middle - offset, middle + offset]) {
+      if (at < 3 || word.length - at < 3) continue;
+      const parts: [string, string] = [stemOf(word.slice(0, at)), stemOf(word.slice(at))];
+      if (parts.every((p) => index.documentFrequency(p) > 0)) return parts;
+    }
+  }
+  return undefined;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
