@@ -86,8 +86,9 @@ function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, no
 
 /**
  * Candidates from the in-process index: the best memories with every query word (or a correction
- * of it), and the best with only some of the words. Both are cheap here, so both always compete:
- * a short memory with the one rare word asked for can beat long ones that have every word.
+ * of it), and, unless those fill the pool, the best with only some of the words. Both compete in
+ * the final ranking: a short memory with the one rare word asked for can beat long ones that have
+ * every word.
  */
 function indexCandidates(db: Db, view: IndexView, words: string[], filter: SearchFilter, nowText: string, pool: number): Candidate[] {
   const index = view.words;
@@ -110,7 +111,7 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   const matches = index.match(groups);
   const inexact = corrected || groups.some((g) => g.length === 0);
   const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
-  candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
+  if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;
 }
 
@@ -132,9 +133,10 @@ function splitWords(index: IndexView['words'], word: string): [string, string] |
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 interface Scored {
-  id: number;
+  c: Candidate;
+  /** The text part of the score, scaled and weighted by match kind. */
+  text: number;
   score: number;
-  why: RankParts;
 }
 
 function rank(candidates: Candidate[], nowMs: number): Scored[] {
@@ -145,35 +147,39 @@ function rank(candidates: Candidate[], nowMs: number): Scored[] {
   return candidates
     .map((c) => {
       const text = c.match === 'none' ? 0 : (c.text / (best || 1)) * KIND_WEIGHT[c.match];
-      const why: RankParts = {
-        text: round(text),
-        match: c.match,
-        tier: c.hot ? 1 : 0,
-        importance: c.importance,
-        accesses: c.accesses,
-        recency: round(recencyOf(c.lastUsedMs, nowMs)),
-      };
       const score =
         RANK_WEIGHTS.text * text +
-        RANK_WEIGHTS.tier * why.tier +
-        RANK_WEIGHTS.importance * why.importance +
+        RANK_WEIGHTS.tier * (c.hot ? 1 : 0) +
+        RANK_WEIGHTS.importance * c.importance +
         RANK_WEIGHTS.accesses * frequencyOf(c.accesses) +
-        RANK_WEIGHTS.recency * why.recency;
-      return { id: c.id, score: round(score), why };
+        RANK_WEIGHTS.recency * round(recencyOf(c.lastUsedMs, nowMs));
+      return { c, text, score: round(score) };
     })
-    .sort((a, b) => b.score - a.score || b.id - a.id);
+    .sort((a, b) => b.score - a.score || b.c.id - a.c.id);
+}
+
+/** The parts of a result's score, for the results shown. */
+function explainRank(s: Scored, nowMs: number): RankParts {
+  return {
+    text: round(s.text),
+    match: s.c.match,
+    tier: s.c.hot ? 1 : 0,
+    importance: s.c.importance,
+    accesses: s.c.accesses,
+    recency: round(recencyOf(s.c.lastUsedMs, nowMs)),
+  };
 }
 
 /** The rows of the given memories, by id (a memory deleted meanwhile is missing). */
 function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> {
   const rows = new Map<number, HitRow>();
-  const json = JSON.stringify(ids);
+  if (ids.length === 0) return rows;
   if (!view) {
-    for (const row of stmt(db, 'SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))').all(json) as HitRow[]) rows.set(row.id, row);
+    for (const row of stmt(db, 'SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as HitRow[]) rows.set(row.id, row);
     return rows;
   }
-  // The index holds every column but the content: only that is read.
-  const contents = stmt(db, 'SELECT id, content FROM memories WHERE id IN (SELECT value FROM json_each(?))').raw().all(json) as [number, string][];
+  // The index holds every column but the content: only that is read (one statement per list length).
+  const contents = stmt(db, `SELECT id, content FROM memories WHERE id IN (${ids.map(() => '?').join(',')})`).raw().all(...ids) as [number, string][];
   for (const [id, content] of contents) {
     const m = view.meta.get(id);
     if (!m) continue;
@@ -197,13 +203,13 @@ function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> 
 
 /** One page of ranked candidates as hits: only the rows shown are read. */
 function page(db: Db, candidates: Candidate[], shown: ReadonlySet<number>, limit: number, nowMs: number, view?: IndexView) {
-  const ranked = rank(candidates, nowMs).filter((c) => !shown.has(c.id));
+  const ranked = rank(candidates, nowMs).filter((s) => !shown.has(s.c.id));
   const picked = ranked.slice(0, limit);
-  const rows = readRows(db, picked.map((c) => c.id), view);
+  const rows = readRows(db, picked.map((s) => s.c.id), view);
   const hits: Hit[] = [];
-  for (const c of picked) {
-    const row = rows.get(c.id);
-    if (row) hits.push({ row, score: c.score, why: c.why });
+  for (const s of picked) {
+    const row = rows.get(s.c.id);
+    if (row) hits.push({ row, score: s.score, why: explainRank(s, nowMs) });
   }
   return { hits, more: ranked.length > limit };
 }

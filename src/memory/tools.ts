@@ -1,5 +1,4 @@
 // The memory tools: remember, recall, forget, restore_memory, memory_stats, rebalance_memory.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { toDbTime } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
@@ -106,9 +105,24 @@ const MATCH_WORDS = { all_words: 'all words', corrected: 'all words, spelling co
 
 /** The ranking parts as one short line: cheaper for clients to read than a nested object. */
 function explain(why: RankParts): string {
-  const parts = [why.match === 'none' ? 'no query' : `text ${why.text} (${MATCH_WORDS[why.match]})`];
-  parts.push(why.tier ? 'hot' : 'warm', `importance ${why.importance}`, `${why.accesses} uses`, `recency ${why.recency}`);
-  return parts.join(', ');
+  const text = why.match === 'none' ? 'no query' : `text ${why.text} (${MATCH_WORDS[why.match]})`;
+  return `${text}, ${why.tier ? 'hot' : 'warm'}, importance ${why.importance}, ${why.accesses} uses, recency ${why.recency}`;
+}
+
+/**
+ * A short fingerprint of a search (query, filters, page size), so a cursor is only accepted by the
+ * search it came from. Not a security boundary: a cursor only lists ids already shown.
+ * (FNV-1a in two lanes; a crypto hash costs more than the rest of a cached recall.)
+ */
+function fingerprint(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0).toString(36) + (b >>> 0).toString(36);
 }
 
 /**
@@ -247,7 +261,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         since: args.since,
         until: args.until,
       };
-      const hash = createHash('sha256').update(JSON.stringify([args.query ?? '', filter, args.limit])).digest('base64url').slice(0, 12);
+      const hash = fingerprint(JSON.stringify([args.query ?? '', filter, args.limit]));
       const shown = args.cursor ? decodeCursor(args.cursor, hash) : new Set<number>();
       const found = memories.search(args.query, filter, args.limit, shown);
       const nextShown = [...shown, ...found.hits.map((h) => h.row.id)];

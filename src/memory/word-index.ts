@@ -187,30 +187,35 @@ export class WordIndex {
       this.masks = grow(this.masks, this.docCount);
     }
     const { scores, masks, alive, lengths } = this;
+    // K1 * (1 - B + B * length / avgLength), as a + b * length.
+    const normBase = K1 * (1 - B);
+    const normPerToken = (K1 * B) / avgLength;
     let touchedCount = 0;
     let fullMask = 0;
-    groups.slice(0, 16).forEach((group, g) => {
+    for (let g = 0; g < groups.length && g < 16; g++) {
       const bit = 1 << g;
       fullMask |= bit;
-      for (const stem of group) {
+      for (const stem of groups[g]) {
         const term = this.termIds.get(stem);
         if (term === undefined) continue;
         const p = this.postings[term];
         if (p.live === 0) continue;
         // FTS5's bm25(): idf = ln((N - df + 0.5) / (df + 0.5)), floored at 1e-6 for very common words.
         const idf = Math.max(Math.log((n - p.live + 0.5) / (p.live + 0.5)), 1e-6);
+        const weight = idf * (K1 + 1);
         if (this.touched.length < touchedCount + p.size) this.touched = grow(this.touched, touchedCount + p.size);
-        const touched = this.touched;
-        for (let j = 0; j < p.size; j++) {
-          const doc = p.docs[j];
+        const { touched } = this;
+        const { docs, freqs, size } = p;
+        for (let j = 0; j < size; j++) {
+          const doc = docs[j];
           if (alive[doc] === 0) continue;
-          const f = p.freqs[j];
+          const f = freqs[j];
           if (masks[doc] === 0) touched[touchedCount++] = doc;
           masks[doc] |= bit;
-          scores[doc] += (idf * f * (K1 + 1)) / (f + K1 * (1 - B + (B * lengths[doc]) / avgLength));
+          scores[doc] += (weight * f) / (f + normBase + normPerToken * lengths[doc]);
         }
       }
-    });
+    }
     const { full, partial } = this;
     full.clear();
     partial.clear();
