@@ -18,8 +18,13 @@ import { WordIndex } from './word-index.js';
 const INLINE_CHANGES = 2_000;
 /** Memories or changes handled per slice of background work (~5-10 ms each). */
 const SLICE = 500;
-/** Delay before applying this process's own writes, so a burst of writes is applied together. */
-const SETTLE_MS = 20;
+/**
+ * This process's own writes are applied once writing pauses for this long, or after this many,
+ * so that a burst of writes is not slowed by index work between them (a search applies what is
+ * pending anyway).
+ */
+const SETTLE_MS = 200;
+const SETTLE_WRITES = 500;
 /** Wait before rebuilding after a failure (a database that went away, say). */
 const RETRY_MS = 5_000;
 /** Changes kept in memory_changes; a process further behind than this rebuilds its index. */
@@ -87,6 +92,9 @@ export class LiveIndex {
   private seq = 0;
   private building?: { index: Built; seq: number; lastId: number };
   private timer?: NodeJS.Timeout;
+  private settleTimer?: NodeJS.Timeout;
+  private lastWriteAt = 0;
+  private writesPending = 0;
   private stopped = false;
 
   constructor(
@@ -103,7 +111,9 @@ export class LiveIndex {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.settleTimer);
     this.timer = undefined;
+    this.settleTimer = undefined;
   }
 
   /** Whether searches are served by the index (for statistics, benchmarks and tests). */
@@ -143,9 +153,31 @@ export class LiveIndex {
     }
   }
 
-  /** This process wrote memories: apply the changes shortly, off the caller's path. */
+  /** This process wrote memories: apply the changes soon, off the caller's path. */
   changed(): void {
-    if (this.index && !this.timer) this.schedule(SETTLE_MS);
+    if (!this.index) return;
+    this.lastWriteAt = performance.now();
+    if (++this.writesPending >= SETTLE_WRITES) {
+      this.writesPending = 0;
+      clearTimeout(this.settleTimer);
+      this.settleTimer = undefined;
+      this.schedule(0);
+    } else if (!this.settleTimer) {
+      this.settle(SETTLE_MS);
+    }
+  }
+
+  /** Waits until writing has paused for SETTLE_MS, then applies the changes. */
+  private settle(delayMs: number): void {
+    if (this.stopped) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      const quiet = performance.now() - this.lastWriteAt;
+      if (quiet < SETTLE_MS) return this.settle(SETTLE_MS - quiet);
+      this.writesPending = 0;
+      this.schedule(0);
+    }, delayMs);
+    this.settleTimer.unref();
   }
 
   private schedule(delayMs: number): void {

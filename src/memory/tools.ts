@@ -214,7 +214,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       min_importance: z.number().min(0).max(1).optional().describe('Only memories at least this important.'),
       since: isoDate.optional().describe('Only memories changed at or after this time (ISO 8601).'),
       until: isoDate.optional().describe('Only memories changed at or before this time (ISO 8601).'),
-      limit: z.number().int().min(1).max(50, 'limit is at most 50').default(10).describe('Results per page (1-50).'),
+      limit: z.number().int().min(1).max(50, 'limit is at most 50').default(5).describe('Results per page (1-50; default 5, then next_cursor pages on).'),
       cursor: z.string().max(8000).optional().describe('next_cursor from the previous page.'),
       history: z.boolean().default(false).describe('With key: also list earlier versions (restorable with restore_memory).'),
     },

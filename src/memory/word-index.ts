@@ -82,8 +82,8 @@ export class WordIndex {
   private postings: Postings[] = [];
   private readonly docOf = new Map<number, number>();
   private memoryIds = new Int32Array(1024);
+  /** Tokens in each document; -1 once it is removed (its postings are skipped until compaction). */
   private lengths = new Float32Array(1024);
-  private alive = new Uint8Array(1024);
   /** Term ids of each document, to update document frequencies when it goes. */
   private docTerms: (Int32Array | undefined)[] = [];
   private docCount = 0;
@@ -131,11 +131,9 @@ export class WordIndex {
     if (doc >= this.memoryIds.length) {
       this.memoryIds = grow(this.memoryIds, doc + 1);
       this.lengths = grow(this.lengths, doc + 1);
-      this.alive = grow(this.alive, doc + 1);
     }
     this.memoryIds[doc] = memoryId;
     this.lengths[doc] = length;
-    this.alive[doc] = 1;
     this.docOf.set(memoryId, doc);
     const terms = new Int32Array(freqs.size);
     let i = 0;
@@ -165,9 +163,9 @@ export class WordIndex {
     const terms = this.docTerms[doc]!;
     for (const term of terms) this.postings[term].live--;
     this.docTerms[doc] = undefined;
-    this.alive[doc] = 0;
     this.liveDocs--;
     this.totalLength -= this.lengths[doc];
+    this.lengths[doc] = -1;
     this.livePostings -= terms.length;
     this.deadPostings += terms.length;
     // Removed documents stay in posting lists (skipped when scoring) until they are a fifth of them.
@@ -186,7 +184,7 @@ export class WordIndex {
       this.scores = grow(this.scores, this.docCount);
       this.masks = grow(this.masks, this.docCount);
     }
-    const { scores, masks, alive, lengths } = this;
+    const { scores, masks, lengths } = this;
     // K1 * (1 - B + B * length / avgLength), as a + b * length.
     const normBase = K1 * (1 - B);
     const normPerToken = (K1 * B) / avgLength;
@@ -208,11 +206,12 @@ export class WordIndex {
         const { docs, freqs, size } = p;
         for (let j = 0; j < size; j++) {
           const doc = docs[j];
-          if (alive[doc] === 0) continue;
+          const length = lengths[doc];
+          if (length < 0) continue;
           const f = freqs[j];
           if (masks[doc] === 0) touched[touchedCount++] = doc;
           masks[doc] |= bit;
-          scores[doc] += (weight * f) / (f + normBase + normPerToken * lengths[doc]);
+          scores[doc] += (weight * f) / (f + normBase + normPerToken * length);
         }
       }
     }
@@ -243,7 +242,7 @@ export class WordIndex {
     const renumber = new Int32Array(this.docCount).fill(-1);
     let next = 0;
     for (let doc = 0; doc < this.docCount; doc++) {
-      if (this.alive[doc] === 0) continue;
+      if (this.lengths[doc] < 0) continue;
       renumber[doc] = next;
       this.memoryIds[next] = this.memoryIds[doc];
       this.lengths[next] = this.lengths[doc];
@@ -252,8 +251,6 @@ export class WordIndex {
       next++;
     }
     this.docTerms.length = next;
-    this.alive.fill(0);
-    this.alive.fill(1, 0, next);
     this.docCount = next;
     for (const p of this.postings) {
       let kept = 0;
