@@ -48,6 +48,8 @@ export interface MemoryMeta extends Omit<HitRow, 'content'> {
 export interface IndexView {
   words: WordIndex;
   meta: ReadonlyMap<number, MemoryMeta>;
+  /** The last logged change (memory_changes.seq) the index reflects. */
+  readonly seq: number;
 }
 
 const COLUMNS = `id, project, key, content, type, tags, importance, storage_tier, access_count, version,
@@ -74,6 +76,7 @@ function metaOf(row: IndexedRow): MemoryMeta {
 class Built implements IndexView {
   readonly words = new WordIndex();
   readonly meta = new Map<number, MemoryMeta>();
+  seq = 0;
 
   set(row: IndexedRow, words: boolean): void {
     if (words || !this.words.has(row.id)) this.words.set(row.id, row);
@@ -87,10 +90,9 @@ class Built implements IndexView {
 }
 
 export class LiveIndex {
-  /** The index once built; `seq` is the last change it reflects. */
+  /** The index once built (its `seq` is the last change it reflects). */
   private index?: Built;
-  private seq = 0;
-  private building?: { index: Built; seq: number; lastId: number };
+  private building?: { index: Built; lastId: number };
   private timer?: NodeJS.Timeout;
   private settleTimer?: NodeJS.Timeout;
   private lastWriteAt = 0;
@@ -122,6 +124,14 @@ export class LiveIndex {
   }
 
   /**
+   * The index as it is, without looking for new changes (a search through it reads the newest
+   * change in the same statement as its results, and calls current() if it was behind).
+   */
+  peek(): IndexView | undefined {
+    return this.index;
+  }
+
+  /**
    * The index with every committed change applied, or undefined while it is being built or is
    * too far behind to catch up within one call (the caller then searches with FTS5).
    */
@@ -129,8 +139,8 @@ export class LiveIndex {
     if (!this.index) return undefined;
     try {
       const latest = latestChange(this.db);
-      if (latest === this.seq) return this.index;
-      if (latest - this.seq > INLINE_CHANGES) {
+      if (latest === this.index.seq) return this.index;
+      if (latest - this.index.seq > INLINE_CHANGES) {
         this.schedule(0);
         return undefined;
       }
@@ -205,23 +215,22 @@ export class LiveIndex {
       // Rows read after `b.seq` was taken may already hold later changes; applying those changes
       // again re-reads the same rows, so nothing is missed or doubled.
       this.index = b.index;
-      this.seq = b.seq;
       this.building = undefined;
       this.logger.debug('recall index built', { memories: b.index.meta.size });
     }
-    if (this.index && latestChange(this.db) > this.seq && this.catchUp(SLICE)) this.schedule(0);
+    if (this.index && latestChange(this.db) > this.index.seq && this.catchUp(SLICE)) this.schedule(0);
   }
 
   /** Applies up to `max` logged changes; true if more remain. */
   private catchUp(max: number): boolean {
     const index = this.index!;
-    const changes = stmt(this.db, 'SELECT seq, memory_id, words FROM memory_changes WHERE seq > ? ORDER BY seq LIMIT ?').all(this.seq, max) as {
+    const changes = stmt(this.db, 'SELECT seq, memory_id, words FROM memory_changes WHERE seq > ? ORDER BY seq LIMIT ?').all(index.seq, max) as {
       seq: number;
       memory_id: number;
       words: number;
     }[];
     if (changes.length === 0) return false;
-    if (changes[0].seq !== this.seq + 1) {
+    if (changes[0].seq !== index.seq + 1) {
       // Older changes were pruned before this process saw them: start over.
       this.rebuild();
       return false;
@@ -235,13 +244,15 @@ export class LiveIndex {
       if (row) index.set(row, words);
       else index.delete(id);
     }
-    this.seq = changes[changes.length - 1].seq;
+    index.seq = changes[changes.length - 1].seq;
     return changes.length === max;
   }
 
   private rebuild(): void {
     this.index = undefined;
-    this.building = { index: new Built(), seq: latestChange(this.db), lastId: 0 };
+    const index = new Built();
+    index.seq = latestChange(this.db);
+    this.building = { index, lastId: 0 };
     this.schedule(0);
   }
 

@@ -156,7 +156,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
     search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
-      const result = searchMemories(db, query, filter, limit, shown, words.current());
+      let result = searchMemories(db, query, filter, limit, shown, words.peek());
+      // Another process (or a write of ours not yet applied) changed memories: catch up and redo.
+      if (result.stale) result = searchMemories(db, query, filter, limit, shown, words.current());
       if (touchIt) touch(result.hits.map((h) => h.row.id));
       // One counter update per tier, not per hit: each update hashes its labels.
       const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;
