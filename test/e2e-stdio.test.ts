@@ -77,9 +77,11 @@ describe('stdio server', () => {
     expect(restored).toMatchObject({ key: 'editor', version: 3 });
     expect((await call<{ results: { content: string }[] }>(c, 'recall', { key: 'editor' })).results[0].content).toMatch(/emacs/);
 
-    const stats = await call<{ total: number; hot: { items: number } }>(c, 'memory_stats');
+    const stats = await call<{ total: number; hot: { items: number }; recall_index: { state: string; memories: number } }>(c, 'memory_stats');
     expect(stats.total).toBe(2);
     expect(stats.hot.items).toBe(1);
+    // The recall index is built in the background at start and follows every write since.
+    expect(stats.recall_index).toEqual({ state: 'ready', memories: 2 });
     // Both fit the hot budget (2000 items by default), so rebalancing promotes the warm one.
     const moved = await call(c, 'rebalance_memory');
     expect(moved).toMatchObject({ promoted: 1, demoted: 0, hot_items: 2 });

@@ -97,6 +97,7 @@ export class LiveIndex {
   private settleTimer?: NodeJS.Timeout;
   private lastWriteAt = 0;
   private writesPending = 0;
+  private started = false;
   private stopped = false;
 
   constructor(
@@ -106,6 +107,7 @@ export class LiveIndex {
 
   /** Starts building the index from every memory, in the background. */
   start(): void {
+    this.started = true;
     this.stopped = false;
     this.rebuild();
   }
@@ -116,6 +118,15 @@ export class LiveIndex {
     clearTimeout(this.settleTimer);
     this.timer = undefined;
     this.settleTimer = undefined;
+  }
+
+  /** For memory_stats: whether recall can use the index, and how many memories it holds. */
+  status(): { state: 'ready' | 'building' | 'off'; memories: number } {
+    // Pending changes first, so the count matches the database.
+    const index = this.index ? this.current() : undefined;
+    if (index) return { state: 'ready', memories: index.meta.size };
+    if (this.started && !this.stopped) return { state: 'building', memories: this.building?.index.meta.size ?? 0 };
+    return { state: 'off', memories: 0 };
   }
 
   /** Whether searches are served by the index (for statistics, benchmarks and tests). */

@@ -245,6 +245,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         history: Object.fromEntries(history.map((h) => [h.reason, h.n])),
         tier_moves: { promoted_total: totals.promoted, demoted_total: totals.demoted, recent: moves },
         database_bytes: databaseSizeBytes(db),
+        recall_index: words.status(),
       };
     },
 

@@ -48,11 +48,12 @@ const COLUMN_WEIGHTS = { key: 4, content: 1, tags: 2 } as const;
 const K1 = 1.2;
 const B = 0.75;
 
+// Posting lists and per-document term lists are plain arrays of small integers: V8 stores them
+// packed, and most words occur in a few memories, where a typed array's fixed cost would dominate.
 interface Postings {
-  docs: Int32Array;
+  docs: number[];
   /** Weighted count of the word in the document: 4 × in key + 1 × in content + 2 × in tags. */
-  freqs: Float32Array;
-  size: number;
+  freqs: number[];
   /** Entries whose document is still in the index (the rest wait for compaction). */
   live: number;
 }
@@ -70,7 +71,7 @@ export interface IndexMatches {
   partial: RankedList;
 }
 
-function grow<T extends Int32Array | Float32Array | Float64Array | Uint8Array | Uint16Array>(a: T, need: number): T {
+function grow<T extends Int32Array | Float32Array | Float64Array | Uint16Array>(a: T, need: number): T {
   if (need <= a.length) return a;
   const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
   next.set(a);
@@ -85,7 +86,7 @@ export class WordIndex {
   /** Tokens in each document; -1 once it is removed (its postings are skipped until compaction). */
   private lengths = new Float32Array(1024);
   /** Term ids of each document, to update document frequencies when it goes. */
-  private docTerms: (Int32Array | undefined)[] = [];
+  private docTerms: (number[] | undefined)[] = [];
   private docCount = 0;
   private liveDocs = 0;
   private totalLength = 0;
@@ -135,18 +136,12 @@ export class WordIndex {
     this.memoryIds[doc] = memoryId;
     this.lengths[doc] = length;
     this.docOf.set(memoryId, doc);
-    const terms = new Int32Array(freqs.size);
-    let i = 0;
+    const terms: number[] = [];
     for (const [term, freq] of freqs) {
-      terms[i++] = term;
+      terms.push(term);
       const p = this.postings[term];
-      if (p.size === p.docs.length) {
-        p.docs = grow(p.docs, p.size + 1);
-        p.freqs = grow(p.freqs, p.size + 1);
-      }
-      p.docs[p.size] = doc;
-      p.freqs[p.size] = freq;
-      p.size++;
+      p.docs.push(doc);
+      p.freqs.push(freq);
       p.live++;
     }
     this.docTerms[doc] = terms;
@@ -201,9 +196,10 @@ export class WordIndex {
         // FTS5's bm25(): idf = ln((N - df + 0.5) / (df + 0.5)), floored at 1e-6 for very common words.
         const idf = Math.max(Math.log((n - p.live + 0.5) / (p.live + 0.5)), 1e-6);
         const weight = idf * (K1 + 1);
-        if (this.touched.length < touchedCount + p.size) this.touched = grow(this.touched, touchedCount + p.size);
+        const { docs, freqs } = p;
+        const size = docs.length;
+        if (this.touched.length < touchedCount + size) this.touched = grow(this.touched, touchedCount + size);
         const { touched } = this;
-        const { docs, freqs, size } = p;
         for (let j = 0; j < size; j++) {
           const doc = docs[j];
           const length = lengths[doc];
@@ -232,7 +228,7 @@ export class WordIndex {
     if (id === undefined) {
       id = this.postings.length;
       this.termIds.set(stem, id);
-      this.postings.push({ docs: new Int32Array(4), freqs: new Float32Array(4), size: 0, live: 0 });
+      this.postings.push({ docs: [], freqs: [], live: 0 });
     }
     return id;
   }
@@ -254,14 +250,15 @@ export class WordIndex {
     this.docCount = next;
     for (const p of this.postings) {
       let kept = 0;
-      for (let j = 0; j < p.size; j++) {
+      for (let j = 0; j < p.docs.length; j++) {
         const doc = renumber[p.docs[j]];
         if (doc < 0) continue;
         p.docs[kept] = doc;
         p.freqs[kept] = p.freqs[j];
         kept++;
       }
-      p.size = kept;
+      p.docs.length = kept;
+      p.freqs.length = kept;
     }
     this.deadPostings = 0;
   }
