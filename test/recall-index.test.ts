@@ -132,6 +132,14 @@ describe('LiveIndex', () => {
     expect(a.memories.search('staging', {}, 5).engine).toBe('index');
   });
 
+  it("another process's new words reach the typo search within a moment", async () => {
+    write('kube', 'Production runs on a Kubernetes cluster in Frankfurt.');
+    // The word list is written shortly after the remember (terms.ts), not inside it.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(keys(a, 'kubernets')).toEqual(['kube']);
+    expect(keys(a, 'frankfrut')).toEqual(['kube']);
+  });
+
   it('rebuilds when the change log was pruned past it, answering through FTS5 meanwhile', async () => {
     write('one', 'alpha bravo');
     expect(keys(a, 'alpha')).toEqual(['one']);

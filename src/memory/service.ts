@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { findSecret } from './secrets.js';
 import { LiveIndex, pruneChanges } from './live-index.js';
+import { flushTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
@@ -208,6 +209,11 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Writes pending access statistics and stops background work (before closing the database). */
     close() {
+      try {
+        flushTerms(db);
+      } catch (err) {
+        logger.warn('could not write the last new words of the word list', { error: String(err) });
+      }
       flushTouches();
       words.stop();
     },

@@ -6,21 +6,57 @@ import { stmt, type Db } from '../core/db.js';
 import { termTrigrams, trigramQuery } from './fts-query.js';
 
 const WORD = /[\p{L}\p{N}]{3,40}/gu;
-/** Words this process already knows are stored, to skip a write per word on every remember. */
+/** Words this process already knows are stored (or queued), to skip them on every remember. */
 const known = new WeakMap<Db, Set<string>>();
 const KNOWN_CAP = 500_000;
 
-/** Records the words of a text (lower-cased); cheap for words seen before. Call inside the write transaction. */
+/**
+ * New words wait here and are written together shortly after, not inside the remember that found
+ * them: each write of the word list also updates its trigram index, which would add several pages
+ * to every remember with a new word. A process that stops without close() loses at most the last
+ * FLUSH_MS of new words (they only help typo and fragment search, and come back with the next
+ * memory that uses them).
+ */
+const queued = new WeakMap<Db, { words: Set<string>; timer?: NodeJS.Timeout }>();
+const FLUSH_MS = 100;
+
+/** Records the words of a text (lower-cased) for typo tolerance; cheap for words seen before. */
 export function indexTerms(db: Db, text: string): void {
   let set = known.get(db);
   if (!set || set.size > KNOWN_CAP) known.set(db, (set = new Set()));
-  const insert = stmt(db, 'INSERT OR IGNORE INTO memory_terms (term) VALUES (?)');
+  let queue = queued.get(db);
+  if (!queue) queued.set(db, (queue = { words: new Set() }));
   for (const m of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
     const word = m[0];
     if (set.has(word)) continue;
-    insert.run(word);
     set.add(word);
+    queue.words.add(word);
   }
+  if (queue.words.size > 0 && !queue.timer) {
+    queue.timer = setTimeout(() => {
+      queue.timer = undefined;
+      try {
+        flushTerms(db);
+      } catch {
+        // Busy or closing: the words stay queued for the next flush (a search or close() flushes too).
+      }
+    }, FLUSH_MS);
+    queue.timer.unref();
+  }
+}
+
+/** Writes queued words now (before a typo lookup, and when the store closes). */
+export function flushTerms(db: Db): void {
+  const queue = queued.get(db);
+  if (!queue || queue.words.size === 0) return;
+  clearTimeout(queue.timer);
+  queue.timer = undefined;
+  if (!db.open) return queue.words.clear();
+  const insert = stmt(db, 'INSERT OR IGNORE INTO memory_terms (term) VALUES (?)');
+  db.transaction(() => {
+    for (const word of queue.words) insert.run(word);
+  }).immediate();
+  queue.words.clear();
 }
 
 /** Optimal-string-alignment distance (a swap of neighbours counts as one edit), or max+1 once over max. */
@@ -59,6 +95,7 @@ const MAX_EXPANSIONS = 6;
 /** Stored words that a query word probably meant, closest first (empty if none is close). */
 export function closeTerms(db: Db, word: string): string[] {
   if (word.length < 3) return [];
+  flushTerms(db);
   const out = new Map<string, number>();
   // A fragment: stored words containing it, shortest first ("keybind" -> "keybindings").
   const containing = stmt(
