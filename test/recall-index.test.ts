@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
+import { importLines } from '../src/memory/transfer.js';
 import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
 import { indexReady, tempDir, testConfig } from './helpers/brain.js';
 
@@ -71,8 +72,10 @@ describe('WordIndex', () => {
     db.close();
   });
 
-  it('cuts words like FTS5: case, accents and punctuation do not matter', () => {
+  it('cuts words like FTS5: case, Latin accents and punctuation do not matter; marks of other scripts do', () => {
     expect(wordsOf('Café-au-lait, NAÏVE résumé! x_y')).toEqual(['cafe', 'au', 'lait', 'naive', 'resume', 'x', 'y']);
+    // Devanagari vowel signs and kana voicing marks make different words (काम "work", कम "less").
+    expect(wordsOf('काम कम カス ガス')).toEqual(['काम', 'कम', 'カス', 'ガス']);
     expect(stemOf('connections')).toBe(stemOf('connected'));
   });
 });
@@ -130,6 +133,19 @@ describe('LiveIndex', () => {
     b.memories.restore('', 'db');
     expect(keys(a, 'staging')).toEqual(['db']);
     expect(a.memories.search('staging', {}, 5).engine).toBe('index');
+  });
+
+  it('finds memories with ids past 32 bits, and accented words through spelling correction', async () => {
+    importLines(b.db, [
+      JSON.stringify({ kind: 'memory', id: 3_000_000_000, project: '', key: 'imported', content: 'imported note about zebras', type: 'general', tags: [], importance: 0.5, updated_at: new Date().toISOString() }),
+    ]);
+    write('later', 'a later memory about zebras');
+    expect(b.db.prepare("SELECT id FROM memories WHERE key = 'later'").pluck().get()).toBe(3_000_000_001);
+    expect(keys(a, 'zebras').sort()).toEqual(['imported', 'later']);
+    write('office', 'Our main office is in Zürich, next to the Müller bakery.');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const typo of ['zurch', 'zuerich', 'mullr']) expect(keys(a, typo), typo).toEqual(['office']);
+    expect(a.memories.search('zurch', {}, 5).engine).toBe('index');
   });
 
   it("another process's new words reach the typo search within a moment", async () => {

@@ -80,7 +80,14 @@ class Built implements IndexView {
 
   set(row: IndexedRow, words: boolean): void {
     if (words || !this.words.has(row.id)) this.words.set(row.id, row);
-    this.meta.set(row.id, metaOf(row));
+    const meta = metaOf(row);
+    // This process's own uses reach the file up to 10 s later (service.ts): keep them meanwhile.
+    const before = this.meta.get(row.id);
+    if (before && before.key === meta.key && before.project === meta.project) {
+      meta.access_count = Math.max(meta.access_count, before.access_count);
+      meta.last_used_ms = Math.max(meta.last_used_ms, before.last_used_ms);
+    }
+    this.meta.set(row.id, meta);
   }
 
   delete(id: number): void {
@@ -223,8 +230,8 @@ export class LiveIndex {
       for (const row of rows) b.index.set(row, true);
       if (rows.length > 0) b.lastId = rows[rows.length - 1].id;
       if (rows.length === SLICE) return this.schedule(0);
-      // Rows read after `b.seq` was taken may already hold later changes; applying those changes
-      // again re-reads the same rows, so nothing is missed or doubled.
+      // The index's seq was taken before the first row was read, so rows may already hold later
+      // changes; applying those changes re-reads the same rows: nothing is missed or doubled.
       this.index = b.index;
       this.building = undefined;
       this.logger.debug('recall index built', { memories: b.index.meta.size });

@@ -103,15 +103,17 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
       continue;
     }
     // A typo or a fragment: the stored words closest to it (terms.ts) stand in for it.
-    const alternatives = [...new Set(closeTerms(db, word).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
+    // (Stored words keep their accents; the index's words do not: "zürich" is "zurich" there.)
+    const alternatives = [...new Set(closeTerms(db, word).flatMap(wordsOf).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
     // Failing that, two words run together ("backupschedule"): both must match, as if typed apart.
     const split = alternatives.length ? undefined : splitWords(index, word);
     if (alternatives.length || split) corrected = true;
     if (split) groups.push(...split.map((s) => [s]));
     else groups.push(alternatives);
   }
-  const matches = index.match(groups);
-  const inexact = corrected || groups.some((g) => g.length === 0);
+  // At most 16 groups (a bit each in match()); a split word may have added one past that.
+  const matches = index.match(groups.slice(0, 16));
+  const inexact = corrected || groups.slice(0, 16).some((g) => g.length === 0);
   const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
   if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;

@@ -12,15 +12,26 @@
 import { stemmer } from 'stemmer';
 import { isStopword } from './fts-query.js';
 
-const WORD = /[\p{L}\p{N}]+/gu;
+// Marks belong to the word they are in (Devanagari vowel signs, for instance).
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 const NON_ASCII = /[^\x00-\x7f]/;
-const MARKS = /\p{M}+/gu;
+/** Latin letters with diacritics (Latin-1 Supplement to Latin Extended-B, Latin Extended Additional). */
+const ACCENTED_LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
+const COMBINING_MARKS = /[\u0300-\u036f]/g;
 const ASCII_WORD = /^[a-z]+$/;
 
-/** The words of a text as the index sees them: lower-cased, without accents, in order. */
+/**
+ * The words of a text as the index sees them: lower-cased, Latin letters without accents (as
+ * FTS5's unicode61 remove_diacritics 2 does; marks in other scripts tell words apart), in order.
+ */
 export function wordsOf(text: string): string[] {
   let t = text.toLowerCase();
-  if (NON_ASCII.test(t)) t = t.normalize('NFKD').replace(MARKS, '');
+  if (NON_ASCII.test(t)) {
+    t = t
+      .normalize('NFC')
+      .replace(ACCENTED_LATIN, (ch) => ch.normalize('NFD'))
+      .replace(COMBINING_MARKS, '');
+  }
   return t.match(WORD) ?? [];
 }
 
@@ -82,7 +93,8 @@ export class WordIndex {
   private readonly termIds = new Map<string, number>();
   private postings: Postings[] = [];
   private readonly docOf = new Map<number, number>();
-  private memoryIds = new Int32Array(1024);
+  // Memory ids are SQLite rowids (64-bit; imports may bring large ones): kept as doubles.
+  private memoryIds = new Float64Array(1024);
   /** Tokens in each document; -1 once it is removed (its postings are skipped until compaction). */
   private lengths = new Float32Array(1024);
   /** Term ids of each document, to update document frequencies when it goes. */
@@ -92,6 +104,7 @@ export class WordIndex {
   private totalLength = 0;
   private livePostings = 0;
   private deadPostings = 0;
+  private deadDocs = 0;
   // Scratch space for one query, reused so that a query allocates little.
   private scores = new Float64Array(1024);
   private masks = new Uint16Array(1024);
@@ -163,8 +176,10 @@ export class WordIndex {
     this.lengths[doc] = -1;
     this.livePostings -= terms.length;
     this.deadPostings += terms.length;
-    // Removed documents stay in posting lists (skipped when scoring) until they are a fifth of them.
-    if (this.deadPostings > 10_000 && this.deadPostings > this.livePostings / 4) this.compact();
+    this.deadDocs++;
+    // Removed documents stay in posting lists (skipped when scoring) until they are a fifth of
+    // them, or (memories without indexed words) until they outnumber the live ones.
+    if ((this.deadPostings > 10_000 && this.deadPostings > this.livePostings / 4) || (this.deadDocs > 10_000 && this.deadDocs > this.liveDocs)) this.compact();
   }
 
   /**
@@ -261,12 +276,13 @@ export class WordIndex {
       p.freqs.length = kept;
     }
     this.deadPostings = 0;
+    this.deadDocs = 0;
   }
 }
 
 /** Memories with their scores; the best few are picked without sorting them all. */
 export class RankedList {
-  private ids = new Int32Array(256);
+  private ids = new Float64Array(256);
   private scores = new Float64Array(256);
   length = 0;
 
