@@ -105,7 +105,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ttlMs: config.sessionTtlMs,
     budgetChars: config.initBudgetChars,
     sections: [projectInitSection(projects), notesInitSection(notes)],
-    checkProject: (name) => void projects.ensureUsable(name),
+    checkProject: (name, create) => void projects.ensureUsable(name, create),
   });
   const prompts = [initPrompt(initTools[0], logger)];
   const executions = createExecutionService({

@@ -344,6 +344,16 @@ describe('projects', () => {
     expect((await run('project_list')).projects.map((x: { name: string }) => x.name)).toEqual(['apollo']);
   });
 
+  it('a name one or two letters from an existing project is not created without create_project', async () => {
+    await run('init', { project: 'brain' });
+    expect(await fails('init', { project: 'brian' })).toMatch(/no project "brian", but there is "brain".*"create_project": true/);
+    expect(await fails('project_use', { name: 'brainn' })).toMatch(/there is "brain"/);
+    expect((await run('project_list')).projects.map((x: { name: string }) => x.name)).toEqual(['brain']);
+    expect((await run('init', { project: 'brian', create_project: true })).project).toBe('brian');
+    expect((await run('project_use', { name: 'website' })).project).toBe('website');
+    expect((await run('project_list')).projects.map((x: { name: string }) => x.name).sort()).toEqual(['brain', 'brian', 'website']);
+  });
+
   it('init stays within its size budget with a large project context and many notes', async () => {
     app.close();
     open({ BRAIN_INIT_BUDGET_CHARS: '6000' });

@@ -2,6 +2,7 @@
 import type { Db } from '../core/db.js';
 import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import { assertProjectName, GLOBAL } from '../core/scope.js';
+import { editDistance } from '../memory/terms.js';
 import * as store from './store.js';
 import { CONTEXT_KEYS, type ContextKey, type ProjectContext, type ProjectRow } from './store.js';
 
@@ -137,9 +138,11 @@ export function createProjectService(db: Db) {
 
     /**
      * The project a session is about to work in: created on first use (so `init {project}` just
-     * works for a new repository), refused when archived.
+     * works for a new repository), refused when archived, and not created when the name is one
+     * or two letters away from an existing project (a typo would start an empty project and
+     * scatter memories) unless `create` says a new one is meant.
      */
-    ensureUsable(name: string): Project {
+    ensureUsable(name: string, create = false): Project {
       checkName(name);
       const row = store.getProject(db, name);
       if (row?.status === 'archived') {
@@ -148,6 +151,12 @@ export function createProjectService(db: Db) {
       if (row) return rowToProject(row);
       const other = store.getProjectNoCase(db, name);
       if (other) throw new ConflictError(`There is a project "${other.name}" already; names differing only in case would share a notes folder. Use "${other.name}".`);
+      if (!create) {
+        const near = store.listProjects(db, false).find((p) => name.length >= 4 && editDistance(name.toLowerCase(), p.name.toLowerCase(), 2) <= 2);
+        if (near) {
+          throw new UserError(`There is no project "${name}", but there is "${near.name}". Use "${near.name}", or call again with "create_project": true to start a new project named "${name}".`);
+        }
+      }
       try {
         return rowToProject(store.insertProject(db, name, '', store.emptyContext()));
       } catch (err) {

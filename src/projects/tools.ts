@@ -93,7 +93,10 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
     title: 'Switch project',
     description: 'Switch this session to another project (created if new), or "global". Searches then see that project plus global items.',
     kind: 'idempotent',
-    input: { name: projectName.describe('Project name, or "global".') },
+    input: {
+      name: projectName.describe('Project name, or "global".'),
+      create_project: z.boolean().default(false).describe('Start a new project even though its name is close to an existing one.'),
+    },
     output: { project: z.string(), previous: z.string(), description: z.string().optional(), context: context.optional() },
     handle(args, ctx) {
       const previous = displayProject(ctx.session.project);
@@ -102,7 +105,7 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
         opts.onSwitch?.(ctx.session);
         return { project: GLOBAL, previous };
       }
-      const p = projects.ensureUsable(args.name);
+      const p = projects.ensureUsable(args.name, args.create_project);
       ctx.session.project = p.name;
       opts.onSwitch?.(ctx.session);
       return { project: p.name, previous, description: p.description, context: p.context };

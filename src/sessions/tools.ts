@@ -27,7 +27,7 @@ export interface SessionOptions {
   budgetChars: number;
   sections?: InitSection[];
   /** Called when init switches project, so areas can check the project exists. */
-  checkProject?: (name: string) => void;
+  checkProject?: (name: string, create: boolean) => void;
 }
 
 /** Per-memory cap inside init: init is an overview, recall has the rest. */
@@ -88,6 +88,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
     kind: 'write',
     input: {
       project: projectName.optional().describe('Project to work in; "global" for none. Default: the project this session used last.'),
+      create_project: z.boolean().default(false).describe('Start a new project even though its name is close to an existing one.'),
       client: z.string().max(100).optional().describe('Which assistant this is, e.g. "claude-code".'),
       session_id: z.string().uuid('session_id is the id a previous init returned').optional().describe('Resume this earlier session.'),
     },
@@ -108,7 +109,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
       let row = args.session_id ? getLiveSession(opts.db, args.session_id) : session.id ? getLiveSession(opts.db, session.id) : undefined;
       if (args.session_id && !row) throw new UserError(`Session ${args.session_id} has expired or does not exist; call init without session_id to start a new one.`);
       const project = args.project === undefined ? row?.project ?? session.project : args.project === 'global' ? '' : args.project;
-      if (project) opts.checkProject?.(project);
+      if (project) opts.checkProject?.(project, args.create_project);
       if (row) {
         resumed = true;
         touchSession(opts.db, row.id, project, opts.ttlMs);
