@@ -32,31 +32,48 @@ export function indexTerms(db: Db, text: string): void {
     set.add(word);
     queue.words.add(word);
   }
-  if (queue.words.size > 0 && !queue.timer) {
-    queue.timer = setTimeout(() => {
-      queue.timer = undefined;
-      try {
-        flushTerms(db);
-      } catch {
-        // Busy or closing: the words stay queued for the next flush (a search or close() flushes too).
-      }
-    }, FLUSH_MS);
-    queue.timer.unref();
-  }
+  scheduleFlush(db, queue, FLUSH_MS);
 }
 
-/** Writes queued words now (before a typo lookup, and when the store closes). */
-export function flushTerms(db: Db): void {
+function scheduleFlush(db: Db, queue: { words: Set<string>; timer?: NodeJS.Timeout }, delayMs: number): void {
+  if (queue.words.size === 0 || queue.timer) return;
+  queue.timer = setTimeout(() => {
+    queue.timer = undefined;
+    try {
+      // A big backlog (a large import) goes in slices, so other calls are not held up.
+      flushTerms(db, FLUSH_SLICE);
+      scheduleFlush(db, queue, 0);
+    } catch {
+      // Busy: the words stay queued and are tried again a little later (a search or close()
+      // flushes too).
+      scheduleFlush(db, queue, RETRY_MS);
+    }
+  }, delayMs);
+  queue.timer.unref();
+}
+const FLUSH_SLICE = 2000;
+const RETRY_MS = 1000;
+
+/** Writes queued words now, all of them or at most `max` (before a typo lookup, and at close). */
+export function flushTerms(db: Db, max = Infinity): void {
   const queue = queued.get(db);
   if (!queue || queue.words.size === 0) return;
-  clearTimeout(queue.timer);
-  queue.timer = undefined;
+  if (max === Infinity) {
+    clearTimeout(queue.timer);
+    queue.timer = undefined;
+  }
   if (!db.open) return queue.words.clear();
   const insert = stmt(db, 'INSERT OR IGNORE INTO memory_terms (term) VALUES (?)');
+  const slice: string[] = [];
+  for (const word of queue.words) {
+    if (slice.length >= max) break;
+    slice.push(word);
+  }
   db.transaction(() => {
-    for (const word of queue.words) insert.run(word);
+    for (const word of slice) insert.run(word);
   }).immediate();
-  queue.words.clear();
+  // Only once written: a failed write leaves the words queued.
+  for (const word of slice) queue.words.delete(word);
 }
 
 /** Optimal-string-alignment distance (a swap of neighbours counts as one edit), or max+1 once over max. */
