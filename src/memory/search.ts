@@ -3,8 +3,8 @@
 // brain knows about each memory (tier, importance, use, recency).
 //
 // The text ranking normally comes from the in-process index (live-index.ts, word-index.ts):
-// every memory holding a query word is scored in one pass over typed arrays, filters run on
-// columns held in memory, and only the contents of the page's results are read from SQLite.
+// every memory holding a query word is scored in one pass over the words' posting lists, filters
+// run on columns held in memory, and only the contents of the page's results are read from SQLite.
 // While that index is being built, FTS5 ranks instead (fts-search.ts).
 import { stmt, toDbTime, type Db } from '../core/db.js';
 import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
@@ -38,7 +38,7 @@ export interface SearchResult {
   hits: Hit[];
   /** Whether more results exist past this page. */
   more: boolean;
-  /** The widest step that contributed results. */
+  /** How far the search had to widen for the results shown. */
   strategy: Match;
   /** The words the search used (for snippets). */
   terms: string[];
@@ -49,7 +49,7 @@ export interface SearchResult {
 }
 
 export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
-/** Relative weight of each match kind's best hit: a word match beats a partial or fuzzy one. */
+/** How much a match kind's text score counts: every word beats some words or close words. */
 const KIND_WEIGHT = { all_words: 1, corrected: 0.95, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
 /** Match kinds from the narrowest search to the widest. */
 const WIDENING: Match[] = ['all_words', 'corrected', 'any_word', 'fuzzy'];
@@ -112,8 +112,9 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
     else groups.push(alternatives);
   }
   // At most 16 groups (a bit each in match()); a split word may have added one past that.
-  const matches = index.match(groups.slice(0, 16));
-  const inexact = corrected || groups.slice(0, 16).some((g) => g.length === 0);
+  const used = groups.slice(0, 16);
+  const matches = index.match(used);
+  const inexact = corrected || used.some((g) => g.length === 0);
   const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
   if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;

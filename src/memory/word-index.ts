@@ -2,12 +2,13 @@
 //
 // Why: SQLite's FTS5 computes BM25 by walking the whole posting list of every query word (for its
 // document frequency) and scores every matching row, which costs ~0.5-1 ms per recall at 10,000
-// memories and several ms at 100,000. Here the posting lists are typed arrays in memory and the
-// same BM25 formula as FTS5's bm25() (k1 = 1.2, b = 0.75, weighted columns) runs over them.
-// FTS5 stays the source of truth and the fallback (live-index.ts keeps this index in step).
+// memories and several ms at 100,000. Here the posting lists are arrays in memory and the same
+// BM25 formula as FTS5's bm25() (k1 = 1.2, b = 0.75, weighted columns) runs over them
+// (test/recall-index.test.ts checks the scores against FTS5's). The database stays the source of
+// truth and FTS5 the fallback; live-index.ts keeps this index in step with the file.
 //
-// Words are cut, lower-cased, stripped of accents and Porter-stemmed here, for documents and
-// queries alike, so both sides always agree. Stopwords are not indexed (recall drops them from
+// Words are cut, lower-cased, stripped of Latin accents and Porter-stemmed here, for documents
+// and queries alike, so both sides always agree. Stopwords are not indexed (recall drops them from
 // queries), but count towards a memory's length, as they do in FTS5.
 import { stemmer } from 'stemmer';
 import { isStopword } from './fts-query.js';
