@@ -218,12 +218,44 @@ export function detectHost(config: Config): SandboxHost | HostProblem {
       fs.mkdirSync(workspaceRoot, { recursive: true, mode: 0o711 });
       fs.chmodSync(FALLBACK_WORKSPACES, 0o711);
       fs.chmodSync(workspaceRoot, 0o711);
+      fs.writeFileSync(path.join(workspaceRoot, OWNER_FILE), path.resolve(config.executionPath), { mode: 0o600 });
     } catch (err) {
       return { reason: `cannot create ${workspaceRoot}: ${(err as Error).message}`, fix: 'set BRAIN_EXECUTION_PATH to a directory the sandbox user can reach (e.g. /opt/brain/executions with mode 0755 parents)' };
     }
+    removeOrphanWorkspaces(workspaceRoot);
     spec.hidden.push(FALLBACK_WORKSPACES);
   }
   return { spec, plan, user, workspaceRoot, outputRoot };
+}
+
+/** In each folder under FALLBACK_WORKSPACES: the BRAIN_EXECUTION_PATH it belongs to. */
+const OWNER_FILE = '.owner';
+
+/**
+ * Removes the fallback workspace folders of brain data directories that no longer exist (a
+ * temporary directory deleted, a data directory moved), so they do not pile up. A folder without
+ * an owner file (made by an older brain) is left alone: nothing says whose it is.
+ */
+export function removeOrphanWorkspaces(keep: string): number {
+  let removed = 0;
+  for (const name of fs.readdirSync(FALLBACK_WORKSPACES)) {
+    const dir = path.join(FALLBACK_WORKSPACES, name);
+    if (dir === keep) continue;
+    let owner: string;
+    try {
+      owner = fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8');
+    } catch {
+      continue;
+    }
+    if (!path.isAbsolute(owner) || fs.existsSync(owner)) continue;
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // Another brain removing it at the same moment, or a file in use: the next start retries.
+    }
+  }
+  return removed;
 }
 
 export function isProblem(x: SandboxHost | HostProblem): x is HostProblem {
