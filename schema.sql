@@ -233,6 +233,9 @@ CREATE TRIGGER IF NOT EXISTS notes_fts_update AFTER UPDATE OF title, body, tags 
   INSERT INTO notes_fts (rowid, title, body, tags) VALUES (new.id, new.title, new.body, new.tags);
 END;
 
+-- The stemmed words of all notes, for spelling corrections in note search (src/notes/store.ts).
+CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts_vocab USING fts5vocab (notes_fts, 'row');
+
 -- [[wiki links]]: target is the link text normalised (see src/notes/paths.ts linkKey).
 CREATE TABLE IF NOT EXISTS note_links (
   source_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,

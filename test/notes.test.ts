@@ -118,6 +118,19 @@ describe('notes', () => {
     expect(s.results[0]).toMatchObject({ kind: 'note', path: 'api-design.md' });
   });
 
+  it('finds notes by misspelled words', async () => {
+    await run('note_write', { title: 'Cluster upgrade', content: 'Upgrade the Kubernetes cluster in Frankfurt on Tuesday.' });
+    await run('note_write', { title: 'Lunch', content: 'Pizza on Fridays.' });
+    const found = async (query: string) => (await run('search', { query, in: 'notes' })).results.map((r: { path: string }) => r.path);
+    expect(await found('kubernets')).toEqual(['cluster-upgrade.md']);
+    expect(await found('frankfrut upgrde')).toEqual(['cluster-upgrade.md']);
+    expect(await found('piza')).toEqual(['lunch.md']);
+    expect(await found('zzqqxx')).toEqual([]);
+    // The vocabulary behind corrections is cached until the notes change.
+    await run('note_write', { title: 'Trip', content: 'Offsite in Zanzibar next spring.' });
+    expect(await found('zanzibr')).toEqual(['trip.md']);
+  });
+
   it('create refuses an existing note; replace needs the current hash; append keeps the old text', async () => {
     const w = await run('note_write', { title: 'Plan', content: 'step one' });
     const createdAt = (await run('note_read', { title: 'Plan' })).created;

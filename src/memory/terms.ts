@@ -100,7 +100,7 @@ export function editDistance(a: string, b: string, max: number): number {
 }
 
 /** How many edits a word of this length may be away and still count as a misspelling of it. */
-function allowedEdits(length: number): number {
+export function allowedEdits(length: number): number {
   return length <= 4 ? 1 : length <= 8 ? 2 : 3;
 }
 

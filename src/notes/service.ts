@@ -51,7 +51,7 @@ export interface NoteSummary {
 export interface NoteHit extends NoteSummary {
   score: number;
   snippet: string;
-  match: 'all_words' | 'any_word' | 'prefix';
+  match: 'all_words' | 'any_word' | 'prefix' | 'corrected' | 'fuzzy';
 }
 
 const iso = (t: string) => new Date(fromDbTime(t)).toISOString();
@@ -237,9 +237,19 @@ export function createNotesService(opts: NotesOptions) {
     // Fragments ("kube" for "kubernetes"): prefix queries on terms long enough to mean something.
     const prefixes = terms.filter((t) => t.length >= 3);
     if (seen.size < Math.min(limit, 3) && prefixes.length) add(store.ftsNotes(db, prefixes.map((t) => `"${t.replace(/"/g, '""')}"*`).join(' OR '), filter, pool), 'prefix');
+    // Misspellings ("kubernets"): a word no note holds is replaced by the closest words notes do
+    // hold; first every word (or a correction of it) must match, then any of them.
+    if (seen.size < Math.min(limit, 3)) {
+      const groups = terms.map((t) => (t.length < 3 || store.hasWord(db, t) ? [t] : store.closeNoteWords(db, t)));
+      if (groups.some((g, i) => g[0] !== terms[i])) {
+        if (groups.every((g) => g.length)) add(store.ftsNotes(db, groups.map((g) => `(${anyTermQuery(g)})`).join(' AND '), filter, pool), 'corrected');
+        const loose = [...new Set(groups.flat())];
+        if (seen.size < Math.min(limit, 3) && loose.length) add(store.ftsNotes(db, anyTermQuery(loose), filter, pool), 'fuzzy');
+      }
+    }
     const best = new Map<string, number>();
     for (const { hit, match } of seen.values()) best.set(match, Math.max(best.get(match) ?? 0, hit.text));
-    const kindWeight = { all_words: 1, any_word: 0.8, prefix: 0.6 } as const;
+    const kindWeight = { all_words: 1, corrected: 0.9, any_word: 0.8, prefix: 0.6, fuzzy: 0.5 } as const;
     const hits = [...seen.values()].map(({ hit, match }) => {
       const text = (hit.text / (best.get(match) || 1)) * kindWeight[match];
       const ageDays = Math.max(0, nowMs - fromDbTime(hit.row.updated_at)) / 86_400_000;
