@@ -39,8 +39,8 @@ export type MemoryService = ReturnType<typeof createMemoryService>;
 export function createMemoryService(opts: MemoryServiceOptions) {
   const { db, metrics, logger } = opts;
   const cache = new HotCache(db);
-  const words = new LiveIndex(db, logger);
-  if (opts.recallIndex) words.start();
+  const recallIndex = new LiveIndex(db, logger);
+  if (opts.recallIndex) recallIndex.start();
   let rebalancePending = false;
 
   // Access statistics are written in batches, not on every read: a recall then costs no write
@@ -48,7 +48,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   const pendingTouches = new Map<number, number>();
   let touchTimer: NodeJS.Timeout | undefined;
   function touch(ids: number[]) {
-    words.accessed(ids);
+    recallIndex.accessed(ids);
     for (const id of ids) pendingTouches.set(id, (pendingTouches.get(id) ?? 0) + 1);
     if (!touchTimer && pendingTouches.size > 0) {
       touchTimer = setTimeout(flushTouches, TOUCH_FLUSH_MS);
@@ -116,7 +116,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         }
       }
       const result = store.upsertMemory(db, args);
-      words.changed();
+      recallIndex.changed();
       cache.upsert(result.row);
       count(result.created ? 'create' : 'update', result.row.storage_tier);
       if (result.row.storage_tier === 'hot') checkOverflow();
@@ -157,9 +157,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
     search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
-      let result = searchMemories(db, query, filter, limit, shown, words.peek());
+      let result = searchMemories(db, query, filter, limit, shown, recallIndex.peek());
       // Another process (or a write of ours not yet applied) changed memories: catch up and redo.
-      if (result.stale) result = searchMemories(db, query, filter, limit, shown, words.current());
+      if (result.stale) result = searchMemories(db, query, filter, limit, shown, recallIndex.current());
       if (touchIt) touch(result.hits.map((h) => h.row.id));
       // One counter update per tier, not per hit: each update hashes its labels.
       const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;
@@ -172,11 +172,11 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     history: (project: string, key: string) => store.historyOf(db, project, key),
 
     forgetOne(row: MemoryRow) {
-      words.changed();
       for (const gone of store.forgetRows(db, [row.id])) {
         cache.remove(gone.id);
         count('forget', gone.storage_tier);
       }
+      recallIndex.changed();
     },
 
     forgetMatching(filter: store.ForgetFilter, confirm: boolean) {
@@ -188,7 +188,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         );
       }
       const rows = store.forgetMatchingRows(db, filter);
-      words.changed();
+      recallIndex.changed();
       for (const row of rows) cache.remove(row.id);
       count('forget', 'all');
       return { forgotten: rows.length, keys: rows.map((r) => r.key) };
@@ -196,7 +196,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     restore(project: string, key: string, version?: number) {
       const row = store.restoreMemory(db, project, key, version);
-      words.changed();
+      recallIndex.changed();
       cache.upsert(row);
       count('restore', row.storage_tier);
       return row;
@@ -215,12 +215,12 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         logger.warn('could not write the last new words of the word list', { error: String(err) });
       }
       flushTouches();
-      words.stop();
+      recallIndex.stop();
     },
 
-    /** Whether recall ranks with the in-process word index yet (it is built after start-up). */
+    /** Whether recall ranks with the in-process index yet (it is built after start-up). */
     get indexReady() {
-      return words.ready;
+      return recallIndex.ready;
     },
 
     /** Expired memories and old history go; run by the scheduler and at start-up. */
@@ -251,7 +251,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         history: Object.fromEntries(history.map((h) => [h.reason, h.n])),
         tier_moves: { promoted_total: totals.promoted, demoted_total: totals.demoted, recent: moves },
         database_bytes: databaseSizeBytes(db),
-        recall_index: words.status(),
+        recall_index: recallIndex.status(),
       };
     },
 
