@@ -208,17 +208,22 @@ export class LiveIndex {
     this.settleTimer.unref();
   }
 
-  private schedule(delayMs: number): void {
+  /** Runs one piece of background work after `delayMs` (one at a time; a failure goes to fail()). */
+  private later(delayMs: number, work: () => void): void {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       try {
-        this.step();
+        work();
       } catch (err) {
         this.fail(err);
       }
     }, delayMs);
     this.timer.unref();
+  }
+
+  private schedule(delayMs: number): void {
+    this.later(delayMs, () => this.step());
   }
 
   /** One slice of background work: building, or catching up with logged changes. */
@@ -277,18 +282,11 @@ export class LiveIndex {
   private fail(err: unknown): void {
     if (this.stopped) return;
     // Searching still works through FTS5; the index is rebuilt from scratch.
-    this.logger.warn('word index failed; recall uses FTS5 while it is rebuilt', { error: String(err) });
+    this.logger.warn('recall index failed; recall uses FTS5 while it is rebuilt', { error: String(err) });
     this.index = undefined;
     this.building = undefined;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      try {
-        this.rebuild();
-      } catch (again) {
-        this.fail(again);
-      }
-    }, RETRY_MS);
-    this.timer.unref();
+    this.timer = undefined;
+    this.later(RETRY_MS, () => this.rebuild());
   }
 }
