@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { brainEnv as benchEnv } from '../../bench/lib.js';
@@ -12,9 +13,20 @@ import type { App } from '../../src/app.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
+const madeDirs: string[] = [];
+
+/** A fresh directory under the system temp folder, removed after the test file that made it. */
 export function tempDir(prefix = 'brain-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
+
+// Registered when a test file imports this module, so it runs after that file's own afterAll
+// hooks (they run in reverse order): every temp dir a test made goes, even one a test forgot.
+afterAll(() => {
+  for (const dir of madeDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** Environment for a brain whose every path is inside `dir` (the bench's, with log files on). */
 export function brainEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
