@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { openDatabase, type Db } from './core/db.js';
 import { createLogger, silentLogger, type Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
+import { startCheckpointer } from './core/checkpointer.js';
 import { createServer } from './core/server.js';
 import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Run rebalancing and purges on timers (off for one-shot CLI commands). */
   maintenance?: boolean;
+  /** Checkpoint the WAL from a worker thread, not inside commits (for serving processes). */
+  backgroundCheckpoints?: boolean;
 }
 
 export interface App {
@@ -77,6 +80,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const logger = opts.logger ?? silentLogger();
   const metrics = opts.metrics ?? createMetrics();
   const db = openDatabase(config.dbPath, { busyTimeoutMs: config.busyTimeoutMs, cacheSizeMb: config.cacheSizeMb });
+  const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(db, logger) : undefined;
   const memories = createMemoryService({
     db,
     budget: { maxItems: config.hotTierMaxItems, maxBytes: config.hotTierMaxBytes },
@@ -234,6 +238,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       memories.close();
       notes.close();
       void executions.close();
+      checkpointer?.stop();
       db.close();
     },
   };

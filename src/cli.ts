@@ -55,7 +55,7 @@ async function runStdio(config: Config) {
   const logger = createAppLogger(config);
   // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
   const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
-  const app = createApp(config, { logger, metrics, maintenance: true });
+  const app = createApp(config, { logger, metrics, maintenance: true, backgroundCheckpoints: true });
   const { server, cleanup } = app.connect();
   const transport = gateSessions(new StdioServerTransport(), sessionRefusal(app.db));
   let ops: OpsServer | undefined;

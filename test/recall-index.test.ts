@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
+import { CONTENT_KEPT } from '../src/memory/live-index.js';
 import { importLines } from '../src/memory/transfer.js';
 import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
 import { indexReady, tempDir, testConfig } from './helpers/brain.js';
@@ -133,6 +134,20 @@ describe('LiveIndex', () => {
     b.memories.restore('', 'db');
     expect(keys(a, 'staging')).toEqual(['db']);
     expect(a.memories.search('staging', {}, 5).engine).toBe('index');
+  });
+
+  it('reads texts longer than it keeps from the file, as they are now', () => {
+    const long = (word: string) => `Runbook for the ${word} failover. ` + 'Step: check the replicas and the load balancer. '.repeat(100);
+    write('runbook', long('orion'));
+    write('short', 'The orion cluster has three replicas.');
+    expect(long('orion').length).toBeGreaterThan(CONTENT_KEPT);
+    let hits = a.memories.search('orion', {}, 5).hits;
+    expect(hits.map((h) => h.row.content).sort()).toEqual([long('orion'), 'The orion cluster has three replicas.'].sort());
+    // Another process rewrites the long text; the words stay, so only the text read can show it.
+    write('runbook', long('orion') + ' Updated.');
+    hits = a.memories.search('orion', {}, 5).hits;
+    expect(hits.find((h) => h.row.key === 'runbook')?.row.content).toBe(long('orion') + ' Updated.');
+    expect(a.memories.search('orion', {}, 5).engine).toBe('index');
   });
 
   it('finds memories with ids past 32 bits, and accented words through spelling correction', async () => {

@@ -50,7 +50,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
 
   // Before opening anything: a second daemon must not run maintenance on a database the first owns.
   await claimSocketPath(config.socketPath);
-  const app = createApp(config, { logger, metrics });
+  const app = createApp(config, { logger, metrics, backgroundCheckpoints: true });
   const { db, events, memories } = app;
 
   const scheduler = createScheduler({ db, logger, metrics, events, tasks: maintenanceTasks({ db, config, metrics, memories, events, executions: app.executions, slow: app.slowQuery }) });

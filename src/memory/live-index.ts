@@ -7,7 +7,8 @@
 // access statistics: this process applies its own accesses directly, and another process's
 // accesses reach it with that memory's next logged change (they weigh little in ranking).
 // Before a search, the index applies the changes it has not seen (a cheap max(seq) check when
-// there are none). It is built in small slices after start-up, so start-up and other calls are
+// there are none). It also keeps the text of every memory up to CONTENT_KEPT characters, so a
+// search whose results are all short reads no rows at all. It is built in small slices after start-up, so start-up and other calls are
 // not held up; until it is ready, or while it is far behind, recall uses FTS5 directly.
 import { fromDbTime, stmt, type Db } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
@@ -29,6 +30,11 @@ const SETTLE_WRITES = 500;
 const RETRY_MS = 5_000;
 /** Changes kept in memory_changes; a process further behind than this rebuilds its index. */
 const CHANGES_KEPT = 50_000;
+/**
+ * Longer texts are read from the file when shown (about 25 MB more memory at 100k memories of a
+ * few hundred characters; reading the rows was a fifth of a recall's own time).
+ */
+export const CONTENT_KEPT = 2_000;
 
 export function latestChange(db: Db): number {
   return (stmt(db, 'SELECT max(seq) FROM memory_changes').pluck().get() as number | null) ?? 0;
@@ -39,8 +45,10 @@ export function pruneChanges(db: Db): number {
   return stmt(db, 'DELETE FROM memory_changes WHERE seq <= (SELECT max(seq) FROM memory_changes) - ?').run(CHANGES_KEPT).changes;
 }
 
-/** Every column of a memory that search results, ranking and filters read, except its content. */
+/** Every column of a memory that search results, ranking and filters read. */
 export interface MemoryMeta extends Omit<HitRow, 'content'> {
+  /** The text, or null when it is longer than CONTENT_KEPT (read from the file when shown). */
+  content: string | null;
   /** When it was last used (accessed_at, or updated_at if never accessed), in ms. */
   last_used_ms: number;
 }
@@ -61,6 +69,7 @@ function metaOf(row: IndexedRow): MemoryMeta {
     id: row.id,
     project: row.project,
     key: row.key,
+    content: row.content.length <= CONTENT_KEPT ? row.content : null,
     type: row.type,
     tags: row.tags,
     importance: row.importance,
@@ -139,14 +148,6 @@ export class LiveIndex {
   /** Whether searches are served by the index (for statistics, benchmarks and tests). */
   get ready(): boolean {
     return this.index !== undefined;
-  }
-
-  /**
-   * The index as it is, without looking for new changes (a search through it reads the newest
-   * change in the same statement as its results, and calls current() if it was behind).
-   */
-  peek(): IndexView | undefined {
-    return this.index;
   }
 
   /**

@@ -44,8 +44,6 @@ export interface SearchResult {
   terms: string[];
   /** What ranked the text: the in-process index, or FTS5 while that index is not ready. */
   engine: 'index' | 'fts';
-  /** The index missed changes committed meanwhile: search again after catching up. */
-  stale: boolean;
 }
 
 export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
@@ -177,64 +175,68 @@ function explainRank(s: Scored, nowMs: number): RankParts {
 
 /**
  * The rows of the given memories, by id (a memory deleted meanwhile is missing). Through the
- * index, the same statement reads the newest logged change: if it is newer than the index, the
- * caller searches again after catching up (see MemoryService.search).
+ * index, only texts longer than it keeps are read from the file.
  */
-function readRows(db: Db, ids: number[], view?: IndexView): { rows: Map<number, HitRow>; latest?: number } {
+function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> {
   const rows = new Map<number, HitRow>();
+  if (ids.length === 0) return rows;
   if (!view) {
-    if (ids.length === 0) return { rows };
     for (const row of stmt(db, 'SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as HitRow[]) rows.set(row.id, row);
-    return { rows };
+    return rows;
   }
-  // The index holds every column but the content: only that is read (one statement per list length).
-  const read = stmt(
-    db,
-    `SELECT NULL, max(seq) FROM memory_changes UNION ALL SELECT id, content FROM memories WHERE id IN (${ids.map(() => '?').join(',')})`,
-  );
-  let latest = 0;
-  for (const [id, content] of read.raw().all(...ids) as [number | null, string | number | null][]) {
-    if (id === null) {
-      latest = (content as number | null) ?? 0;
-      continue;
-    }
+  const long: number[] = [];
+  for (const id of ids) {
     const m = view.meta.get(id);
     if (!m) continue;
-    rows.set(id, {
-      id,
-      project: m.project,
-      key: m.key,
-      content: content as string,
-      type: m.type,
-      tags: m.tags,
-      importance: m.importance,
-      storage_tier: m.storage_tier,
-      access_count: m.access_count,
-      version: m.version,
-      updated_at: m.updated_at,
-      expires_at: m.expires_at,
-    });
+    if (m.content === null) long.push(id);
+    rows.set(id, rowOf(m, m.content ?? ''));
   }
-  return { rows, latest };
+  if (long.length > 0) {
+    const read = stmt(db, 'SELECT id, content FROM memories WHERE id IN (SELECT value FROM json_each(?))').raw();
+    const found = new Map(read.all(JSON.stringify(long)) as [number, string][]);
+    for (const id of long) {
+      const content = found.get(id);
+      if (content === undefined) rows.delete(id);
+      else rows.get(id)!.content = content;
+    }
+  }
+  return rows;
+}
+
+function rowOf(m: MemoryMeta, content: string): HitRow {
+  return {
+    id: m.id,
+    project: m.project,
+    key: m.key,
+    content,
+    type: m.type,
+    tags: m.tags,
+    importance: m.importance,
+    storage_tier: m.storage_tier,
+    access_count: m.access_count,
+    version: m.version,
+    updated_at: m.updated_at,
+    expires_at: m.expires_at,
+  };
 }
 
 /** One page of ranked candidates as hits: only the rows shown are read. */
 function page(db: Db, candidates: Candidate[], shown: ReadonlySet<number>, limit: number, nowMs: number, view?: IndexView) {
   const ranked = rank(candidates, nowMs).filter((s) => !shown.has(s.c.id));
   const picked = ranked.slice(0, limit);
-  const { rows, latest } = readRows(db, picked.map((s) => s.c.id), view);
+  const rows = readRows(db, picked.map((s) => s.c.id), view);
   const hits: Hit[] = [];
   for (const s of picked) {
     const row = rows.get(s.c.id);
     if (row) hits.push({ row, score: s.score, why: explainRank(s, nowMs) });
   }
-  return { hits, more: ranked.length > limit, stale: view !== undefined && latest !== view.seq };
+  return { hits, more: ranked.length > limit };
 }
 
 /**
  * Ranked search. Paging passes the ids already shown (`shown`): the next page is the best of the
  * rest, so no result repeats and none is skipped even though a deeper page ranks a larger pool.
- * `index` is the in-process index when it is ready (see live-index.ts).
+ * `index` is the in-process index when it is ready and up to date (LiveIndex.current()).
  */
 export function searchMemories(
   db: Db,
@@ -253,7 +255,7 @@ export function searchMemories(
   const few = Math.min(want, 5);
   const terms = query ? meaningfulTerms(queryTerms(query)) : [];
   // A query of only punctuation or symbols asks for nothing in particular: nothing matches it.
-  if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms, engine: 'fts', stale: false };
+  if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms, engine: 'fts' };
 
   if (terms.length === 0) {
     // No words: filters only, best-scored first.

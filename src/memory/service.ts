@@ -157,9 +157,8 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
     search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
-      let result = searchMemories(db, query, filter, limit, shown, recallIndex.peek());
-      // Another process (or a write of ours not yet applied) changed memories: catch up and redo.
-      if (result.stale) result = searchMemories(db, query, filter, limit, shown, recallIndex.current());
+      // current(): the index with every committed change applied (ours and other processes').
+      const result = searchMemories(db, query, filter, limit, shown, recallIndex.current());
       if (touchIt) touch(result.hits.map((h) => h.row.id));
       // One counter update per tier, not per hit: each update hashes its labels.
       const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;
