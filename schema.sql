@@ -1,4 +1,4 @@
--- brain: the whole schema. Applied idempotently at start-up (every statement is IF NOT EXISTS);
+-- brain: the whole schema. Applied idempotently at start-up (every statement is IF [NOT] EXISTS);
 -- PRAGMA user_version and src/core/db.ts MIGRATIONS handle changes to existing files.
 -- Times are UTC text 'YYYY-MM-DD HH:MM:SS.SSS': they sort, and datetime()/julianday() read them.
 
@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS memories (
   expires_at    TEXT,
   UNIQUE (project, key)
 );
-CREATE INDEX IF NOT EXISTS memories_tier_score ON memories (storage_tier, memory_score DESC);
+-- Only hot memories are in this index (the hot cache loads them): a new warm memory writes no page of it.
+DROP INDEX IF EXISTS memories_tier_score;
+CREATE INDEX IF NOT EXISTS memories_hot ON memories (memory_score DESC) WHERE storage_tier = 'hot';
 CREATE INDEX IF NOT EXISTS memories_type ON memories (type, project);
 CREATE INDEX IF NOT EXISTS memories_updated ON memories (project, updated_at);
 CREATE INDEX IF NOT EXISTS memories_expires ON memories (expires_at) WHERE expires_at IS NOT NULL;

@@ -255,7 +255,7 @@ describe.each([
 
     it('hot paths use indexes, never a table scan', () => {
       expect(plan('SELECT * FROM memories WHERE project = ? AND key = ?', '', 'k')).toMatch(/SEARCH memories USING INDEX/);
-      expect(plan(`SELECT * FROM memories WHERE storage_tier = 'hot'`)).toMatch(/SEARCH memories USING INDEX memories_tier_score/);
+      expect(plan(`SELECT * FROM memories WHERE storage_tier = 'hot'`)).toMatch(/memories USING INDEX memories_hot/);
       expect(plan('UPDATE memories SET access_count = access_count + 1 WHERE id = ?', 1)).toMatch(/SEARCH memories USING INTEGER PRIMARY KEY/);
       expect(plan('SELECT memory_id FROM memory_tags WHERE tag = ?', 't')).toMatch(/SEARCH memory_tags USING PRIMARY KEY/);
       expect(plan('SELECT * FROM memory_history WHERE project = ? AND key = ? ORDER BY archived_at DESC', '', 'k')).toMatch(/SEARCH memory_history USING INDEX/);

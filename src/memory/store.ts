@@ -45,16 +45,13 @@ function archive(db: Db, row: MemoryRow, reason: 'updated' | 'forgotten', now: s
   ).run({ ...row, reason, archived_at: now });
 }
 
-function setTags(db: Db, id: number, tags: string[]) {
-  stmt(db, 'DELETE FROM memory_tags WHERE memory_id = ?').run(id);
+function setTags(db: Db, id: number, tags: string[], isNew = false) {
+  if (!isNew) stmt(db, 'DELETE FROM memory_tags WHERE memory_id = ?').run(id);
   const insert = stmt(db, 'INSERT OR IGNORE INTO memory_tags (tag, memory_id) VALUES (?, ?)');
   for (const tag of tags) insert.run(tag, id);
 }
 
-/**
- * The version a new row for (project, key) starts at: after the versions already archived, so a
- * key that was forgotten and used again never repeats a version number (restore picks by number).
- */
+/** The version a new row for (project, key) starts at (see upsertMemory). */
 function firstVersion(db: Db, project: string, key: string): number {
   return stmt(db, 'SELECT coalesce(max(version), 0) + 1 FROM memory_history WHERE project = ? AND key = ?').pluck().get(project, key) as number;
 }
@@ -86,25 +83,27 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
       archive(db, existing, 'updated', now);
       // A type change to a protected type must take effect now, not at the next rebalance.
       const tier: Tier = initialTier(input.type, input.importance) === 'hot' ? 'hot' : existing.storage_tier;
-      stmt(
+      const row = stmt(
         db,
         `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, expires_at = ?,
-           storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ?`,
-      ).run(input.content, input.type, tags, input.importance, size, expires, tier, now, existing.id);
+           storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING *`,
+      ).get(input.content, input.type, tags, input.importance, size, expires, tier, now, existing.id) as MemoryRow;
       if (existing.tags !== tags) setTags(db, existing.id, input.tags);
       indexTerms(db, key + ' ' + input.content);
-      return { row: getRow(db, existing.id)!, created: false };
+      return { row, created: false };
     }
-    const info = stmt(
+    // A new row's version follows the versions already archived for its key, so a key that was
+    // forgotten and used again never repeats a version number (restore picks by number).
+    const row = stmt(
       db,
       `INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, memory_score, version, created_at, updated_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(input.project, key, input.content, input.type, tags, input.importance, initialTier(input.type, input.importance),
-      size, input.importance * 0.5 + 0.2, firstVersion(db, input.project, key), now, now, expires);
-    const id = Number(info.lastInsertRowid);
-    setTags(db, id, input.tags);
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(version), 0) + 1 FROM memory_history WHERE project = ? AND key = ?), ?, ?, ?)
+       RETURNING *`,
+    ).get(input.project, key, input.content, input.type, tags, input.importance, initialTier(input.type, input.importance),
+      size, input.importance * 0.5 + 0.2, input.project, key, now, now, expires) as MemoryRow;
+    setTags(db, row.id, input.tags, true);
     indexTerms(db, key + ' ' + input.content);
-    return { row: getRow(db, id)!, created: true };
+    return { row, created: true };
   }).immediate();
 }
 

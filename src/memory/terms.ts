@@ -7,36 +7,58 @@ import { termTrigrams, trigramQuery } from './fts-query.js';
 
 const WORD = /[\p{L}\p{N}]{3,40}/gu;
 /** Words this process already knows are stored (or queued), to skip them on every remember. */
-const known = new WeakMap<Db, Set<string>>();
+const knownWords = new WeakMap<Db, Set<string>>();
 const KNOWN_CAP = 500_000;
 
 /**
- * New words wait here and are written together shortly after, not inside the remember that found
- * them: each write of the word list also updates its trigram index, which would add several pages
- * to every remember with a new word. A process that stops without close() loses at most the last
- * FLUSH_MS of new words (they only help typo and fragment search, and come back with the next
- * memory that uses them).
+ * New texts wait here and their words are written together shortly after, not inside the remember
+ * that brought them: each write of the word list also updates its trigram index, which would add
+ * several pages to every remember with a new word, and even cutting a text into words is work the
+ * caller need not wait for. A process that stops without close() loses at most the last FLUSH_MS
+ * of new words (they only help typo and fragment search, and come back with the next memory that
+ * uses them).
  */
-const queued = new WeakMap<Db, { words: Set<string>; timer?: NodeJS.Timeout }>();
+interface Queue {
+  /** Texts not yet cut into words. */
+  texts: string[];
+  textChars: number;
+  /** New words not yet written. */
+  words: Set<string>;
+  timer?: NodeJS.Timeout;
+}
+const queued = new WeakMap<Db, Queue>();
 const FLUSH_MS = 100;
+/** Texts are cut into words at once past this much waiting text (a large import, say). */
+const MAX_WAITING_CHARS = 1_000_000;
 
-/** Records the words of a text (lower-cased) for typo tolerance; cheap for words seen before. */
+/** Records the words of a text (lower-cased) for typo tolerance, shortly after. */
 export function indexTerms(db: Db, text: string): void {
-  let set = known.get(db);
-  if (!set || set.size > KNOWN_CAP) known.set(db, (set = new Set()));
   let queue = queued.get(db);
-  if (!queue) queued.set(db, (queue = { words: new Set() }));
-  for (const m of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-    const word = m[0];
-    if (set.has(word)) continue;
-    set.add(word);
-    queue.words.add(word);
-  }
+  if (!queue) queued.set(db, (queue = { texts: [], textChars: 0, words: new Set() }));
+  queue.texts.push(text);
+  queue.textChars += text.length;
+  if (queue.textChars > MAX_WAITING_CHARS) cutWords(db, queue);
   scheduleFlush(db, queue, FLUSH_MS);
 }
 
-function scheduleFlush(db: Db, queue: { words: Set<string>; timer?: NodeJS.Timeout }, delayMs: number): void {
-  if (queue.words.size === 0 || queue.timer) return;
+/** Moves the waiting texts' words that this process has not seen yet into the queue of new words. */
+function cutWords(db: Db, queue: Queue): void {
+  let known = knownWords.get(db);
+  if (!known || known.size > KNOWN_CAP) knownWords.set(db, (known = new Set()));
+  for (const text of queue.texts) {
+    for (const m of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
+      const word = m[0];
+      if (known.has(word)) continue;
+      known.add(word);
+      queue.words.add(word);
+    }
+  }
+  queue.texts = [];
+  queue.textChars = 0;
+}
+
+function scheduleFlush(db: Db, queue: Queue, delayMs: number): void {
+  if ((queue.words.size === 0 && queue.texts.length === 0) || queue.timer) return;
   queue.timer = setTimeout(() => {
     queue.timer = undefined;
     try {
@@ -57,7 +79,9 @@ const RETRY_MS = 1000;
 /** Writes queued words now, all of them or at most `max` (before a typo lookup, and at close). */
 export function flushTerms(db: Db, max = Infinity): void {
   const queue = queued.get(db);
-  if (!queue || queue.words.size === 0) return;
+  if (!queue) return;
+  if (queue.texts.length > 0) cutWords(db, queue);
+  if (queue.words.size === 0) return;
   if (max === Infinity) {
     clearTimeout(queue.timer);
     queue.timer = undefined;
