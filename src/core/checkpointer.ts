@@ -16,6 +16,7 @@ import type { Logger } from './logger.js';
 /** WAL pages after which a commit checkpoints inline (about 16 MB of WAL at 4 KB pages). */
 export const BACKSTOP_PAGES = 4000;
 const INTERVAL_MS = 200;
+const START_DELAY_MS = 1000;
 
 // CommonJS in a string: the same code runs from dist/ and from the TypeScript sources under test.
 const WORKER_SOURCE = `
@@ -55,33 +56,42 @@ export interface Checkpointer {
 /**
  * Starts background checkpoints for the database `db` is connected to, and makes `db`'s own
  * automatic checkpoint the backstop. For serving processes; short CLI commands do not need it.
+ * The worker starts `delayMs` later: starting a thread costs tens of milliseconds of CPU, which
+ * start-up (a client waiting for `initialize`) should not share.
  */
-export function startCheckpointer(db: Db, logger: Logger, intervalMs = INTERVAL_MS): Checkpointer | undefined {
+export function startCheckpointer(db: Db, logger: Logger, delayMs = START_DELAY_MS, intervalMs = INTERVAL_MS): Checkpointer | undefined {
   if (db.memory || db.readonly) return undefined;
-  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const done = new SharedArrayBuffer(4);
-  let worker: Worker;
-  try {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: db.name, intervalMs, done } });
-  } catch (err) {
-    logger.warn('background checkpoints are off; commits checkpoint the WAL themselves', { error: String(err) });
-    return undefined;
-  }
-  db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-  worker.unref();
-  worker.on('message', (message) => logger.warn('background WAL checkpoint failed', { error: String(message) }));
-  worker.on('error', (err) => {
-    failed = true;
-    logger.warn('background checkpoints stopped; commits checkpoint the WAL themselves', { error: String(err) });
-    if (db.open) db.pragma('wal_autocheckpoint = 1000');
-  });
+  let worker: Worker | undefined;
   let stopped = false;
-  let failed = false;
+  const startTimer = setTimeout(start, delayMs);
+  startTimer.unref();
+
+  function start() {
+    if (stopped || !db.open) return;
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    try {
+      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: db.name, intervalMs, done } });
+    } catch (err) {
+      logger.warn('background checkpoints are off; commits checkpoint the WAL themselves', { error: String(err) });
+      return;
+    }
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    worker.unref();
+    worker.on('message', (message) => logger.warn('background WAL checkpoint failed', { error: String(message) }));
+    worker.on('error', (err) => {
+      worker = undefined;
+      logger.warn('background checkpoints stopped; commits checkpoint the WAL themselves', { error: String(err) });
+      if (db.open) db.pragma('wal_autocheckpoint = 1000');
+    });
+  }
+
   return {
     stop() {
       if (stopped) return;
       stopped = true;
-      if (failed) return;
+      clearTimeout(startTimer);
+      if (!worker) return;
       worker.postMessage('stop');
       Atomics.wait(new Int32Array(done), 0, 0, 1000);
     },

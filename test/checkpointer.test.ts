@@ -1,0 +1,58 @@
+// Background WAL checkpoints (src/core/checkpointer.ts): the worker copies committed pages into the
+// database file without any commit doing it, and stopping it leaves the usual clean shutdown.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startCheckpointer } from '../src/core/checkpointer.js';
+import { openDatabase } from '../src/core/db.js';
+import { silentLogger } from '../src/core/logger.js';
+import { tempDir } from './helpers/brain.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('background checkpoints', () => {
+  it('copy the WAL into the database file with no commit doing it, and stop cleanly', async () => {
+    const file = path.join(tempDir(), 'brain.db');
+    const db = openDatabase(file);
+    db.exec('CREATE TABLE filler (x TEXT)');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const checkpointer = startCheckpointer(db, silentLogger(), 0, 50)!;
+    expect(checkpointer).toBeDefined();
+    await sleep(200); // the worker is running
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(4000);
+
+    const before = fs.statSync(file).size;
+    // About 200 pages: far below the backstop, so no commit checkpoints by itself.
+    const insert = db.prepare('INSERT INTO filler VALUES (?)');
+    for (let i = 0; i < 200; i++) insert.run('x'.repeat(3000));
+    expect(fs.statSync(file).size).toBe(before);
+    for (let i = 0; i < 50 && fs.statSync(file).size === before; i++) await sleep(20);
+    expect(fs.statSync(file).size).toBeGreaterThan(before + 150 * 4096);
+
+    checkpointer.stop();
+    db.close();
+    // The serving connection closed last, so it removed the WAL as usual.
+    expect(fs.existsSync(file + '-wal')).toBe(false);
+  });
+
+  it('without the worker, the same writes stay in the WAL (what the test above rules out)', () => {
+    const file = path.join(tempDir(), 'brain.db');
+    const db = openDatabase(file);
+    db.exec('CREATE TABLE filler (x TEXT)');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const before = fs.statSync(file).size;
+    const insert = db.prepare('INSERT INTO filler VALUES (?)');
+    for (let i = 0; i < 200; i++) insert.run('x'.repeat(3000));
+    expect(fs.statSync(file).size).toBe(before);
+    db.close();
+  });
+
+  it('a checkpointer stopped before its worker started leaves nothing running', () => {
+    const file = path.join(tempDir(), 'brain.db');
+    const db = openDatabase(file);
+    const checkpointer = startCheckpointer(db, silentLogger(), 60_000)!;
+    checkpointer.stop();
+    db.close();
+    expect(fs.existsSync(file + '-wal')).toBe(false);
+  });
+});
