@@ -17,8 +17,13 @@ import { WordIndex } from './word-index.js';
 
 /** A search applies at most this many pending changes itself; a longer backlog is applied in the background. */
 const INLINE_CHANGES = 2_000;
-/** Memories or changes handled per slice of background work (~5-10 ms each). */
-const SLICE = 500;
+/**
+ * Background work comes in slices, so a call arriving meanwhile waits for one slice at most:
+ * memories indexed per slice while building (~3 ms), and changes applied per slice while
+ * catching up (each re-reads and re-indexes a memory: 20 take ~1 ms; 500 took 10-30 ms).
+ */
+const BUILD_SLICE = 250;
+const CATCH_UP_SLICE = 20;
 /**
  * This process's own writes are applied once writing pauses for this long, or after this many,
  * so that a burst of writes is not slowed by index work between them (a search applies what is
@@ -232,17 +237,17 @@ export class LiveIndex {
     if (this.stopped) return;
     const b = this.building;
     if (b) {
-      const rows = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`).all(b.lastId, SLICE) as IndexedRow[];
+      const rows = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`).all(b.lastId, BUILD_SLICE) as IndexedRow[];
       for (const row of rows) b.index.set(row, true);
       if (rows.length > 0) b.lastId = rows[rows.length - 1].id;
-      if (rows.length === SLICE) return this.schedule(0);
+      if (rows.length === BUILD_SLICE) return this.schedule(0);
       // The index's seq was taken before the first row was read, so rows may already hold later
       // changes; applying those changes re-reads the same rows: nothing is missed or doubled.
       this.index = b.index;
       this.building = undefined;
       this.logger.debug('recall index built', { memories: b.index.meta.size });
     }
-    if (this.index && latestChange(this.db) > this.index.seq && this.catchUp(SLICE)) this.schedule(0);
+    if (this.index && latestChange(this.db) > this.index.seq && this.catchUp(CATCH_UP_SLICE)) this.schedule(0);
   }
 
   /** Applies up to `max` logged changes; true if more remain. */
