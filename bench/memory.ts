@@ -58,6 +58,18 @@ async function load(client: Client, docs: Doc[], concurrency = 32): Promise<numb
   return docs.length / ((performance.now() - started) / 1000);
 }
 
+/** Waits until brain reports no background indexing left (memory_stats), returns how long that took. */
+async function settled(client: Client, timeoutMs = 300_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const r = await client.callTool({ name: 'memory_stats', arguments: {} });
+    const s = r.structuredContent as { recall_index: { state: string; changes_behind: number }; words_pending: number };
+    if (s.recall_index.state === 'ready' && s.recall_index.changes_behind === 0 && s.words_pending === 0) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error(`brain still indexing ${timeoutMs / 1000} s after the load: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function startupMs(env: Record<string, string>, runs: number): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -163,6 +175,8 @@ interface BrainRun {
   ownRememberMs: number;
   ownRecallMs: number;
   loadRate: number;
+  /** How long background indexing ran on after the load's last call returned. */
+  settleMs: number;
   remember: Summary;
   recall: Summary;
   /** The floor's latencies in the blocks beside remember and beside recall (when a floor was given). */
@@ -190,6 +204,8 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
       }
     }
     const loadRate = await load(peer.client, base);
+    // After a bulk load brain still indexes it in the background; timing starts once that is done.
+    const settleMs = await settled(peer.client);
     // Timed one at a time on a store that already holds `size` memories, beside the floor if given.
     const timed = async (part: Timed, n: number, beside: Timed[] = []) => {
       const [brain, ...others] = await timeAlternating([part, ...(opts.floor ? [noopCall(opts.floor), ...beside] : [])], n);
@@ -223,6 +239,7 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
       ownRememberMs,
       ownRecallMs,
       loadRate,
+      settleMs,
       remember: summarize(remember.brain),
       recall: summarize(recall.brain),
       replay: recall.others[0] ?? [],
@@ -328,6 +345,7 @@ const section: BenchSection = {
         `remember ${ms(b100.ownRememberMs)} / recall ${ms(b100.ownRecallMs)} ms @${large}`,
     );
     console.log(`load throughput (32 calls in flight): ${Math.round(b10.loadRate)} remember/s @${small}, ${Math.round(b100.loadRate)} remember/s @${large}; database ${(b100.dbBytes / 1e6).toFixed(1)} MB @${large}`);
+    console.log(`background indexing after the load's last call (timing starts after it): ${(b10.settleMs / 1000).toFixed(1)} s @${small}, ${(b100.settleMs / 1000).toFixed(1)} s @${large}`);
     const q = b10.quality!;
     console.log(`relevance: recall@10 = ${q.recallAt10.toFixed(3)}, MRR = ${q.mrr.toFixed(3)} over ${relevancePairs().length} queries (${NEEDLES.length} memories among ${small} others)`);
     if (q.misses.length) console.log(`  misses: ${q.misses.join(' | ')}`);

@@ -18,12 +18,14 @@ import { WordIndex } from './word-index.js';
 /** A search applies at most this many pending changes itself; a longer backlog is applied in the background. */
 const INLINE_CHANGES = 2_000;
 /**
- * Background work comes in slices, so a call arriving meanwhile waits for one slice at most:
- * memories indexed per slice while building (~3 ms), and changes applied per slice while
- * catching up (each re-reads and re-indexes a memory: 20 take ~1 ms; 500 took 10-30 ms).
+ * Background work comes in slices of about SLICE_MS, one per turn of the event loop, so a call
+ * arriving meanwhile waits for one slice at most (slices of 500 changes took 10-30 ms). Within a
+ * slice, memories are read in batches while building, and changes applied in batches while
+ * catching up (each re-reads and re-indexes a memory, ~50 us).
  */
-const BUILD_SLICE = 250;
-const CATCH_UP_SLICE = 20;
+const SLICE_MS = 2;
+const BUILD_BATCH = 100;
+const CATCH_UP_BATCH = 20;
 /**
  * This process's own writes are applied once writing pauses for this long, or after this many,
  * so that a burst of writes is not slowed by index work between them (a search applies what is
@@ -114,7 +116,8 @@ export class LiveIndex {
   /** The index once built (its `seq` is the last change it reflects). */
   private index?: Built;
   private building?: { index: Built; lastId: number };
-  private timer?: NodeJS.Timeout;
+  /** Cancels the background work waiting to run, if any. */
+  private cancelPending?: () => void;
   private settleTimer?: NodeJS.Timeout;
   private lastWriteAt = 0;
   private writesPending = 0;
@@ -135,19 +138,19 @@ export class LiveIndex {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancelLater();
     clearTimeout(this.settleTimer);
-    this.timer = undefined;
     this.settleTimer = undefined;
   }
 
   /** For memory_stats: whether recall can use the index, and how many memories it holds. */
-  status(): { state: 'ready' | 'building' | 'off'; memories: number } {
+  status(): { state: 'ready' | 'building' | 'off'; memories: number; changes_behind: number } {
     // Pending changes first, so the count matches the database.
     const index = this.index ? this.current() : undefined;
-    if (index) return { state: 'ready', memories: index.meta.size };
-    if (this.started && !this.stopped) return { state: 'building', memories: this.building?.index.meta.size ?? 0 };
-    return { state: 'off', memories: 0 };
+    const changes_behind = this.behind();
+    if (index) return { state: 'ready', memories: index.meta.size, changes_behind };
+    if (this.started && !this.stopped) return { state: 'building', memories: this.building?.index.meta.size ?? 0, changes_behind };
+    return { state: 'off', memories: 0, changes_behind: 0 };
   }
 
   /** Whether searches are served by the index (for statistics, benchmarks and tests). */
@@ -214,18 +217,32 @@ export class LiveIndex {
     this.settleTimer.unref();
   }
 
-  /** Runs one piece of background work after `delayMs` (one at a time; a failure goes to fail()). */
+  /**
+   * Runs one piece of background work after `delayMs`, or (0) at the next turn of the event loop,
+   * after pending I/O such as a client's call. One at a time; a failure goes to fail().
+   */
   private later(delayMs: number, work: () => void): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.stopped || this.cancelPending) return;
+    const run = () => {
+      this.cancelPending = undefined;
       try {
         work();
       } catch (err) {
         this.fail(err);
       }
-    }, delayMs);
-    this.timer.unref();
+    };
+    if (delayMs > 0) {
+      const timer = setTimeout(run, delayMs).unref();
+      this.cancelPending = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(run).unref();
+      this.cancelPending = () => clearImmediate(immediate);
+    }
+  }
+
+  private cancelLater(): void {
+    this.cancelPending?.();
+    this.cancelPending = undefined;
   }
 
   private schedule(delayMs: number): void {
@@ -235,19 +252,34 @@ export class LiveIndex {
   /** One slice of background work: building, or catching up with logged changes. */
   private step(): void {
     if (this.stopped) return;
+    const started = performance.now();
     const b = this.building;
     if (b) {
-      const rows = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`).all(b.lastId, BUILD_SLICE) as IndexedRow[];
-      for (const row of rows) b.index.set(row, true);
-      if (rows.length > 0) b.lastId = rows[rows.length - 1].id;
-      if (rows.length === BUILD_SLICE) return this.schedule(0);
+      const read = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`);
+      let rows: IndexedRow[];
+      do {
+        rows = read.all(b.lastId, BUILD_BATCH) as IndexedRow[];
+        for (const row of rows) b.index.set(row, true);
+        if (rows.length > 0) b.lastId = rows[rows.length - 1].id;
+      } while (rows.length === BUILD_BATCH && performance.now() - started < SLICE_MS);
+      if (rows.length === BUILD_BATCH) return this.schedule(0);
       // The index's seq was taken before the first row was read, so rows may already hold later
       // changes; applying those changes re-reads the same rows: nothing is missed or doubled.
       this.index = b.index;
       this.building = undefined;
       this.logger.debug('recall index built', { memories: b.index.meta.size });
     }
-    if (this.index && latestChange(this.db) > this.index.seq && this.catchUp(CATCH_UP_SLICE)) this.schedule(0);
+    if (!this.index || latestChange(this.db) === this.index.seq) return;
+    let more: boolean;
+    do more = this.catchUp(CATCH_UP_BATCH);
+    while (more && performance.now() - started < SLICE_MS);
+    if (more) this.schedule(0);
+  }
+
+  /** Logged changes not applied yet (while building: since the build began). */
+  private behind(): number {
+    const seq = (this.index ?? this.building?.index)?.seq;
+    return seq === undefined ? 0 : latestChange(this.db) - seq;
   }
 
   /** Applies up to `max` logged changes; true if more remain. */
@@ -291,8 +323,7 @@ export class LiveIndex {
     this.logger.warn('recall index failed; recall uses FTS5 while it is rebuilt', { error: String(err) });
     this.index = undefined;
     this.building = undefined;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelLater();
     this.later(RETRY_MS, () => this.rebuild());
   }
 }

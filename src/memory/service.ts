@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { findSecret } from './secrets.js';
 import { LiveIndex, pruneChanges } from './live-index.js';
-import { flushTerms } from './terms.js';
+import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
@@ -251,6 +251,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         tier_moves: { promoted_total: totals.promoted, demoted_total: totals.demoted, recent: moves },
         database_bytes: databaseSizeBytes(db),
         recall_index: recallIndex.status(),
+        words_pending: pendingTerms(db),
       };
     },
 

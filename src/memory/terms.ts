@@ -24,7 +24,8 @@ interface Queue {
   textChars: number;
   /** New words not yet written. */
   words: Set<string>;
-  timer?: NodeJS.Timeout;
+  /** Cancels the scheduled flush; set while one is scheduled. */
+  cancel?: () => void;
 }
 const queued = new WeakMap<Db, Queue>();
 const FLUSH_MS = 100;
@@ -58,47 +59,66 @@ function cutWords(db: Db, queue: Queue): void {
 }
 
 function scheduleFlush(db: Db, queue: Queue, delayMs: number): void {
-  if ((queue.words.size === 0 && queue.texts.length === 0) || queue.timer) return;
-  queue.timer = setTimeout(() => {
-    queue.timer = undefined;
+  if ((queue.words.size === 0 && queue.texts.length === 0) || queue.cancel) return;
+  const run = () => {
+    queue.cancel = undefined;
     try {
-      // A big backlog (a large import) goes in slices, so other calls are not held up.
-      flushTerms(db, FLUSH_SLICE);
+      // A big backlog (a large import) goes in slices, one per turn of the event loop, so
+      // other calls wait for one slice at most.
+      flushTerms(db, SLICE_MS);
       scheduleFlush(db, queue, 0);
     } catch {
       // Busy: the words stay queued and are tried again a little later (a search or close()
       // flushes too).
       scheduleFlush(db, queue, RETRY_MS);
     }
-  }, delayMs);
-  queue.timer.unref();
+  };
+  if (delayMs > 0) {
+    const timer = setTimeout(run, delayMs).unref();
+    queue.cancel = () => clearTimeout(timer);
+  } else {
+    const immediate = setImmediate(run).unref();
+    queue.cancel = () => clearImmediate(immediate);
+  }
 }
-/** Words written per slice (~1 ms with their trigrams; 2000 blocked other calls for up to 30 ms). */
-const FLUSH_SLICE = 50;
+/** Time per slice of writing words (2000 words at once blocked other calls for up to 30 ms). */
+const SLICE_MS = 2;
 const RETRY_MS = 1000;
 
-/** Writes queued words now, all of them or at most `max` (before a typo lookup, and at close). */
-export function flushTerms(db: Db, max = Infinity): void {
+/** Words waiting to be written (for statistics). */
+export function pendingTerms(db: Db): number {
+  const queue = queued.get(db);
+  if (!queue) return 0;
+  if (queue.texts.length > 0) cutWords(db, queue);
+  return queue.words.size;
+}
+
+/**
+ * Writes queued words now: all of them (before a typo lookup, and at close), or as many as fit
+ * in `budgetMs`.
+ */
+export function flushTerms(db: Db, budgetMs = Infinity): void {
   const queue = queued.get(db);
   if (!queue) return;
   if (queue.texts.length > 0) cutWords(db, queue);
   if (queue.words.size === 0) return;
-  if (max === Infinity) {
-    clearTimeout(queue.timer);
-    queue.timer = undefined;
+  if (budgetMs === Infinity) {
+    queue.cancel?.();
+    queue.cancel = undefined;
   }
   if (!db.open) return queue.words.clear();
   const insert = stmt(db, 'INSERT OR IGNORE INTO memory_terms (term) VALUES (?)');
-  const slice: string[] = [];
-  for (const word of queue.words) {
-    if (slice.length >= max) break;
-    slice.push(word);
-  }
+  const started = performance.now();
+  const written: string[] = [];
   db.transaction(() => {
-    for (const word of slice) insert.run(word);
+    for (const word of queue.words) {
+      insert.run(word);
+      written.push(word);
+      if (written.length % 16 === 0 && performance.now() - started > budgetMs) break;
+    }
   }).immediate();
-  // Only once written: a failed write leaves the words queued.
-  for (const word of slice) queue.words.delete(word);
+  // Only once committed: a failed write leaves the words queued.
+  for (const word of written) queue.words.delete(word);
 }
 
 /** Optimal-string-alignment distance (a swap of neighbours counts as one edit), or max+1 once over max. */

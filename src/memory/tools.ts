@@ -351,8 +351,9 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       tier_moves: z.object({ promoted_total: z.number(), demoted_total: z.number(), recent: z.array(z.record(z.string(), z.unknown())) }),
       database_bytes: z.number(),
       recall_index: z
-        .object({ state: z.enum(['ready', 'building', 'off']), memories: z.number() })
-        .describe('The in-process index recall ranks with (FTS5 answers while it is building or off).'),
+        .object({ state: z.enum(['ready', 'building', 'off']), memories: z.number(), changes_behind: z.number() })
+        .describe('The in-process index recall ranks with (FTS5 answers while it is building or off, or while it is far behind).'),
+      words_pending: z.number().describe('New words this process has yet to add to the word list behind typo search.'),
     },
     handle(args, ctx) {
       return memories.stats(args.project === undefined ? undefined : visibleProjects(args.project, ctx.session));
