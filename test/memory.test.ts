@@ -56,6 +56,17 @@ describe.each([
       expect(keysOf('stagign databse')).toContain('staging');
     });
 
+    it('corrects swapped letters when the misspelling’s own trigrams are rare and the rest are common', () => {
+      remember('Indent with two spaces; indentation with tabs is not allowed.', { key: 'indent' });
+      // "indnetation" has trigrams that "indentation" lacks (dne, net, eta): a few stored words hold
+      // them. Hundreds of shorter words (more than the probe reads) share the trigrams both have (ind, nde, tat, ati, tio, ion).
+      const suffix = (i: number) => String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26));
+      remember('dnex netx etax dney nety etay', { key: 'rare' });
+      const common = Array.from({ length: 800 }, (_, i) => (i % 2 ? 'inde' : 'tation') + suffix(i));
+      for (let i = 0; i < common.length; i += 50) remember(common.slice(i, i + 50).join(' '), { key: `common-${i}` });
+      expect(keysOf('indnetation')).toContain('indent');
+    });
+
     it('never breaks on FTS syntax in user text', () => {
       for (const q of ['foo AND (', '"', '""""', '*', 'NEAR(a b, 2)', 'a:b', '-x', '^start', '(((', 'OR', 'AND NOT', '🙂', 'ünïcödé', '\u0000', 'x'.repeat(1000)]) {
         expect(() => app.memories.search(q, {}, 10)).not.toThrow();

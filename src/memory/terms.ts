@@ -149,8 +149,13 @@ export function allowedEdits(length: number): number {
   return length <= 4 ? 1 : length <= 8 ? 2 : 3;
 }
 
-/** Rarest trigrams of a word probe the index; edit distance then decides. */
-const PROBE_GRAMS = 4;
+/**
+ * Rarest trigrams of a word probe the index; edit distance then decides. Six, not fewer: two
+ * swapped letters make two or three trigrams the intended word lacks ("indnetation": dne, net,
+ * eta), and those are often the rarest; with four probes the intended word shared one of them
+ * and fell past the probe's row limit.
+ */
+const PROBE_GRAMS = 6;
 const PROBE_ROWS = 300;
 const MAX_EXPANSIONS = 6;
 
