@@ -25,7 +25,7 @@ describe('background checkpoints', () => {
     // About 200 pages: far below the backstop, so no commit checkpoints by itself.
     const insert = db.prepare('INSERT INTO filler VALUES (?)');
     for (let i = 0; i < 200; i++) insert.run('x'.repeat(3000));
-    expect(fs.statSync(file).size).toBe(before);
+    // (The worker may already be copying while the loop runs; the next test shows the commits alone do not.)
     for (let i = 0; i < 50 && fs.statSync(file).size === before; i++) await sleep(20);
     expect(fs.statSync(file).size).toBeGreaterThan(before + 150 * 4096);
 
