@@ -1,14 +1,16 @@
 // The in-process recall index: its BM25 equals FTS5's bm25() on the same text, its ranked lists
 // pick the true best, it survives edits and compaction, and it follows writes made by another
 // process on the same file (including a change log pruned past it, which forces a rebuild).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { CONTENT_KEPT } from '../src/memory/live-index.js';
 import { importLines } from '../src/memory/transfer.js';
 import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
-import { indexReady, tempDir, testConfig } from './helpers/brain.js';
+import { brainEnv, indexReady, ROOT, tempDir, testConfig } from './helpers/brain.js';
 
 /** Deterministic pseudo-random numbers. */
 function rng(seed: number) {
@@ -134,6 +136,20 @@ describe('LiveIndex', () => {
     b.memories.restore('', 'db');
     expect(keys(a, 'staging')).toEqual(['db']);
     expect(a.memories.search('staging', {}, 5).engine).toBe('index');
+  });
+
+  it('builds in a process that is otherwise idle (background slices do not wait for other events)', () => {
+    b.db.transaction(() => {
+      for (let i = 0; i < 3000; i++) write(`idle-${i}`, `memory number ${i} about the idle build`);
+    })();
+    // A child process whose loop has nothing else to do: one timer, 1.5 s later, reads the state.
+    const script = `
+      const { createApp } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/app.js'))});
+      const { loadConfig } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/core/config.js'))});
+      const app = createApp(loadConfig(${JSON.stringify(brainEnv(dir))}));
+      setTimeout(() => { console.log(JSON.stringify(app.memories.stats().recall_index)); app.close(); }, 1500);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ state: 'ready', memories: 3000, changes_behind: 0 });
   });
 
   it('reads texts longer than it keeps from the file, as they are now', () => {

@@ -235,7 +235,8 @@ export class LiveIndex {
       const timer = setTimeout(run, delayMs).unref();
       this.cancelPending = () => clearTimeout(timer);
     } else {
-      const immediate = setImmediate(run).unref();
+      // Not unref'd: an unref'd immediate waits for some other event to wake the loop.
+      const immediate = setImmediate(run);
       this.cancelPending = () => clearImmediate(immediate);
     }
   }

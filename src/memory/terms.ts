@@ -77,7 +77,8 @@ function scheduleFlush(db: Db, queue: Queue, delayMs: number): void {
     const timer = setTimeout(run, delayMs).unref();
     queue.cancel = () => clearTimeout(timer);
   } else {
-    const immediate = setImmediate(run).unref();
+    // Not unref'd: an unref'd immediate waits for some other event to wake the loop.
+    const immediate = setImmediate(run);
     queue.cancel = () => clearImmediate(immediate);
   }
 }
