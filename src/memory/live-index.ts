@@ -11,6 +11,7 @@
 // search whose results are all short reads no rows at all. It is built in small slices after start-up, so start-up and other calls are
 // not held up; until it is ready, or while it is far behind, recall uses FTS5 directly.
 import { fromDbTime, stmt, type Db } from '../core/db.js';
+import { runLater } from '../core/later.js';
 import type { Logger } from '../core/logger.js';
 import type { HitRow } from './types.js';
 import { WordIndex } from './word-index.js';
@@ -231,14 +232,7 @@ export class LiveIndex {
         this.fail(err);
       }
     };
-    if (delayMs > 0) {
-      const timer = setTimeout(run, delayMs).unref();
-      this.cancelPending = () => clearTimeout(timer);
-    } else {
-      // Not unref'd: an unref'd immediate waits for some other event to wake the loop.
-      const immediate = setImmediate(run);
-      this.cancelPending = () => clearImmediate(immediate);
-    }
+    this.cancelPending = runLater(delayMs, run);
   }
 
   private cancelLater(): void {

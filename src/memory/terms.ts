@@ -3,6 +3,7 @@
 // replaced by the stored words closest to it: ones that contain it (a fragment) or are a few
 // edits away (a misspelling).
 import { stmt, type Db } from '../core/db.js';
+import { runLater } from '../core/later.js';
 import { termTrigrams, trigramQuery } from './fts-query.js';
 
 const WORD = /[\p{L}\p{N}]{3,40}/gu;
@@ -73,14 +74,7 @@ function scheduleFlush(db: Db, queue: Queue, delayMs: number): void {
       scheduleFlush(db, queue, RETRY_MS);
     }
   };
-  if (delayMs > 0) {
-    const timer = setTimeout(run, delayMs).unref();
-    queue.cancel = () => clearTimeout(timer);
-  } else {
-    // Not unref'd: an unref'd immediate waits for some other event to wake the loop.
-    const immediate = setImmediate(run);
-    queue.cancel = () => clearImmediate(immediate);
-  }
+  queue.cancel = runLater(delayMs, run);
 }
 /** Time per slice of writing words (2000 words at once blocked other calls for up to 30 ms). */
 const SLICE_MS = 2;
