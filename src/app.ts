@@ -55,6 +55,8 @@ export interface AppOptions {
   maintenance?: boolean;
   /** Checkpoint the WAL from a worker thread, not inside commits (for serving processes). */
   backgroundCheckpoints?: boolean;
+  /** With maintenance: when a never-rebalanced file gets its first rebalance (default 3 s, after the handshake). */
+  firstRebalanceDelayMs?: number;
 }
 
 export interface App {
@@ -162,6 +164,17 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       logger.warn('start-up notes reconcile failed; the next notes call retries', { error: String(err) });
     }
     every(config.rebalanceIntervalMs, 'rebalance', () => memories.rebalance('schedule'));
+    // A file that was never rebalanced (a fresh import, say) has an empty hot tier, and init then
+    // ranks every memory itself: the first rebalance runs soon after start-up, not 15 minutes on.
+    const firstRebalance = setTimeout(() => {
+      try {
+        if (memories.neverRebalanced()) memories.rebalance('startup');
+      } catch (err) {
+        logger.warn('start-up rebalance failed; the scheduled one will retry', { error: String(err) });
+      }
+    }, opts.firstRebalanceDelayMs ?? 3_000);
+    firstRebalance.unref();
+    timers.push(firstRebalance);
     every(3_600_000, 'purge', () => {
       memories.purge();
       purgeSessions(db, config.retentionDays);
@@ -234,7 +247,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     close() {
       if (closed) return;
       closed = true;
-      for (const t of timers) clearInterval(t);
+      for (const t of timers) clearTimeout(t);
       memories.close();
       notes.close();
       void executions.close();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startCheckpointer } from '../src/core/checkpointer.js';
-import { openDatabase } from '../src/core/db.js';
+import { openDatabase, truncateWal } from '../src/core/db.js';
 import { silentLogger } from '../src/core/logger.js';
 import { tempDir } from './helpers/brain.js';
 
@@ -44,6 +44,39 @@ describe('background checkpoints', () => {
     const insert = db.prepare('INSERT INTO filler VALUES (?)');
     for (let i = 0; i < 200; i++) insert.run('x'.repeat(3000));
     expect(fs.statSync(file).size).toBe(before);
+    db.close();
+  });
+
+  it('a full WAL truncate (maintenance, restore) succeeds while the worker is checkpointing', async () => {
+    const file = path.join(tempDir(), 'brain.db');
+    const db = openDatabase(file);
+    db.exec('CREATE TABLE filler (x TEXT)');
+    db.pragma('wal_autocheckpoint = 0');
+    const checkpointer = startCheckpointer(db, silentLogger(), 0, 1)!;
+    await sleep(200);
+    db.pragma('wal_autocheckpoint = 0'); // only the worker checkpoints, as often as it can
+    const insert = db.prepare('INSERT INTO filler VALUES (?)');
+    for (let round = 0; round < 5; round++) {
+      db.transaction(() => {
+        for (let i = 0; i < 300; i++) insert.run('x'.repeat(3000));
+      })();
+      await sleep(2); // the worker is copying these pages now
+      expect(truncateWal(db).busy).toBe(0);
+      expect(fs.statSync(file + '-wal').size).toBe(0);
+    }
+    checkpointer.stop();
+    db.close();
+  });
+
+  it('does not start on a file that was moved away meanwhile (no empty database appears)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'brain.db');
+    const db = openDatabase(file);
+    const checkpointer = startCheckpointer(db, silentLogger(), 50)!;
+    for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, path.join(dir, 'moved.db' + suffix));
+    await sleep(300);
+    expect(fs.existsSync(file)).toBe(false);
+    checkpointer.stop();
     db.close();
   });
 

@@ -56,6 +56,14 @@ describe.each([
       expect(keysOf('stagign databse')).toContain('staging');
     });
 
+    it('corrects to a word remembered a moment ago without writing the word list first', () => {
+      remember('The quarterly offsite is in Lisbon.', { key: 'offsite' });
+      // The new words wait ~100 ms before they are written; a typo search meanwhile still sees them.
+      expect(app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quarterly'`).pluck().get()).toBe(0);
+      expect(keysOf('quartely lisbn')).toContain('offsite');
+      expect(app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quarterly'`).pluck().get()).toBe(0);
+    });
+
     it('corrects swapped letters when the misspelling’s own trigrams are rare and the rest are common', () => {
       remember('Indent with two spaces; indentation with tabs is not allowed.', { key: 'indent' });
       // "indnetation" has trigrams that "indentation" lacks (dne, net, eta): a few stored words hold
@@ -189,6 +197,23 @@ describe.each([
       app.memories.rebalance('manual');
       expect(app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all()).toEqual(['m0', 'p0', 'p1']);
       expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(8);
+    });
+
+    it('a file never rebalanced gets its first rebalance soon after start-up, and only once', async () => {
+      app.close();
+      app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }));
+      for (let i = 0; i < 6; i++) remember(`ordinary memory ${i}`, { key: `m${i}`, importance: i / 10 });
+      expect(app.memories.neverRebalanced()).toBe(true);
+      app.close();
+      const startups = () => app.db.prepare(`SELECT count(*) FROM tier_moves WHERE trigger = 'startup'`).pluck().get();
+      for (let start = 0; start < 2; start++) {
+        app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }), { maintenance: true, firstRebalanceDelayMs: 10 });
+        await new Promise((r) => setTimeout(r, 200));
+        expect(startups()).toBe(1);
+        expect(app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all()).toEqual(['m3', 'm4', 'm5']);
+        app.close();
+      }
+      app = createApp(testConfig(dir));
     });
 
     it('the hot cache sees writes from another process on the same file', () => {

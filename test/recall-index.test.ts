@@ -7,7 +7,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
-import { CONTENT_KEPT } from '../src/memory/live-index.js';
+import { silentLogger } from '../src/core/logger.js';
+import { CONTENT_KEPT, LiveIndex } from '../src/memory/live-index.js';
+import { searchMemories } from '../src/memory/search.js';
 import { importLines } from '../src/memory/transfer.js';
 import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
 import { brainEnv, indexReady, ROOT, tempDir, testConfig } from './helpers/brain.js';
@@ -164,6 +166,22 @@ describe('LiveIndex', () => {
     hits = a.memories.search('orion', {}, 5).hits;
     expect(hits.find((h) => h.row.key === 'runbook')?.row.content).toBe(long('orion') + ' Updated.');
     expect(a.memories.search('orion', {}, 5).engine).toBe('index');
+  });
+
+  it('never joins a result to another memory that took its id between the check and the read', async () => {
+    const long = (text: string) => text + ' ' + 'padding '.repeat(300);
+    const alpha = b.memories.remember({ project: 'alpha', key: 'alpha-plan', content: long('zebra rollout plan'), type: 'general', tags: [], importance: 0.5 }).row;
+    const index = new LiveIndex(a.db, silentLogger());
+    index.start();
+    while (!index.ready) await new Promise((r) => setTimeout(r, 5));
+    const view = index.current(); // what a search checks first
+    // Meanwhile another process forgets it and writes a memory of another project, which reuses the id.
+    b.memories.forgetOne(alpha);
+    const beta = b.memories.remember({ project: 'beta', key: 'beta-private', content: long('BETA PRIVATE zebra'), type: 'general', tags: [], importance: 0.5 }).row;
+    expect(beta.id).toBe(alpha.id);
+    const hits = searchMemories(a.db, 'zebra', { projects: ['alpha'] }, 5, new Set(), view).hits;
+    expect(hits.map((h) => [h.row.key, h.row.content.slice(0, 18)])).toEqual([]);
+    index.stop();
   });
 
   it('finds memories with ids past 32 bits, and accented words through spelling correction', async () => {

@@ -8,6 +8,7 @@
 // the ones it copied), so the serving connection keeps a larger wal_autocheckpoint as a backstop.
 // When that fires, the worker has already copied nearly every frame: the in-commit checkpoint only
 // copies the last few, and the WAL starts over from its beginning.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './db.js';
@@ -22,7 +23,8 @@ const START_DELAY_MS = 1000;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file, { timeout: 0 });
+// fileMustExist: a database moved away meanwhile must not be replaced by an empty one.
+const db = new Database(workerData.file, { timeout: 0, fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 db.pragma('cache_size = -2048');
 let failures = 0;
@@ -62,6 +64,7 @@ export interface Checkpointer {
 export function startCheckpointer(db: Db, logger: Logger, delayMs = START_DELAY_MS, intervalMs = INTERVAL_MS): Checkpointer | undefined {
   if (db.memory || db.readonly) return undefined;
   const done = new SharedArrayBuffer(4);
+  const inode = fs.statSync(db.name).ino;
   let worker: Worker | undefined;
   let stopped = false;
   const startTimer = setTimeout(start, delayMs);
@@ -69,6 +72,17 @@ export function startCheckpointer(db: Db, logger: Logger, delayMs = START_DELAY_
 
   function start() {
     if (stopped || !db.open) return;
+    // The file at that path must still be the one `db` has open (not moved or replaced since).
+    let now: number | undefined;
+    try {
+      now = fs.statSync(db.name).ino;
+    } catch {
+      /* gone */
+    }
+    if (now !== inode) {
+      logger.warn('the database file was moved or replaced since start-up; background checkpoints are off', { file: db.name });
+      return;
+    }
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     try {
       worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: db.name, intervalMs, done } });

@@ -105,6 +105,25 @@ export function fromDbTime(text: string): number {
   return Date.parse(text.replace(' ', 'T') + 'Z');
 }
 
+export interface CheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+/**
+ * Copies the whole WAL into the database file and empties it. Another connection checkpointing
+ * at that moment (a serving brain's background checkpointer, see checkpointer.ts) makes SQLite
+ * answer "busy" at once, without waiting: so this retries for up to about a second.
+ */
+export function truncateWal(db: Db, tries = 40): CheckpointResult {
+  for (let i = 0; ; i++) {
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+    if (r.busy === 0 || i >= tries) return r;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  }
+}
+
 /** Database file size including the WAL, for statistics and metrics. */
 export function databaseSizeBytes(db: Db): number {
   const page = db.pragma('page_size', { simple: true }) as number;

@@ -65,6 +65,36 @@ function passes(m: MemoryMeta, filter: SearchFilter, nowText: string): boolean {
   );
 }
 
+function candidateOfMeta(m: MemoryMeta, text: number, match: Match): Candidate {
+  return { id: m.id, text, match, importance: m.importance, hot: m.storage_tier === 'hot', accesses: m.access_count, lastUsedMs: m.last_used_ms };
+}
+
+/**
+ * Without a query: the `count` best memories that pass the filter, scored as the final ranking
+ * scores them. Every memory the index holds is looked at (SQL would read and sort the table), so
+ * the loop allocates nothing and keeps the best in a short sorted list.
+ */
+function bestWithoutQuery(view: IndexView, filter: SearchFilter, nowText: string, nowMs: number, shown: ReadonlySet<number>, count: number): Candidate[] {
+  const ids: number[] = [];
+  const scores: number[] = [];
+  for (const m of view.meta.values()) {
+    if (shown.has(m.id) || !passes(m, filter, nowText)) continue;
+    const score = blend(m.storage_tier === 'hot', m.importance, m.access_count, m.last_used_ms, 0, nowMs);
+    const last = ids.length - 1;
+    if (ids.length === count && (score < scores[last] || (score === scores[last] && m.id < ids[last]))) continue;
+    // Insertion into the sorted list: best score first, the newer memory first on ties.
+    let i = ids.length === count ? last : ids.length;
+    while (i > 0 && (scores[i - 1] < score || (scores[i - 1] === score && ids[i - 1] < m.id))) {
+      ids[i] = ids[i - 1];
+      scores[i] = scores[i - 1];
+      i--;
+    }
+    ids[i] = m.id;
+    scores[i] = score;
+  }
+  return ids.map((id) => candidateOfMeta(view.meta.get(id)!, 0, 'none'));
+}
+
 /**
  * The best `pool` memories of a ranked list that pass the filter, in ranked order. The filter is
  * applied to the top of the list first and reaches further down only when it rejected memories.
@@ -77,7 +107,7 @@ function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, no
     for (let i = examined; i < top.ids.length && out.length < pool; i++) {
       const m = view.meta.get(top.ids[i]);
       if (!m || !passes(m, filter, nowText)) continue;
-      out.push({ id: m.id, text: top.scores[i], match: kind, importance: m.importance, hot: m.storage_tier === 'hot', accesses: m.access_count, lastUsedMs: m.last_used_ms });
+      out.push(candidateOfMeta(m, top.scores[i], kind));
     }
     examined = top.ids.length;
   }
@@ -142,6 +172,17 @@ interface Scored {
   score: number;
 }
 
+/** A result's score: its scaled text score blended with what brain knows about the memory. */
+function blend(hot: boolean, importance: number, accesses: number, lastUsedMs: number, text: number, nowMs: number): number {
+  return round(
+    RANK_WEIGHTS.text * text +
+      RANK_WEIGHTS.tier * (hot ? 1 : 0) +
+      RANK_WEIGHTS.importance * importance +
+      RANK_WEIGHTS.accesses * frequencyOf(accesses) +
+      RANK_WEIGHTS.recency * round(recencyOf(lastUsedMs, nowMs)),
+  );
+}
+
 function rank(candidates: Candidate[], nowMs: number): Scored[] {
   // BM25 is unbounded: scale it against the best candidate so the blend stays comparable, and
   // weigh it by how the memory matched (every word beats some words).
@@ -150,13 +191,7 @@ function rank(candidates: Candidate[], nowMs: number): Scored[] {
   return candidates
     .map((c) => {
       const text = c.match === 'none' ? 0 : (c.text / (best || 1)) * KIND_WEIGHT[c.match];
-      const score =
-        RANK_WEIGHTS.text * text +
-        RANK_WEIGHTS.tier * (c.hot ? 1 : 0) +
-        RANK_WEIGHTS.importance * c.importance +
-        RANK_WEIGHTS.accesses * frequencyOf(c.accesses) +
-        RANK_WEIGHTS.recency * round(recencyOf(c.lastUsedMs, nowMs));
-      return { c, text, score: round(score) };
+      return { c, text, score: blend(c.hot, c.importance, c.accesses, c.lastUsedMs, text, nowMs) };
     })
     .sort((a, b) => b.score - a.score || b.c.id - a.c.id);
 }
@@ -192,12 +227,15 @@ function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> 
     rows.set(id, rowOf(m, m.content ?? ''));
   }
   if (long.length > 0) {
-    const read = stmt(db, 'SELECT id, content FROM memories WHERE id IN (SELECT value FROM json_each(?))').raw();
-    const found = new Map(read.all(JSON.stringify(long)) as [number, string][]);
+    // Another process may have changed the file since the index was checked: a text is only used
+    // when its row is still the same memory (ids can be reused after the newest is forgotten).
+    const read = stmt(db, 'SELECT id, project, key, content FROM memories WHERE id IN (SELECT value FROM json_each(?))').raw();
+    const found = new Map((read.all(JSON.stringify(long)) as [number, string, string, string][]).map((r) => [r[0], r]));
     for (const id of long) {
-      const content = found.get(id);
-      if (content === undefined) rows.delete(id);
-      else rows.get(id)!.content = content;
+      const row = rows.get(id)!;
+      const now = found.get(id);
+      if (now && now[1] === row.project && now[2] === row.key) row.content = now[3];
+      else rows.delete(id);
     }
   }
   return rows;
@@ -257,6 +295,10 @@ export function searchMemories(
   // A query of only punctuation or symbols asks for nothing in particular: nothing matches it.
   if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms, engine: 'fts' };
 
+  if (terms.length === 0 && index) {
+    const candidates = bestWithoutQuery(index, filter, nowText, nowMs, shown, limit + 1);
+    return { ...page(db, candidates, shown, limit, nowMs, index), strategy: 'none', terms, engine: 'index' };
+  }
   if (terms.length === 0) {
     // No words: filters only, best-scored first.
     const f = filterSql(filter, nowText);

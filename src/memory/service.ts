@@ -203,6 +203,11 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     rebalance: runRebalance,
 
+    /** True when memories exist but no rebalance ever ran on this file (tier_moves is empty). */
+    neverRebalanced(): boolean {
+      return stmt(db, `SELECT NOT EXISTS (SELECT 1 FROM tier_moves) AND EXISTS (SELECT 1 FROM memories)`).pluck().get() === 1;
+    },
+
     /** Writes pending access statistics now. */
     flush: flushTouches,
 
@@ -257,13 +262,12 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Updates the tier gauges (called by the metrics collector before a scrape). */
     observe() {
-      const rows = stmt(db, `SELECT storage_tier AS tier, count(*) AS n FROM memories GROUP BY storage_tier`).all() as { tier: string; n: number }[];
-      let hot = 0;
-      for (const tier of ['hot', 'warm']) {
-        const n = rows.find((r) => r.tier === tier)?.n ?? 0;
-        if (tier === 'hot') hot = n;
-        metrics.memoryTierItems.set({ tier }, n);
-      }
+      // Two counts that read indexes only (the hot one is partial): a GROUP BY over the tier
+      // column would read the whole table on every scrape (63 ms at 100k memories).
+      const total = stmt(db, `SELECT count(*) FROM memories`).pluck().get() as number;
+      const hot = stmt(db, `SELECT count(*) FROM memories WHERE storage_tier = 'hot'`).pluck().get() as number;
+      metrics.memoryTierItems.set({ tier: 'hot' }, hot);
+      metrics.memoryTierItems.set({ tier: 'warm' }, total - hot);
       metrics.hotTierUtilisation.set(opts.budget.maxItems ? hot / opts.budget.maxItems : 0);
     },
   };

@@ -94,7 +94,8 @@ export function pendingTerms(db: Db): number {
  */
 export function flushTerms(db: Db, budgetMs = Infinity): void {
   const queue = queued.get(db);
-  if (!queue) return;
+  // Inside someone else's transaction a rollback would lose words already taken off the queue.
+  if (!queue || db.inTransaction) return;
   if (queue.texts.length > 0) cutWords(db, queue);
   if (queue.words.size === 0) return;
   if (budgetMs === Infinity) {
@@ -154,11 +155,29 @@ const PROBE_GRAMS = 6;
 const PROBE_ROWS = 300;
 const MAX_EXPANSIONS = 6;
 
-/** Stored words that a query word probably meant, closest first (empty if none is close). */
+/** Past this many words waiting to be written, a typo lookup writes them first instead of scanning them. */
+const PENDING_SCAN_MAX = 5_000;
+
+/**
+ * Stored words (and this process's words still waiting to be written) that a query word probably
+ * meant, closest first (empty if none is close). Normally writes nothing: a search never waits
+ * for the write lock between checking that the recall index is current and reading its results.
+ */
 export function closeTerms(db: Db, word: string): string[] {
   if (word.length < 3) return [];
-  flushTerms(db);
+  const queue = queued.get(db);
+  if (queue?.texts.length) cutWords(db, queue);
+  if (queue && queue.words.size > PENDING_SCAN_MAX) flushTerms(db);
   const out = new Map<string, number>();
+  const max = allowedEdits(word.length);
+  for (const term of queue?.words ?? []) {
+    if (term === word) continue;
+    if (term.includes(word)) out.set(term, 0.5);
+    else {
+      const d = editDistance(word, term, max);
+      if (d <= max) out.set(term, d);
+    }
+  }
   // A fragment: stored words containing it, shortest first ("keybind" -> "keybindings").
   const containing = stmt(
     db,
@@ -179,7 +198,6 @@ export function closeTerms(db: Db, word: string): string[] {
       `SELECT t.term FROM (SELECT rowid AS id FROM memory_terms_trgm WHERE memory_terms_trgm MATCH ? ORDER BY rank LIMIT ?) f
        JOIN memory_terms t ON t.id = f.id`,
     ).pluck().all(trigramQuery(grams), PROBE_ROWS) as string[];
-    const max = allowedEdits(word.length);
     for (const term of candidates) {
       if (term === word) continue;
       const d = editDistance(word, term, max);

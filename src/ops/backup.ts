@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openDatabase, type Db } from '../core/db.js';
+import { openDatabase, truncateWal, type Db } from '../core/db.js';
 
 /** brain_YYYYMMDD_HHMMSS.db, the name the operations guide's scripts use. */
 const BACKUP_NAME = /^brain_(\d{8})_(\d{6})(?:_\d+)?\.db$/;
@@ -180,7 +180,7 @@ export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now
     try {
       const old = new Database(dbPath, { fileMustExist: true });
       try {
-        old.pragma('wal_checkpoint(TRUNCATE)');
+        truncateWal(old);
       } finally {
         old.close();
       }

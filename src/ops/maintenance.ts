@@ -1,7 +1,7 @@
 // The maintenance tasks `brain serve` schedules (and `brain maintain` runs once): memory tiers,
 // expiry of memories, sessions, events and the slow-query log, WAL checkpoints, ANALYZE/VACUUM,
 // and backups with retention.
-import { databaseSizeBytes, type Db } from '../core/db.js';
+import { databaseSizeBytes, truncateWal, type Db } from '../core/db.js';
 import type { Config } from '../core/config.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventsService } from '../events/service.js';
@@ -69,7 +69,7 @@ export function maintenanceTasks(d: MaintenanceDeps): Task[] {
         const before = databaseSizeBytes(db);
         timed(slow, 'ANALYZE', () => db.exec('ANALYZE'));
         timed(slow, 'VACUUM', () => db.exec('VACUUM'));
-        timed(slow, 'PRAGMA wal_checkpoint(TRUNCATE)', () => db.pragma('wal_checkpoint(TRUNCATE)'));
+        timed(slow, 'PRAGMA wal_checkpoint(TRUNCATE)', () => truncateWal(db));
         const after = databaseSizeBytes(db);
         d.metrics.databaseSize.set(after);
         return { event: `database analysed and vacuumed: ${before} -> ${after} bytes`, details: { bytes_before: before, bytes_after: after } };
