@@ -154,6 +154,21 @@ describe('LiveIndex', () => {
     expect(JSON.parse(out)).toEqual({ state: 'ready', memories: 3000, changes_behind: 0 });
   });
 
+  it('counts memories (all, hot, per project) as the file does, through other processes’ changes', () => {
+    const sql = (project: string) =>
+      a.db.prepare(`SELECT (SELECT count(*) FROM memories) AS total, (SELECT count(*) FROM memories WHERE storage_tier = 'hot') AS hot,
+        (SELECT count(*) FROM memories WHERE project = ?) AS in_project`).get(project);
+    for (let i = 0; i < 12; i++) b.memories.remember({ project: i % 3 ? 'work' : '', key: `c${i}`, content: `memory ${i}`, type: 'general', tags: [], importance: i / 12 });
+    b.memories.remember({ project: 'work', key: 'pref', content: 'a preference', type: 'user_preferences', tags: [], importance: 0.2 });
+    b.memories.rebalance('manual');
+    b.memories.forgetOne(b.memories.getByKey(['work'], 'c1', false)!);
+    b.memories.restore('work', 'c1');
+    b.memories.forgetOne(b.memories.getByKey([''], 'c0', false)!);
+    expect(a.memories.search('memory', {}, 5).engine).toBe('index');
+    for (const project of ['', 'work', 'none']) expect(a.memories.counts(project), project).toEqual(sql(project));
+    expect(a.memories.counts('work').hot).toBeGreaterThan(0);
+  });
+
   it('reads texts longer than it keeps from the file, as they are now', () => {
     const long = (word: string) => `Runbook for the ${word} failover. ` + 'Step: check the replicas and the load balancer. '.repeat(100);
     write('runbook', long('orion'));

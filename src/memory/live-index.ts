@@ -90,10 +90,23 @@ function metaOf(row: IndexedRow): MemoryMeta {
   };
 }
 
-class Built implements IndexView {
+/** How many memories there are, in the hot tier, and per project (init shows them). */
+export interface MemoryCounts {
+  total: number;
+  hot: number;
+  byProject: ReadonlyMap<string, number>;
+}
+
+class Built implements IndexView, MemoryCounts {
   readonly words = new WordIndex();
   readonly meta = new Map<number, MemoryMeta>();
   seq = 0;
+  hot = 0;
+  readonly byProject = new Map<string, number>();
+
+  get total(): number {
+    return this.meta.size;
+  }
 
   set(row: IndexedRow, words: boolean): void {
     if (words || !this.words.has(row.id)) this.words.set(row.id, row);
@@ -104,12 +117,23 @@ class Built implements IndexView {
       meta.access_count = Math.max(meta.access_count, before.access_count);
       meta.last_used_ms = Math.max(meta.last_used_ms, before.last_used_ms);
     }
+    if (before) this.count(before, -1);
+    this.count(meta, 1);
     this.meta.set(row.id, meta);
   }
 
   delete(id: number): void {
+    const before = this.meta.get(id);
+    if (before) this.count(before, -1);
     this.words.delete(id);
     this.meta.delete(id);
+  }
+
+  private count(m: MemoryMeta, delta: number): void {
+    if (m.storage_tier === 'hot') this.hot += delta;
+    const n = (this.byProject.get(m.project) ?? 0) + delta;
+    if (n === 0) this.byProject.delete(m.project);
+    else this.byProject.set(m.project, n);
   }
 }
 
@@ -178,6 +202,11 @@ export class LiveIndex {
       this.fail(err);
       return undefined;
     }
+  }
+
+  /** Counts as of every committed change, or undefined when the index cannot say (see current()). */
+  counts(): MemoryCounts | undefined {
+    return this.current() ? this.index : undefined;
   }
 
   /** This process used these memories (their access statistics are written to the file later). */

@@ -203,6 +203,18 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     rebalance: runRebalance,
 
+    /** How many memories there are in all, in the hot tier, and in `project` (for init). */
+    counts(project: string): { total: number; hot: number; in_project: number } {
+      const counts = recallIndex.counts();
+      if (counts) return { total: counts.total, hot: counts.hot, in_project: counts.byProject.get(project) ?? 0 };
+      // Three counts that read indexes only (one expression over every row read the whole table).
+      return stmt(
+        db,
+        `SELECT (SELECT count(*) FROM memories) AS total, (SELECT count(*) FROM memories WHERE storage_tier = 'hot') AS hot,
+           (SELECT count(*) FROM memories WHERE project = ?) AS in_project`,
+      ).get(project) as { total: number; hot: number; in_project: number };
+    },
+
     /** True when memories exist but no rebalance ever ran on this file (tier_moves is empty). */
     neverRebalanced(): boolean {
       return stmt(db, `SELECT NOT EXISTS (SELECT 1 FROM tier_moves) AND EXISTS (SELECT 1 FROM memories)`).pluck().get() === 1;

@@ -2,7 +2,7 @@
 // size budget so it never floods the context window. Other areas add sections (project context,
 // notes, ...) through InitSection; the memory sections are built here from the memory area's API.
 import { z } from 'zod';
-import { stmt, type Db } from '../core/db.js';
+import type { Db } from '../core/db.js';
 import { UserError } from '../core/errors.js';
 import { displayProject, projectName, visibleProjects } from '../core/scope.js';
 import type { Logger } from '../core/logger.js';
@@ -129,13 +129,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
         const more = opts.memories.search(undefined, { projects: visible }, INIT_MAX_MEMORIES, undefined, false).hits.map((h) => h.row);
         top = top.concat(more.filter((m) => !seen.has(m.id) && m.type !== 'user_preferences'));
       }
-      // Three counts that read indexes only (one expression over every row read the whole table:
-      // 27 ms at 100k memories).
-      const stats = stmt(
-        opts.db,
-        `SELECT (SELECT count(*) FROM memories) AS total, (SELECT count(*) FROM memories WHERE storage_tier = 'hot') AS hot,
-           (SELECT count(*) FROM memories WHERE project = ?) AS in_project`,
-      ).get(project) as { total: number; hot: number | null; in_project: number | null };
+      const stats = opts.memories.counts(project);
 
       // Budget order: preferences, other areas' sections, then memories fill what is left.
       let remaining = opts.budgetChars - HINTS.length - 300;
