@@ -170,6 +170,17 @@ describe('LiveIndex', () => {
     expect(a.memories.counts('work').hot).toBeGreaterThan(0);
   });
 
+  it('a rare stored word that is two common words run together also matches them apart', () => {
+    write('api', 'The public API is rate limited to 600 requests per minute.');
+    write('oddity', 'One old note spells it ratelimit.');
+    // Each part on its own is common (among other memories), the run-together word is not.
+    b.db.transaction(() => {
+      for (let i = 0; i < 200; i++) write(`other-${i}`, `an unrelated memory number ${i}`);
+      for (let i = 0; i < 40; i++) write(`filler-${i}`, i % 2 ? `the rate of item ${i}` : `the limit of item ${i}`);
+    })();
+    expect(keys(a, 'ratelimit').slice(0, 2).sort()).toEqual(['api', 'oddity']);
+  });
+
   it('reads texts longer than it keeps from the file, as they are now', () => {
     const long = (word: string) => `Runbook for the ${word} failover. ` + 'Step: check the replicas and the load balancer. '.repeat(100);
     write('runbook', long('orion'));

@@ -126,8 +126,13 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   const groups: string[][] = [];
   for (const word of words) {
     const stem = stemOf(word);
-    if (index.documentFrequency(stem) > 0) {
-      groups.push([stem]);
+    const df = index.documentFrequency(stem);
+    if (df > 0) {
+      // A word found in only a memory or two may still be two common words run together
+      // ("ratelimit"): then it matches either way (as itself, or as both words).
+      const split = df <= RARE_DF && word.length >= 8 ? splitWords(index, word, df * COMMON_FACTOR) : undefined;
+      if (split) groups.push(...split.map((s) => [s, stem]));
+      else groups.push([stem]);
       continue;
     }
     // A typo or a fragment: the stored words closest to it (terms.ts) stand in for it.
@@ -148,8 +153,16 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   return candidates;
 }
 
-/** Stems of two stored words that make up `word` ("ratelimit" -> rate, limit), the most even cut first. */
-function splitWords(index: IndexView['words'], word: string): [string, string] | undefined {
+/** A stored word this rare (in how many memories) may be two words run together... */
+const RARE_DF = 2;
+/** ...when both parts are at least this many times more common. */
+const COMMON_FACTOR = 10;
+
+/**
+ * Stems of two stored words that make up `word` ("ratelimit" -> rate, limit), the most even cut
+ * first, each in more than `minDf` memories.
+ */
+function splitWords(index: IndexView['words'], word: string, minDf = 0): [string, string] | undefined {
   if (word.length < 6 || !/^[a-z]+$/.test(word)) return undefined;
   const middle = Math.floor(word.length / 2);
   // Cuts nearest the middle first, each part at least 3 letters.
@@ -157,7 +170,7 @@ function splitWords(index: IndexView['words'], word: string): [string, string] |
     for (const at of offset === 0 ? [middle] : [middle - offset, middle + offset]) {
       if (at < 3 || word.length - at < 3) continue;
       const parts: [string, string] = [stemOf(word.slice(0, at)), stemOf(word.slice(at))];
-      if (parts.every((p) => index.documentFrequency(p) > 0)) return parts;
+      if (parts.every((p) => index.documentFrequency(p) > minDf)) return parts;
     }
   }
   return undefined;
