@@ -4,8 +4,9 @@
 //
 // The text ranking normally comes from the in-process index (live-index.ts, word-index.ts):
 // every memory holding a query word is scored in one pass over the words' posting lists, filters
-// run on columns held in memory, and only the contents of the page's results are read from SQLite.
-// While that index is being built, FTS5 ranks instead (fts-search.ts).
+// run on columns held in memory, and the texts shown come from memory too (only texts longer than
+// the index keeps are read from SQLite). While that index is being built, FTS5 ranks instead
+// (fts-search.ts).
 import { stmt, toDbTime, type Db } from '../core/db.js';
 import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
 import { isStopword, meaningfulTerms, queryTerms } from './fts-query.js';
