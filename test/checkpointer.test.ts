@@ -10,12 +10,22 @@ import { tempDir } from './helpers/brain.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A new database with an empty table to fill, its WAL empty; `write(n)` adds n rows of about a page each. */
+function fillable() {
+  const file = path.join(tempDir(), 'brain.db');
+  const db = openDatabase(file);
+  db.exec('CREATE TABLE filler (x TEXT)');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const insert = db.prepare('INSERT INTO filler VALUES (?)');
+  const write = (n: number) => {
+    for (let i = 0; i < n; i++) insert.run('x'.repeat(3000));
+  };
+  return { file, db, write };
+}
+
 describe('background checkpoints', () => {
   it('copy the WAL into the database file with no commit doing it, and stop cleanly', async () => {
-    const file = path.join(tempDir(), 'brain.db');
-    const db = openDatabase(file);
-    db.exec('CREATE TABLE filler (x TEXT)');
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    const { file, db, write } = fillable();
     const checkpointer = startCheckpointer(db, silentLogger(), 0, 50)!;
     expect(checkpointer).toBeDefined();
     await sleep(200); // the worker is running
@@ -23,8 +33,7 @@ describe('background checkpoints', () => {
 
     const before = fs.statSync(file).size;
     // About 200 pages: far below the backstop, so no commit checkpoints by itself.
-    const insert = db.prepare('INSERT INTO filler VALUES (?)');
-    for (let i = 0; i < 200; i++) insert.run('x'.repeat(3000));
+    write(200);
     // (The worker may already be copying while the loop runs; the next test shows the commits alone do not.)
     for (let i = 0; i < 50 && fs.statSync(file).size === before; i++) await sleep(20);
     expect(fs.statSync(file).size).toBeGreaterThan(before + 150 * 4096);
@@ -36,30 +45,20 @@ describe('background checkpoints', () => {
   });
 
   it('without the worker, the same writes stay in the WAL (what the test above rules out)', () => {
-    const file = path.join(tempDir(), 'brain.db');
-    const db = openDatabase(file);
-    db.exec('CREATE TABLE filler (x TEXT)');
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    const { file, db, write } = fillable();
     const before = fs.statSync(file).size;
-    const insert = db.prepare('INSERT INTO filler VALUES (?)');
-    for (let i = 0; i < 200; i++) insert.run('x'.repeat(3000));
+    write(200);
     expect(fs.statSync(file).size).toBe(before);
     db.close();
   });
 
   it('a full WAL truncate (maintenance, restore) succeeds while the worker is checkpointing', async () => {
-    const file = path.join(tempDir(), 'brain.db');
-    const db = openDatabase(file);
-    db.exec('CREATE TABLE filler (x TEXT)');
-    db.pragma('wal_autocheckpoint = 0');
+    const { file, db, write } = fillable();
     const checkpointer = startCheckpointer(db, silentLogger(), 0, 1)!;
     await sleep(200);
     db.pragma('wal_autocheckpoint = 0'); // only the worker checkpoints, as often as it can
-    const insert = db.prepare('INSERT INTO filler VALUES (?)');
     for (let round = 0; round < 5; round++) {
-      db.transaction(() => {
-        for (let i = 0; i < 300; i++) insert.run('x'.repeat(3000));
-      })();
+      db.transaction(() => write(300))();
       await sleep(2); // the worker is copying these pages now
       expect(truncateWal(db).busy).toBe(0);
       expect(fs.statSync(file + '-wal').size).toBe(0);
