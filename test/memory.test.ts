@@ -56,6 +56,19 @@ describe.each([
       expect(keysOf('stagign databse')).toContain('staging');
     });
 
+    it('an abbreviation finds its long form, everyday synonyms work both ways', () => {
+      remember('The user is on holiday from 2 to 16 August.', { key: 'away' });
+      remember('The prod db lives on host db-01.', { key: 'abbrev' });
+      expect(keysOf('k8s cluster')).toContain('kube');
+      expect(keysOf('vacation')).toContain('away');
+      remember('Vacation days left this year: 12.', { key: 'days' });
+      expect(keysOf('holiday')).toEqual(expect.arrayContaining(['away', 'days']));
+      // One way only: asking for the long form does not bring every abbreviation along.
+      expect(keysOf('database')).not.toContain('abbrev');
+      expect(keysOf('database')).toContain('staging');
+      expect(keysOf('db')).toEqual(expect.arrayContaining(['abbrev', 'staging']));
+    });
+
     it('corrects to a word remembered a moment ago without writing the word list first', () => {
       remember('The quarterly offsite is in Lisbon.', { key: 'offsite' });
       // The new words wait ~100 ms before they are written; a typo search meanwhile still sees them.

@@ -126,6 +126,8 @@ describe('notes', () => {
     expect(await found('frankfrut upgrde')).toEqual(['cluster-upgrade.md']);
     expect(await found('piza')).toEqual(['lunch.md']);
     expect(await found('zzqqxx')).toEqual([]);
+    // An abbreviation finds its long form, as in memory search.
+    expect(await found('k8s upgrade')).toEqual(['cluster-upgrade.md']);
     // The vocabulary behind corrections is cached until the notes change.
     await run('note_write', { title: 'Trip', content: 'Offsite in Zanzibar next spring.' });
     expect(await found('zanzibr')).toEqual(['trip.md']);

@@ -18,14 +18,24 @@ export function queryTerms(query: string): string[] {
 
 const quote = (term: string) => `"${term.replace(/"/g, '""')}"`;
 
-/** Every term must appear (stemmed). */
-export function allTermsQuery(terms: string[]): string {
-  return terms.map(quote).join(' AND ');
+/** Other words a term may match instead (synonyms); none by default. */
+export type Alternatives = (term: string) => readonly string[];
+const none: Alternatives = () => [];
+
+/** A term, or any of its alternatives. */
+function termQuery(term: string, alternatives: Alternatives): string {
+  const others = alternatives(term);
+  return others.length ? `(${[term, ...others].map(quote).join(' OR ')})` : quote(term);
+}
+
+/** Every term (or an alternative of it) must appear (stemmed). */
+export function allTermsQuery(terms: string[], alternatives = none): string {
+  return terms.map((t) => termQuery(t, alternatives)).join(' AND ');
 }
 
 /** Any term may appear; BM25 ranks documents with more of them higher. */
-export function anyTermQuery(terms: string[]): string {
-  return terms.map(quote).join(' OR ');
+export function anyTermQuery(terms: string[], alternatives = none): string {
+  return terms.map((t) => termQuery(t, alternatives)).join(' OR ');
 }
 
 /** Distinct trigrams of the terms (terms shorter than 3 characters have none). */

@@ -5,9 +5,14 @@
 // stopwords are dropped, the any-word step leaves out words found in a large share of memories,
 // and the fuzzy step looks words up in the word list (not in every memory).
 import { stmt, type Db } from '../core/db.js';
-import { allTermsQuery, anyTermQuery } from './fts-query.js';
+import { allTermsQuery as allOf, anyTermQuery as anyOf } from './fts-query.js';
 import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
+import { synonymWords } from './synonyms.js';
 import { closeTerms } from './terms.js';
+
+// A word matches its synonyms too ("k8s" finds "kubernetes").
+const allTermsQuery = (terms: string[]) => allOf(terms, synonymWords);
+const anyTermQuery = (terms: string[]) => anyOf(terms, synonymWords);
 
 /** In the any-word step, words in more than this share of memories are left out (when others remain). */
 const COMMON_WORD_SHARE = 0.05;

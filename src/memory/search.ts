@@ -11,6 +11,7 @@ import { stmt, toDbTime, type Db } from '../core/db.js';
 import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
 import { isStopword, meaningfulTerms, queryTerms } from './fts-query.js';
 import { ftsSearchCandidates } from './fts-search.js';
+import { synonymsOf } from './synonyms.js';
 import type { IndexView, MemoryMeta } from './live-index.js';
 import { closeTerms } from './terms.js';
 import { frequencyOf, recencyOf } from './tiers.js';
@@ -128,12 +129,14 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   for (const word of words) {
     const stem = stemOf(word);
     const df = index.documentFrequency(stem);
-    if (df > 0) {
+    // Words that mean the same ("k8s", "kubernetes") match too (synonyms.ts).
+    const same = synonymsOf(stem).map(stemOf).filter((s) => index.documentFrequency(s) > 0);
+    if (df > 0 || same.length > 0) {
       // A word found in only a memory or two may still be two common words run together
       // ("ratelimit"): then it matches either way (as itself, or as both words).
-      const split = df <= RARE_DF && word.length >= 8 ? splitWords(index, word, df * COMMON_FACTOR) : undefined;
+      const split = df > 0 && df <= RARE_DF && word.length >= 8 ? splitWords(index, word, df * COMMON_FACTOR) : undefined;
       if (split) groups.push(...split.map((s) => [s, stem]));
-      else groups.push([stem]);
+      else groups.push(df > 0 ? [stem, ...same] : same);
       continue;
     }
     // A typo or a fragment: the stored words closest to it (terms.ts) stand in for it.

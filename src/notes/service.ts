@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { allTermsQuery, anyTermQuery, meaningfulTerms, queryTerms } from '../memory/fts-query.js';
+import { synonymWords } from '../memory/synonyms.js';
 import { hashOf, removeFile, symlinkOnPath, writeFileAtomic } from './files.js';
 import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
 import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
@@ -232,8 +233,8 @@ export function createNotesService(opts: NotesOptions) {
     const add = (hits: store.FtsHit[], match: NoteHit['match']) => {
       for (const h of hits) if (!seen.has(h.row.id)) seen.set(h.row.id, { hit: h, match });
     };
-    add(store.ftsNotes(db, allTermsQuery(terms), filter, pool), 'all_words');
-    if (seen.size < limit && terms.length > 1) add(store.ftsNotes(db, anyTermQuery(terms), filter, pool), 'any_word');
+    add(store.ftsNotes(db, allTermsQuery(terms, synonymWords), filter, pool), 'all_words');
+    if (seen.size < limit && terms.length > 1) add(store.ftsNotes(db, anyTermQuery(terms, synonymWords), filter, pool), 'any_word');
     // Fragments ("kube" for "kubernetes"): prefix queries on terms long enough to mean something.
     const prefixes = terms.filter((t) => t.length >= 3);
     if (seen.size < Math.min(limit, 3) && prefixes.length) add(store.ftsNotes(db, prefixes.map((t) => `"${t.replace(/"/g, '""')}"*`).join(' OR '), filter, pool), 'prefix');
