@@ -168,7 +168,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     // ranks every memory itself: the first rebalance runs soon after start-up, not 15 minutes on.
     const firstRebalance = setTimeout(() => {
       try {
-        if (memories.neverRebalanced()) memories.rebalance('startup');
+        // BRAIN_REBALANCE_INTERVAL_MIN=0 turns scheduled rebalancing off, this one included.
+        if (config.rebalanceIntervalMs > 0 && memories.neverRebalanced()) memories.rebalance('startup');
       } catch (err) {
         logger.warn('start-up rebalance failed; the scheduled one will retry', { error: String(err) });
       }

@@ -63,6 +63,12 @@ describe.each([
       expect(keysOf('vacation')).toContain('away');
       remember('Vacation days left this year: 12.', { key: 'days' });
       expect(keysOf('holiday')).toEqual(expect.arrayContaining(['away', 'days']));
+      // A word and its synonym count the same: one memory says "DST", the other "daylight".
+      remember('The DST switch broke the nightly job.', { key: 'clock-a' });
+      remember('The daylight switch broke the nightly job.', { key: 'clock-b' });
+      const scores = app.memories.search('dst switch', {}, 5).hits.filter((h) => h.row.key.startsWith('clock-')).map((h) => h.why.text);
+      expect(scores).toHaveLength(2);
+      expect(scores[0]).toBe(scores[1]);
       // One way only: asking for the long form does not bring every abbreviation along.
       expect(keysOf('database')).not.toContain('abbrev');
       expect(keysOf('database')).toContain('staging');
@@ -71,10 +77,44 @@ describe.each([
 
     it('corrects to a word remembered a moment ago without writing the word list first', () => {
       remember('The quarterly offsite is in Lisbon.', { key: 'offsite' });
-      // The new words wait ~100 ms before they are written; a typo search meanwhile still sees them.
+      // The new words wait ~100 ms before they are written; a typo search meanwhile still sees them,
+      // and does not wait for the write lock another process holds now.
+      const other = new Database(path.join(dir, 'brain.db'));
+      other.prepare('BEGIN IMMEDIATE').run();
+      const started = performance.now();
+      try {
+        expect(app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quarterly'`).pluck().get()).toBe(0);
+        expect(keysOf('quartely lisbn')).toContain('offsite');
+        expect(performance.now() - started).toBeLessThan(1000);
+      } finally {
+        other.prepare('ROLLBACK').run();
+        other.close();
+      }
       expect(app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quarterly'`).pluck().get()).toBe(0);
-      expect(keysOf('quartely lisbn')).toContain('offsite');
-      expect(app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quarterly'`).pluck().get()).toBe(0);
+    });
+
+    it('writing the word list in the background never waits for another process’s write lock', async () => {
+      const other = new Database(path.join(dir, 'brain.db'));
+      remember('Words nobody stored before: quillback, marmoset, tamarind.', { key: 'new-words' });
+      other.prepare('BEGIN IMMEDIATE').run();
+      // The flush is due 100 ms after the remember; while the lock is held, the event loop keeps turning.
+      let last = performance.now();
+      let worstGap = 0;
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        worstGap = Math.max(worstGap, now - last);
+        last = now;
+      }, 10);
+      await new Promise((r) => setTimeout(r, 400));
+      clearInterval(ticker);
+      other.prepare('ROLLBACK').run();
+      other.close();
+      expect(worstGap).toBeLessThan(200);
+      const stored = () => app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quillback'`).pluck().get();
+      expect(stored()).toBe(0);
+      // Retried a second later, once the lock is free.
+      for (let i = 0; i < 40 && stored() === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stored()).toBe(1);
     });
 
     it('corrects swapped letters when the misspelling’s own trigrams are rare and the rest are common', () => {
@@ -224,9 +264,14 @@ describe.each([
         await new Promise((r) => setTimeout(r, 200));
         expect(startups()).toBe(1);
         expect(app.db.prepare(`SELECT key FROM memories WHERE storage_tier = 'hot' ORDER BY key`).pluck().all()).toEqual(['m3', 'm4', 'm5']);
-        app.close();
+        if (start === 0) app.close();
       }
-      app = createApp(testConfig(dir));
+      // Rebalancing turned off (interval 0) means this one too.
+      app.db.prepare('DELETE FROM tier_moves').run();
+      app.close();
+      app = createApp(testConfig(dir, { BRAIN_REBALANCE_INTERVAL_MIN: '0' }), { maintenance: true, firstRebalanceDelayMs: 10 });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(app.db.prepare('SELECT count(*) FROM tier_moves').pluck().get()).toBe(0);
     });
 
     it('the hot cache sees writes from another process on the same file', () => {

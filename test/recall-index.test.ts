@@ -181,6 +181,18 @@ describe('LiveIndex', () => {
     expect(keys(a, 'ratelimit').slice(0, 2).sort()).toEqual(['api', 'oddity']);
   });
 
+  it('a split word never pushes the last words of a 16-word query out of the search', () => {
+    write('rl', 'ratelimit for the api');
+    b.db.transaction(() => {
+      for (let i = 0; i < 25; i++) write(`f${i}`, `rate and limit filler ${i}`);
+    })();
+    write('zz', 'only the word zanzibar appears here');
+    const query = ['ratelimit', ...VOCAB.slice(0, 14), 'zanzibar'].join(' ');
+    expect(query.split(' ')).toHaveLength(16);
+    expect(a.memories.search(query, {}, 40).hits.map((h) => h.row.key)).toContain('zz');
+    expect(a.memories.search(query, {}, 40).engine).toBe('index');
+  });
+
   it('reads texts longer than it keeps from the file, as they are now', () => {
     const long = (word: string) => `Runbook for the ${word} failover. ` + 'Step: check the replicas and the load balancer. '.repeat(100);
     write('runbook', long('orion'));

@@ -126,16 +126,18 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   const index = view.words;
   let corrected = false;
   const groups: string[][] = [];
-  for (const word of words) {
+  for (const [i, word] of words.entries()) {
     const stem = stemOf(word);
     const df = index.documentFrequency(stem);
+    // A split word takes two groups: only while every word left still gets one of the MAX_GROUPS.
+    const room = groups.length + (words.length - i) < MAX_GROUPS;
     // Words that mean the same ("k8s", "kubernetes") match too (synonyms.ts).
     const same = synonymsOf(stem).map(stemOf).filter((s) => index.documentFrequency(s) > 0);
     if (df > 0 || same.length > 0) {
       // A word found in only a memory or two may still be two common words run together
       // ("ratelimit"): then it matches either way (as itself, or as both words).
-      const split = df > 0 && df <= RARE_DF && word.length >= 8 ? splitWords(index, word, df * COMMON_FACTOR) : undefined;
-      if (split) groups.push(...split.map((s) => [s, stem]));
+      const split = room && df > 0 && df <= RARE_DF && word.length >= 8 ? splitWords(index, word, df * COMMON_FACTOR) : undefined;
+      if (split) groups.push(...split.map((s) => [s, stem, ...same]));
       else groups.push(df > 0 ? [stem, ...same] : same);
       continue;
     }
@@ -143,20 +145,20 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
     // (Stored words keep their accents; the index's words do not: "zürich" is "zurich" there.)
     const alternatives = [...new Set(closeTerms(db, word).flatMap(wordsOf).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
     // Failing that, two words run together ("backupschedule"): both must match, as if typed apart.
-    const split = alternatives.length ? undefined : splitWords(index, word);
+    const split = alternatives.length || !room ? undefined : splitWords(index, word);
     if (alternatives.length || split) corrected = true;
     if (split) groups.push(...split.map((s) => [s]));
     else groups.push(alternatives);
   }
-  // At most 16 groups (a bit each in match()); a split word may have added one past that.
-  const used = groups.slice(0, 16);
-  const matches = index.match(used);
-  const inexact = corrected || used.some((g) => g.length === 0);
+  const matches = index.match(groups);
+  const inexact = corrected || groups.some((g) => g.length === 0);
   const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
   if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;
 }
 
+/** Query word groups match() can tell apart (a bit each in a 16-bit mask). */
+const MAX_GROUPS = 16;
 /** A stored word this rare (in how many memories) may be two words run together... */
 const RARE_DF = 2;
 /** ...when both parts are at least this many times more common. */
@@ -329,7 +331,7 @@ export function searchMemories(
   }
 
   // The in-process index serves every query with a word it holds (it leaves out stopwords).
-  const words = index ? meaningfulTerms([...new Set(wordsOf(query!))]).slice(0, 16) : [];
+  const words = index ? meaningfulTerms([...new Set(wordsOf(query!))]).slice(0, MAX_GROUPS) : [];
   const viaIndex = index && words.length > 0 && !words.some(isStopword);
   const candidates = viaIndex ? indexCandidates(db, index, words, filter, nowText, pool) : ftsSearchCandidates(db, terms, filter, nowText, pool, few);
   const found = page(db, candidates, shown, limit, nowMs, viaIndex ? index : undefined);

@@ -6,28 +6,26 @@
 import type { Alternatives } from './fts-query.js';
 import { stemOf } from './word-index.js';
 
-/** [abbreviation, what it stands for]: the abbreviation also finds the long form. */
+/**
+ * [abbreviation, what it stands for]: the abbreviation also finds the long form. Left out: pairs
+ * whose long form stems to another everyday word (production -> "product", authorization ->
+ * "author", performance -> "perform", localization -> "local", dependencies -> "depend",
+ * internationalization -> "internation"), since "prod" would then find every product.
+ */
 const ABBREVIATIONS: [string, string][] = [
   ['k8s', 'kubernetes'],
   ['db', 'database'],
-  ['prod', 'production'],
   ['repo', 'repository'],
   ['config', 'configuration'],
   ['auth', 'authentication'],
-  ['auth', 'authorization'],
   ['js', 'javascript'],
   ['ts', 'typescript'],
   ['py', 'python'],
   ['docs', 'documentation'],
   ['infra', 'infrastructure'],
-  ['perf', 'performance'],
-  ['i18n', 'internationalization'],
-  ['l10n', 'localization'],
   ['tz', 'timezone'],
-  ['dst', 'daylight'],
   ['pto', 'vacation'],
   ['bday', 'birthday'],
-  ['deps', 'dependencies'],
 ];
 
 /** Words that mean the same either way. */
@@ -41,7 +39,9 @@ const EQUIVALENTS: [string, string][] = [
 const byStem = new Map<string, string[]>();
 function add(from: string, to: string) {
   const key = stemOf(from);
-  byStem.set(key, [...(byStem.get(key) ?? []), to]);
+  const list = byStem.get(key) ?? [];
+  // Once only: each listed word adds its score again.
+  if (!list.includes(to)) byStem.set(key, [...list, to]);
 }
 for (const [short, long] of ABBREVIATIONS) add(short, long);
 for (const [a, b] of EQUIVALENTS) {

@@ -63,15 +63,21 @@ function scheduleFlush(db: Db, queue: Queue, delayMs: number): void {
   if ((queue.words.size === 0 && queue.texts.length === 0) || queue.cancel) return;
   const run = () => {
     queue.cancel = undefined;
+    if (!db.open) return queue.words.clear();
+    // Background work never waits for another process's write lock (that would hold up every
+    // call meanwhile): busy means try again a little later.
+    const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
     try {
+      db.pragma('busy_timeout = 0');
       // A big backlog (a large import) goes in slices, one per turn of the event loop, so
       // other calls wait for one slice at most.
       flushTerms(db, SLICE_MS);
       scheduleFlush(db, queue, 0);
     } catch {
-      // Busy: the words stay queued and are tried again a little later (a search or close()
-      // flushes too).
+      // The words stay queued and are tried again a little later (close() flushes too).
       scheduleFlush(db, queue, RETRY_MS);
+    } finally {
+      if (db.open) db.pragma(`busy_timeout = ${busyTimeout}`);
     }
   };
   queue.cancel = runLater(delayMs, run);
@@ -106,13 +112,19 @@ export function flushTerms(db: Db, budgetMs = Infinity): void {
   const insert = stmt(db, 'INSERT OR IGNORE INTO memory_terms (term) VALUES (?)');
   const started = performance.now();
   const written: string[] = [];
-  db.transaction(() => {
-    for (const word of queue.words) {
-      insert.run(word);
-      written.push(word);
-      if (written.length % 16 === 0 && performance.now() - started > budgetMs) break;
-    }
-  }).immediate();
+  try {
+    db.transaction(() => {
+      for (const word of queue.words) {
+        insert.run(word);
+        written.push(word);
+        if (written.length % 16 === 0 && performance.now() - started > budgetMs) break;
+      }
+    }).immediate();
+  } catch (err) {
+    // The words stay queued; a flush that was waiting (cancelled above) is scheduled again.
+    scheduleFlush(db, queue, RETRY_MS);
+    throw err;
+  }
   // Only once committed: a failed write leaves the words queued.
   for (const word of written) queue.words.delete(word);
 }
@@ -155,19 +167,16 @@ const PROBE_GRAMS = 6;
 const PROBE_ROWS = 300;
 const MAX_EXPANSIONS = 6;
 
-/** Past this many words waiting to be written, a typo lookup writes them first instead of scanning them. */
-const PENDING_SCAN_MAX = 5_000;
-
 /**
  * Stored words (and this process's words still waiting to be written) that a query word probably
- * meant, closest first (empty if none is close). Normally writes nothing: a search never waits
- * for the write lock between checking that the recall index is current and reading its results.
+ * meant, closest first (empty if none is close). Writes nothing: a search never waits for another
+ * process's write lock (the waiting words are scanned instead: a few ms even for a large import's
+ * backlog, which the background flush clears within seconds).
  */
 export function closeTerms(db: Db, word: string): string[] {
   if (word.length < 3) return [];
   const queue = queued.get(db);
   if (queue?.texts.length) cutWords(db, queue);
-  if (queue && queue.words.size > PENDING_SCAN_MAX) flushTerms(db);
   const out = new Map<string, number>();
   const max = allowedEdits(word.length);
   for (const term of queue?.words ?? []) {

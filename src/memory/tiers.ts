@@ -58,7 +58,8 @@ const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
  * they are single-column updates inside one transaction.
  *
  * The hot tier is every protected memory, then the best-scored others, in that order, as long as
- * both the item count and the running byte total stay within the budget. Only the first
+ * both the item count and the running byte total stay within the budget. Expired memories (not
+ * purged yet) go warm: they are never shown, so they must not hold hot places. Only the first
  * `maxItems` in that order are read (a bounded sort, not a ranking of every row: at 100k
  * memories the two window-function passes this replaces took 220 ms).
  */
