@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
+import { isBusy, withoutWaiting } from '../src/core/db.js';
 import { UserError } from '../src/core/errors.js';
 import { findSecret } from '../src/memory/secrets.js';
 import { editDistance } from '../src/memory/terms.js';
@@ -91,6 +92,25 @@ describe.each([
         other.close();
       }
       expect(app.db.prepare(`SELECT count(*) FROM memory_terms WHERE term = 'quarterly'`).pluck().get()).toBe(0);
+    });
+
+    it('background writes fail at once on another process’s lock, then wait as before', () => {
+      const other = new Database(path.join(dir, 'brain.db'));
+      other.prepare('BEGIN IMMEDIATE').run();
+      const timeout = app.db.pragma('busy_timeout', { simple: true });
+      const started = performance.now();
+      let error: unknown;
+      try {
+        withoutWaiting(app.db, () => app.db.prepare(`INSERT INTO config (key, value, updated_at) VALUES ('x', 'y', 'z')`).run());
+      } catch (err) {
+        error = err;
+      }
+      other.prepare('ROLLBACK').run();
+      other.close();
+      expect(isBusy(error)).toBe(true);
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(app.db.pragma('busy_timeout', { simple: true })).toBe(timeout);
+      expect(timeout).toBeGreaterThan(0);
     });
 
     it('writing the word list in the background never waits for another process’s write lock', async () => {

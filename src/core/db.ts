@@ -124,6 +124,26 @@ export function truncateWal(db: Db, tries = 40): CheckpointResult {
   }
 }
 
+/**
+ * Runs `work` without waiting for another connection's write lock: SQLITE_BUSY comes at once
+ * instead of after the busy timeout. For background writes (access statistics, the word list):
+ * better-sqlite3 waits synchronously, so waiting there would hold up every call meanwhile.
+ */
+export function withoutWaiting<T>(db: Db, work: () => T): T {
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    return work();
+  } finally {
+    if (db.open) db.pragma(`busy_timeout = ${timeout}`);
+  }
+}
+
+/** Whether an error is SQLite's "another connection holds the lock". */
+export function isBusy(err: unknown): boolean {
+  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('SQLITE_BUSY');
+}
+
 /** Database file size including the WAL, for statistics and metrics. */
 export function databaseSizeBytes(db: Db): number {
   const page = db.pragma('page_size', { simple: true }) as number;

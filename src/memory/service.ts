@@ -1,6 +1,6 @@
 // The memory area's API: what its tools, init, the CLI and other areas call. It owns the hot
 // cache and decides when to rebalance; the SQL lives in store.ts, search.ts and tiers.ts.
-import { databaseSizeBytes, stmt, toDbTime, type Db } from '../core/db.js';
+import { databaseSizeBytes, isBusy, stmt, toDbTime, withoutWaiting, type Db } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -18,6 +18,8 @@ import type { MemoryRow } from './types.js';
  * load; the counts are ranking hints, and at most this much of them is lost in a crash.
  */
 const TOUCH_FLUSH_MS = 10_000;
+/** Retry after another process held the write lock. */
+const BUSY_RETRY_MS = 1_000;
 
 export interface MemoryServiceOptions {
   db: Db;
@@ -50,18 +52,22 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   function touch(ids: number[]) {
     recallIndex.accessed(ids);
     for (const id of ids) pendingTouches.set(id, (pendingTouches.get(id) ?? 0) + 1);
-    if (!touchTimer && pendingTouches.size > 0) {
-      touchTimer = setTimeout(flushTouches, TOUCH_FLUSH_MS);
-      touchTimer.unref();
-    }
+    if (!touchTimer && pendingTouches.size > 0) flushTouchesLater(TOUCH_FLUSH_MS);
   }
-  function flushTouches() {
+  function flushTouchesLater(delayMs: number) {
+    touchTimer = setTimeout(() => flushTouches(true), delayMs);
+    touchTimer.unref();
+  }
+  /** `background`: from the timer, which never waits for another process's lock (busy: retry soon). */
+  function flushTouches(background = false) {
     clearTimeout(touchTimer);
     touchTimer = undefined;
     if (pendingTouches.size === 0) return;
     try {
-      store.touchMemories(db, pendingTouches);
+      if (background) withoutWaiting(db, () => store.touchMemories(db, pendingTouches));
+      else store.touchMemories(db, pendingTouches);
     } catch (err) {
+      if (background && isBusy(err)) return flushTouchesLater(BUSY_RETRY_MS);
       logger.warn('could not record memory accesses', { error: String(err) });
     }
     pendingTouches.clear();
@@ -221,7 +227,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     /** Writes pending access statistics now. */
-    flush: flushTouches,
+    flush: () => flushTouches(),
 
     /** Writes pending access statistics and stops background work (before closing the database). */
     close() {

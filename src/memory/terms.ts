@@ -2,7 +2,7 @@
 // kept once in memory_terms (with a trigram index); a query word that matches nothing is
 // replaced by the stored words closest to it: ones that contain it (a fragment) or are a few
 // edits away (a misspelling).
-import { stmt, type Db } from '../core/db.js';
+import { stmt, withoutWaiting, type Db } from '../core/db.js';
 import { runLater } from '../core/later.js';
 import { termTrigrams, trigramQuery } from './fts-query.js';
 
@@ -64,20 +64,14 @@ function scheduleFlush(db: Db, queue: Queue, delayMs: number): void {
   const run = () => {
     queue.cancel = undefined;
     if (!db.open) return queue.words.clear();
-    // Background work never waits for another process's write lock (that would hold up every
-    // call meanwhile): busy means try again a little later.
-    const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
     try {
-      db.pragma('busy_timeout = 0');
-      // A big backlog (a large import) goes in slices, one per turn of the event loop, so
-      // other calls wait for one slice at most.
-      flushTerms(db, SLICE_MS);
+      // A big backlog (a large import) goes in slices, one per turn of the event loop, so other
+      // calls wait for one slice at most; and never for another process's write lock.
+      withoutWaiting(db, () => flushTerms(db, SLICE_MS));
       scheduleFlush(db, queue, 0);
     } catch {
-      // The words stay queued and are tried again a little later (close() flushes too).
+      // Busy: the words stay queued and are tried again a little later (close() flushes too).
       scheduleFlush(db, queue, RETRY_MS);
-    } finally {
-      if (db.open) db.pragma(`busy_timeout = ${busyTimeout}`);
     }
   };
   queue.cancel = runLater(delayMs, run);
