@@ -144,12 +144,12 @@ describe('LiveIndex', () => {
     b.db.transaction(() => {
       for (let i = 0; i < 3000; i++) write(`idle-${i}`, `memory number ${i} about the idle build`);
     })();
-    // A child process whose loop has nothing else to do: one timer, 1.5 s later, reads the state.
+    // A child process whose loop has nothing else to do: one timer, 3 s later, reads the state.
     const script = `
       const { createApp } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/app.js'))});
       const { loadConfig } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/core/config.js'))});
       const app = createApp(loadConfig(${JSON.stringify(brainEnv(dir))}));
-      setTimeout(() => { console.log(JSON.stringify(app.memories.stats().recall_index)); app.close(); }, 1500);`;
+      setTimeout(() => { console.log(JSON.stringify(app.memories.stats().recall_index)); app.close(); }, 3000);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ state: 'ready', memories: 3000, changes_behind: 0 });
   });
