@@ -2,7 +2,8 @@
 // reaches wal_autocheckpoint pages, inside the COMMIT of whichever write crosses the line: that one
 // call then waits for about a thousand page copies (measured here: remember's commit p50 0.08 ms,
 // p99 5.3 ms, max 125 ms). A worker thread with its own connection runs PASSIVE checkpoints a few
-// times a second instead; it never blocks writers or readers, and the event loop never waits for it.
+// times a second instead (every 2 s when nothing is written); it never blocks writers or readers,
+// and the event loop never waits for it.
 //
 // A PASSIVE checkpoint cannot reset the WAL while writes keep coming (new frames keep landing past
 // the ones it copied), so the serving connection keeps a larger wal_autocheckpoint as a backstop.
@@ -27,18 +28,30 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: 0, fileMustExist: true });
 db.pragma('synchronous = NORMAL');
 db.pragma('cache_size = -2048');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 let failures = 0;
-const timer = setInterval(() => {
+// Every intervalMs while there are pages to copy; when there were none, the wait doubles up to ten
+// times that, so an idle brain does not wake up five times a second for nothing.
+let delay = workerData.intervalMs;
+let lastLog = -1;
+let timer;
+function tick() {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const r = checkpoint.get();
     failures = 0;
+    // Written to since the last look (the WAL's length changed), or not all copied yet: keep up.
+    const active = r.log !== lastLog || r.checkpointed < r.log;
+    lastLog = r.log;
+    delay = active ? workerData.intervalMs : Math.min(delay * 2, workerData.intervalMs * 10);
   } catch (err) {
     // SQLITE_BUSY: another connection is checkpointing; anything else is reported once in a while.
     if (err && err.code !== 'SQLITE_BUSY' && failures++ % 100 === 0) parentPort.postMessage(String(err));
   }
-}, workerData.intervalMs);
+  timer = setTimeout(tick, delay);
+}
+timer = setTimeout(tick, delay);
 parentPort.on('message', () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   db.close();
   const done = new Int32Array(workerData.done);
   Atomics.store(done, 0, 1);
