@@ -16,7 +16,7 @@ import type { IndexView, MemoryMeta } from './live-index.js';
 import { closeTerms } from './terms.js';
 import { frequencyOf, recencyOf } from './tiers.js';
 import type { HitRow } from './types.js';
-import { stemOf, wordsOf, type RankedList } from './word-index.js';
+import { RankedList, stemOf, wordsOf } from './word-index.js';
 
 export type { SearchFilter } from './candidates.js';
 
@@ -73,28 +73,15 @@ function candidateOfMeta(m: MemoryMeta, text: number, match: Match): Candidate {
 
 /**
  * Without a query: the `count` best memories that pass the filter, scored as the final ranking
- * scores them. Every memory the index holds is looked at (SQL would read and sort the table), so
- * the loop allocates nothing and keeps the best in a short sorted list.
+ * scores them. Every memory the index holds is looked at (SQL would read and sort the table).
  */
 function bestWithoutQuery(view: IndexView, filter: SearchFilter, nowText: string, nowMs: number, shown: ReadonlySet<number>, count: number): Candidate[] {
-  const ids: number[] = [];
-  const scores: number[] = [];
+  const list = new RankedList();
   for (const m of view.meta.values()) {
     if (shown.has(m.id) || !passes(m, filter, nowText)) continue;
-    const score = blend(m.storage_tier === 'hot', m.importance, m.access_count, m.last_used_ms, 0, nowMs);
-    const last = ids.length - 1;
-    if (ids.length === count && (score < scores[last] || (score === scores[last] && m.id < ids[last]))) continue;
-    // Insertion into the sorted list: best score first, the newer memory first on ties.
-    let i = ids.length === count ? last : ids.length;
-    while (i > 0 && (scores[i - 1] < score || (scores[i - 1] === score && ids[i - 1] < m.id))) {
-      ids[i] = ids[i - 1];
-      scores[i] = scores[i - 1];
-      i--;
-    }
-    ids[i] = m.id;
-    scores[i] = score;
+    list.push(m.id, blend(m.storage_tier === 'hot', m.importance, m.access_count, m.last_used_ms, 0, nowMs));
   }
-  return ids.map((id) => candidateOfMeta(view.meta.get(id)!, 0, 'none'));
+  return list.top(count).ids.map((id) => candidateOfMeta(view.meta.get(id)!, 0, 'none'));
 }
 
 /**
