@@ -2,11 +2,15 @@
 // beside the protocol floor (a no-op SDK server) and @modelcontextprotocol/server-memory on the
 // same data, start-up time, and recall@10 on a relevance set. The floor is timed in blocks that
 // alternate with brain's, so slow drifts of a shared machine do not read as differences.
+// Two more baselines show what no server could avoid: brain's recall answers sent back by a server
+// that does no work (replay-server.ts), and remember's INSERT alone, committed by a server that does
+// nothing else (insert-server.ts) on a copy of the same database.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import Database from 'better-sqlite3';
 import { loadCorpus, type Doc } from './corpus.js';
 import { brainEnv, CLI, connectStdio, ms, ROOT, summarize, table, tempDir, timeCalls, type BenchContext, type BenchSection, type StdioPeer, type Summary } from './lib.js';
 import { NEEDLES, relevancePairs } from './relevance.js';
@@ -161,6 +165,23 @@ const WARM_UP_CALLS = 1000;
 
 const noopCall = (floor: Client): Timed => ({ client: floor, name: 'noop', args: () => ({ text: 'The user prefers vim keybindings.' }) });
 
+/**
+ * Starts the insert-only server (insert-server.ts) on a copy of brain's database as it is now,
+ * warmed up with inserts of its own.
+ */
+async function startInsertOnly(brainDb: string, dir: string, docs: Doc[]): Promise<StdioPeer> {
+  const copy = path.join(dir, 'insert-only.db');
+  const source = new Database(brainDb, { readonly: true, fileMustExist: true });
+  try {
+    await source.backup(copy);
+  } finally {
+    source.close();
+  }
+  const peer = await connectStdio(process.execPath, [path.join(ROOT, 'dist', 'bench', 'insert-server.js')], { PATH: process.env.PATH ?? '', INSERT_DB: copy });
+  await timeCalls(peer.client, 'remember', (i) => ({ ...rememberArgs(docs[i % docs.length]), key: `warm-up-${i}` }), WARM_UP_CALLS);
+  return peer;
+}
+
 /** Starts the replay server (replay-server.ts) with recorded results. */
 async function startReplay(results: unknown[], dir: string): Promise<StdioPeer> {
   const file = path.join(dir, 'replay.json');
@@ -184,6 +205,8 @@ interface BrainRun {
   floorBesideRecall: number[];
   /** brain's recall answers sent back by a server that does no work (when a floor was given). */
   replay: number[];
+  /** remember's INSERT alone, by a server that does nothing else (when a floor was given). */
+  insertOnly: number[];
   startup: Summary;
   quality?: Quality;
   dbBytes: number;
@@ -211,10 +234,13 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
       const [brain, ...others] = await timeAlternating([part, ...(opts.floor ? [noopCall(opts.floor), ...beside] : [])], n);
       return { brain, floor: others[0] ?? [], others: others.slice(1) };
     };
-    let remember = { brain: [] as number[], floor: [] as number[] };
+    const insertOnly = opts.floor ? await startInsertOnly(path.join(dir, 'brain.db'), dir, extra) : undefined;
+    let remember = { brain: [] as number[], floor: [] as number[], others: [] as number[][] };
     const ownRememberMs = await measuredOwnTime(port, 'remember', async () => {
-      remember = await timed({ client: peer.client, name: 'remember', args: (i) => rememberArgs(extra[i]) }, extra.length);
+      const beside = insertOnly ? [{ client: insertOnly.client, name: 'remember', args: (i: number) => rememberArgs(extra[i]) }] : [];
+      remember = await timed({ client: peer.client, name: 'remember', args: (i) => rememberArgs(extra[i]) }, extra.length, beside);
     });
+    await insertOnly?.close();
     // Warm-up on other queries; its first answers are what the replay server sends back.
     const warmUp = queriesFrom(base, WARM_UP_CALLS, 11);
     const recorded: unknown[] = [];
@@ -243,6 +269,7 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
       remember: summarize(remember.brain),
       recall: summarize(recall.brain),
       replay: recall.others[0] ?? [],
+      insertOnly: remember.others[0] ?? [],
       floorBesideRemember: remember.floor,
       floorBesideRecall: recall.floor,
       startup,
@@ -323,6 +350,7 @@ const section: BenchSection = {
         ['  floor in the blocks beside remember', ms(floorRemember.p50), ms(floorRemember.p95), ms(floorRemember.p99), floorRemember.n],
         ['  floor in the blocks beside recall', ms(floorRecall.p50), ms(floorRecall.p95), ms(floorRecall.p99), floorRecall.n],
         [`brain remember @${small}`, ms(b10.remember.p50), ms(b10.remember.p95), ms(b10.remember.p99), b10.remember.n],
+        ['  its INSERT alone, from a server doing nothing else', ms(summarize(b10.insertOnly).p50), ms(summarize(b10.insertOnly).p95), ms(summarize(b10.insertOnly).p99), b10.insertOnly.length],
         [`brain recall @${small}`, ms(b10.recall.p50), ms(b10.recall.p95), ms(b10.recall.p99), b10.recall.n],
         ['  the same answers from a server doing no work', ms(summarize(b10.replay).p50), ms(summarize(b10.replay).p95), ms(summarize(b10.replay).p99), b10.replay.length],
         [`server-memory create_entities @${small}`, ms(sm.remember.p50), ms(sm.remember.p95), ms(sm.remember.p99), sm.remember.n],
@@ -352,6 +380,7 @@ const section: BenchSection = {
 
     table('Targets', ['target', 'measured', 'verdict'], [
       [`remember p50 @${small} <= 2x floor`, `${(b10.remember.p50 / floorRemember.p50).toFixed(2)}x`, verdict(b10.remember.p50 <= 2 * floorRemember.p50)],
+      ['  (its INSERT alone, from a server doing nothing else)', `${(median(b10.insertOnly) / floorRemember.p50).toFixed(2)}x`, ''],
       [`recall p50 @${small} <= 2x floor`, `${(b10.recall.p50 / floorRecall.p50).toFixed(2)}x`, verdict(b10.recall.p50 <= 2 * floorRecall.p50)],
       ['  (its answers alone, from a server doing no work)', `${(median(b10.replay) / floorRecall.p50).toFixed(2)}x`, ''],
       [`recall p95 @${large} < 5 ms`, `${ms(b100.recall.p95)} ms`, verdict(b100.recall.p95 < 5)],
