@@ -272,6 +272,40 @@ describe.each([
       expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(8);
     });
 
+    it('a scheduled rebalance is skipped while nothing changed, and then writes nothing', () => {
+      remember('first memory', { key: 'a' });
+      remember('second memory', { key: 'b' });
+      const moves = () => app.db.prepare('SELECT count(*) FROM tier_moves').pluck().get();
+      const t0 = Date.now();
+      expect(app.memories.rebalance('schedule', t0).skipped).toBeUndefined();
+      expect(moves()).toBe(1);
+      // Nothing written, nothing used: skipped, and the file is left alone (another connection
+      // would see a commit as a new data_version).
+      const other = new Database(path.join(dir, 'brain.db'));
+      try {
+        const before = other.pragma('data_version', { simple: true });
+        expect(app.memories.rebalance('schedule', t0 + 60_000)).toMatchObject({ skipped: true, promoted: 0, demoted: 0 });
+        expect(other.pragma('data_version', { simple: true })).toBe(before);
+        expect(moves()).toBe(1);
+        // A memory written by another process makes the next one run.
+        other
+          .prepare(`INSERT INTO memories (project, key, content, size_bytes, created_at, updated_at) VALUES ('', 'c', 'from elsewhere', 14, ?, ?)`)
+          .run('2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000');
+      } finally {
+        other.close();
+      }
+      expect(app.memories.rebalance('schedule', t0 + 120_000).skipped).toBeUndefined();
+      expect(app.memories.rebalance('schedule', t0 + 180_000).skipped).toBe(true);
+      // So does a memory this process used.
+      expect(app.memories.getByKey([''], 'a')?.key).toBe('a');
+      expect(app.memories.rebalance('schedule', t0 + 240_000).skipped).toBeUndefined();
+      expect(app.memories.rebalance('schedule', t0 + 300_000).skipped).toBe(true);
+      // Six hours on it runs anyway (scores drift with time), and asked for, it always runs.
+      expect(app.memories.rebalance('schedule', t0 + 300_000 + 6 * 3_600_000).skipped).toBeUndefined();
+      expect(app.memories.rebalance('manual').skipped).toBeUndefined();
+      expect(moves()).toBe(5);
+    });
+
     it('a file never rebalanced gets its first rebalance soon after start-up, and only once', async () => {
       app.close();
       app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }));

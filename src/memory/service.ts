@@ -5,7 +5,7 @@ import { NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { findSecret } from './secrets.js';
-import { LiveIndex, pruneChanges } from './live-index.js';
+import { latestChange, LiveIndex, pruneChanges } from './live-index.js';
 import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
@@ -20,6 +20,12 @@ import type { MemoryRow } from './types.js';
 const TOUCH_FLUSH_MS = 10_000;
 /** Retry after another process held the write lock. */
 const BUSY_RETRY_MS = 1_000;
+/**
+ * The longest a scheduled rebalance is skipped while nothing changed (see runRebalance). Scores
+ * drift with time by at most 0.2 / 30 per day (the recency part), which stays below rebalance's
+ * 0.005 write threshold for 18 h: skipping for 6 h changes no outcome.
+ */
+const IDLE_REBALANCE_MAX_MS = 6 * 3_600_000;
 
 export interface MemoryServiceOptions {
   db: Db;
@@ -44,12 +50,17 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   const recallIndex = new LiveIndex(db, logger);
   if (opts.recallIndex) recallIndex.start();
   let rebalancePending = false;
+  /** Where the change log stood after this process's last rebalance, and when it ran. */
+  let lastRebalance: { seq: number; atMs: number } | undefined;
+  /** Whether this process used memories since its last rebalance (their scores may have moved). */
+  let usedSinceRebalance = false;
 
   // Access statistics are written in batches, not on every read: a recall then costs no write
   // transaction, and several processes contend less.
   const pendingTouches = new Map<number, number>();
   let touchTimer: NodeJS.Timeout | undefined;
   function touch(ids: number[]) {
+    if (ids.length > 0) usedSinceRebalance = true;
     recallIndex.accessed(ids);
     for (const id of ids) pendingTouches.set(id, (pendingTouches.get(id) ?? 0) + 1);
     if (!touchTimer && pendingTouches.size > 0) flushTouchesLater(TOUCH_FLUSH_MS);
@@ -89,9 +100,25 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     metrics.memoryOperations.inc({ operation, tier });
   }
 
-  function runRebalance(trigger: string): RebalanceResult {
+  /**
+   * A scheduled rebalance is skipped while nothing it looks at changed: no memory was written by
+   * any process (the change log ends where it ended after the last one) and this process used none.
+   * Otherwise an idle brain rewrites its file every interval (a tier_moves row, and at 100k
+   * memories a 70-100 ms pause), and every other process on the file reloads its hot cache.
+   * Another process's uses reach the tiers through its own scheduled rebalance, or through this
+   * one within IDLE_REBALANCE_MAX_MS.
+   */
+  function runRebalance(trigger: string, nowMs = Date.now()): RebalanceResult {
+    if (
+      trigger === 'schedule' && lastRebalance && !usedSinceRebalance &&
+      nowMs - lastRebalance.atMs < IDLE_REBALANCE_MAX_MS && latestChange(db) === lastRebalance.seq
+    ) {
+      return { promoted: 0, demoted: 0, hot_items: cache.size, hot_bytes: cache.bytes, elapsed_ms: 0, skipped: true };
+    }
     flushTouches();
-    const result = rebalance(db, opts.budget, trigger);
+    usedSinceRebalance = false;
+    const result = rebalance(db, opts.budget, trigger, nowMs);
+    lastRebalance = { seq: latestChange(db), atMs: nowMs };
     cache.invalidate();
     if (result.promoted) metrics.tierMoves.inc({ direction: 'promote' }, result.promoted);
     if (result.demoted) metrics.tierMoves.inc({ direction: 'demote' }, result.demoted);

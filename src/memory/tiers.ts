@@ -48,6 +48,8 @@ export interface RebalanceResult {
   hot_items: number;
   hot_bytes: number;
   elapsed_ms: number;
+  /** A scheduled rebalance with nothing to do since the last one (service.ts); the rest is as it stands. */
+  skipped?: true;
 }
 
 const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
