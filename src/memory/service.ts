@@ -117,8 +117,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     }
     flushTouches();
     usedSinceRebalance = false;
-    const result = rebalance(db, opts.budget, trigger, nowMs);
-    lastRebalance = { seq: latestChange(db), atMs: nowMs };
+    // The log's end is read in the same write transaction, so no other process's change slips between.
+    const { result, seq } = db.transaction(() => ({ result: rebalance(db, opts.budget, trigger, nowMs), seq: latestChange(db) })).immediate();
+    lastRebalance = { seq, atMs: nowMs };
     cache.invalidate();
     if (result.promoted) metrics.tierMoves.inc({ direction: 'promote' }, result.promoted);
     if (result.demoted) metrics.tierMoves.inc({ direction: 'demote' }, result.demoted);
