@@ -284,3 +284,135 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at);
 CREATE INDEX IF NOT EXISTS executions_project ON executions (project, created_at);
 CREATE INDEX IF NOT EXISTS executions_status ON executions (status, created_at);
+
+-- ---------------------------------------------------------------- clusters
+-- Teams of agents made from YAML blueprints (src/clusters/). A blueprint keeps every revision whose
+-- validated spec differs from the one before; a cluster snapshots the spec it was made from, so
+-- editing or deleting a blueprint never changes a running team.
+CREATE TABLE IF NOT EXISTS cluster_blueprints (
+  id           TEXT    NOT NULL,               -- metadata.id
+  revision     INTEGER NOT NULL,               -- 1, 2, ... one per change of the spec
+  name         TEXT    NOT NULL,
+  version      TEXT    NOT NULL,               -- metadata.version as written
+  description  TEXT    NOT NULL DEFAULT '',
+  cluster_type TEXT    NOT NULL,
+  yaml         TEXT    NOT NULL,               -- the text as saved (comments kept)
+  spec         TEXT    NOT NULL,               -- validated JSON, defaults filled in
+  spec_hash    TEXT    NOT NULL,
+  created_at   TEXT    NOT NULL,
+  PRIMARY KEY (id, revision)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS clusters (
+  id                 TEXT    PRIMARY KEY,      -- slug, part of every agent id
+  name               TEXT    NOT NULL,
+  description        TEXT    NOT NULL DEFAULT '',
+  type               TEXT    NOT NULL,
+  blueprint_id       TEXT    NOT NULL,
+  blueprint_revision INTEGER NOT NULL,
+  spec               TEXT    NOT NULL,         -- the blueprint spec it was made from (JSON)
+  project            TEXT    NOT NULL,         -- memory and note scope its agents share
+  status             TEXT    NOT NULL CHECK (status IN ('planning', 'spawning', 'active', 'hibernated', 'destroyed')),
+  min_workers        INTEGER NOT NULL,
+  max_workers        INTEGER NOT NULL,
+  target_workers     INTEGER NOT NULL,
+  health_score       REAL    NOT NULL DEFAULT 1,
+  backlog_high_since TEXT,                     -- auto-scaling: since when the backlog is above the policy
+  idle_since         TEXT,                     -- auto-scaling: since when nothing is queued or running
+  last_scaled_at     TEXT,
+  created_at         TEXT    NOT NULL,
+  updated_at         TEXT    NOT NULL,
+  activated_at       TEXT,
+  hibernated_at      TEXT,
+  destroyed_at       TEXT,
+  CHECK (min_workers <= target_workers AND target_workers <= max_workers)
+);
+CREATE INDEX IF NOT EXISTS clusters_status ON clusters (status);
+CREATE INDEX IF NOT EXISTS clusters_blueprint ON clusters (blueprint_id);
+
+CREATE TABLE IF NOT EXISTS cluster_agents (
+  id           TEXT    PRIMARY KEY,            -- '<cluster>/<agent>', what tools take as `agent`
+  cluster_id   TEXT    NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+  agent        TEXT    NOT NULL,               -- id inside the cluster ('lead', 'coder-2')
+  template     TEXT    NOT NULL,               -- blueprint agent id it was made from ('coder')
+  role         TEXT    NOT NULL CHECK (role IN ('supervisor', 'lead', 'specialist', 'worker')),
+  parent       TEXT,                           -- full id of its parent agent, NULL for the root
+  replica      INTEGER,                        -- n of '<template>-<n>' for workers, NULL otherwise
+  name         TEXT    NOT NULL,
+  state        TEXT    NOT NULL CHECK (state IN ('idle', 'busy', 'retired')),
+  draining     INTEGER NOT NULL DEFAULT 0,     -- 1: retire when its running tasks end, claim nothing new
+  manifest     TEXT    NOT NULL,               -- Markdown: README and skills from the blueprint
+  created_at   TEXT    NOT NULL,
+  last_seen_at TEXT,
+  retired_at   TEXT,
+  UNIQUE (cluster_id, agent)
+);
+CREATE INDEX IF NOT EXISTS cluster_agents_role ON cluster_agents (cluster_id, role, state);
+
+-- Messages between agents (ContextSyncV2 on the one SQLite file): one row per delivery, so a
+-- broadcast to five agents is five rows that each recipient acknowledges on its own.
+CREATE TABLE IF NOT EXISTS messages (
+  id              INTEGER PRIMARY KEY,
+  cluster_id      TEXT    NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+  send_id         INTEGER NOT NULL,            -- id of the first delivery of the same send
+  from_agent      TEXT    NOT NULL,
+  to_agent        TEXT    NOT NULL,
+  audience        TEXT    NOT NULL,            -- 'direct' | 'role:<role or blueprint agent>' | 'broadcast'
+  priority        INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 3),   -- low, normal, high, critical
+  subject         TEXT    NOT NULL,
+  body            TEXT    NOT NULL DEFAULT '',
+  context         TEXT,                        -- JSON or NULL
+  created_at      TEXT    NOT NULL,
+  acknowledged_at TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (to_agent, priority DESC, id) WHERE acknowledged_at IS NULL;
+CREATE INDEX IF NOT EXISTS messages_inbox ON messages (to_agent, id);
+CREATE INDEX IF NOT EXISTS messages_pair ON messages (from_agent, to_agent, id);
+CREATE INDEX IF NOT EXISTS messages_acknowledged ON messages (acknowledged_at) WHERE acknowledged_at IS NOT NULL;
+
+-- The task board: a queue per cluster, claimed with a lease. Two workers never hold one task:
+-- a claim is one IMMEDIATE transaction, and only the holder can finish it.
+CREATE TABLE IF NOT EXISTS cluster_tasks (
+  id               INTEGER PRIMARY KEY,
+  cluster_id       TEXT    NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+  kind             TEXT    NOT NULL,
+  payload          TEXT    NOT NULL,           -- JSON
+  priority         INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 3),
+  role             TEXT,                       -- who may claim: a role or blueprint agent; NULL = any worker
+  status           TEXT    NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'dead')),
+  posted_by        TEXT    NOT NULL,           -- agent id, or 'assistant'
+  claimed_by       TEXT,
+  lease_expires_at TEXT,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  max_attempts     INTEGER NOT NULL,
+  result           TEXT,                       -- JSON, when succeeded
+  error            TEXT,                       -- the last failure's reason
+  created_at       TEXT    NOT NULL,
+  claimed_at       TEXT,
+  finished_at      TEXT
+);
+CREATE INDEX IF NOT EXISTS cluster_tasks_queue ON cluster_tasks (cluster_id, priority DESC, id) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS cluster_tasks_leases ON cluster_tasks (cluster_id, lease_expires_at) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS cluster_tasks_holder ON cluster_tasks (claimed_by) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS cluster_tasks_status ON cluster_tasks (cluster_id, status, id);
+CREATE INDEX IF NOT EXISTS cluster_tasks_finished ON cluster_tasks (cluster_id, finished_at) WHERE finished_at IS NOT NULL;
+
+-- Per-cluster snapshots (what auto-scaling and the health score decide from, kept for history).
+CREATE TABLE IF NOT EXISTS cluster_metrics (
+  id                 INTEGER PRIMARY KEY,
+  cluster_id         TEXT    NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+  at                 TEXT    NOT NULL,
+  workers            INTEGER NOT NULL,
+  agents_idle        INTEGER NOT NULL,
+  agents_busy        INTEGER NOT NULL,
+  agents_retired     INTEGER NOT NULL,
+  tasks_queued       INTEGER NOT NULL,
+  tasks_running      INTEGER NOT NULL,
+  backlog_per_worker REAL    NOT NULL,
+  messages_pending   INTEGER NOT NULL,
+  completed_per_min  REAL    NOT NULL,
+  failed_per_min     REAL    NOT NULL,
+  health_score       REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cluster_metrics_cluster ON cluster_metrics (cluster_id, at);
+CREATE INDEX IF NOT EXISTS cluster_metrics_at ON cluster_metrics (at);
