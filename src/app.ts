@@ -29,6 +29,8 @@ import { notesInitSection } from './notes/init-section.js';
 import { searchTools } from './search/tools.js';
 import { noteResources } from './notes/resources.js';
 import { projectResources } from './projects/resources.js';
+import { createClusterService, type ClusterService } from './clusters/service.js';
+import { workTools } from './clusters/work-tools.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.
@@ -71,6 +73,7 @@ export interface App {
   projects: ProjectService;
   notes: NotesService;
   executions: ExecutionService;
+  clusters: ClusterService;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -121,6 +124,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     metrics,
     onEvent: (type, severity, message, details) => events.record(type, severity, message, details),
   });
+  const clusters = createClusterService({
+    db,
+    logger,
+    metrics,
+    recordEvent: (type, severity, message, details) => void events.record(type, severity, message, details),
+    ensureProject: (name) => void projects.ensureUsable(name, true),
+    retentionDays: config.retentionDays,
+    messageRetentionHours: 24,
+    toolNames: () => tools.map((t) => t.name),
+  });
   const tools: AnyTool[] = [
     ...initTools,
     ...memoryTools(memories, { retentionDays: config.retentionDays }),
@@ -133,6 +146,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...noteTools(notes),
     ...searchTools(memories, notes),
     ...executionTools(executions),
+    ...workTools(clusters),
   ];
   const resources = [noteResources(notes, config.notesPath), projectResources(projects), executionResources(executions)];
 
@@ -212,6 +226,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     projects,
     notes,
     executions,
+    clusters,
     tools,
     connect() {
       open++;

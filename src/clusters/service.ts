@@ -7,6 +7,8 @@ import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import { blueprintToYaml, canonicalJson, loadBlueprint, SLUG, targetWorkers, type BlueprintSpec } from './blueprint.js';
 import { createContext, iso, type ClusterContext, type ClusterDeps } from './context.js';
 import { assertCan, NEXT_STATUS, type ClusterAction } from './lifecycle.js';
+import { createBoard } from './board.js';
+import { createMailbox } from './mailbox.js';
 import * as store from './store.js';
 import { holdsTask, requeueRunning } from './tasks.js';
 import type { AgentRow, AgentView, BlueprintRow, ClusterRow, ClusterStatus, ClusterView, TreeNode } from './types.js';
@@ -206,10 +208,18 @@ export function createClusterService(deps: ClusterDeps) {
     }
   }
 
+  const messages = createMailbox(ctx);
+
   return {
     ctx,
     blueprints,
     view,
+    /** Agent messages (mailbox.ts). */
+    messages,
+    /** The task board (board.ts). */
+    tasks: createBoard(ctx),
+    /** Acknowledged messages older than messageRetentionHours go; pending ones stay (the scheduler calls this). */
+    purgeMessages: (): number => messages.purge(),
 
     /** Makes a cluster from a blueprint: planning -> spawning -> active in one transaction. */
     create(input: CreateClusterInput): { cluster: ClusterView; agents: AgentView[] } {

@@ -117,6 +117,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['change'] as const,
       registers,
     }),
+    clusterMessages: new client.Counter({
+      name: 'brain_cluster_messages_total',
+      help: 'Message deliveries between cluster agents, by audience (direct, role, broadcast); a broadcast counts once per recipient.',
+      labelNames: ['audience'] as const,
+      registers,
+    }),
+    clusterTasksFinished: new client.Counter({
+      name: 'brain_cluster_tasks_finished_total',
+      help: 'Task attempts that ended, by outcome: succeeded; failed or expired (lease ran out), both back to the queue; dead (attempts used up).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     /** contract */
     databaseSize: new client.Gauge({
       name: 'brain_database_size_bytes',

@@ -1,0 +1,170 @@
+// The tools agents work with: `message` (send, inbox, ack, history) and `task` (the board). One
+// tool per noun with an `action` and flat optional fields, because every conversation pays for
+// tools/list: both together stay near 2.6 KB of names, descriptions and input schemas. Which
+// fields an action takes is checked here, so a field given to the wrong action is named in the
+// error instead of being ignored.
+import { z } from 'zod';
+import { UserError } from '../core/errors.js';
+import { defineTool, type AnyTool } from '../core/tool.js';
+import { MAX_LIST } from './board.js';
+import { MAX_PAGE, PRIORITIES } from './mailbox.js';
+import type { ClusterService } from './service.js';
+import { TASK_STATUSES } from './tasks.js';
+
+const MESSAGE_ACTIONS = ['send', 'inbox', 'ack', 'history'] as const;
+const TASK_ACTIONS = ['post', 'claim', 'heartbeat', 'complete', 'fail', 'get', 'list'] as const;
+
+/** Fields each action takes besides `action` (and, for message, `agent`); the first list is required. */
+const MESSAGE_FIELDS: Record<(typeof MESSAGE_ACTIONS)[number], [string[], string[]]> = {
+  send: [['subject'], ['to', 'to_role', 'broadcast', 'body', 'context', 'priority']],
+  inbox: [[], ['include', 'cursor', 'limit']],
+  ack: [['ids'], []],
+  history: [['with'], ['cursor', 'limit']],
+};
+const TASK_FIELDS: Record<(typeof TASK_ACTIONS)[number], [string[], string[]]> = {
+  post: [['kind'], ['agent', 'cluster', 'payload', 'priority', 'role', 'max_attempts']],
+  claim: [['agent'], ['lease_seconds', 'wait_seconds']],
+  heartbeat: [['agent', 'id'], ['lease_seconds']],
+  complete: [['agent', 'id'], ['result']],
+  fail: [['agent', 'id', 'reason'], []],
+  get: [['id'], ['agent']],
+  list: [[], ['agent', 'cluster', 'status', 'limit']],
+};
+
+function checkFields(tool: string, action: string, args: Record<string, unknown>, [required, optional]: [string[], string[]], always: string[]) {
+  const given = Object.keys(args).filter((k) => args[k] !== undefined && k !== 'action' && !always.includes(k));
+  const extra = given.filter((k) => !required.includes(k) && !optional.includes(k));
+  const takes = [...required, ...optional].map((f) => `"${f}"`).join(', ') || 'no other fields';
+  if (extra.length) throw new UserError(`${tool} ${action} does not use ${extra.map((f) => `"${f}"`).join(', ')}; remove ${extra.length > 1 ? 'them' : 'it'} (${action} takes ${takes}).`);
+  const missing = required.filter((k) => args[k] === undefined);
+  if (missing.length) throw new UserError(`${tool} ${action} needs ${missing.map((f) => `"${f}"`).join(' and ')} (${action} takes ${takes}).`);
+}
+
+// Bounds that the service checks with a sentence of its own are left out of the schemas: each
+// "minimum"/"maximum"/"maxLength" costs every conversation about 20 bytes of tools/list.
+const json = z.unknown().optional();
+const priority = z.enum(PRIORITIES).optional();
+function whole(field: string, n: number | undefined, min = 1, max = Number.MAX_SAFE_INTEGER) {
+  if (n !== undefined && !(Number.isSafeInteger(n) && n >= min && n <= max)) {
+    throw new UserError(`"${field}" must be a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` of at least ${min}`}.`);
+  }
+}
+
+const item = z.looseObject({ id: z.number() });
+
+export function workTools(clusters: ClusterService): AnyTool[] {
+  const message = defineTool({
+    name: 'message',
+    title: 'Agent messages',
+    description:
+      "Messages between a cluster's agents, as agent: send (to, to_role or broadcast), inbox, ack, history.",
+    kind: 'write',
+    input: {
+      action: z.enum(MESSAGE_ACTIONS).describe('Action.'),
+      agent: z.string().describe('Your agent id (cluster/agent).'),
+      to: z.string().optional().describe('send: agent id.'),
+      to_role: z.string().optional().describe('send: role or blueprint agent (all live).'),
+      broadcast: z.boolean().optional().describe('send: to all.'),
+      subject: z.string().optional().describe('send: <=200 chars.'),
+      body: z.string().optional().describe('send: text.'),
+      context: json.describe('send: JSON <=16 KB.'),
+      priority: priority.describe('Default normal.'),
+      ids: z.array(z.number()).optional().describe('ack: message ids.'),
+      with: z.string().optional().describe('history: other agent.'),
+      include: z.enum(['pending', 'all']).optional().describe('inbox: all adds acknowledged.'),
+      cursor: z.string().optional().describe("Last page's next_cursor."),
+      limit: z.number().optional().describe('Page size (10, max 50).'),
+    },
+    output: {
+      id: z.number().optional(),
+      to: z.array(z.string()).optional(),
+      audience: z.string().optional(),
+      messages: z.array(item).optional(),
+      pending: z.number().optional(),
+      next_cursor: z.string().optional(),
+      acknowledged: z.array(z.number()).optional(),
+      already: z.array(z.number()).optional(),
+    },
+    handle(args) {
+      checkFields('message', args.action, args, MESSAGE_FIELDS[args.action], ['agent']);
+      for (const id of args.ids ?? []) whole('ids', id);
+      whole('limit', args.limit, 1, MAX_PAGE);
+      const mail = clusters.messages;
+      switch (args.action) {
+        case 'send':
+          return mail.send({
+            from: args.agent,
+            to: args.to,
+            toRole: args.to_role,
+            broadcast: args.broadcast,
+            subject: args.subject!,
+            body: args.body,
+            context: args.context,
+            priority: args.priority,
+          });
+        case 'inbox':
+          return mail.inbox(args.agent, { include: args.include, cursor: args.cursor, limit: args.limit });
+        case 'ack':
+          return mail.ack(args.agent, args.ids!);
+        case 'history':
+          return mail.history(args.agent, args.with!, { cursor: args.cursor, limit: args.limit });
+      }
+    },
+  });
+
+  const task = defineTool({
+    name: 'task',
+    title: 'Task board',
+    description:
+      "Cluster task board: post work; as agent claim it (leased), heartbeat, complete, fail; get with result; list.",
+    kind: 'write',
+    input: {
+      action: z.enum(TASK_ACTIONS).describe('Action.'),
+      agent: z.string().optional().describe('Your agent id (post: omit = assistant).'),
+      cluster: z.string().optional().describe('post, list: cluster id.'),
+      id: z.number().optional().describe('Task id.'),
+      kind: z.string().optional().describe('post: label, e.g. review.'),
+      payload: json.describe('post: JSON <=64 KB.'),
+      priority: priority.describe('Default normal.'),
+      role: z.string().optional().describe('post: role/blueprint agent that may claim (default workers).'),
+      max_attempts: z.number().optional().describe('post: tries (3, max 10).'),
+      lease_seconds: z.number().optional().describe('Lease (60, 5-3600).'),
+      wait_seconds: z.number().optional().describe('claim: wait (max 30 s).'),
+      result: json.describe('complete: JSON.'),
+      reason: z.string().optional().describe('fail: why.'),
+      status: z.enum(TASK_STATUSES).optional().describe('list: this status only.'),
+      limit: z.number().optional().describe('list: how many (20, max 100).'),
+    },
+    output: {
+      task: item.nullable().optional(),
+      tasks: z.array(item).optional(),
+      counts: z.record(z.string(), z.number()).optional(),
+    },
+    async handle(args, ctx) {
+      checkFields('task', args.action, args, TASK_FIELDS[args.action], []);
+      whole('id', args.id);
+      whole('limit', args.limit, 1, MAX_LIST);
+      const board = clusters.tasks;
+      switch (args.action) {
+        case 'post':
+          return {
+            task: board.post({ cluster: args.cluster, agent: args.agent, kind: args.kind!, payload: args.payload, priority: args.priority, role: args.role, maxAttempts: args.max_attempts }),
+          };
+        case 'claim':
+          return { task: await board.claimWait(args.agent!, { leaseSeconds: args.lease_seconds, waitSeconds: args.wait_seconds, signal: ctx.signal }) };
+        case 'heartbeat':
+          return { task: board.heartbeat(args.agent!, args.id!, args.lease_seconds) };
+        case 'complete':
+          return { task: board.complete(args.agent!, args.id!, args.result) };
+        case 'fail':
+          return { task: board.fail(args.agent!, args.id!, args.reason!) };
+        case 'get':
+          return { task: board.get(args.id!, args.agent) };
+        case 'list':
+          return board.list({ cluster: args.cluster, agent: args.agent, status: args.status, limit: args.limit });
+      }
+    },
+  });
+
+  return [message, task];
+}
