@@ -138,6 +138,11 @@ describe('cluster agents in two processes', () => {
     expect(await callError(one, 'message', { action: 'inbox', agent: 'web/lead', ids: [1] })).toBe('message inbox does not use "ids"; remove it (inbox takes "include", "cursor", "limit").');
     expect(await callError(one, 'message', { action: 'history', agent: 'web/lead' })).toBe('message history needs "with" (history takes "with", "cursor", "limit").');
     expect(await callError(two, 'task', { action: 'claim', agent: 'web/coder-1', kind: 'x' })).toMatch(/task claim does not use "kind"/);
+    expect(await callError(two, 'task', { action: 'get', id: 1.5 })).toBe('"id" must be a whole number of at least 1.');
+    expect(await callError(two, 'task', { action: 'list', cluster: 'web', limit: 500 })).toBe('"limit" must be a whole number from 1 to 100.');
+    expect(await callError(two, 'message', { action: 'send', agent: 'web/lead', to_role: 'x'.repeat(300), subject: 'x' })).toBe(
+      '"to_role" is 300 characters; ids, roles, labels and cursors are at most 200.',
+    );
   });
 
   // About 9 s alone: 5 of them wait for the killed worker's lease to run out.

@@ -50,6 +50,16 @@ function whole(field: string, n: number | undefined, min = 1, max = Number.MAX_S
   }
 }
 
+/** Fields that name something (ids, roles, labels, cursors): short, so an error can quote them. */
+const NAMES = ['agent', 'to', 'to_role', 'with', 'cursor', 'cluster', 'kind', 'role'];
+const MAX_NAME_CHARS = 200;
+function checkNames(args: Record<string, unknown>) {
+  for (const field of NAMES) {
+    const v = args[field];
+    if (typeof v === 'string' && v.length > MAX_NAME_CHARS) throw new UserError(`"${field}" is ${v.length} characters; ids, roles, labels and cursors are at most ${MAX_NAME_CHARS}.`);
+  }
+}
+
 const item = z.looseObject({ id: z.number() });
 
 export function workTools(clusters: ClusterService): AnyTool[] {
@@ -57,20 +67,20 @@ export function workTools(clusters: ClusterService): AnyTool[] {
     name: 'message',
     title: 'Agent messages',
     description:
-      "Messages between a cluster's agents, as agent: send (to, to_role or broadcast), inbox, ack, history.",
+      "Messages between a cluster's agents, as agent: send (to, to_role, broadcast), inbox, ack, history.",
     kind: 'write',
     input: {
       action: z.enum(MESSAGE_ACTIONS).describe('Action.'),
       agent: z.string().describe('Your agent id (cluster/agent).'),
       to: z.string().optional().describe('send: agent id.'),
-      to_role: z.string().optional().describe('send: role or blueprint agent (all live).'),
+      to_role: z.string().optional().describe('send: role/blueprint agent (all live).'),
       broadcast: z.boolean().optional().describe('send: to all.'),
       subject: z.string().optional().describe('send: <=200 chars.'),
       body: z.string().optional().describe('send: text.'),
       context: json.describe('send: JSON <=16 KB.'),
       priority: priority.describe('Default normal.'),
-      ids: z.array(z.number()).optional().describe('ack: message ids.'),
-      with: z.string().optional().describe('history: other agent.'),
+      ids: z.array(z.number()).optional().describe('ack: ids.'),
+      with: z.string().optional().describe('history: with whom.'),
       include: z.enum(['pending', 'all']).optional().describe('inbox: all adds acknowledged.'),
       cursor: z.string().optional().describe("Last page's next_cursor."),
       limit: z.number().optional().describe('Page size (10, max 50).'),
@@ -87,6 +97,7 @@ export function workTools(clusters: ClusterService): AnyTool[] {
     },
     handle(args) {
       checkFields('message', args.action, args, MESSAGE_FIELDS[args.action], ['agent']);
+      checkNames(args);
       for (const id of args.ids ?? []) whole('ids', id);
       whole('limit', args.limit, 1, MAX_PAGE);
       const mail = clusters.messages;
@@ -116,14 +127,14 @@ export function workTools(clusters: ClusterService): AnyTool[] {
     name: 'task',
     title: 'Task board',
     description:
-      "Cluster task board: post work; as agent claim it (leased), heartbeat, complete, fail; get with result; list.",
+      "Cluster task board: post work; as agent claim (leased), heartbeat, complete, fail; get with result; list.",
     kind: 'write',
     input: {
       action: z.enum(TASK_ACTIONS).describe('Action.'),
       agent: z.string().optional().describe('Your agent id (post: omit = assistant).'),
       cluster: z.string().optional().describe('post, list: cluster id.'),
       id: z.number().optional().describe('Task id.'),
-      kind: z.string().optional().describe('post: label, e.g. review.'),
+      kind: z.string().optional().describe('post: label, e.g. test.'),
       payload: json.describe('post: JSON <=64 KB.'),
       priority: priority.describe('Default normal.'),
       role: z.string().optional().describe('post: role/blueprint agent that may claim (default workers).'),
@@ -132,8 +143,8 @@ export function workTools(clusters: ClusterService): AnyTool[] {
       wait_seconds: z.number().optional().describe('claim: wait (max 30 s).'),
       result: json.describe('complete: JSON.'),
       reason: z.string().optional().describe('fail: why.'),
-      status: z.enum(TASK_STATUSES).optional().describe('list: this status only.'),
-      limit: z.number().optional().describe('list: how many (20, max 100).'),
+      status: z.enum(TASK_STATUSES).optional().describe('list: by status.'),
+      limit: z.number().optional().describe('list: count (20, max 100).'),
     },
     output: {
       task: item.nullable().optional(),
@@ -142,6 +153,7 @@ export function workTools(clusters: ClusterService): AnyTool[] {
     },
     async handle(args, ctx) {
       checkFields('task', args.action, args, TASK_FIELDS[args.action], []);
+      checkNames(args);
       whole('id', args.id);
       whole('limit', args.limit, 1, MAX_LIST);
       const board = clusters.tasks;
