@@ -91,7 +91,9 @@ export function acknowledgedPage(db: Db, agent: string, before: string, belowId:
 }
 
 export function countPending(db: Db, agent: string): number {
-  return (stmt(db, 'SELECT count(*) AS n FROM messages WHERE to_agent = ? AND acknowledged_at IS NULL').get(agent) as { n: number }).n;
+  // Left to itself the planner counts through messages_inbox, i.e. every delivery the agent kept
+  // (a day of them); the partial index holds only the pending ones.
+  return (stmt(db, 'SELECT count(*) AS n FROM messages INDEXED BY messages_pending WHERE to_agent = ? AND acknowledged_at IS NULL').get(agent) as { n: number }).n;
 }
 
 /** Deliveries between two agents in both directions, oldest first, after id `afterId`. */
