@@ -29,6 +29,8 @@ import { notesInitSection } from './notes/init-section.js';
 import { searchTools } from './search/tools.js';
 import { noteResources } from './notes/resources.js';
 import { projectResources } from './projects/resources.js';
+import { createClusterService, type ClusterService } from './clusters/service.js';
+import { clusterTools } from './clusters/tools.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.
@@ -36,7 +38,8 @@ export const INSTRUCTIONS = `brain gives you a memory that lasts between convers
 - When you learn a lasting preference, decision, fact or lesson, call remember (type "user_preferences" for how the user likes things done). Reuse a key to update it.
 - Do not store secrets. Use forget for what is wrong or unwanted; restore_memory undoes it.
 - Long-form text (designs, plans, meeting notes) goes in notes (note_write); search finds memories and notes together.
-- Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.`;
+- Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.
+- Teams of agents: blueprint saves a team's YAML; cluster creates, scales and exports it as Claude Code subagents.`;
 
 export function packageVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -71,6 +74,8 @@ export interface App {
   projects: ProjectService;
   notes: NotesService;
   executions: ExecutionService;
+  /** Agent teams: blueprints, the cluster lifecycle and agents. */
+  clusters: ClusterService;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -121,6 +126,17 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     metrics,
     onEvent: (type, severity, message, details) => events.record(type, severity, message, details),
   });
+  const clusters = createClusterService({
+    db,
+    logger,
+    metrics,
+    recordEvent: (type, severity, message, details) => void events.record(type, severity, message, details),
+    ensureProject: (name) => void projects.ensureUsable(name, true),
+    retentionDays: config.retentionDays,
+    messageRetentionHours: config.messageRetentionHours,
+    // Read when a cluster is exported, by then the list below is complete.
+    toolNames: () => tools.map((t) => t.name),
+  });
   const tools: AnyTool[] = [
     ...initTools,
     ...memoryTools(memories, { retentionDays: config.retentionDays }),
@@ -133,6 +149,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...noteTools(notes),
     ...searchTools(memories, notes),
     ...executionTools(executions),
+    ...clusterTools(clusters),
   ];
   const resources = [noteResources(notes, config.notesPath), projectResources(projects), executionResources(executions)];
 
@@ -212,6 +229,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     projects,
     notes,
     executions,
+    clusters,
     tools,
     connect() {
       open++;

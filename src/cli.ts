@@ -20,6 +20,8 @@ import { maintenanceTasks } from './ops/maintenance.js';
 import { createScheduler } from './ops/scheduler.js';
 import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
 import { exportLines, importLines } from './memory/transfer.js';
+import { blueprintSummary, loadBlueprint, MAX_BLUEPRINT_BYTES } from './clusters/blueprint.js';
+import { UserError } from './core/errors.js';
 
 const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
 
@@ -37,6 +39,8 @@ Usage:
   brain rebalance          recompute memory scores and move memories between hot and warm tiers
   brain export [FILE]      write every memory (and earlier versions) as JSON lines (default: stdout)
   brain import FILE        read JSON lines from brain export, or a server-memory memory.jsonl
+  brain blueprint validate FILE | save FILE | list
+                           check a cluster blueprint (YAML), store it as a new revision, or list the stored ones
   brain --version          print the version
 
 Configuration comes from BRAIN_* environment variables (see README). Database: BRAIN_DB_PATH.`;
@@ -119,6 +123,33 @@ async function readLines(file: string): Promise<string[]> {
   const lines: string[] = [];
   for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) lines.push(line);
   return lines;
+}
+
+/**
+ * A blueprint file's text. The size is checked on the open file before anything is read, so a
+ * 50 MB file is refused at once; the read itself stops one byte past the limit in case the file
+ * grew in between.
+ */
+function readBlueprintFile(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    fail(e.code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${e.message}`, 2);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) fail(`${file} is not a file; give the blueprint's YAML file`, 2);
+    const tooBig = (size: string) => fail(`${file} is ${size}; a blueprint may be at most ${MAX_BLUEPRINT_BYTES} bytes (256 KiB). Nothing was read or saved.`, 1);
+    if (stat.size > MAX_BLUEPRINT_BYTES) tooBig(`${stat.size} bytes`);
+    const buf = Buffer.alloc(MAX_BLUEPRINT_BYTES + 1);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_BLUEPRINT_BYTES) tooBig(`over ${MAX_BLUEPRINT_BYTES} bytes`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 async function main(argv: string[]) {
@@ -259,6 +290,21 @@ async function main(argv: string[]) {
       print(JSON.stringify(report, null, 2));
       process.exitCode = report.errors.length ? 1 : 0;
       return;
+    }
+    case 'blueprint': {
+      const [sub, file] = rest;
+      if (sub === 'list') return withApp(config, (app) => print(JSON.stringify(app.clusters.blueprints.list(), null, 2)));
+      if (sub !== 'validate' && sub !== 'save') fail('use: brain blueprint validate FILE | save FILE | list', 2);
+      if (!file) fail(`say which file: brain blueprint ${sub} FILE`, 2);
+      const text = readBlueprintFile(file);
+      try {
+        if (sub === 'save') return withApp(config, (app) => print(JSON.stringify(app.clusters.blueprints.save(text), null, 2)));
+        // Validating needs no database: a blueprint can be checked before brain is set up.
+        return print(JSON.stringify(blueprintSummary(loadBlueprint(text)), null, 2));
+      } catch (err) {
+        if (err instanceof UserError) fail(`${file}: ${err.message}`, 1);
+        throw err;
+      }
     }
     default:
       fail(`unknown command "${command}".\n\n${HELP}`, 2);
