@@ -39,8 +39,14 @@ describe('stdio server', () => {
     expect(tools.find((t) => t.name === 'recall')!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(tools.find((t) => t.name === 'forget')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     // The assistant pays for tools/list in every conversation (memory ~14 KB, notes and projects ~11 KB,
-    // events ~4.4 KB, execution ~3.5 KB).
-    expect(JSON.stringify(tools).length).toBeLessThan(36_000);
+    // events ~4.4 KB, execution ~3.5 KB, clusters ~3.6 KB with their output schemas).
+    expect(JSON.stringify(tools).length).toBeLessThan(38_500);
+    // What the model sees of the cluster tools (name, description, input schema) stays under 5 KB.
+    const clusterTools = tools.filter((t) => ['blueprint', 'cluster', 'message', 'task'].includes(t.name));
+    expect(clusterTools.map((t) => t.name)).toEqual(expect.arrayContaining(['blueprint', 'cluster']));
+    const clusterBytes = clusterTools.reduce((n, t) => n + Buffer.byteLength(JSON.stringify({ name: t.name, description: t.description, inputSchema: t.inputSchema })), 0);
+    console.info(`cluster tools (${clusterTools.map((t) => t.name).join(', ')}): ${clusterBytes} bytes model-visible; whole tools/list ${JSON.stringify(tools).length} bytes`);
+    expect(clusterBytes).toBeLessThanOrEqual(5_000);
     expect(brain.client.getInstructions()).toMatch(/init/);
   });
 
