@@ -10,7 +10,9 @@ import { silentLogger } from '../src/core/logger.js';
 import { createMetrics } from '../src/core/metrics.js';
 import { createClusterService, type ClusterService } from '../src/clusters/service.js';
 import { CAPABILITY_TOOLS, exportCluster } from '../src/clusters/export.js';
-import { ROOT, tempDir } from './helpers/brain.js';
+import { createApp } from '../src/app.js';
+import { ConfigError, loadConfig } from '../src/core/config.js';
+import { brainEnv, ROOT, tempDir, testConfig } from './helpers/brain.js';
 
 const example = (name: string) => fs.readFileSync(path.join(ROOT, 'blueprints', `${name}.yaml`), 'utf8');
 
@@ -147,5 +149,26 @@ describe('cluster export', () => {
     // Exporting again replaces the files in place (rename over), leaving no temp files behind.
     const again = exportCluster(svc.ctx, { id: 'web', dir: '.claude/agents', cwd });
     expect(fs.readdirSync(again.dir).sort()).toEqual([...again.files].sort());
+  });
+});
+
+describe('cluster settings and wiring', () => {
+  it('reads BRAIN_MESSAGE_RETENTION_HOURS and BRAIN_CLUSTER_SCALE_INTERVAL_SEC, refusing bad values by name', () => {
+    expect(loadConfig(brainEnv(dir))).toMatchObject({ messageRetentionHours: 24, clusterScaleIntervalMs: 30_000 });
+    expect(loadConfig(brainEnv(dir, { BRAIN_MESSAGE_RETENTION_HOURS: '2.5', BRAIN_CLUSTER_SCALE_INTERVAL_SEC: '0' }))).toMatchObject({ messageRetentionHours: 2.5, clusterScaleIntervalMs: 0 });
+    expect(() => loadConfig(brainEnv(dir, { BRAIN_MESSAGE_RETENTION_HOURS: '0' }))).toThrow(ConfigError);
+    expect(() => loadConfig(brainEnv(dir, { BRAIN_CLUSTER_SCALE_INTERVAL_SEC: 'often' }))).toThrow(/BRAIN_CLUSTER_SCALE_INTERVAL_SEC="often"/);
+  });
+
+  it('the app exposes the cluster service, whose export sees every tool the server lists', () => {
+    const app = createApp(testConfig(tempDir()));
+    try {
+      const names = app.clusters.ctx.toolNames();
+      expect(names).toEqual(app.tools.map((t) => t.name));
+      expect(names).toEqual(expect.arrayContaining(['blueprint', 'cluster', 'remember', 'note_write']));
+      expect(app.clusters.ctx.messageRetentionHours).toBe(24);
+    } finally {
+      app.close();
+    }
   });
 });
