@@ -19,7 +19,8 @@ import { executionResources } from './execution/resources.js';
 import { createEventsService, type EventsService } from './events/service.js';
 import { eventTools } from './events/tools.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
-import { endSession, purgeSessions, touchSession } from './sessions/store.js';
+import { purgeSessions } from './sessions/store.js';
+import { createSessionService, type SessionService } from './sessions/service.js';
 import { createProjectService, type ProjectService } from './projects/service.js';
 import { projectTools } from './projects/tools.js';
 import { projectInitSection } from './projects/init-section.js';
@@ -65,6 +66,7 @@ export interface App {
   logger: Logger;
   metrics: Metrics;
   memories: MemoryService;
+  sessions: SessionService;
   events: EventsService;
   /** Records database work slower than BRAIN_SLOW_QUERY_MS in query_log. */
   slowQuery: SlowQueryRecorder;
@@ -105,10 +107,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     metrics,
     slow: (label, ms) => slowQuery(label, ms),
   });
+  const sessions = createSessionService({ db, ttlMs: config.sessionTtlMs, retentionDays: config.retentionDays });
   const initTools = sessionTools({
-    db,
+    sessions,
     memories,
-    ttlMs: config.sessionTtlMs,
     budgetChars: config.initBudgetChars,
     sections: [projectInitSection(projects), notesInitSection(notes)],
     checkProject: (name, create) => void projects.ensureUsable(name, create),
@@ -127,7 +129,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...eventTools(events),
     ...projectTools(projects, {
       onSwitch: (session) => {
-        if (session.id) touchSession(db, session.id, session.project, config.sessionTtlMs);
+        if (session.id) sessions.touch(session.id, session.project);
       },
     }),
     ...noteTools(notes),
@@ -193,7 +195,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     if (now - (lastKept.get(session) ?? 0) < 60_000) return;
     lastKept.set(session, now);
     try {
-      touchSession(db, session.id, session.project, config.sessionTtlMs);
+      sessions.touch(session.id, session.project);
     } catch (err) {
       logger.warn('could not extend the session', { error: String(err) });
     }
@@ -207,6 +209,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     logger,
     metrics,
     memories,
+    sessions,
     events,
     slowQuery,
     projects,
@@ -237,7 +240,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
           metrics.activeSessions.set(open);
           if (session.id && !closed) {
             try {
-              endSession(db, session.id);
+              sessions.end(session.id);
             } catch (err) {
               logger.warn('could not mark session ended', { error: String(err) });
             }

@@ -19,7 +19,6 @@ import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js'
 import { maintenanceTasks } from './ops/maintenance.js';
 import { createScheduler } from './ops/scheduler.js';
 import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
-import { exportLines, importLines } from './memory/transfer.js';
 
 const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
 
@@ -226,7 +225,7 @@ async function main(argv: string[]) {
         // Synchronous writes in batches: memory stays flat however large the store is.
         withApp(config, (app) => {
           let batch: string[] = [];
-          for (const line of exportLines(app.db)) {
+          for (const line of app.memories.exportLines()) {
             batch.push(line);
             n++;
             if (batch.length === 1000) {
@@ -251,11 +250,7 @@ async function main(argv: string[]) {
       if (!file) fail('say which file to import: brain import FILE (a brain export, or server-memory memory.jsonl)', 2);
       if (file !== '-' && !fs.existsSync(file)) fail(`${file} does not exist`, 2);
       const lines = await readLines(file);
-      const report = withApp(config, (app) => {
-        const r = importLines(app.db, lines);
-        app.memories.cache.invalidate();
-        return r;
-      });
+      const report = withApp(config, (app) => app.memories.importLines(lines));
       print(JSON.stringify(report, null, 2));
       process.exitCode = report.errors.length ? 1 : 0;
       return;

@@ -311,7 +311,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         throw new UserError('Say what to forget: "key" or "id" for one memory, or "type", "tags" or "before" (with "confirm": true) for several.');
       }
       const result = memories.forgetMatching(
-        { projects: projects ?? allProjects(memories), type: args.type, tags: args.tags, before: args.before },
+        { projects: projects ?? memories.projects(), type: args.type, tags: args.tags, before: args.before },
         args.confirm,
       );
       return { forgotten: result.forgotten, keys: result.keys.slice(0, 50), restorable_until };
@@ -371,8 +371,4 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
   });
 
   return [remember, recall, forget, restore, stats, rebalanceTool];
-}
-
-function allProjects(memories: MemoryService): string[] {
-  return (memories.db.prepare('SELECT DISTINCT project FROM memories').pluck().all() as string[]);
 }
