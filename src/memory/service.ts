@@ -1,7 +1,7 @@
 // The memory area's API: what its tools, init, the CLI and other areas call. It owns the hot
 // cache and decides when to rebalance; the SQL lives in store.ts, search.ts and tiers.ts.
 import { databaseSizeBytes, isBusy, stmt, toDbTime, withoutWaiting, type Db } from '../core/db.js';
-import { NotFoundError, UserError } from '../core/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { findSecret } from './secrets.js';
@@ -317,9 +317,4 @@ export function createMemoryService(opts: MemoryServiceOptions) {
       metrics.hotTierUtilisation.set(opts.budget.maxItems ? hot / opts.budget.maxItems : 0);
     },
   };
-}
-
-export function requireRow<T>(row: T | undefined, what: string): T {
-  if (!row) throw new NotFoundError(what);
-  return row;
 }

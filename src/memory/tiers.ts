@@ -20,14 +20,6 @@ export function recencyOf(lastUsedMs: number, nowMs: number): number {
   return Math.exp(-Math.max(0, nowMs - lastUsedMs) / 86_400_000 / RECENCY_DAYS);
 }
 
-export function scoreOf(importance: number, accessCount: number, lastUsedMs: number, nowMs: number): number {
-  return (
-    SCORE_WEIGHTS.importance * importance +
-    SCORE_WEIGHTS.frequency * frequencyOf(accessCount) +
-    SCORE_WEIGHTS.recency * recencyOf(lastUsedMs, nowMs)
-  );
-}
-
 /** The same formula in SQL, for rebalancing every row without loading it. */
 const SCORE_SQL = `(${SCORE_WEIGHTS.importance} * importance
   + ${SCORE_WEIGHTS.frequency} * (1 - exp(-access_count / ${FREQUENCY_SCALE}.0))
