@@ -55,7 +55,7 @@ const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
  * both the item count and the running byte total stay within the budget. Expired memories (not
  * purged yet) go warm: they are never shown, so they must not hold hot places. Only the first
  * `maxItems` in that order are read (a bounded sort, not a ranking of every row: at 100k
- * memories the two window-function passes this replaces took 220 ms).
+ * memories, ranking every row with two window-function passes takes 220 ms).
  */
 export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now()): RebalanceResult {
   const started = performance.now();
