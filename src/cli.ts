@@ -16,8 +16,6 @@ import { startOpsSide } from './daemon/ops-side.js';
 import { DaemonStartError, socketIsLive } from './daemon/unix-socket.js';
 import { runDoctor } from './doctor.js';
 import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
-import { maintenanceTasks } from './ops/maintenance.js';
-import { createScheduler } from './ops/scheduler.js';
 import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
 
 const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
@@ -29,7 +27,7 @@ Usage:
   brain backup [DIR]       online backup to DIR (default BRAIN_BACKUP_PATH), verified with integrity_check
   brain restore FILE       replace the database with a verified backup (the old file is kept beside it)
   brain check              full integrity check of the database; exit code 0 only when sound
-  brain maintain           run purge, WAL checkpoint, ANALYZE and VACUUM once
+  brain maintain           run every expiry task, a WAL checkpoint, ANALYZE and VACUUM once
   brain maintenance on [REASON] | off | status   refuse new sessions while operators work
   brain doctor             check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong
   brain stats              memory statistics as JSON
@@ -54,7 +52,7 @@ async function runStdio(config: Config) {
   const logger = createAppLogger(config);
   // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
   const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
-  const app = createApp(config, { logger, metrics, maintenance: true, backgroundCheckpoints: true });
+  const app = createApp(config, { logger, metrics, mode: 'embedded' });
   const { server, cleanup } = app.connect();
   const transport = gateSessions(new StdioServerTransport(), sessionRefusal(app.db));
   let ops: OpsServer | undefined;
@@ -71,6 +69,7 @@ async function runStdio(config: Config) {
     }
     cleanup();
     await ops?.close();
+    await app.maintenance.stop();
     app.close();
     // Let winston flush its file transports before exiting.
     setTimeout(() => process.exit(0), 50).unref();
@@ -175,10 +174,9 @@ async function main(argv: string[]) {
     }
     case 'maintain': {
       const results = await withAppAsync(config, async (app) => {
-        const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, executions: app.executions, slow: app.slowQuery });
-        const scheduler = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks });
         const out: Record<string, boolean> = {};
-        for (const name of ['purge', 'checkpoint', 'optimize']) out[name] = await scheduler.runNow(name);
+        const names = app.maintenance.tasks.map((t) => t.name).filter((n) => n.startsWith('purge.'));
+        for (const name of [...names, 'checkpoint', 'optimize']) out[name] = await app.maintenance.runNow(name);
         return out;
       });
       print(JSON.stringify(results, null, 2));

@@ -313,7 +313,7 @@ describe.each([
       app.close();
       const startups = () => app.db.prepare(`SELECT count(*) FROM tier_moves WHERE trigger = 'startup'`).pluck().get();
       for (let start = 0; start < 2; start++) {
-        app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }), { maintenance: true, firstRebalanceDelayMs: 10 });
+        app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }), { mode: 'embedded', firstRebalanceDelayMs: 10 });
         for (let i = 0; i < 100 && startups() === 0; i++) await new Promise((r) => setTimeout(r, 20));
         await new Promise((r) => setTimeout(r, 100)); // room for a second one, which must not come
         expect(startups()).toBe(1);
@@ -323,7 +323,7 @@ describe.each([
       // Rebalancing turned off (interval 0) means this one too.
       app.db.prepare('DELETE FROM tier_moves').run();
       app.close();
-      app = createApp(testConfig(dir, { BRAIN_REBALANCE_INTERVAL_MIN: '0' }), { maintenance: true, firstRebalanceDelayMs: 10 });
+      app = createApp(testConfig(dir, { BRAIN_REBALANCE_INTERVAL_MIN: '0' }), { mode: 'embedded', firstRebalanceDelayMs: 10 });
       await new Promise((r) => setTimeout(r, 200));
       expect(app.db.prepare('SELECT count(*) FROM tier_moves').pluck().get()).toBe(0);
     });

@@ -61,7 +61,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_NOTES_RESCAN_SEC: int(0, 86_400).default(60),
     BRAIN_NOTES_POLL_MS: int(0, 3_600_000).default(2000),
 
-    // Execution (issue 4 builds on these)
+    // Execution
     BRAIN_MAX_MEMORY_MB: int(16, 65_536).default(512),
     BRAIN_MAX_EXECUTION_TIME_MS: int(100, 3_600_000).default(30_000),
     BRAIN_MAX_OUTPUT_SIZE_MB: num(0.01, 1024).default(10),

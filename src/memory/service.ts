@@ -339,8 +339,3 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
   };
 }
-
-export function requireRow<T>(row: T | undefined, what: string): T {
-  if (!row) throw new NotFoundError(what);
-  return row;
-}

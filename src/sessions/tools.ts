@@ -9,7 +9,8 @@ import type { Logger } from '../core/logger.js';
 import { describeInputError, type PromptDef } from '../core/server.js';
 import { defineTool, type AnyTool, type ToolContext } from '../core/tool.js';
 import type { MemoryService } from '../memory/service.js';
-import { isoTime, type HitRow } from '../memory/types.js';
+import type { HitRow } from '../memory/types.js';
+import { isoTime } from '../core/time.js';
 import type { SessionService } from './service.js';
 import type { InitSection } from './types.js';
 
