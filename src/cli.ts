@@ -16,10 +16,7 @@ import { startOpsSide } from './daemon/ops-side.js';
 import { DaemonStartError, socketIsLive } from './daemon/unix-socket.js';
 import { runDoctor } from './doctor.js';
 import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
-import { maintenanceTasks } from './ops/maintenance.js';
-import { createScheduler } from './ops/scheduler.js';
 import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
-import { exportLines, importLines } from './memory/transfer.js';
 import { blueprintSummary, loadBlueprint, MAX_BLUEPRINT_BYTES } from './clusters/blueprint.js';
 import { UserError } from './core/errors.js';
 
@@ -32,7 +29,7 @@ Usage:
   brain backup [DIR]       online backup to DIR (default BRAIN_BACKUP_PATH), verified with integrity_check
   brain restore FILE       replace the database with a verified backup (the old file is kept beside it)
   brain check              full integrity check of the database; exit code 0 only when sound
-  brain maintain           run purge, WAL checkpoint, ANALYZE and VACUUM once
+  brain maintain           run every expiry task, a WAL checkpoint, ANALYZE and VACUUM once
   brain maintenance on [REASON] | off | status   refuse new sessions while operators work
   brain doctor             check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong
   brain stats              memory statistics as JSON
@@ -59,7 +56,7 @@ async function runStdio(config: Config) {
   const logger = createAppLogger(config);
   // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
   const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
-  const app = createApp(config, { logger, metrics, maintenance: true, backgroundCheckpoints: true });
+  const app = createApp(config, { logger, metrics, mode: 'embedded' });
   const { server, cleanup } = app.connect();
   const transport = gateSessions(new StdioServerTransport(), sessionRefusal(app.db));
   let ops: OpsServer | undefined;
@@ -76,6 +73,7 @@ async function runStdio(config: Config) {
     }
     cleanup();
     await ops?.close();
+    await app.maintenance.stop();
     app.close();
     // Let winston flush its file transports before exiting.
     setTimeout(() => process.exit(0), 50).unref();
@@ -207,10 +205,9 @@ async function main(argv: string[]) {
     }
     case 'maintain': {
       const results = await withAppAsync(config, async (app) => {
-        const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, executions: app.executions, slow: app.slowQuery });
-        const scheduler = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks });
         const out: Record<string, boolean> = {};
-        for (const name of ['purge', 'checkpoint', 'optimize']) out[name] = await scheduler.runNow(name);
+        const names = app.maintenance.tasks.map((t) => t.name).filter((n) => n.startsWith('purge.'));
+        for (const name of [...names, 'checkpoint', 'optimize']) out[name] = await app.maintenance.runNow(name);
         return out;
       });
       print(JSON.stringify(results, null, 2));
@@ -257,7 +254,7 @@ async function main(argv: string[]) {
         // Synchronous writes in batches: memory stays flat however large the store is.
         withApp(config, (app) => {
           let batch: string[] = [];
-          for (const line of exportLines(app.db)) {
+          for (const line of app.memories.exportLines()) {
             batch.push(line);
             n++;
             if (batch.length === 1000) {
@@ -282,11 +279,7 @@ async function main(argv: string[]) {
       if (!file) fail('say which file to import: brain import FILE (a brain export, or server-memory memory.jsonl)', 2);
       if (file !== '-' && !fs.existsSync(file)) fail(`${file} does not exist`, 2);
       const lines = await readLines(file);
-      const report = withApp(config, (app) => {
-        const r = importLines(app.db, lines);
-        app.memories.cache.invalidate();
-        return r;
-      });
+      const report = withApp(config, (app) => app.memories.importLines(lines));
       print(JSON.stringify(report, null, 2));
       process.exitCode = report.errors.length ? 1 : 0;
       return;

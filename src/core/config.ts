@@ -65,7 +65,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_MESSAGE_RETENTION_HOURS: num(0.01, 24 * 3650).default(24),
     BRAIN_CLUSTER_SCALE_INTERVAL_SEC: int(0, 86_400).default(30),
 
-    // Execution (issue 4 builds on these)
+    // Execution
     BRAIN_MAX_MEMORY_MB: int(16, 65_536).default(512),
     BRAIN_MAX_EXECUTION_TIME_MS: int(100, 3_600_000).default(30_000),
     BRAIN_MAX_OUTPUT_SIZE_MB: num(0.01, 1024).default(10),
