@@ -1,4 +1,4 @@
-// Memory benchmark (issue 2): remember/recall latency over real stdio at 10k and 100k memories,
+// Memory benchmark: remember/recall latency over real stdio at 10k and 100k memories,
 // beside the protocol floor (a no-op SDK server) and @modelcontextprotocol/server-memory on the
 // same data, start-up time, and recall@10 on a relevance set. The floor is timed in blocks that
 // alternate with brain's, so slow drifts of a shared machine do not read as differences.

@@ -12,24 +12,32 @@ import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
+import { memoryTasks } from './memory/tasks.js';
 import { initPrompt, sessionTools } from './sessions/tools.js';
 import { createExecutionService, type ExecutionService } from './execution/service.js';
 import { executionTools } from './execution/tools.js';
 import { executionResources } from './execution/resources.js';
+import { executionTasks } from './execution/tasks.js';
 import { createEventsService, type EventsService } from './events/service.js';
 import { eventTools } from './events/tools.js';
+import { eventTasks } from './events/tasks.js';
+import { opsTasks } from './ops/maintenance.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
-import { endSession, purgeSessions, touchSession } from './sessions/store.js';
+import { createSessionService, type SessionService } from './sessions/service.js';
+import { createScheduler, type Scheduler } from './ops/scheduler.js';
+import { sessionTasks } from './sessions/tasks.js';
 import { createProjectService, type ProjectService } from './projects/service.js';
 import { projectTools } from './projects/tools.js';
 import { projectInitSection } from './projects/init-section.js';
 import { createNotesService, type NotesService } from './notes/service.js';
 import { noteTools } from './notes/tools.js';
+import { noteTasks } from './notes/tasks.js';
 import { notesInitSection } from './notes/init-section.js';
 import { searchTools } from './search/tools.js';
 import { noteResources } from './notes/resources.js';
 import { projectResources } from './projects/resources.js';
 import { createClusterService, type ClusterService } from './clusters/service.js';
+import { clusterTools } from './clusters/tools.js';
 import { workTools } from './clusters/work-tools.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
@@ -38,7 +46,8 @@ export const INSTRUCTIONS = `brain gives you a memory that lasts between convers
 - When you learn a lasting preference, decision, fact or lesson, call remember (type "user_preferences" for how the user likes things done). Reuse a key to update it.
 - Do not store secrets. Use forget for what is wrong or unwanted; restore_memory undoes it.
 - Long-form text (designs, plans, meeting notes) goes in notes (note_write); search finds memories and notes together.
-- Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.`;
+- Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.
+- Teams of agents: blueprint saves a team's YAML; cluster creates, scales and exports it as Claude Code subagents.`;
 
 export function packageVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -50,14 +59,30 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
+/**
+ * - `embedded`: `brain` on stdio, one process per conversation, several may share the file;
+ * - `daemon`: `brain serve`, the one long-lived process on the file;
+ * - `oneshot`: CLI commands and tests: tasks run only when asked (`brain maintain`), nothing on timers.
+ */
+export type AppMode = 'embedded' | 'daemon' | 'oneshot';
+
+/**
+ * What each serving mode leaves off its timers (still runnable on demand, e.g. POST /admin/backup).
+ * Embedded processes come and go with conversations and share the file with each other: a backup
+ * or a VACUUM there would hold every other process on the file for its length (seconds at 100k
+ * memories). The daemon does both, or cron with scripts/backup.sh and scripts/db-maintenance.sh.
+ */
+export const UNSCHEDULED: Record<Exclude<AppMode, 'oneshot'>, readonly string[]> = {
+  embedded: ['backup', 'optimize'],
+  daemon: [],
+};
+
 export interface AppOptions {
   logger?: Logger;
   metrics?: Metrics;
-  /** Run rebalancing and purges on timers (off for one-shot CLI commands). */
-  maintenance?: boolean;
-  /** Checkpoint the WAL from a worker thread, not inside commits (for serving processes). */
-  backgroundCheckpoints?: boolean;
-  /** With maintenance: when a never-rebalanced file gets its first rebalance (default 3 s, after the handshake). */
+  /** Default `oneshot`. The serving modes run maintenance, warm the sandbox up and checkpoint the WAL from a worker thread. */
+  mode?: AppMode;
+  /** When a never-rebalanced file gets its first rebalance (default 3 s, after the handshake). */
   firstRebalanceDelayMs?: number;
 }
 
@@ -67,17 +92,21 @@ export interface App {
   logger: Logger;
   metrics: Metrics;
   memories: MemoryService;
+  sessions: SessionService;
   events: EventsService;
   /** Records database work slower than BRAIN_SLOW_QUERY_MS in query_log. */
   slowQuery: SlowQueryRecorder;
   projects: ProjectService;
   notes: NotesService;
   executions: ExecutionService;
+  /** Agent teams: blueprints, the cluster lifecycle and agents. */
   clusters: ClusterService;
+  /** The one maintenance scheduler: running on timers in the serving modes, on demand in every mode. */
+  maintenance: Scheduler;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
-  /** Stops timers, the execution pool (killing every sandbox) and closes the database. Safe to call more than once. */
+  /** Stops maintenance, the execution pool (killing every sandbox) and closes the database. Safe to call more than once. */
   close(): void;
 }
 
@@ -85,7 +114,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const logger = opts.logger ?? silentLogger();
   const metrics = opts.metrics ?? createMetrics();
   const db = openDatabase(config.dbPath, { busyTimeoutMs: config.busyTimeoutMs, cacheSizeMb: config.cacheSizeMb });
-  const checkpointer = opts.backgroundCheckpoints ? startCheckpointer(db, logger) : undefined;
+  const mode = opts.mode ?? 'oneshot';
+  // A serving process checkpoints the WAL from a worker thread, off its commits (checkpointer.ts);
+  // a one-shot command has no requests to keep fast.
+  const checkpointer = mode !== 'oneshot' ? startCheckpointer(db, logger) : undefined;
   const memories = createMemoryService({
     db,
     budget: { maxItems: config.hotTierMaxItems, maxBytes: config.hotTierMaxBytes },
@@ -108,10 +140,10 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     metrics,
     slow: (label, ms) => slowQuery(label, ms),
   });
+  const sessions = createSessionService({ db, ttlMs: config.sessionTtlMs, retentionDays: config.retentionDays });
   const initTools = sessionTools({
-    db,
+    sessions,
     memories,
-    ttlMs: config.sessionTtlMs,
     budgetChars: config.initBudgetChars,
     sections: [projectInitSection(projects), notesInitSection(notes)],
     checkProject: (name, create) => void projects.ensureUsable(name, create),
@@ -131,7 +163,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     recordEvent: (type, severity, message, details) => void events.record(type, severity, message, details),
     ensureProject: (name) => void projects.ensureUsable(name, true),
     retentionDays: config.retentionDays,
-    messageRetentionHours: 24,
+    messageRetentionHours: config.messageRetentionHours,
+    // Read when a cluster is exported, by then the list below is complete.
     toolNames: () => tools.map((t) => t.name),
   });
   const tools: AnyTool[] = [
@@ -140,61 +173,32 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...eventTools(events),
     ...projectTools(projects, {
       onSwitch: (session) => {
-        if (session.id) touchSession(db, session.id, session.project, config.sessionTtlMs);
+        if (session.id) sessions.touch(session.id, session.project);
       },
     }),
     ...noteTools(notes),
     ...searchTools(memories, notes),
     ...executionTools(executions),
+    ...clusterTools(clusters),
     ...workTools(clusters),
   ];
   const resources = [noteResources(notes, config.notesPath), projectResources(projects), executionResources(executions)];
 
-  const timers: NodeJS.Timeout[] = [];
-  function every(ms: number, name: string, task: () => void) {
-    if (ms <= 0) return;
-    const t = setInterval(() => {
-      try {
-        task();
-      } catch (err) {
-        logger.warn(`maintenance task ${name} failed; it will run again`, { error: String(err) });
-      }
-    }, ms);
-    t.unref(); // maintenance never keeps the process alive on its own
-    timers.push(t);
-  }
-  if (opts.maintenance) {
-    try {
-      memories.purge();
-      purgeSessions(db, config.retentionDays);
-    } catch (err) {
-      logger.warn('start-up purge failed', { error: String(err) });
-    }
-    // Notes edited while brain was not running: reconciled in batches from start-up on, so the
-    // MCP handshake is not held up (the first notes call finishes what is left).
-    try {
-      notes.sync.startInBackground();
-    } catch (err) {
-      logger.warn('start-up notes reconcile failed; the next notes call retries', { error: String(err) });
-    }
-    every(config.rebalanceIntervalMs, 'rebalance', () => memories.rebalance('schedule'));
-    // A file that was never rebalanced (a fresh import, say) has an empty hot tier, and init then
-    // ranks every memory itself: the first rebalance runs soon after start-up, not 15 minutes on.
-    const firstRebalance = setTimeout(() => {
-      try {
-        // BRAIN_REBALANCE_INTERVAL_MIN=0 turns scheduled rebalancing off, this one included.
-        if (config.rebalanceIntervalMs > 0 && memories.neverRebalanced()) memories.rebalance('startup');
-      } catch (err) {
-        logger.warn('start-up rebalance failed; the scheduled one will retry', { error: String(err) });
-      }
-    }, opts.firstRebalanceDelayMs ?? 3_000);
-    firstRebalance.unref();
-    timers.push(firstRebalance);
-    every(3_600_000, 'purge', () => {
-      memories.purge();
-      purgeSessions(db, config.retentionDays);
-      executions.purge(config.retentionDays);
-    });
+  // Every area's upkeep in one list, as its tools are above: the same tasks in every mode.
+  const tasks = [
+    ...memoryTasks(memories, { rebalanceIntervalMs: config.rebalanceIntervalMs, firstRebalanceDelayMs: opts.firstRebalanceDelayMs ?? 3_000 }),
+    ...sessionTasks(sessions),
+    ...eventTasks(events),
+    ...executionTasks(executions, config.retentionDays),
+    ...noteTasks(notes),
+    ...opsTasks({ db, config, metrics }),
+  ];
+  const maintenance = createScheduler(
+    { db, logger, metrics, events, slow: slowQuery, tasks },
+    { unscheduled: mode === 'oneshot' ? tasks.map((t) => t.name) : UNSCHEDULED[mode] },
+  );
+  if (mode !== 'oneshot') {
+    maintenance.start();
     // Host check, self-test and the first waiting sandboxes, in the background.
     executions.warmUp();
   }
@@ -207,7 +211,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     if (now - (lastKept.get(session) ?? 0) < 60_000) return;
     lastKept.set(session, now);
     try {
-      touchSession(db, session.id, session.project, config.sessionTtlMs);
+      sessions.touch(session.id, session.project);
     } catch (err) {
       logger.warn('could not extend the session', { error: String(err) });
     }
@@ -221,12 +225,14 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     logger,
     metrics,
     memories,
+    sessions,
     events,
     slowQuery,
     projects,
     notes,
     executions,
     clusters,
+    maintenance,
     tools,
     connect() {
       open++;
@@ -252,7 +258,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
           metrics.activeSessions.set(open);
           if (session.id && !closed) {
             try {
-              endSession(db, session.id);
+              sessions.end(session.id);
             } catch (err) {
               logger.warn('could not mark session ended', { error: String(err) });
             }
@@ -263,7 +269,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     close() {
       if (closed) return;
       closed = true;
-      for (const t of timers) clearTimeout(t);
+      void maintenance.stop();
       memories.close();
       notes.close();
       void executions.close();

@@ -16,10 +16,9 @@ import { startOpsSide } from './daemon/ops-side.js';
 import { DaemonStartError, socketIsLive } from './daemon/unix-socket.js';
 import { runDoctor } from './doctor.js';
 import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
-import { maintenanceTasks } from './ops/maintenance.js';
-import { createScheduler } from './ops/scheduler.js';
 import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
-import { exportLines, importLines } from './memory/transfer.js';
+import { blueprintSummary, loadBlueprint, MAX_BLUEPRINT_BYTES } from './clusters/blueprint.js';
+import { UserError } from './core/errors.js';
 
 const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
 
@@ -30,13 +29,15 @@ Usage:
   brain backup [DIR]       online backup to DIR (default BRAIN_BACKUP_PATH), verified with integrity_check
   brain restore FILE       replace the database with a verified backup (the old file is kept beside it)
   brain check              full integrity check of the database; exit code 0 only when sound
-  brain maintain           run purge, WAL checkpoint, ANALYZE and VACUUM once
+  brain maintain           run every expiry task, a WAL checkpoint, ANALYZE and VACUUM once
   brain maintenance on [REASON] | off | status   refuse new sessions while operators work
   brain doctor             check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong
   brain stats              memory statistics as JSON
   brain rebalance          recompute memory scores and move memories between hot and warm tiers
   brain export [FILE]      write every memory (and earlier versions) as JSON lines (default: stdout)
   brain import FILE        read JSON lines from brain export, or a server-memory memory.jsonl
+  brain blueprint validate FILE | save FILE | list
+                           check a cluster blueprint (YAML), store it as a new revision, or list the stored ones
   brain --version          print the version
 
 Configuration comes from BRAIN_* environment variables (see README). Database: BRAIN_DB_PATH.`;
@@ -55,7 +56,7 @@ async function runStdio(config: Config) {
   const logger = createAppLogger(config);
   // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
   const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
-  const app = createApp(config, { logger, metrics, maintenance: true, backgroundCheckpoints: true });
+  const app = createApp(config, { logger, metrics, mode: 'embedded' });
   const { server, cleanup } = app.connect();
   const transport = gateSessions(new StdioServerTransport(), sessionRefusal(app.db));
   let ops: OpsServer | undefined;
@@ -72,6 +73,7 @@ async function runStdio(config: Config) {
     }
     cleanup();
     await ops?.close();
+    await app.maintenance.stop();
     app.close();
     // Let winston flush its file transports before exiting.
     setTimeout(() => process.exit(0), 50).unref();
@@ -119,6 +121,33 @@ async function readLines(file: string): Promise<string[]> {
   const lines: string[] = [];
   for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) lines.push(line);
   return lines;
+}
+
+/**
+ * A blueprint file's text. The size is checked on the open file before anything is read, so a
+ * 50 MB file is refused at once; the read itself stops one byte past the limit in case the file
+ * grew in between.
+ */
+function readBlueprintFile(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    fail(e.code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${e.message}`, 2);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) fail(`${file} is not a file; give the blueprint's YAML file`, 2);
+    const tooBig = (size: string) => fail(`${file} is ${size}; a blueprint may be at most ${MAX_BLUEPRINT_BYTES} bytes (256 KiB). Nothing was read or saved.`, 1);
+    if (stat.size > MAX_BLUEPRINT_BYTES) tooBig(`${stat.size} bytes`);
+    const buf = Buffer.alloc(MAX_BLUEPRINT_BYTES + 1);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_BLUEPRINT_BYTES) tooBig(`over ${MAX_BLUEPRINT_BYTES} bytes`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 async function main(argv: string[]) {
@@ -176,10 +205,9 @@ async function main(argv: string[]) {
     }
     case 'maintain': {
       const results = await withAppAsync(config, async (app) => {
-        const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, executions: app.executions, slow: app.slowQuery });
-        const scheduler = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks });
         const out: Record<string, boolean> = {};
-        for (const name of ['purge', 'checkpoint', 'optimize']) out[name] = await scheduler.runNow(name);
+        const names = app.maintenance.tasks.map((t) => t.name).filter((n) => n.startsWith('purge.'));
+        for (const name of [...names, 'checkpoint', 'optimize']) out[name] = await app.maintenance.runNow(name);
         return out;
       });
       print(JSON.stringify(results, null, 2));
@@ -226,7 +254,7 @@ async function main(argv: string[]) {
         // Synchronous writes in batches: memory stays flat however large the store is.
         withApp(config, (app) => {
           let batch: string[] = [];
-          for (const line of exportLines(app.db)) {
+          for (const line of app.memories.exportLines()) {
             batch.push(line);
             n++;
             if (batch.length === 1000) {
@@ -251,14 +279,25 @@ async function main(argv: string[]) {
       if (!file) fail('say which file to import: brain import FILE (a brain export, or server-memory memory.jsonl)', 2);
       if (file !== '-' && !fs.existsSync(file)) fail(`${file} does not exist`, 2);
       const lines = await readLines(file);
-      const report = withApp(config, (app) => {
-        const r = importLines(app.db, lines);
-        app.memories.cache.invalidate();
-        return r;
-      });
+      const report = withApp(config, (app) => app.memories.importLines(lines));
       print(JSON.stringify(report, null, 2));
       process.exitCode = report.errors.length ? 1 : 0;
       return;
+    }
+    case 'blueprint': {
+      const [sub, file] = rest;
+      if (sub === 'list') return withApp(config, (app) => print(JSON.stringify(app.clusters.blueprints.list(), null, 2)));
+      if (sub !== 'validate' && sub !== 'save') fail('use: brain blueprint validate FILE | save FILE | list', 2);
+      if (!file) fail(`say which file: brain blueprint ${sub} FILE`, 2);
+      const text = readBlueprintFile(file);
+      try {
+        if (sub === 'save') return withApp(config, (app) => print(JSON.stringify(app.clusters.blueprints.save(text), null, 2)));
+        // Validating needs no database: a blueprint can be checked before brain is set up.
+        return print(JSON.stringify(blueprintSummary(loadBlueprint(text)), null, 2));
+      } catch (err) {
+        if (err instanceof UserError) fail(`${file}: ${err.message}`, 1);
+        throw err;
+      }
     }
     default:
       fail(`unknown command "${command}".\n\n${HELP}`, 2);

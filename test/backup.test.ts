@@ -7,7 +7,6 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { backupDatabase, checkDatabase, integrityOf, listBackups } from '../src/ops/backup.js';
-import { maintenanceTasks } from '../src/ops/maintenance.js';
 import { createScheduler } from '../src/ops/scheduler.js';
 import { CLI, ROOT, tempDir, testConfig } from './helpers/brain.js';
 import { daemonEnv, startServe } from './helpers/daemon.js';
@@ -97,7 +96,15 @@ describe('backup and restore', () => {
 
     const maint = script('db-maintenance.sh');
     expect(maint.status, maint.out).toBe(0);
-    expect(JSON.parse(maint.stdout)).toEqual({ purge: true, checkpoint: true, optimize: true });
+    expect(JSON.parse(maint.stdout)).toEqual({
+      'purge.memories': true,
+      'purge.sessions': true,
+      'purge.events': true,
+      'purge.executions': true,
+      'purge.query_log': true,
+      checkpoint: true,
+      optimize: true,
+    });
     const check = brain(['check']);
     expect(check.status).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, integrity: 'ok', foreign_key_problems: 0 });
@@ -162,17 +169,20 @@ describe('maintenance scheduler', () => {
     const app = createApp(config);
     const t0 = Date.now();
     try {
-      const tasks = maintenanceTasks({ db: app.db, config, metrics: app.metrics, memories: app.memories, events: app.events, executions: app.executions, slow: app.slowQuery });
-      const s = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks }, t0);
+      const deps = { db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks: [...app.maintenance.tasks] };
+      const s = createScheduler(deps, { nowMs: t0 });
+      const purges = ['purge.memories', 'purge.sessions', 'purge.events', 'purge.executions'];
+      // Expiry and the notes reconcile at start-up; the first rebalance of a fresh file 3 s on.
+      expect(await s.tick(t0)).toEqual([...purges, 'notes.reconcile', 'purge.query_log']);
       expect(await s.tick(t0 + 1000)).toEqual([]);
-      expect(await s.tick(t0 + 6 * 60_000)).toEqual(['checkpoint']);
+      expect(await s.tick(t0 + 6 * 60_000)).toEqual(['rebalance.startup', 'checkpoint']);
       const hourLater = t0 + 61 * 60_000;
-      expect(await s.tick(hourLater)).toEqual(['rebalance', 'purge', 'checkpoint', 'backup']);
+      expect(await s.tick(hourLater)).toEqual(['rebalance', ...purges, 'purge.query_log', 'checkpoint', 'backup']);
       expect(listBackups(config.backupPath)).toHaveLength(1);
-      expect(await s.tick(t0 + 25 * 3_600_000)).toEqual(['rebalance', 'purge', 'checkpoint', 'optimize', 'backup']);
+      expect(await s.tick(t0 + 25 * 3_600_000)).toEqual(['rebalance', ...purges, 'purge.query_log', 'checkpoint', 'optimize', 'backup']);
 
       // A new scheduler (a restart) picks up the stored times of optimize and backup.
-      const again = createScheduler({ db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks }, t0 + 25 * 3_600_000 + 1000);
+      const again = createScheduler(deps, { nowMs: t0 + 25 * 3_600_000 + 1000 });
       expect(again.lastRun('backup')).toBe(t0 + 25 * 3_600_000);
       expect(again.lastRun('optimize')).toBe(t0 + 25 * 3_600_000);
 

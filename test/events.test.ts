@@ -127,6 +127,27 @@ describe('events tools', () => {
     expect(await callError(client, 'events', { since: 'yesterday' })).toMatch(/ISO 8601/);
   });
 
+  it('time filters take strict ISO 8601: "12" or a day that does not exist is an error naming the field and the format', async () => {
+    await open();
+    insertEvent(app.db, { type: 'deploy', severity: 'info', message: 'in December' }, Date.parse('2026-12-01T09:30:00Z'));
+    insertEvent(app.db, { type: 'deploy', severity: 'info', message: 'in 2001' }, Date.parse('2001-12-01T12:00:00Z'));
+    const format = 'use an ISO 8601 date or time, e.g. 2026-12-01 or 2026-12-01T09:00:00Z';
+    // Date.parse reads "12" as 2001-12-01 and rolls February 31st over to March 3rd.
+    expect(await callError(client, 'events', { since: '12' })).toBe(`Invalid arguments for events: "since": ${format}.`);
+    expect(await callError(client, 'events', { until: '2026-02-31' })).toBe(`Invalid arguments for events: "until": ${format}.`);
+    expect(await callError(client, 'events', { since: '2026-12-01T24:00:00Z' })).toMatch(/"since": use an ISO 8601/);
+    expect(await callError(client, 'events', { since: 'March 5' })).toMatch(/"since": use an ISO 8601/);
+
+    const messages = async (args: Record<string, unknown>) => (await call<{ events: Ev[] }>(client, 'events', args)).events.map((e) => e.message);
+    expect(await messages({ since: '2026-12-01' })).toEqual(['in December']);
+    expect(await messages({ until: '2026-12-01' })).toEqual(['in 2001']);
+    // A time without a zone is UTC, like every time brain answers with; one with a zone is that zone.
+    expect(await messages({ since: '2026-12-01T09:30' })).toEqual(['in December']);
+    expect(await messages({ since: '2026-12-01T09:31' })).toEqual([]);
+    expect(await messages({ since: '2026-12-01T10:30:00+01:00' })).toEqual(['in December']);
+    expect(await messages({ since: '2026-12-01 09:30:00.000' })).toEqual(['in December']);
+  });
+
   it('search treats any input as plain words, with stemming', async () => {
     await open();
     insertEvent(app.db, { type: 'backup', severity: 'error', message: 'Backups failed: disk full on /var' });

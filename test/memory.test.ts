@@ -9,7 +9,6 @@ import { isBusy, withoutWaiting } from '../src/core/db.js';
 import { UserError } from '../src/core/errors.js';
 import { findSecret } from '../src/memory/secrets.js';
 import { editDistance } from '../src/memory/terms.js';
-import { exportLines, importLines } from '../src/memory/transfer.js';
 import { indexReady, tempDir, testConfig } from './helpers/brain.js';
 
 let dir: string;
@@ -314,7 +313,7 @@ describe.each([
       app.close();
       const startups = () => app.db.prepare(`SELECT count(*) FROM tier_moves WHERE trigger = 'startup'`).pluck().get();
       for (let start = 0; start < 2; start++) {
-        app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }), { maintenance: true, firstRebalanceDelayMs: 10 });
+        app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '3' }), { mode: 'embedded', firstRebalanceDelayMs: 10 });
         for (let i = 0; i < 100 && startups() === 0; i++) await new Promise((r) => setTimeout(r, 20));
         await new Promise((r) => setTimeout(r, 100)); // room for a second one, which must not come
         expect(startups()).toBe(1);
@@ -324,18 +323,24 @@ describe.each([
       // Rebalancing turned off (interval 0) means this one too.
       app.db.prepare('DELETE FROM tier_moves').run();
       app.close();
-      app = createApp(testConfig(dir, { BRAIN_REBALANCE_INTERVAL_MIN: '0' }), { maintenance: true, firstRebalanceDelayMs: 10 });
+      app = createApp(testConfig(dir, { BRAIN_REBALANCE_INTERVAL_MIN: '0' }), { mode: 'embedded', firstRebalanceDelayMs: 10 });
       await new Promise((r) => setTimeout(r, 200));
       expect(app.db.prepare('SELECT count(*) FROM tier_moves').pluck().get()).toBe(0);
     });
 
     it('the hot cache sees writes from another process on the same file', () => {
       remember('hot one', { key: 'h', importance: 0.9 });
-      expect(app.memories.cache.byProjectKey('', 'h')?.content).toBe('hot one');
+      // A hot memory is read from the cache (getByKey asks it first, init lists it from it).
+      const initKeys = () => app.memories.initContext([''], 0).memories.map((m) => [m.key, m.content]);
+      expect(app.memories.getByKey([''], 'h', false)?.content).toBe('hot one');
+      expect(initKeys()).toEqual([['h', 'hot one']]);
       const other = new Database(path.join(dir, 'brain.db'));
       other.prepare(`UPDATE memories SET content = 'changed elsewhere' WHERE key = 'h'`).run();
+      other.prepare(`INSERT INTO memories (project, key, content, type, tags, importance, storage_tier, size_bytes, memory_score, created_at, updated_at)
+        VALUES ('', 'h2', 'hot from elsewhere', 'general', '[]', 0.9, 'hot', 18, 0.1, '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')`).run();
       other.close();
-      expect(app.memories.cache.byProjectKey('', 'h')?.content).toBe('changed elsewhere');
+      expect(app.memories.getByKey([''], 'h', false)?.content).toBe('changed elsewhere');
+      expect(initKeys()).toEqual([['h', 'changed elsewhere'], ['h2', 'hot from elsewhere']]);
     });
   });
 
@@ -366,17 +371,32 @@ describe.each([
       remember('v1', { key: 'a', project: 'p1', tags: ['t'], importance: 0.7 });
       remember('v2', { key: 'a', project: 'p1', tags: ['t'], importance: 0.7 });
       remember('global', { key: 'b', type: 'fact' });
-      const lines = [...exportLines(app.db)];
+      const lines = [...app.memories.exportLines()];
       const other = createApp(testConfig(tempDir()));
       try {
-        const report = importLines(other.db, lines);
+        const report = other.memories.importLines(lines);
         expect(report).toMatchObject({ format: 'brain', created: 2, history: 1, errors: [] });
-        expect([...exportLines(other.db)]).toEqual(lines);
+        expect([...other.memories.exportLines()]).toEqual(lines);
         // Importing again changes nothing.
-        expect(importLines(other.db, lines)).toMatchObject({ created: 0, updated: 0, skipped: 2, history: 0 });
+        expect(other.memories.importLines(lines)).toMatchObject({ created: 0, updated: 0, skipped: 2, history: 0 });
       } finally {
         other.close();
       }
+    });
+
+    it('an import is seen at once by lookups by key and by init, hot tier included', () => {
+      remember('old text', { key: 'k', importance: 0.9 });
+      expect(app.memories.getByKey([''], 'k', false)?.content).toBe('old text');
+      const later = new Date(Date.now() + 60_000).toISOString();
+      const report = app.memories.importLines([
+        JSON.stringify({ kind: 'memory', key: 'k', content: 'imported text', importance: 0.9, storage_tier: 'hot', updated_at: later }),
+        JSON.stringify({ kind: 'memory', key: 'pref', content: 'imported preference', type: 'user_preferences', storage_tier: 'hot' }),
+      ]);
+      expect(report).toMatchObject({ created: 1, updated: 1, errors: [] });
+      expect(app.memories.getByKey([''], 'k', false)?.content).toBe('imported text');
+      const start = app.memories.initContext([''], 0);
+      expect(start.preferences.map((m) => m.content)).toEqual(['imported preference']);
+      expect(start.memories.map((m) => m.content)).toEqual(['imported text']);
     });
 
     it('imports the memory.jsonl of @modelcontextprotocol/server-memory', () => {
@@ -386,10 +406,9 @@ describe.each([
         JSON.stringify({ type: 'relation', from: 'John_Smith', to: 'Acme', relationType: 'works_at' }),
         'not json',
       ];
-      const report = importLines(app.db, lines);
+      const report = app.memories.importLines(lines);
       expect(report).toMatchObject({ format: 'server-memory', created: 2 });
       expect(report.errors).toEqual(['line 4: ' + report.errors[0].slice('line 4: '.length)]);
-      app.memories.cache.invalidate();
       const john = app.memories.getByKey([''], 'John_Smith')!;
       expect(john.content).toMatch(/Speaks fluent Spanish/);
       expect(john.content).toMatch(/works_at Acme/);
@@ -414,7 +433,7 @@ describe.each([
 
   describe('review findings stay fixed', () => {
     it('import converts ISO times, lower-cases tags and reports bad lines instead of crashing', () => {
-      const report = importLines(app.db, [
+      const report = app.memories.importLines([
         'not json',
         'null',
         JSON.stringify({ kind: 'memory', key: 'iso', content: 'we deploy with kubernetes', created_at: '2025-01-01T10:00:00Z', updated_at: '2025-01-01T10:00:00Z', tags: ['Ops'] }),
@@ -425,7 +444,6 @@ describe.each([
       expect(report.created).toBe(2);
       expect(report.errors.length).toBe(4);
       expect(report.errors.join('\n')).toMatch(/line 4: "updated_at" is not a time/);
-      app.memories.cache.invalidate();
       expect(keysOf('kubernetes')).toEqual(['iso']);
       expect(app.memories.getByKey([''], 'iso')!.updated_at).toBe('2025-01-01 10:00:00.000');
       expect(keysOf(undefined, { tags: ['ops'] })).toEqual(['iso']);
@@ -433,7 +451,7 @@ describe.each([
 
     it('import keeps an older conflicting text as an earlier version', () => {
       remember('current text', { key: 'k' });
-      const r = importLines(app.db, [JSON.stringify({ kind: 'memory', key: 'k', content: 'text from the other machine', updated_at: '2025-06-01 00:00:00.000' })]);
+      const r = app.memories.importLines([JSON.stringify({ kind: 'memory', key: 'k', content: 'text from the other machine', updated_at: '2025-06-01 00:00:00.000' })]);
       expect(r).toMatchObject({ skipped: 1, history: 1 });
       expect(app.memories.getByKey([''], 'k')!.content).toBe('current text');
       expect(app.memories.history('', 'k').map((h) => h.content)).toContain('text from the other machine');

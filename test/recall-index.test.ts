@@ -10,7 +10,6 @@ import { createApp, type App } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
 import { CONTENT_KEPT, LiveIndex } from '../src/memory/live-index.js';
 import { searchMemories } from '../src/memory/search.js';
-import { importLines } from '../src/memory/transfer.js';
 import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
 import { brainEnv, indexReady, ROOT, tempDir, testConfig } from './helpers/brain.js';
 
@@ -224,7 +223,7 @@ describe('LiveIndex', () => {
   });
 
   it('finds memories with ids past 32 bits, and accented words through spelling correction', async () => {
-    importLines(b.db, [
+    b.memories.importLines([
       JSON.stringify({ kind: 'memory', id: 3_000_000_000, project: '', key: 'imported', content: 'imported note about zebras', type: 'general', tags: [], importance: 0.5, updated_at: new Date().toISOString() }),
     ]);
     write('later', 'a later memory about zebras');

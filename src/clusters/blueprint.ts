@@ -264,3 +264,17 @@ export function canonicalJson(value: unknown): string {
     v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }
+
+/** What `validate` reports about a good blueprint (the tool and the CLI say the same). */
+export function blueprintSummary(spec: BlueprintSpec) {
+  const c = spec.cluster;
+  return {
+    valid: true,
+    id: spec.metadata.id,
+    name: spec.metadata.name,
+    version: spec.metadata.version,
+    cluster_type: c.type,
+    agents: spec.agents.map((a) => `${a.id} (${a.role})`),
+    workers: { min: c.min_workers, max: c.max_workers, target: targetWorkers(spec) },
+  };
+}

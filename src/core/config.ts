@@ -61,7 +61,11 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_NOTES_RESCAN_SEC: int(0, 86_400).default(60),
     BRAIN_NOTES_POLL_MS: int(0, 3_600_000).default(2000),
 
-    // Execution (issue 4 builds on these)
+    // Clusters: acknowledged messages are kept this long; auto-scaling looks at active clusters this often (0 = off).
+    BRAIN_MESSAGE_RETENTION_HOURS: num(0.01, 24 * 3650).default(24),
+    BRAIN_CLUSTER_SCALE_INTERVAL_SEC: int(0, 86_400).default(30),
+
+    // Execution
     BRAIN_MAX_MEMORY_MB: int(16, 65_536).default(512),
     BRAIN_MAX_EXECUTION_TIME_MS: int(100, 3_600_000).default(30_000),
     BRAIN_MAX_OUTPUT_SIZE_MB: num(0.01, 1024).default(10),
@@ -120,6 +124,8 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     notesWatch: e.BRAIN_NOTES_WATCH,
     notesRescanMs: e.BRAIN_NOTES_RESCAN_SEC * 1000,
     notesPollMs: e.BRAIN_NOTES_POLL_MS,
+    messageRetentionHours: e.BRAIN_MESSAGE_RETENTION_HOURS,
+    clusterScaleIntervalMs: e.BRAIN_CLUSTER_SCALE_INTERVAL_SEC * 1000,
     maxMemoryMb: e.BRAIN_MAX_MEMORY_MB,
     maxExecutionTimeMs: e.BRAIN_MAX_EXECUTION_TIME_MS,
     maxOutputBytes: Math.round(e.BRAIN_MAX_OUTPUT_SIZE_MB * 1024 * 1024),

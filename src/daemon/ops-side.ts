@@ -5,13 +5,10 @@ import { databaseSizeBytes } from '../core/db.js';
 import { startOpsServer, type HealthCheck, type OpsServer } from '../core/ops-http.js';
 import { listBackups } from '../ops/backup.js';
 import { databaseCheck, diskCheck, memoryCheck, runChecks, type CheckFn } from '../ops/health.js';
-import type { Scheduler } from '../ops/scheduler.js';
 import { maintenanceState } from '../ops/settings.js';
 
 export interface OpsSideOptions {
   app: App;
-  /** The daemon's scheduler (admin backups); embedded mode has none. */
-  scheduler?: Scheduler;
   ready: () => boolean;
 }
 
@@ -25,19 +22,19 @@ export function healthChecks(app: App): Record<string, CheckFn> {
 }
 
 export function startOpsSide(opts: OpsSideOptions): Promise<OpsServer | undefined> {
-  const { app, scheduler } = opts;
+  const { app } = opts;
   const { config, db, metrics, memories, events } = app;
   const checks = healthChecks(app);
   const newest = listBackups(config.backupPath)[0];
   if (newest) metrics.backupLastSuccess.set(newest.mtimeMs / 1000);
   const admin: Record<string, () => unknown> = {
+    backup: async () => ({ ok: await app.maintenance.runNow('backup'), newest: listBackups(config.backupPath)[0]?.file ?? null }),
     'rebalance-memory': () => {
       const r = memories.rebalance('manual');
       events.record('memory.rebalance', 'info', `memory tiers rebalanced on request: ${r.promoted} promoted, ${r.demoted} demoted`, { ...r });
       return r;
     },
   };
-  if (scheduler) admin.backup = async () => ({ ok: await scheduler.runNow('backup'), newest: listBackups(config.backupPath)[0]?.file ?? null });
   return startOpsServer({
     host: config.metricsHost,
     port: config.metricsPort,

@@ -12,8 +12,6 @@ import type { OpsServer } from '../core/ops-http.js';
 import { gateSessions } from '../core/session-gate.js';
 import { SocketTransport } from '../core/socket-transport.js';
 import type { Logger } from '../core/logger.js';
-import { maintenanceTasks } from '../ops/maintenance.js';
-import { createScheduler, type Scheduler } from '../ops/scheduler.js';
 import { sessionRefusal } from '../ops/settings.js';
 import { watchHealth } from '../ops/health.js';
 import { healthChecks, startOpsSide } from './ops-side.js';
@@ -21,7 +19,6 @@ import { claimSocketPath, DaemonStartError, listenUnix } from './unix-socket.js'
 
 export interface Daemon {
   app: App;
-  scheduler: Scheduler;
   socketPath: string;
   ops?: OpsServer;
   http?: McpHttpServer;
@@ -50,10 +47,8 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
 
   // Before opening anything: a second daemon must not run maintenance on a database the first owns.
   await claimSocketPath(config.socketPath);
-  const app = createApp(config, { logger, metrics, backgroundCheckpoints: true });
-  const { db, events, memories } = app;
-
-  const scheduler = createScheduler({ db, logger, metrics, events, tasks: maintenanceTasks({ db, config, metrics, memories, events, executions: app.executions, slow: app.slowQuery }) });
+  const app = createApp(config, { logger, metrics, mode: 'daemon' });
+  const { events, maintenance } = app;
 
   let accepting = true;
   const refusal = sessionRefusal(app.db);
@@ -70,7 +65,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   });
   socketServer.on('error', (err) => logger.error('socket server error', { error: err.message }));
 
-  const ops = config.metricsPort > 0 ? await startOpsSide({ app, scheduler, ready: () => accepting }) : undefined;
+  const ops = config.metricsPort > 0 ? await startOpsSide({ app, ready: () => accepting }) : undefined;
 
   let http: McpHttpServer | undefined;
   if (config.httpAddr && token) {
@@ -93,7 +88,6 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     }
   }
 
-  scheduler.start();
   const stopHealthWatch = watchHealth(
     healthChecks(app),
     metrics,
@@ -105,10 +99,6 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     },
     config.healthCheckIntervalMs,
   );
-  // Sandbox self-test and the first waiting sandboxes, in the background.
-  app.executions.warmUp();
-  // Expired data goes at start-up too, not only an hour later.
-  void scheduler.runNow('purge');
   events.record('brain.start', 'info', `brain serve ${packageVersion()} started (pid ${process.pid})`, {
     socket: config.socketPath,
     metrics_port: ops?.port ?? null,
@@ -121,7 +111,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   } catch (err) {
     // Another brain serve claimed the path in the moment since we checked it.
     stopHealthWatch();
-    await scheduler.stop();
+    await maintenance.stop();
     await http?.close();
     await ops?.close();
     app.close();
@@ -132,7 +122,6 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   let stopping: Promise<void> | undefined;
   return {
     app,
-    scheduler,
     socketPath: config.socketPath,
     ops,
     http,
@@ -144,7 +133,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
         for (const sock of live) sock.end();
         await http?.close();
         stopHealthWatch();
-        await scheduler.stop();
+        await maintenance.stop();
         events.record('brain.stop', 'info', `brain serve stopping: ${reason}`);
         await ops?.close();
         // Sessions still open get a moment to receive their last replies.

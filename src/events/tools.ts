@@ -1,8 +1,8 @@
 // The events tools: `events` reads (one, a filtered page, a search, statistics), `record_event`
 // creates or edits, `delete_event` removes. Three tools so each carries honest annotations.
 import { z } from 'zod';
-import { fromDbTime, toDbTime } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
+import { dateArg, isoTime } from '../core/time.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import type { EventsService } from './service.js';
 import { SEVERITIES, type EventFilter, type EventRow, type Severity } from './store.js';
@@ -11,10 +11,6 @@ const severity = z.enum(SEVERITIES);
 const eventType = z
   .string()
   .regex(/^[a-z][a-z0-9_.]{0,63}$/, 'an event type is lower_snake_case (dots allowed), e.g. "deploy", "backup.failed"');
-const isoDate = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31" or "2026-01-31T12:00:00Z"')
-  .transform((s) => toDbTime(Date.parse(s)));
 const details = z.looseObject({}).refine((d) => JSON.stringify(d).length <= 16_384, 'details is at most 16 KB of JSON');
 
 const eventOut = z.object({
@@ -28,8 +24,6 @@ const eventOut = z.object({
   updated_at: z.string(),
 });
 
-const iso = (t: string) => new Date(fromDbTime(t)).toISOString();
-
 function toOut(row: EventRow): z.infer<typeof eventOut> {
   return {
     id: row.id,
@@ -38,8 +32,8 @@ function toOut(row: EventRow): z.infer<typeof eventOut> {
     message: row.message,
     source: row.source,
     ...(row.details === null ? {} : { details: JSON.parse(row.details) as Record<string, unknown> }),
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
+    created_at: isoTime(row.created_at),
+    updated_at: isoTime(row.updated_at),
   };
 }
 
@@ -66,8 +60,8 @@ export function eventTools(events: EventsService): AnyTool[] {
       type: z.array(z.string().max(64)).max(20).optional().describe('Only these types.'),
       severity: z.array(severity).max(4).optional().describe('Only these severities.'),
       source: z.string().max(200).optional().describe('Only this source ("brain" = its own).'),
-      since: isoDate.optional().describe('From this time (ISO 8601).'),
-      until: isoDate.optional().describe('Up to this time (ISO 8601).'),
+      since: dateArg.optional().describe('From this time (ISO 8601).'),
+      until: dateArg.optional().describe('Up to this time (ISO 8601).'),
       stats: z.boolean().default(false).describe('Add counts by severity, type, source.'),
       limit: z.number().int().min(0).max(100).default(20).describe('Page size (0-100).'),
       cursor: z.string().max(100).optional().describe('next_cursor of the previous page.'),
@@ -106,7 +100,7 @@ export function eventTools(events: EventsService): AnyTool[] {
       return {
         events: page.rows.map(toOut),
         next_cursor: page.more && last ? encodeCursor(last.id) : undefined,
-        stats: s && { ...s, first_at: s.first_at && iso(s.first_at), last_at: s.last_at && iso(s.last_at) },
+        stats: s && { ...s, first_at: isoTime(s.first_at), last_at: isoTime(s.last_at) },
       };
     },
   });
@@ -136,13 +130,13 @@ export function eventTools(events: EventsService): AnyTool[] {
           source: args.source === undefined ? ctx.session.clientName ?? 'assistant' : args.source,
           details: args.details ?? null,
         });
-        return { id: row.id, created: true, updated_at: iso(row.updated_at) };
+        return { id: row.id, created: true, updated_at: isoTime(row.updated_at) };
       }
       const patch = { type: args.type, severity: args.severity, message: args.message, source: args.source, details: args.details };
       if (Object.values(patch).every((v) => v === undefined)) throw new UserError('Nothing to change: pass at least one of type, severity, message, source, details.');
       const row = events.update(args.id, patch);
       if (!row) throw new NotFoundError(`No event with id ${args.id} to update.`);
-      return { id: row.id, created: false, updated_at: iso(row.updated_at) };
+      return { id: row.id, created: false, updated_at: isoTime(row.updated_at) };
     },
   });
 

@@ -218,7 +218,11 @@ export function detectHost(config: Config): SandboxHost | HostProblem {
       fs.mkdirSync(workspaceRoot, { recursive: true, mode: 0o711 });
       fs.chmodSync(FALLBACK_WORKSPACES, 0o711);
       fs.chmodSync(workspaceRoot, 0o711);
-      fs.writeFileSync(path.join(workspaceRoot, OWNER_FILE), path.resolve(config.executionPath), { mode: 0o600 });
+      // Written aside and renamed: another brain on the same data directory reads it meanwhile, and
+      // a truncated file in between would read as no owner.
+      const owner = path.join(workspaceRoot, `${OWNER_FILE}.${process.pid}`);
+      fs.writeFileSync(owner, path.resolve(config.executionPath), { mode: 0o600 });
+      fs.renameSync(owner, path.join(workspaceRoot, OWNER_FILE));
     } catch (err) {
       return { reason: `cannot create ${workspaceRoot}: ${(err as Error).message}`, fix: 'set BRAIN_EXECUTION_PATH to a directory the sandbox user can reach (e.g. /opt/brain/executions with mode 0755 parents)' };
     }

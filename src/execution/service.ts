@@ -2,7 +2,7 @@
 // every execution, and turns worker results into small answers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import type { Config } from '../core/config.js';
@@ -110,7 +110,6 @@ function workerFile(): string {
   }
   throw new Error('dist/worker/execute-worker.js not found: run `npm run build`');
 }
-
 
 const QUEUE_FULL = 'execution queue is full';
 
@@ -232,6 +231,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     return starting;
   }
 
+  /** Records a finished execution: its row, the metrics, and an event when it timed out or ran out of memory. */
   function record(id: number, r: ExecOutcome) {
     finishExecution(db, id, {
       status: r.status,
@@ -255,18 +255,71 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     metrics.sandboxStarts.inc({ kind: r.warmHit ? 'warm' : 'cold' });
   }
 
-  async function execute(req: ExecuteRequest, ctx: ExecuteContext = {}): Promise<ExecuteResult> {
-    const h = await ready();
-    const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
-    const base = { project: req.project, sessionId: req.sessionId, language: req.language, code: req.code, timeoutMs };
-    if (pool!.queueSize >= config.executionQueueMax && pool!.threads.length >= config.workerMax) {
-      insertExecution(db, { ...base, status: 'rejected', error: QUEUE_FULL });
-      metrics.executions.inc({ status: 'rejected' });
-      deps.onEvent?.('execution.rejected', 'warning', `an execution was turned away: ${QUEUE_FULL} (${config.executionQueueMax} waiting)`);
-      throw new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
+  /** What every queue-full refusal does, whichever check caught it: count, tell the operator, answer the user. */
+  function queueFull(id: number): UserError {
+    metrics.executions.inc({ status: 'rejected' });
+    deps.onEvent?.('execution.rejected', 'warning', `execution ${id} was turned away: ${QUEUE_FULL} (${config.executionQueueMax} waiting)`, { execution_id: id });
+    return new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
+  }
+
+  /** Records the call as queued, or as rejected (and refuses it) when every worker is busy and the queue is full. */
+  function admit(req: ExecuteRequest, timeoutMs: number): number {
+    const full = pool!.queueSize >= config.executionQueueMax && pool!.threads.length >= config.workerMax;
+    const id = insertExecution(db, {
+      project: req.project,
+      sessionId: req.sessionId,
+      language: req.language,
+      code: req.code,
+      timeoutMs,
+      status: full ? 'rejected' : 'queued',
+      error: full ? QUEUE_FULL : undefined,
+    });
+    if (full) throw queueFull(id);
+    return id;
+  }
+
+  /** Records why the pool did not run execution `id`, and the error the caller gets. */
+  function notRun(id: number, err: Error, cancelledWhileQueued: boolean): Error {
+    if (cancelledWhileQueued) {
+      finishExecution(db, id, { status: 'cancelled', error: 'cancelled while queued' });
+      metrics.executions.inc({ status: 'cancelled' });
+      return new UserError(`Execution ${id} was cancelled before it started.`);
     }
-    const workspace = workspaceFor(req.project);
-    const id = insertExecution(db, { ...base, status: 'queued' });
+    // Between admit and the pool, other calls can fill the queue: piscina then refuses the task.
+    if (err.message.includes('Task queue is at limit')) {
+      finishExecution(db, id, { status: 'rejected', error: QUEUE_FULL });
+      return queueFull(id);
+    }
+    finishExecution(db, id, { status: 'failed', error: err.message });
+    metrics.executions.inc({ status: 'failed' });
+    deps.onEvent?.('execution.sandbox_failed', 'error', `the sandbox could not run execution ${id}: ${err.message}`, { execution_id: id });
+    return new UnavailableError(`The sandbox could not run execution ${id}: ${err.message}. Run \`brain doctor\` to check the sandbox.`);
+  }
+
+  /** The worker's task for execution `id`: the program, its limits, and where its full output goes. */
+  function programTask(id: number, h: SandboxHost, workspace: string, req: ExecuteRequest, timeoutMs: number, port: MessagePort): ExecTask {
+    return {
+      kind: 'execute',
+      ...baseTask(h),
+      workspace,
+      program: { code: req.code, language: req.language, stdin: req.stdin ?? '', files: (req.files ?? []).map((f) => ({ path: f.path, base64: f.data.toString('base64') })) },
+      timeoutMs,
+      maxOutputBytes: config.maxOutputBytes,
+      headBytes: Math.floor(config.executionInlineBytes / 2),
+      tailBytes: Math.floor(config.executionInlineBytes / 2),
+      maxImageBytes: config.maxImageBytes,
+      stdoutFile: path.join(h.outputRoot, `${id}.stdout`),
+      stderrFile: path.join(h.outputRoot, `${id}.stderr`),
+      port,
+    };
+  }
+
+  /**
+   * Hands the program to a worker and waits for its outcome. The worker says when the sandbox
+   * starts (the row turns `running`; progress notifications begin); cancelling drops a queued task
+   * from the queue and has the worker kill a running one.
+   */
+  async function run(id: number, h: SandboxHost, workspace: string, req: ExecuteRequest, timeoutMs: number, ctx: ExecuteContext): Promise<ExecOutcome> {
     const queuedAt = performance.now();
     fs.mkdirSync(h.outputRoot, { recursive: true, mode: 0o700 });
     const { port1, port2 } = new MessageChannel();
@@ -283,54 +336,27 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
         }, 1000);
       }
     });
-    // Cancelling a queued task drops it from the queue; a running one is killed by the worker.
     const queueAbort = new AbortController();
     const onAbort = () => {
       if (started) port1.postMessage('cancel');
       else queueAbort.abort();
     };
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    const task: ExecTask = {
-      kind: 'execute',
-      ...baseTask(h),
-      workspace,
-      program: { code: req.code, language: req.language, stdin: req.stdin ?? '', files: (req.files ?? []).map((f) => ({ path: f.path, base64: f.data.toString('base64') })) },
-      timeoutMs,
-      maxOutputBytes: config.maxOutputBytes,
-      headBytes: Math.floor(config.executionInlineBytes / 2),
-      tailBytes: Math.floor(config.executionInlineBytes / 2),
-      maxImageBytes: config.maxImageBytes,
-      stdoutFile: path.join(h.outputRoot, `${id}.stdout`),
-      stderrFile: path.join(h.outputRoot, `${id}.stderr`),
-      port: port2,
-    };
+    const task = programTask(id, h, workspace, req, timeoutMs, port2);
     if (ctx.signal?.aborted) onAbort();
-    let r: ExecOutcome;
     try {
-      r = await runTask(task, queueAbort.signal);
+      return await runTask(task, queueAbort.signal);
     } catch (err) {
-      const e = err as Error;
-      if (queueAbort.signal.aborted) {
-        finishExecution(db, id, { status: 'cancelled', error: 'cancelled while queued' });
-        metrics.executions.inc({ status: 'cancelled' });
-        throw new UserError(`Execution ${id} was cancelled before it started.`);
-      }
-      if (e.message.includes('Task queue is at limit')) {
-        finishExecution(db, id, { status: 'rejected', error: QUEUE_FULL });
-        metrics.executions.inc({ status: 'rejected' });
-        deps.onEvent?.('execution.rejected', 'warning', `execution ${id} was turned away: ${QUEUE_FULL}`, { execution_id: id });
-        throw new UserError(`The execution queue is full (${config.executionQueueMax} waiting); try again when running executions finish, or raise BRAIN_EXECUTION_QUEUE_MAX.`);
-      }
-      finishExecution(db, id, { status: 'failed', error: e.message });
-      metrics.executions.inc({ status: 'failed' });
-      deps.onEvent?.('execution.sandbox_failed', 'error', `the sandbox could not run execution ${id}: ${e.message}`, { execution_id: id });
-      throw new UnavailableError(`The sandbox could not run execution ${id}: ${e.message}. Run \`brain doctor\` to check the sandbox.`);
+      throw notRun(id, err as Error, queueAbort.signal.aborted);
     } finally {
       ctx.signal?.removeEventListener('abort', onAbort);
       if (progressTimer) clearInterval(progressTimer);
       port1.close();
     }
-    record(id, r);
+  }
+
+  /** The answer to the caller: inline heads and tails of the output, and pointers to the rest. */
+  function toResult(id: number, r: ExecOutcome): ExecuteResult {
     const truncated = r.status === 'output_truncated' || r.stdout.bytes > Buffer.byteLength(r.stdout.head) + Buffer.byteLength(r.stdout.tail) || r.stderr.bytes > Buffer.byteLength(r.stderr.head) + Buffer.byteLength(r.stderr.tail);
     return {
       execution_id: id,
@@ -351,6 +377,16 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       images: r.images,
       warm: r.warmHit,
     };
+  }
+
+  async function execute(req: ExecuteRequest, ctx: ExecuteContext = {}): Promise<ExecuteResult> {
+    const h = await ready();
+    const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
+    const workspace = workspaceFor(req.project);
+    const id = admit(req, timeoutMs);
+    const r = await run(id, h, workspace, req, timeoutMs, ctx);
+    record(id, r);
+    return toResult(id, r);
   }
 
   return {

@@ -1,9 +1,9 @@
 // The execution tools: execute (run code in the sandbox) and executions (list past runs, inspect
 // one, page through its full output).
 import { z } from 'zod';
-import { toDbTime } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
+import { dateArg, isoTime } from '../core/time.js';
 import { defineTool, type AnyTool, type ContentBlock } from '../core/tool.js';
 import { FINAL_STATUSES, type ExecutionRow } from './store.js';
 import type { ExecutionService, InputFile } from './service.js';
@@ -35,10 +35,6 @@ const filePath = z
     message: 'use a relative path inside the workspace, like "data/input.csv" (no "..", no leading "/")',
   });
 
-const isoDate = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31T12:00:00Z"')
-  .transform((s) => toDbTime(Date.parse(s)));
 
 
 function decodeFiles(files: { path: string; content: string; base64?: boolean }[]): InputFile[] {
@@ -61,7 +57,7 @@ function summary(row: ExecutionRow) {
     project: displayProject(row.project),
     exit_code: row.exit_code,
     wall_ms: row.wall_ms === null ? null : Math.round(row.wall_ms),
-    created_at: row.created_at.replace(' ', 'T') + 'Z',
+    created_at: isoTime(row.created_at),
     code: row.code.length > 120 ? row.code.slice(0, 120) + '…' : row.code,
   };
 }
@@ -164,7 +160,7 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
       offset: z.number().optional().describe('With id: byte offset.'),
       status: z.enum(STATUSES).optional().describe('Filter.'),
       project: readProjectArg,
-      since: isoDate.optional().describe('Since (ISO 8601).'),
+      since: dateArg.optional().describe('Since (ISO 8601).'),
       before_id: z.number().optional().describe('Next page: next_before_id.'),
     },
     output: {
@@ -203,8 +199,8 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
             wall_ms: row.wall_ms,
             cpu_ms: row.cpu_ms,
             max_rss_kb: row.max_rss_kb,
-            created_at: row.created_at.replace(' ', 'T') + 'Z',
-            finished_at: row.finished_at ? row.finished_at.replace(' ', 'T') + 'Z' : null,
+            created_at: isoTime(row.created_at),
+            finished_at: isoTime(row.finished_at),
           },
           output: { stream, ...page, total: Math.max(page.total, stored) },
         };

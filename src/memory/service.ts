@@ -1,6 +1,9 @@
-// The memory area's API: what its tools, init, the CLI and other areas call. It owns the hot
-// cache and decides when to rebalance; the SQL lives in store.ts, search.ts and tiers.ts.
-import { databaseSizeBytes, isBusy, stmt, toDbTime, withoutWaiting, type Db } from '../core/db.js';
+// The memory area's API: what its tools, init, search, the CLI and the maintenance tasks call;
+// nothing outside the area sees its tables, its hot cache or its recall index. It owns the cache
+// and the index (keeping both current after its own writes), batches access statistics and decides
+// when to rebalance. It holds no SQL: that is in store.ts, search.ts, tiers.ts, transfer.ts,
+// live-index.ts and terms.ts.
+import { databaseSizeBytes, isBusy, toDbTime, withoutWaiting, type Db } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -10,7 +13,8 @@ import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
-import type { MemoryRow } from './types.js';
+import { exportLines, importLines, type ImportReport } from './transfer.js';
+import type { HitRow, MemoryRow } from './types.js';
 
 /**
  * How long access statistics wait before they are written together. Each write rewrites the
@@ -85,15 +89,10 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   }
 
   /** How many memories there are in all, in the hot tier, and in `project` (init, metrics). */
-  function counts(project: string): { total: number; hot: number; in_project: number } {
+  function counts(project: string): store.MemoryCounts {
     const kept = recallIndex.counts();
     if (kept) return { total: kept.total, hot: kept.hot, in_project: kept.byProject.get(project) ?? 0 };
-    // Three counts that read indexes only (one expression over every row read the whole table).
-    return stmt(
-      db,
-      `SELECT (SELECT count(*) FROM memories) AS total, (SELECT count(*) FROM memories WHERE storage_tier = 'hot') AS hot,
-         (SELECT count(*) FROM memories WHERE project = ?) AS in_project`,
-    ).get(project) as { total: number; hot: number; in_project: number };
+    return store.countMemories(db, project);
   }
 
   function count(operation: string, tier: string) {
@@ -128,6 +127,19 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     return result;
   }
 
+  /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
+  function search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
+    // current(): the index with every committed change applied (ours and other processes').
+    const result = searchMemories(db, query, filter, limit, shown, recallIndex.current());
+    if (touchIt) touch(result.hits.map((h) => h.row.id));
+    // One counter update per tier, not per hit: each update hashes its labels.
+    const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;
+    if (hot) metrics.memoryOperations.inc({ operation: 'recall', tier: 'hot' }, hot);
+    if (result.hits.length > hot) metrics.memoryOperations.inc({ operation: 'recall', tier: 'warm' }, result.hits.length - hot);
+    if (result.hits.length === 0) count('recall', 'none');
+    return result;
+  }
+
   /** A hot tier over budget is rebalanced soon after, off the caller's path. */
   function checkOverflow() {
     if (rebalancePending || (cache.size <= opts.budget.maxItems && cache.bytes <= opts.budget.maxBytes)) return;
@@ -143,9 +155,6 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   }
 
   return {
-    db,
-    cache,
-
     remember(args: RememberArgs) {
       const bytes = Buffer.byteLength(args.content, 'utf8');
       if (bytes > opts.maxContentBytes) {
@@ -176,8 +185,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     getByKey(projects: string[] | undefined, key: string, touchIt = true, active = ''): MemoryRow | undefined {
       const now = toDbTime();
       if (!projects) {
-        const row = stmt(db, `SELECT * FROM memories WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)
-          ORDER BY project = ? DESC, project = '' DESC, updated_at DESC LIMIT 1`).get(key, now, active) as MemoryRow | undefined;
+        const row = store.getNewestByKey(db, key, active, now);
         if (row && touchIt) touch([row.id]);
         if (row) count('get', row.storage_tier);
         return row;
@@ -201,20 +209,42 @@ export function createMemoryService(opts: MemoryServiceOptions) {
       return row;
     },
 
-    /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
-    search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
-      // current(): the index with every committed change applied (ours and other processes').
-      const result = searchMemories(db, query, filter, limit, shown, recallIndex.current());
-      if (touchIt) touch(result.hits.map((h) => h.row.id));
-      // One counter update per tier, not per hit: each update hashes its labels.
-      const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;
-      if (hot) metrics.memoryOperations.inc({ operation: 'recall', tier: 'hot' }, hot);
-      if (result.hits.length > hot) metrics.memoryOperations.inc({ operation: 'recall', tier: 'warm' }, result.hits.length - hot);
-      if (result.hits.length === 0) count('recall', 'none');
-      return result;
+    search,
+
+    /**
+     * What init starts from in `projects`: the hot tier's preferences (most important first), then
+     * its other memories by score, topped up with the best of the rest while fewer than `atLeast`.
+     * Reading them is not a use: an init must not make its own picks hotter.
+     */
+    initContext(projects: string[], atLeast: number): { preferences: MemoryRow[]; memories: HitRow[] } {
+      const now = toDbTime();
+      const hot = cache.all().filter((m) => projects.includes(m.project) && (m.expires_at === null || m.expires_at > now));
+      const preferences = hot.filter((m) => m.type === 'user_preferences').sort((a, b) => b.importance - a.importance || b.memory_score - a.memory_score);
+      let memories: HitRow[] = hot.filter((m) => m.type !== 'user_preferences').sort((a, b) => b.memory_score - a.memory_score);
+      if (memories.length < atLeast) {
+        const seen = new Set(memories.map((m) => m.id));
+        const more = search(undefined, { projects }, atLeast, undefined, false).hits.map((h) => h.row);
+        memories = memories.concat(more.filter((m) => !seen.has(m.id) && m.type !== 'user_preferences'));
+      }
+      return { preferences, memories };
     },
 
+    /** Every project that holds a memory ('' = global), for a bulk forget over all of them. */
+    projects: () => store.listProjects(db),
+
     history: (project: string, key: string) => store.historyOf(db, project, key),
+
+    /** Every memory and archived version as JSON lines (brain export). */
+    exportLines: () => exportLines(db),
+
+    /** Imports brain export or server-memory lines (see transfer.ts); recall and init see them at once. */
+    importLines(lines: string[]): ImportReport {
+      const report = importLines(db, lines);
+      // The import wrote rows behind the cache's back (tiers included) and the index's.
+      cache.invalidate();
+      recallIndex.changed();
+      return report;
+    },
 
     forgetOne(row: MemoryRow) {
       for (const gone of store.forgetRows(db, [row.id])) {
@@ -252,9 +282,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     counts,
 
     /** True when memories exist but no rebalance ever ran on this file (tier_moves is empty). */
-    neverRebalanced(): boolean {
-      return stmt(db, `SELECT NOT EXISTS (SELECT 1 FROM tier_moves) AND EXISTS (SELECT 1 FROM memories)`).pluck().get() === 1;
-    },
+    neverRebalanced: () => store.neverRebalanced(db),
 
     /** Writes pending access statistics now. */
     flush: () => flushTouches(),
@@ -284,14 +312,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     stats(projects?: string[]) {
-      const where = projects ? 'WHERE project IN (SELECT value FROM json_each(?))' : '';
-      const params = projects ? [JSON.stringify(projects)] : [];
-      const tiers = db.prepare(`SELECT storage_tier AS tier, count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM memories ${where} GROUP BY storage_tier`).all(...params) as { tier: string; n: number; bytes: number }[];
-      const types = db.prepare(`SELECT type, count(*) AS n FROM memories ${where} GROUP BY type ORDER BY n DESC LIMIT 20`).all(...params) as { type: string; n: number }[];
-      const byProject = db.prepare(`SELECT project, count(*) AS n FROM memories ${where} GROUP BY project ORDER BY n DESC LIMIT 20`).all(...params) as { project: string; n: number }[];
-      const history = stmt(db, `SELECT reason, count(*) AS n FROM memory_history GROUP BY reason`).all() as { reason: string; n: number }[];
-      const moves = stmt(db, `SELECT at, trigger, promoted, demoted, hot_items, hot_bytes, elapsed_ms FROM tier_moves ORDER BY id DESC LIMIT 5`).all() as Record<string, unknown>[];
-      const totals = stmt(db, `SELECT coalesce(sum(promoted), 0) AS promoted, coalesce(sum(demoted), 0) AS demoted FROM tier_moves`).get() as { promoted: number; demoted: number };
+      const { tiers, types, byProject, history, moves, totals } = store.storedStats(db, projects);
       const hot = tiers.find((t) => t.tier === 'hot');
       const warm = tiers.find((t) => t.tier === 'warm');
       return {
@@ -317,9 +338,4 @@ export function createMemoryService(opts: MemoryServiceOptions) {
       metrics.hotTierUtilisation.set(opts.budget.maxItems ? hot / opts.budget.maxItems : 0);
     },
   };
-}
-
-export function requireRow<T>(row: T | undefined, what: string): T {
-  if (!row) throw new NotFoundError(what);
-  return row;
 }

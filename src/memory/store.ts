@@ -253,3 +253,62 @@ export function purge(db: Db, retentionDays: number, nowMs = Date.now()): { expi
     history: stmt(db, 'DELETE FROM memory_history WHERE archived_at < ?').run(cutoff).changes,
   })).immediate();
 }
+
+/**
+ * The newest live memory with this key in any project, preferring `active`, then global
+ * (recall by key with "project": "*").
+ */
+export function getNewestByKey(db: Db, key: string, active: string, now = toDbTime()): MemoryRow | undefined {
+  return stmt(db, `SELECT * FROM memories WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)
+    ORDER BY project = ? DESC, project = '' DESC, updated_at DESC LIMIT 1`).get(key, now, active) as MemoryRow | undefined;
+}
+
+/** Every project that holds a memory ('' = global). */
+export function listProjects(db: Db): string[] {
+  return stmt(db, 'SELECT DISTINCT project FROM memories').pluck().all() as string[];
+}
+
+export interface MemoryCounts {
+  total: number;
+  hot: number;
+  in_project: number;
+}
+
+/** How many memories there are in all, in the hot tier, and in `project`. */
+export function countMemories(db: Db, project: string): MemoryCounts {
+  // Three counts that read indexes only (one expression over every row read the whole table).
+  return stmt(
+    db,
+    `SELECT (SELECT count(*) FROM memories) AS total, (SELECT count(*) FROM memories WHERE storage_tier = 'hot') AS hot,
+       (SELECT count(*) FROM memories WHERE project = ?) AS in_project`,
+  ).get(project) as MemoryCounts;
+}
+
+/** True when memories exist but no rebalance ever ran on this file (tier_moves is empty). */
+export function neverRebalanced(db: Db): boolean {
+  return stmt(db, `SELECT NOT EXISTS (SELECT 1 FROM tier_moves) AND EXISTS (SELECT 1 FROM memories)`).pluck().get() === 1;
+}
+
+export interface StoredStats {
+  tiers: { tier: string; n: number; bytes: number }[];
+  types: { type: string; n: number }[];
+  byProject: { project: string; n: number }[];
+  history: { reason: string; n: number }[];
+  /** The last five rebalances, newest first. */
+  moves: Record<string, unknown>[];
+  totals: { promoted: number; demoted: number };
+}
+
+/** What memory_stats reports from the tables; `projects` undefined = every project. */
+export function storedStats(db: Db, projects?: string[]): StoredStats {
+  const where = projects ? 'WHERE project IN (SELECT value FROM json_each(?))' : '';
+  const params = projects ? [JSON.stringify(projects)] : [];
+  return {
+    tiers: stmt(db, `SELECT storage_tier AS tier, count(*) AS n, coalesce(sum(size_bytes), 0) AS bytes FROM memories ${where} GROUP BY storage_tier`).all(...params) as StoredStats['tiers'],
+    types: stmt(db, `SELECT type, count(*) AS n FROM memories ${where} GROUP BY type ORDER BY n DESC LIMIT 20`).all(...params) as StoredStats['types'],
+    byProject: stmt(db, `SELECT project, count(*) AS n FROM memories ${where} GROUP BY project ORDER BY n DESC LIMIT 20`).all(...params) as StoredStats['byProject'],
+    history: stmt(db, `SELECT reason, count(*) AS n FROM memory_history GROUP BY reason`).all() as StoredStats['history'],
+    moves: stmt(db, `SELECT at, trigger, promoted, demoted, hot_items, hot_bytes, elapsed_ms FROM tier_moves ORDER BY id DESC LIMIT 5`).all() as Record<string, unknown>[],
+    totals: stmt(db, `SELECT coalesce(sum(promoted), 0) AS promoted, coalesce(sum(demoted), 0) AS demoted FROM tier_moves`).get() as StoredStats['totals'],
+  };
+}

@@ -20,14 +20,6 @@ export function recencyOf(lastUsedMs: number, nowMs: number): number {
   return Math.exp(-Math.max(0, nowMs - lastUsedMs) / 86_400_000 / RECENCY_DAYS);
 }
 
-export function scoreOf(importance: number, accessCount: number, lastUsedMs: number, nowMs: number): number {
-  return (
-    SCORE_WEIGHTS.importance * importance +
-    SCORE_WEIGHTS.frequency * frequencyOf(accessCount) +
-    SCORE_WEIGHTS.recency * recencyOf(lastUsedMs, nowMs)
-  );
-}
-
 /** The same formula in SQL, for rebalancing every row without loading it. */
 const SCORE_SQL = `(${SCORE_WEIGHTS.importance} * importance
   + ${SCORE_WEIGHTS.frequency} * (1 - exp(-access_count / ${FREQUENCY_SCALE}.0))
@@ -63,7 +55,7 @@ const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
  * both the item count and the running byte total stay within the budget. Expired memories (not
  * purged yet) go warm: they are never shown, so they must not hold hot places. Only the first
  * `maxItems` in that order are read (a bounded sort, not a ranking of every row: at 100k
- * memories the two window-function passes this replaces took 220 ms).
+ * memories, ranking every row with two window-function passes takes 220 ms).
  */
 export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now()): RebalanceResult {
   const started = performance.now();

@@ -1,12 +1,12 @@
 // The memory tools: remember, recall, forget, restore_memory, memory_stats, rebalance_memory.
 import { z } from 'zod';
-import { toDbTime } from '../core/db.js';
+import { dateArg, isoTime } from '../core/time.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import type { MemoryService } from './service.js';
 import { snippetOf, type Hit, type RankParts } from './search.js';
-import { isoTime, type HitRow } from './types.js';
+import type { HitRow } from './types.js';
 
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
 const SNIPPET_CHARS = 400;
@@ -22,13 +22,6 @@ const tag = z.string().trim().toLowerCase().min(1, 'a tag cannot be empty').max(
 const type = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,39}$/, 'a type is lower_snake_case, e.g. "user_preferences", "decision", "fact"');
-// Strict ISO 8601: Date.parse alone accepts "12" (2001-12-01) or "March 5", which would make a
-// bulk forget with "before" mean something nobody asked for.
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-const isoDate = z
-  .string()
-  .refine((s) => ISO_DATE.test(s) && !Number.isNaN(Date.parse(s)), 'use an ISO 8601 date or time, e.g. "2026-01-31" or "2026-01-31T12:00:00Z"')
-  .transform((s) => toDbTime(Date.parse(s)));
 
 const memoryOut = z.object({
   id: z.number(),
@@ -212,8 +205,8 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       tags: z.array(tag).max(MAX_TAGS).optional().describe('Only memories with all of these tags.'),
       project: readProjectArg,
       min_importance: z.number().min(0).max(1).optional().describe('Only memories at least this important.'),
-      since: isoDate.optional().describe('Only memories changed at or after this time (ISO 8601).'),
-      until: isoDate.optional().describe('Only memories changed at or before this time (ISO 8601).'),
+      since: dateArg.optional().describe('Only memories changed at or after this time (ISO 8601).'),
+      until: dateArg.optional().describe('Only memories changed at or before this time (ISO 8601).'),
       limit: z.number().int().min(1).max(50, 'limit is at most 50').default(5).describe('Results per page (1-50; default 5, then next_cursor pages on).'),
       cursor: z.string().max(8000).optional().describe('next_cursor from the previous page.'),
       history: z.boolean().default(false).describe('With key: also list earlier versions (restorable with restore_memory).'),
@@ -286,7 +279,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       project: readProjectArg,
       type: type.optional().describe('Bulk: every memory of this type.'),
       tags: z.array(tag).max(MAX_TAGS).optional().describe('Bulk: every memory with all these tags.'),
-      before: isoDate.optional().describe('Bulk: every memory last changed before this time.'),
+      before: dateArg.optional().describe('Bulk: every memory last changed before this time.'),
       confirm: z.boolean().default(false).describe('Required for bulk forgetting.'),
     },
     output: {
@@ -311,7 +304,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         throw new UserError('Say what to forget: "key" or "id" for one memory, or "type", "tags" or "before" (with "confirm": true) for several.');
       }
       const result = memories.forgetMatching(
-        { projects: projects ?? allProjects(memories), type: args.type, tags: args.tags, before: args.before },
+        { projects: projects ?? memories.projects(), type: args.type, tags: args.tags, before: args.before },
         args.confirm,
       );
       return { forgotten: result.forgotten, keys: result.keys.slice(0, 50), restorable_until };
@@ -371,8 +364,4 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
   });
 
   return [remember, recall, forget, restore, stats, rebalanceTool];
-}
-
-function allProjects(memories: MemoryService): string[] {
-  return (memories.db.prepare('SELECT DISTINCT project FROM memories').pluck().all() as string[]);
 }

@@ -1,6 +1,7 @@
 // Export and import of memories as JSON lines: brain's own format (lossless round trip) and the
 // memory.jsonl of @modelcontextprotocol/server-memory, so its users can move over.
-import { fromDbTime, stmt, toDbTime, type Db } from '../core/db.js';
+import { stmt, toDbTime, type Db } from '../core/db.js';
+import { parseIsoDate } from '../core/time.js';
 import { PROJECT_NAME } from '../core/scope.js';
 import { indexTerms } from './terms.js';
 import type { MemoryRow } from './types.js';
@@ -52,18 +53,14 @@ export function detectFormat(lines: string[]): 'brain' | 'server-memory' {
   return 'brain';
 }
 
-const DB_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
 class BadRecord extends Error {}
 
 /** A time from a file, in the database's form; ISO 8601 is converted, anything else is refused. */
 function timeField(v: unknown, name: string, fallback: string | null): string | null {
   if (v === undefined || v === null) return fallback;
-  if (typeof v === 'string' && DB_TIME.test(v)) return toDbTime(fromDbTime(v));
-  if (typeof v === 'string' && ISO_TIME.test(v) && !Number.isNaN(Date.parse(v))) {
-    return toDbTime(Date.parse(/[Zz]|[+-]\d{2}:?\d{2}$/.test(v) || v.length === 10 ? v : v + 'Z'));
-  }
+  // The database's own form ('YYYY-MM-DD HH:MM:SS.SSS', UTC) is ISO 8601 with a space and no zone.
+  const ms = typeof v === 'string' ? parseIsoDate(v) : undefined;
+  if (ms !== undefined) return toDbTime(ms);
   throw new BadRecord(`"${name}" is not a time: use "YYYY-MM-DD HH:MM:SS.SSS" (UTC) or ISO 8601`);
 }
 

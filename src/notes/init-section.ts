@@ -1,7 +1,7 @@
 // What init shows of notes: the most recently touched ones in the active project and global.
 import { z } from 'zod';
 import { displayProject, visibleProjects } from '../core/scope.js';
-import type { InitSection } from '../sessions/tools.js';
+import type { InitSection } from '../sessions/types.js';
 import type { NotesService } from './service.js';
 import { summary } from './service.js';
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../core/db.js';
 import { fromDbTime } from '../core/db.js';
+import { isoTime } from '../core/time.js';
 import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -55,16 +56,14 @@ export interface NoteHit extends NoteSummary {
   match: 'all_words' | 'any_word' | 'prefix' | 'corrected' | 'fuzzy';
 }
 
-const iso = (t: string) => new Date(fromDbTime(t)).toISOString();
-
 export function summary(row: store.NoteRow): NoteSummary {
   return {
     project: row.project,
     path: row.path,
     title: row.title,
     tags: JSON.parse(row.tags) as string[],
-    created: iso(row.created_at),
-    updated: iso(row.updated_at),
+    created: isoTime(row.created_at),
+    updated: isoTime(row.updated_at),
     hash: row.hash,
     size: row.size_bytes,
     ...(row.problems ? { problems: JSON.parse(row.problems) as string[] } : {}),

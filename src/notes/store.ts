@@ -40,10 +40,6 @@ export function getNote(db: Db, project: string, path: string): NoteRow | undefi
   return stmt(db, `SELECT * FROM notes WHERE project = ? AND path = ?`).get(project, path) as NoteRow | undefined;
 }
 
-export function getNoteById(db: Db, id: number): NoteRow | undefined {
-  return stmt(db, `SELECT * FROM notes WHERE id = ?`).get(id) as NoteRow | undefined;
-}
-
 /** Notes in the projects whose title is this (case-insensitive). */
 export function findByTitle(db: Db, projects: string[], title: string): NoteRow[] {
   return stmt(db, `SELECT * FROM notes WHERE title = ? COLLATE NOCASE AND project IN (SELECT value FROM json_each(?)) ORDER BY project DESC`).all(title, JSON.stringify(projects)) as NoteRow[];

@@ -260,7 +260,6 @@ export function createNoteSync(opts: SyncOptions) {
     get watching() {
       return watching;
     },
-    /** Makes the index match the files, cheaply; called before every read, list and search. */
     /**
      * Starts the start-up pass without blocking: batches run on later turns of the event loop, and
      * the first call that needs the index (ensureFresh) finishes whatever is left at once.
@@ -285,6 +284,7 @@ export function createNoteSync(opts: SyncOptions) {
       };
       setImmediate(step);
     },
+    /** Makes the index match the files, cheaply; called before every read, list and search. */
     ensureFresh() {
       if (background) return finishBackground();
       const interval = watching ? opts.rescanMs : opts.pollMs;

@@ -19,16 +19,6 @@ export function slowQueryRecorder(db: Db, metrics: Metrics, thresholdMs: number)
   };
 }
 
-/** Runs `fn` (synchronous database work) and records it when slow. */
-export function timed<T>(record: SlowQueryRecorder, sql: string, fn: () => T): T {
-  const started = performance.now();
-  try {
-    return fn();
-  } finally {
-    record(sql, performance.now() - started);
-  }
-}
-
 export interface SlowQuerySummary {
   sql: string;
   executions: number;

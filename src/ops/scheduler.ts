@@ -1,111 +1,147 @@
-// The maintenance scheduler of `brain serve`. One timer ticks; each task runs when its interval
-// has passed since its last run. Tasks whose interval is long (VACUUM, backups) remember their
-// last run in the config table, so a restart does not redo them nor push them back forever.
-// Every run is counted in metrics; failures and notable results become events.
+// The one maintenance scheduler, built by createApp for every mode (embedded `brain`, `brain
+// serve`, one-shot commands that run a task with runNow). Each task runs when it is due: one
+// interval after its last run, and once `startDelayMs` after start-up when it asks for that. Tasks
+// whose interval is long (VACUUM, backups) remember their last run in the config table, so a
+// restart does not redo them nor push them back forever. Every run is counted in metrics, timed
+// into the slow-query log, and failures and notable results become events.
 import type { Db } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
+import type { MaintenanceTask } from '../core/maintenance.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventsService } from '../events/service.js';
+import type { SlowQueryRecorder } from './query-log.js';
 import { getSetting, setSetting } from './settings.js';
 
-export interface TaskResult {
-  /** Sentence for an event; no event when undefined (routine runs that changed nothing). */
-  event?: string;
-  details?: Record<string, unknown>;
-}
-
-export interface Task {
-  name: string;
-  /** 0 = never on schedule (still runnable with runNow). */
-  intervalMs: number;
-  /** Keep the last run time in the database (for long intervals). */
-  persist?: boolean;
-  run(): Promise<TaskResult | void> | TaskResult | void;
-}
+/**
+ * The timer never sleeps longer than this: due times are wall-clock times, and Node's timers do
+ * not count a machine's suspend, so a laptop that slept runs what fell due at most 30 s after waking.
+ */
+const MAX_SLEEP_MS = 30_000;
 
 export interface SchedulerDeps {
   db: Db;
   logger: Logger;
   metrics: Metrics;
-  events: EventsService;
-  tasks: Task[];
-  /** How often due tasks are looked for. */
-  tickMs?: number;
+  events: Pick<EventsService, 'record'>;
+  slow?: SlowQueryRecorder;
+  tasks: MaintenanceTask[];
+}
+
+export interface ScheduleOptions {
+  /** Start of the schedule (tests pass a fixed clock). */
+  nowMs?: number;
+  /** Tasks a mode leaves off its timers; they stay runnable with runNow (e.g. POST /admin/backup). */
+  unscheduled?: readonly string[];
 }
 
 export type Scheduler = ReturnType<typeof createScheduler>;
 
-export function createScheduler(deps: SchedulerDeps, nowMs = Date.now()) {
-  const { db, logger, metrics, events } = deps;
+export function createScheduler(deps: SchedulerDeps, opts: ScheduleOptions = {}) {
+  const { db, logger, metrics, events, tasks } = deps;
+  const origin = opts.nowMs ?? Date.now();
+  const off = new Set(opts.unscheduled);
   const lastRun = new Map<string, number>();
-  for (const task of deps.tasks) {
+  /** When each task runs next; Infinity = only when asked. */
+  const due = new Map<string, number>();
+  const scheduled = tasks.filter((t) => !off.has(t.name) && (t.intervalMs > 0 || t.startDelayMs !== undefined)).map((t) => t.name);
+  for (const task of tasks) {
+    if (!scheduled.includes(task.name)) {
+      due.set(task.name, Infinity);
+      continue;
+    }
     const stored = task.persist ? Number(getSetting(db, `last_run:${task.name}`)) : NaN;
-    lastRun.set(task.name, Number.isFinite(stored) && stored > 0 ? stored : nowMs);
+    if (Number.isFinite(stored) && stored > 0) lastRun.set(task.name, stored);
+    const byInterval = task.intervalMs > 0 ? (lastRun.get(task.name) ?? origin) + task.intervalMs : Infinity;
+    const byStart = task.startDelayMs !== undefined ? origin + task.startDelayMs : Infinity;
+    due.set(task.name, Math.min(byInterval, byStart));
   }
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
+  let started = false;
+  let stopped = false;
+  let queue: Promise<unknown> = Promise.resolve();
 
-  async function runTask(task: Task, now: number): Promise<boolean> {
-    const started = performance.now();
+  async function runTask(task: MaintenanceTask, now: number): Promise<boolean> {
+    const startedAt = performance.now();
+    // A failed run is retried at the next interval, not in a tight loop.
+    lastRun.set(task.name, now);
+    due.set(task.name, task.intervalMs > 0 && !off.has(task.name) ? now + task.intervalMs : Infinity);
     try {
       const result = await task.run();
-      lastRun.set(task.name, now);
       if (task.persist) setSetting(db, `last_run:${task.name}`, String(now));
       metrics.maintenanceRuns.inc({ task: task.name, status: 'ok' });
-      const elapsed_ms = Math.round(performance.now() - started);
-      logger.info(`maintenance ${task.name} done`, { elapsed_ms, ...result?.details });
+      const elapsed_ms = Math.round(performance.now() - startedAt);
+      // Routine runs that changed nothing stay out of the logs at the default level: an embedded
+      // brain would otherwise write six lines at every start and one every five minutes.
+      logger[result?.event ? 'info' : 'debug'](`maintenance ${task.name} done`, { elapsed_ms, ...result?.details });
       if (result?.event) events.record(`maintenance.${task.name}`, 'info', result.event, { elapsed_ms, ...result.details });
       return true;
     } catch (err) {
-      // A failed run is retried at the next interval, not in a tight loop.
-      lastRun.set(task.name, now);
       metrics.maintenanceRuns.inc({ task: task.name, status: 'error' });
       logger.error(`maintenance ${task.name} failed`, { error: (err as Error).stack ?? String(err) });
       events.record(`maintenance.${task.name}`, 'error', `${task.name} failed: ${(err as Error).message}`);
       return false;
+    } finally {
+      deps.slow?.(`maintenance ${task.name}`, performance.now() - startedAt);
     }
   }
 
-  /** Runs every due task, one after another; overlapping ticks wait for the running one. */
-  async function tick(now = Date.now()): Promise<string[]> {
-    if (running) await running;
-    const ran: string[] = [];
-    const work = (async () => {
-      for (const task of deps.tasks) {
-        if (task.intervalMs <= 0 || now - lastRun.get(task.name)! < task.intervalMs) continue;
+  /** Runs `work` after whatever runs now, so two tasks never overlap. */
+  function exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const p = queue.then(work);
+    queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Runs every due task, in list order; resolves to the names that ran. */
+  function tick(now = Date.now()): Promise<string[]> {
+    return exclusive(async () => {
+      const ran: string[] = [];
+      for (const task of tasks) {
+        if (stopped) break;
+        if (due.get(task.name)! > now) continue;
         await runTask(task, now);
         ran.push(task.name);
       }
-    })();
-    running = work;
-    try {
-      await work;
-    } finally {
-      running = undefined;
-    }
-    return ran;
+      return ran;
+    });
+  }
+
+  function arm() {
+    if (!started || stopped) return;
+    clearTimeout(timer);
+    const next = Math.min(...due.values());
+    if (next === Infinity) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void tick().finally(arm);
+    }, Math.min(Math.max(0, next - Date.now()), MAX_SLEEP_MS));
+    timer.unref(); // maintenance never keeps the process alive on its own
   }
 
   return {
+    /** Every task this brain has, scheduled or not. */
+    tasks: tasks as readonly MaintenanceTask[],
+    /** The tasks that run on their own (the rest only when asked). */
+    scheduled: scheduled as readonly string[],
     tick,
     /** Runs one task now, whatever its schedule; resolves to whether it succeeded. */
-    async runNow(name: string): Promise<boolean> {
-      const task = deps.tasks.find((t) => t.name === name);
+    runNow(name: string): Promise<boolean> {
+      const task = tasks.find((t) => t.name === name);
       if (!task) throw new Error(`no maintenance task ${name}`);
-      if (running) await running;
-      return runTask(task, Date.now());
+      return exclusive(() => runTask(task, Date.now())).finally(arm);
     },
     lastRun: (name: string) => lastRun.get(name),
     start() {
-      if (timer) return;
-      timer = setInterval(() => void tick(), deps.tickMs ?? 30_000);
-      timer.unref();
+      if (started) return;
+      started = true;
+      arm();
     },
-    /** Stops the timer and waits for a task in progress. */
+    /** Stops the timer and waits for a task in progress; no further task starts. */
     async stop() {
-      if (timer) clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       timer = undefined;
-      if (running) await running;
+      await queue;
     },
   };
 }

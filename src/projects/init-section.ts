@@ -1,6 +1,6 @@
 // What init shows of the active project: its description and context, trimmed to the budget.
 import { z } from 'zod';
-import type { InitSection } from '../sessions/tools.js';
+import type { InitSection } from '../sessions/types.js';
 import type { ProjectService } from './service.js';
 import { CONTEXT_KEYS } from './store.js';
 

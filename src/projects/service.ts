@@ -1,5 +1,6 @@
 // The projects area's API: what its tools, init and other areas call.
 import type { Db } from '../core/db.js';
+import { isoTime } from '../core/time.js';
 import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import { assertProjectName, GLOBAL } from '../core/scope.js';
 import { editDistance } from '../memory/terms.js';
@@ -32,8 +33,6 @@ export interface ProjectUpdate {
   expectedVersion?: number;
 }
 
-const iso = (t: string) => new Date(t.replace(' ', 'T') + 'Z').toISOString();
-
 export function rowToProject(row: ProjectRow): Project {
   return {
     name: row.name,
@@ -41,8 +40,8 @@ export function rowToProject(row: ProjectRow): Project {
     context: store.parseContext(row.context),
     status: row.status,
     version: row.version,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at),
+    created_at: isoTime(row.created_at),
+    updated_at: isoTime(row.updated_at),
   };
 }
 

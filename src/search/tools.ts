@@ -5,7 +5,7 @@ import { displayProject, readProjectArg, visibleProjects } from '../core/scope.j
 import { defineTool, type AnyTool } from '../core/tool.js';
 import type { MemoryService } from '../memory/service.js';
 import { snippetOf } from '../memory/search.js';
-import { isoTime } from '../memory/types.js';
+import { isoTime } from '../core/time.js';
 import { queryTerms } from '../memory/fts-query.js';
 import { UserError } from '../core/errors.js';
 import type { NotesService } from '../notes/service.js';

@@ -43,7 +43,3 @@ export function purgeSessions(db: Db, retentionDays: number, nowMs = Date.now())
   const cutoff = toDbTime(nowMs - retentionDays * 86_400_000);
   return stmt(db, `DELETE FROM sessions WHERE expires_at < ? OR (ended_at IS NOT NULL AND ended_at < ?)`).run(toDbTime(nowMs), cutoff).changes;
 }
-
-export function countLiveSessions(db: Db, nowMs = Date.now()): number {
-  return stmt(db, `SELECT count(*) FROM sessions WHERE ended_at IS NULL AND expires_at > ?`).pluck().get(toDbTime(nowMs)) as number;
-}

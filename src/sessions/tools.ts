@@ -1,29 +1,22 @@
 // init: opens or resumes a session and returns what the assistant should start from, inside a
 // size budget so it never floods the context window. Other areas add sections (project context,
-// notes, ...) through InitSection; the memory sections are built here from the memory area's API.
+// notes, ...) through InitSection; the memory sections are built here from what the memory area
+// picks for a start (its initContext).
 import { z } from 'zod';
-import type { Db } from '../core/db.js';
 import { UserError } from '../core/errors.js';
 import { displayProject, projectName, visibleProjects } from '../core/scope.js';
 import type { Logger } from '../core/logger.js';
 import { describeInputError, type PromptDef } from '../core/server.js';
-import { defineTool, type AnyTool, type SessionState, type ToolContext } from '../core/tool.js';
+import { defineTool, type AnyTool, type ToolContext } from '../core/tool.js';
 import type { MemoryService } from '../memory/service.js';
-import { isoTime, type HitRow } from '../memory/types.js';
-import { createSession, getLiveSession, touchSession } from './store.js';
-
-export interface InitSection {
-  /** Key in the init result. */
-  name: string;
-  schema: z.ZodType;
-  /** Builds the section within `budgetChars` (JSON length), or undefined to leave it out. */
-  build(session: SessionState, budgetChars: number): unknown | undefined;
-}
+import type { HitRow } from '../memory/types.js';
+import { isoTime } from '../core/time.js';
+import type { SessionService } from './service.js';
+import type { InitSection } from './types.js';
 
 export interface SessionOptions {
-  db: Db;
+  sessions: SessionService;
   memories: MemoryService;
-  ttlMs: number;
   budgetChars: number;
   sections?: InitSection[];
   /** Called when init switches project, so areas can check the project exists. */
@@ -106,29 +99,20 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
     handle(args, ctx) {
       const session = ctx.session;
       let resumed = false;
-      let row = args.session_id ? getLiveSession(opts.db, args.session_id) : session.id ? getLiveSession(opts.db, session.id) : undefined;
+      let row = args.session_id ? opts.sessions.live(args.session_id) : session.id ? opts.sessions.live(session.id) : undefined;
       if (args.session_id && !row) throw new UserError(`Session ${args.session_id} has expired or does not exist; call init without session_id to start a new one.`);
       const project = args.project === undefined ? row?.project ?? session.project : args.project === 'global' ? '' : args.project;
       if (project) opts.checkProject?.(project, args.create_project);
       if (row) {
         resumed = true;
-        touchSession(opts.db, row.id, project, opts.ttlMs);
+        opts.sessions.touch(row.id, project);
       } else {
-        row = createSession(opts.db, args.client ?? session.clientName ?? null, project, opts.ttlMs);
+        row = opts.sessions.start(args.client ?? session.clientName ?? null, project);
       }
       session.id = row.id;
       session.project = project;
 
-      const visible = visibleProjects(undefined, session)!;
-      const now = new Date().toISOString();
-      const hot = opts.memories.cache.all().filter((m) => visible.includes(m.project) && (m.expires_at === null || isoTime(m.expires_at) > now));
-      const preferences = hot.filter((m) => m.type === 'user_preferences').sort((a, b) => b.importance - a.importance || b.memory_score - a.memory_score);
-      let top: HitRow[] = hot.filter((m) => m.type !== 'user_preferences').sort((a, b) => b.memory_score - a.memory_score);
-      if (top.length < INIT_MAX_MEMORIES) {
-        const seen = new Set(top.map((m) => m.id));
-        const more = opts.memories.search(undefined, { projects: visible }, INIT_MAX_MEMORIES, undefined, false).hits.map((h) => h.row);
-        top = top.concat(more.filter((m) => !seen.has(m.id) && m.type !== 'user_preferences'));
-      }
+      const { preferences, memories: top } = opts.memories.initContext(visibleProjects(undefined, session)!, INIT_MAX_MEMORIES);
       const stats = opts.memories.counts(project);
 
       // Budget order: preferences, other areas' sections, then memories fill what is left.
