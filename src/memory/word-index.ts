@@ -10,8 +10,7 @@
 // Words are cut, folded and stemmed by src/text/words.ts, for documents and queries alike, as
 // FTS5's tokenizer does. Stopwords are not indexed (recall drops them from queries), but count
 // towards a memory's length, as they do in FTS5.
-import { FIELD_WEIGHTS } from '../text/fts.js';
-import { BM25_B as B, BM25_K1 as K1, fts5Idf } from '../text/rank.js';
+import { BM25_B as B, BM25_K1 as K1, FIELD_WEIGHTS, fts5Idf } from '../text/rank.js';
 import { isStopword, stemOf, wordsOf } from '../text/words.js';
 
 /** The text of a memory in the index's three columns, weighted as in recall's bm25(). */

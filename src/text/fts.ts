@@ -1,6 +1,7 @@
 // Building SQLite FTS5 queries. User text is never spliced into MATCH syntax: it is cut into words
 // (words.ts) and every word goes through quote(), the one quoting rule, so `foo AND (`, stray
 // quotes, `*`, `NEAR` or any unicode become plain terms.
+import { FIELD_WEIGHTS, type Field } from './rank.js';
 import type { Synonyms } from './synonyms.js';
 import { stemOf } from './words.js';
 
@@ -43,17 +44,7 @@ export function trigramQuery(grams: string[]): string {
   return grams.map(quote).join(' OR ');
 }
 
-/** The three searchable fields every FTS table has, in any column order. */
-export type Field = 'title' | 'body' | 'tags';
-
-/**
- * How much a word counts in each field, for every ranking in brain (FTS5's bm25() and the
- * in-process scorers): a word in a memory's key or a note's title says most about what it is
- * about, then its tags, then its text.
- */
-export const FIELD_WEIGHTS: Readonly<Record<Field, number>> = { title: 4, tags: 2, body: 1 };
-
-/** FTS5's bm25() of a table whose columns hold these fields, with FIELD_WEIGHTS. */
+/** FTS5's bm25() of a table whose columns hold these fields (in this order), with FIELD_WEIGHTS. */
 export function bm25Of(table: string, columns: Field[]): string {
   return `bm25(${table}, ${columns.map((c) => FIELD_WEIGHTS[c].toFixed(1)).join(', ')})`;
 }

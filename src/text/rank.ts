@@ -31,6 +31,16 @@ export function relativeTexts(items: { text: number; match: MatchKind }[]): numb
   return items.map((item) => (item.text / (best || 1)) * MATCH_WEIGHT[item.match]);
 }
 
+/** The three searchable fields of memories (key, content, tags) and notes (title, body, tags). */
+export type Field = 'title' | 'body' | 'tags';
+
+/**
+ * How much a word counts in each field, for every ranking in brain (FTS5's bm25() and the
+ * in-process scorers): a word in a memory's key or a note's title says most about what it is
+ * about, then its tags, then its text.
+ */
+export const FIELD_WEIGHTS: Readonly<Record<Field, number>> = { title: 4, tags: 2, body: 1 };
+
 // BM25 as SQLite FTS5's bm25() computes it (k1 = 1.2, b = 0.75).
 export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;

@@ -5,10 +5,9 @@
 // scored again by the same formula (BM25 over title, tags and text with FIELD_WEIGHTS), with the
 // same statistics (how many items of both collections hold each word) and the same average
 // length, and scaled against the best item of the union.
-import { FIELD_WEIGHTS, type Field } from './fts.js';
 import { isMisspelling } from './fuzzy.js';
 import type { Query } from './query.js';
-import { BM25_B, BM25_K1, relativeTexts, type MatchKind } from './rank.js';
+import { BM25_B, BM25_K1, FIELD_WEIGHTS, relativeTexts, type Field, type MatchKind } from './rank.js';
 import type { Synonyms } from './synonyms.js';
 import { isStopword, stemOf, wordsOf } from './words.js';
 
