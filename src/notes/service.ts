@@ -52,8 +52,8 @@ export interface NoteSummary {
   problems?: string[];
 }
 
+/** A note found, in the order the notes area ranks them (search/tools.ts ranks them again with memories). */
 export interface NoteHit extends NoteSummary {
-  score: number;
   match: MatchKind;
   /** The body (up to SCORED_CHARS), for snippets and the combined search's scoring. */
   body: string;
@@ -272,7 +272,7 @@ export function createNotesService(opts: NotesOptions) {
       .sort((a, b) => b.score - a.score || b.hit.row.id - a.hit.row.id)
       .slice(0, limit);
     const bodies = store.noteBodies(db, ranked.map((r) => r.hit.row.id), SCORED_CHARS);
-    const hits = ranked.map((r) => ({ ...summary(r.hit.row), score: r.score, match: r.match, body: bodies.get(r.hit.row.id) ?? r.hit.row.body, lastUsedMs: r.lastUsedMs }));
+    const hits = ranked.map((r) => ({ ...summary(r.hit.row), match: r.match, body: bodies.get(r.hit.row.id) ?? r.hit.row.body, lastUsedMs: r.lastUsedMs }));
     return { hits, wordStats };
   }
 
