@@ -150,7 +150,7 @@ export const COMBINED_CASES: CombinedCase[] = [
   { query: 'release manager freeze', first: { kind: 'note', title: 'Release process' } },
   { query: 'how to run database migrations', first: { kind: 'note', title: 'Database migration guide' } },
   { query: 'checkout outage root cause', first: { kind: 'note', title: 'Postmortem: checkout outage' } },
-  { query: 'python formatter line length', first: { kind: 'note', title: 'Python style guide' } },
+  { query: 'python formatting line length', first: { kind: 'note', title: 'Python style guide' } },
   { query: 'when do nightly backups run', first: { kind: 'memory', title: 'backup-schedule' } },
   { query: 'search page feature flag', first: { kind: 'memory', title: 'feature-flag' } },
   { query: 'staging database port', first: { kind: 'memory', title: 'staging-db' } },
