@@ -1,6 +1,7 @@
 // Memory benchmark: remember/recall latency over real stdio at 10k and 100k memories,
 // beside the protocol floor (a no-op SDK server) and @modelcontextprotocol/server-memory on the
-// same data, start-up time, and recall@10 on a relevance set. The floor is timed in blocks that
+// same data, start-up time, recall@10 on a relevance set and the combined search's cases (a memory
+// or a note must rank first) among those memories. The floor is timed in blocks that
 // alternate with brain's, so slow drifts of a shared machine do not read as differences.
 // Two more baselines show what no server could avoid: brain's recall answers sent back by a server
 // that does no work (replay-server.ts), and remember's INSERT alone, committed by a server that does
@@ -13,7 +14,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Database from 'better-sqlite3';
 import { loadCorpus, type Doc } from './corpus.js';
 import { brainEnv, CLI, connectStdio, ms, ROOT, summarize, table, tempDir, timeCalls, type BenchContext, type BenchSection, type StdioPeer, type Summary } from './lib.js';
-import { NEEDLES, relevancePairs } from './relevance.js';
+import { COMBINED_CASES, NEEDLES, NOTE_NEEDLES, relevancePairs } from './relevance.js';
 
 const require = createRequire(import.meta.url);
 
@@ -105,6 +106,33 @@ async function relevance(client: Client): Promise<Quality> {
     } else misses.push(`${query} -> ${key}`);
   }
   return { recallAt10: hits / pairs.length, mrr: rr / pairs.length, misses };
+}
+
+interface CombinedQuality {
+  /** Cases whose expected memory or note ranked first, by the kind expected. */
+  firstRight: { memory: number; note: number };
+  cases: { memory: number; note: number };
+  mrr: number;
+  misses: string[];
+}
+
+/** The combined search's cases (relevance.ts): notes are written beside the memories, then each query goes to `search`. */
+async function combinedRelevance(client: Client): Promise<CombinedQuality> {
+  for (const n of NOTE_NEEDLES) {
+    const r = await client.callTool({ name: 'note_write', arguments: { title: n.title, content: n.content, tags: n.tags } });
+    if (r.isError) throw new Error(`note_write failed: ${JSON.stringify(r.content).slice(0, 200)}`);
+  }
+  const out: CombinedQuality = { firstRight: { memory: 0, note: 0 }, cases: { memory: 0, note: 0 }, mrr: 0, misses: [] };
+  for (const { query, first } of COMBINED_CASES) {
+    const r = await client.callTool({ name: 'search', arguments: { query, limit: 10 } });
+    const results = (r.structuredContent as { results: { kind: string; title: string }[] }).results ?? [];
+    const rank = results.findIndex((x) => x.kind === first.kind && x.title === first.title);
+    out.cases[first.kind]++;
+    if (rank === 0) out.firstRight[first.kind]++;
+    else out.misses.push(`${query} -> ${first.kind} "${first.title}" ranked ${rank < 0 ? 'past 10' : rank + 1}, first: ${results[0] ? `${results[0].kind} "${results[0].title}"` : 'nothing'}`);
+    if (rank >= 0) out.mrr += 1 / (rank + 1) / COMBINED_CASES.length;
+  }
+  return out;
 }
 
 /** A free loopback port for the metrics side port. */
@@ -209,6 +237,7 @@ interface BrainRun {
   insertOnly: number[];
   startup: Summary;
   quality?: Quality;
+  combined?: CombinedQuality;
   dbBytes: number;
 }
 
@@ -257,6 +286,7 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
     });
     await replay?.close();
     const quality = opts.quality ? await relevance(peer.client) : undefined;
+    const combined = opts.quality ? await combinedRelevance(peer.client) : undefined;
     await peer.close();
     const dbBytes = fs.statSync(path.join(dir, 'brain.db')).size;
     const startup = await startupMs(env, 5);
@@ -274,6 +304,7 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
       floorBesideRecall: recall.floor,
       startup,
       quality,
+      combined,
       dbBytes,
     };
   } finally {
@@ -377,6 +408,12 @@ const section: BenchSection = {
     const q = b10.quality!;
     console.log(`relevance: recall@10 = ${q.recallAt10.toFixed(3)}, MRR = ${q.mrr.toFixed(3)} over ${relevancePairs().length} queries (${NEEDLES.length} memories among ${small} others)`);
     if (q.misses.length) console.log(`  misses: ${q.misses.join(' | ')}`);
+    const c = b10.combined!;
+    console.log(
+      `combined search (memories + ${NOTE_NEEDLES.length} notes): the best answer first in ${c.firstRight.note}/${c.cases.note} queries answered by a note ` +
+        `and ${c.firstRight.memory}/${c.cases.memory} answered by a memory, MRR = ${c.mrr.toFixed(3)}`,
+    );
+    if (c.misses.length) console.log(`  misses: ${c.misses.join(' | ')}`);
 
     table('Targets', ['target', 'measured', 'verdict'], [
       [`remember p50 @${small} <= 2x floor`, `${(b10.remember.p50 / floorRemember.p50).toFixed(2)}x`, verdict(b10.remember.p50 <= 2 * floorRemember.p50)],
@@ -386,6 +423,7 @@ const section: BenchSection = {
       [`recall p95 @${large} < 5 ms`, `${ms(b100.recall.p95)} ms`, verdict(b100.recall.p95 < 5)],
       ['start-up < 600 ms', `${ms(Math.max(b10.startup.p50, b100.startup.p50))} ms`, verdict(Math.max(b10.startup.p50, b100.startup.p50) < 600)],
       ['recall@10 >= 0.9', q.recallAt10.toFixed(3), verdict(q.recallAt10 >= 0.9)],
+      ['combined search: the best answer first in every case', `${c.firstRight.note + c.firstRight.memory}/${COMBINED_CASES.length}`, verdict(c.misses.length === 0)],
     ]);
   },
 };

@@ -57,3 +57,104 @@ export const NEEDLES: Needle[] = [
 export function relevancePairs(): { query: string; key: string }[] {
   return NEEDLES.flatMap((n) => n.queries.map((query) => ({ query, key: n.key })));
 }
+
+/** A note for the combined search's relevance cases (written with note_write). */
+export interface NoteNeedle {
+  title: string;
+  tags: string[];
+  content: string;
+}
+
+// Notes an assistant would keep beside the memories above: longer texts on one subject, which
+// mention some of the memories' words in passing.
+export const NOTE_NEEDLES: NoteNeedle[] = [
+  {
+    title: 'Certificate rotation runbook',
+    tags: ['ops', 'tls'],
+    content: `TLS certificates for shop.example.com and api.example.com expire every 90 days.
+
+- certbot renews them automatically on the ingress host; \`certbot certificates\` lists the expiry dates.
+- For the internal CA (service-to-service mTLS), run \`make rotate-internal-ca\` in the infra repository: it issues new leaf certificates and rolls the pods one by one.
+- After a rotation, check with \`openssl s_client -connect api.example.com:443\` that the new chain is served.
+
+Ask Priya from the infrastructure team before touching the internal CA.`,
+  },
+  {
+    title: 'Disaster recovery plan',
+    tags: ['ops'],
+    content: `If the primary region fails, service is restored in the secondary region, in this order:
+
+1. Declare the incident in the #ops channel and name an incident lead.
+2. Restore the customer database from the latest nightly backup in the cold storage bucket; check the retention window first, older snapshots are pruned.
+3. Point DNS at the secondary load balancer (TTL 60 seconds).
+4. Re-run the smoke tests and announce the recovery.
+
+Targets: recovery point objective 24 hours, recovery time objective 4 hours. The plan is rehearsed twice a year; the last drill took 3 h 10 min.`,
+  },
+  {
+    title: 'Release process',
+    tags: ['process'],
+    content: `Releases go out on Tuesdays and Thursdays. The release manager:
+
+1. Freezes the main branch at 10:00 and tags a release candidate.
+2. Runs the end-to-end suite against staging; a flaky test is retried once, then investigated.
+3. Signs off the release checklist with the product owner.
+4. Deploys with the blue/green switch and watches error rates for 30 minutes.
+
+New features ship dark: every new page or endpoint (the new search page, for one) starts behind a feature flag, and the flag is removed two releases after it reaches all users. Hotfixes skip the freeze but still need the checklist.`,
+  },
+  {
+    title: 'Database migration guide',
+    tags: ['backend'],
+    content: `Schema changes go through migration files in db/migrations, one file per change, never edited after merge.
+
+- Write the migration and its rollback; run both locally against a copy of production data.
+- Apply it to staging first: connect through the bastion (the staging database port is not reachable from laptops) and run \`make migrate ENV=staging\`.
+- Watch the slow-query log for a day before applying it to production.
+- Large tables (orders, events) need online migrations with pg-online-schema-change; a plain ALTER TABLE locks them.`,
+  },
+  {
+    title: 'Postmortem: checkout outage',
+    tags: ['incident'],
+    content: `Summary: for 40 minutes on 12 March, 30% of checkout requests failed with HTTP 502.
+
+Root cause: a deploy doubled the API worker count, and the database connection pool (100 connections) was exhausted.
+
+Detection: the error-rate alert fired after 6 minutes; the on-call engineer paged the platform team lead.
+
+Fixes: the pool size now scales with the workers, PgBouncer sits in front of the primary, and the release checklist has a load test. Lesson: alert on connection pool saturation, not only on error rates.`,
+  },
+  {
+    title: 'Python style guide',
+    tags: ['style'],
+    content: `Python code is formatted with Black (line length 100) and linted with Ruff; CI fails on either.
+
+- Indentation follows Black: 4 spaces.
+- Type hints on every public function; mypy runs in strict mode on new modules.
+- Tests use pytest with fixtures, no unittest classes.
+- Imports: standard library, third party, ours, each group sorted.`,
+  },
+];
+
+/** A combined-search case: the query, and what must rank first (a memory key or a note title). */
+export interface CombinedCase {
+  query: string;
+  first: { kind: 'memory' | 'note'; title: string };
+}
+
+// Half of the queries are best answered by a note and half by a memory; in each, the other kind
+// matches some or all of the words too.
+export const COMBINED_CASES: CombinedCase[] = [
+  { query: 'rotate tls certificates', first: { kind: 'note', title: 'Certificate rotation runbook' } },
+  { query: 'disaster recovery steps for the customer database', first: { kind: 'note', title: 'Disaster recovery plan' } },
+  { query: 'release manager freeze', first: { kind: 'note', title: 'Release process' } },
+  { query: 'how to run database migrations', first: { kind: 'note', title: 'Database migration guide' } },
+  { query: 'checkout outage root cause', first: { kind: 'note', title: 'Postmortem: checkout outage' } },
+  { query: 'python formatting line length', first: { kind: 'note', title: 'Python style guide' } },
+  { query: 'when do nightly backups run', first: { kind: 'memory', title: 'backup-schedule' } },
+  { query: 'search page feature flag', first: { kind: 'memory', title: 'feature-flag' } },
+  { query: 'staging database port', first: { kind: 'memory', title: 'staging-db' } },
+  { query: 'indent python spaces', first: { kind: 'memory', title: 'pref-indent' } },
+  { query: 'deployments tuesdays thursdays', first: { kind: 'memory', title: 'deploy-process' } },
+  { query: 'on call rotation escalation', first: { kind: 'memory', title: 'oncall' } },
+];

@@ -8,7 +8,7 @@ import { createApp, type App } from '../src/app.js';
 import { isBusy, withoutWaiting } from '../src/core/db.js';
 import { UserError } from '../src/core/errors.js';
 import { findSecret } from '../src/memory/secrets.js';
-import { editDistance } from '../src/memory/terms.js';
+import { editDistance } from '../src/text/fuzzy.js';
 import { indexReady, tempDir, testConfig } from './helpers/brain.js';
 
 let dir: string;

@@ -10,7 +10,9 @@ import { createApp, type App } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
 import { CONTENT_KEPT, LiveIndex } from '../src/memory/live-index.js';
 import { searchMemories } from '../src/memory/search.js';
-import { RankedList, stemOf, WordIndex, wordsOf } from '../src/memory/word-index.js';
+import { RankedList, WordIndex } from '../src/memory/word-index.js';
+import { parseQuery } from '../src/text/query.js';
+import { stemOf, wordsOf } from '../src/text/words.js';
 import { brainEnv, indexReady, ROOT, tempDir, testConfig } from './helpers/brain.js';
 
 /** Deterministic pseudo-random numbers. */
@@ -217,7 +219,7 @@ describe('LiveIndex', () => {
     b.memories.forgetOne(alpha);
     const beta = b.memories.remember({ project: 'beta', key: 'beta-private', content: long('BETA PRIVATE zebra'), type: 'general', tags: [], importance: 0.5 }).row;
     expect(beta.id).toBe(alpha.id);
-    const hits = searchMemories(a.db, 'zebra', { projects: ['alpha'] }, 5, new Set(), view).hits;
+    const hits = searchMemories(a.db, parseQuery('zebra'), { projects: ['alpha'] }, 5, new Set(), view).hits;
     expect(hits.map((h) => [h.row.key, h.row.content.slice(0, 18)])).toEqual([]);
     index.stop();
   });

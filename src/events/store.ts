@@ -1,7 +1,9 @@
 // Events: SQL for the events table and its full-text index. Newest first everywhere; pages are
 // cut by id (ids grow with time), so a page boundary never shifts when new events arrive.
 import { stmt, toDbTime, type Db } from '../core/db.js';
-import { allTermsQuery, queryTerms } from '../memory/fts-query.js';
+import { allTermsQuery } from '../text/fts.js';
+import type { Query } from '../text/query.js';
+import { NO_SYNONYMS } from '../text/synonyms.js';
 
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -32,8 +34,8 @@ export interface EventFilter {
   /** DB times (toDbTime), inclusive. */
   since?: string;
   until?: string;
-  /** Words that must all appear in the message (stemmed). */
-  query?: string;
+  /** Words that must all appear in the message (stemmed; stopwords only when nothing else was asked). */
+  query?: Query;
 }
 
 export function insertEvent(db: Db, e: NewEvent, nowMs = Date.now()): EventRow {
@@ -103,12 +105,13 @@ function where(filter: EventFilter): { sql: string; params: unknown[] } {
     params.push(filter.until);
   }
   if (filter.query !== undefined) {
-    const terms = queryTerms(filter.query);
+    const terms = filter.query.terms;
     // No searchable words means nothing can match (rather than everything).
     if (terms.length === 0) parts.push('0');
     else {
+      // The words as written: a log message is searched for what it says, not for synonyms.
       parts.push(`e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)`);
-      params.push(allTermsQuery(terms));
+      params.push(allTermsQuery(terms, NO_SYNONYMS));
     }
   }
   return { sql: parts.length ? parts.join(' AND ') : '1', params };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { dateArg, isoTime } from '../core/time.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
+import { parseQuery } from '../text/query.js';
 import type { EventsService } from './service.js';
 import { SEVERITIES, type EventFilter, type EventRow, type Severity } from './store.js';
 
@@ -92,7 +93,7 @@ export function eventTools(events: EventsService): AnyTool[] {
         source: args.source,
         since: args.since,
         until: args.until,
-        query: args.query,
+        query: args.query === undefined ? undefined : parseQuery(args.query),
       };
       const page = args.limit > 0 ? events.list(filter, args.limit, args.cursor ? decodeCursor(args.cursor) : undefined) : { rows: [], more: false };
       const last = page.rows[page.rows.length - 1];

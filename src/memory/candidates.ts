@@ -1,6 +1,7 @@
 // What both ranking engines (the in-process index and FTS5) hand to recall's final ranking:
 // a memory's text score with the few columns the rest of the score reads.
 import { fromDbTime } from '../core/db.js';
+import type { MatchKind } from '../text/rank.js';
 
 export interface SearchFilter {
   /** Projects whose memories are visible ('' = global); undefined = every project. */
@@ -12,14 +13,11 @@ export interface SearchFilter {
   until?: string;
 }
 
-/** How a memory matched the query, from narrowest to widest. */
-export type Match = 'all_words' | 'corrected' | 'any_word' | 'fuzzy' | 'none';
-
 export interface Candidate {
   id: number;
   /** BM25 of the memory for the query (0 without a query). */
   text: number;
-  match: Match;
+  match: MatchKind;
   importance: number;
   hot: boolean;
   accesses: number;
@@ -37,7 +35,7 @@ export interface CandidateRow {
   last_used: string;
 }
 
-export function candidateOf(row: CandidateRow, text: number, match: Match): Candidate {
+export function candidateOf(row: CandidateRow, text: number, match: MatchKind): Candidate {
   return {
     id: row.id,
     text,

@@ -5,28 +5,30 @@
 // stopwords are dropped, the any-word step leaves out words found in a large share of memories,
 // and the fuzzy step looks words up in the word list (not in every memory).
 import { stmt, type Db } from '../core/db.js';
-import { allTermsQuery as allOf, anyTermQuery as anyOf } from './fts-query.js';
-import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
-import { synonymWords } from './synonyms.js';
+import { allButOneQuery, allTermsQuery as allOf, anyTermQuery as anyOf, bm25Of, groupsQuery, quote } from '../text/fts.js';
+import type { MatchKind } from '../text/rank.js';
+import type { QueryStem, WordStats } from '../text/score.js';
+import { COMMON_SYNONYMS } from '../text/synonyms.js';
+import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type SearchFilter } from './candidates.js';
 import { closeTerms } from './terms.js';
 
 // A word matches its synonyms too ("k8s" finds "kubernetes").
-const allTermsQuery = (terms: string[]) => allOf(terms, synonymWords);
-const anyTermQuery = (terms: string[]) => anyOf(terms, synonymWords);
+const allTermsQuery = (terms: string[]) => allOf(terms, COMMON_SYNONYMS);
+const anyTermQuery = (terms: string[]) => anyOf(terms, COMMON_SYNONYMS);
 
 /** In the any-word step, words in more than this share of memories are left out (when others remain). */
 const COMMON_WORD_SHARE = 0.05;
 const COMMON_WORD_MIN_DOCS = 500;
 
-// bm25 weights: a word in the key counts most, then tags, then the body (as in word-index.ts).
-const BM25 = 'bm25(memories_fts, 4.0, 1.0, 2.0)';
+// A word in the key counts most, then tags, then the body (as in word-index.ts).
+const BM25 = bm25Of('memories_fts', ['title', 'body', 'tags']);
 
 /**
  * Rows matching an FTS query, best first, that pass the filter. Ranks inside FTS first and
  * filters the top rows (cheap); only if the filter rejected too many does it rank with the
  * filter applied to every match.
  */
-function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: string, limit: number, kind: Match): Candidate[] {
+function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: string, limit: number, kind: MatchKind): Candidate[] {
   const f = filterSql(filter, nowText);
   const top = stmt(db, `SELECT rowid AS id, -${BM25} AS score FROM memories_fts WHERE memories_fts MATCH ? ORDER BY ${BM25}, rowid DESC LIMIT ?`)
     .all(match, limit) as { id: number; score: number }[];
@@ -47,26 +49,33 @@ function ftsCandidates(db: Db, match: string, filter: SearchFilter, nowText: str
 }
 
 /**
- * How many memories contain a word (after stemming). Only used to judge whether a word is common,
- * so counts are cached per connection until the store has grown or shrunk by a tenth; counting a
+ * How many memories an FTS query of one word (and its synonyms) matches. Only used to judge
+ * whether a word is common and for the combined search's word statistics, so counts are cached per connection until the store has grown or shrunk by a tenth; counting a
  * common word means walking its whole posting list.
  */
 const dfCache = new WeakMap<Db, { total: number; counts: Map<string, number> }>();
 const DF_CACHE_MAX = 20_000;
 
-function documentFrequency(db: Db, term: string): number {
+function documentFrequency(db: Db, match: string): number {
   const total = totalMemories(db);
   let cache = dfCache.get(db);
   if (!cache || Math.abs(total - cache.total) > Math.max(10, cache.total / 10) || cache.counts.size > DF_CACHE_MAX) {
     dfCache.set(db, (cache = { total, counts: new Map() }));
   }
-  let n = cache.counts.get(term);
+  let n = cache.counts.get(match);
   if (n === undefined) {
-    n = stmt(db, 'SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(allTermsQuery([term])) as number;
+    n = stmt(db, 'SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?').pluck().get(match) as number;
     // A word that matches nothing may be stored a moment later: only remember positive counts.
-    if (n > 0) cache.counts.set(term, n);
+    if (n > 0) cache.counts.set(match, n);
   }
   return n;
+}
+
+/** How many memories hold each stem (counted by FTS5 through a word with that stem), for the combined search. */
+export function ftsWordStats(db: Db, stems: QueryStem[][]): WordStats {
+  const df = new Map<string, number>();
+  for (const { stem, word } of stems.flat()) if (!df.has(stem)) df.set(stem, documentFrequency(db, quote(word)));
+  return { docs: totalMemories(db), df };
 }
 
 function totalMemories(db: Db): number {
@@ -83,7 +92,7 @@ export function ftsSearchCandidates(db: Db, terms: string[], filter: SearchFilte
   const add = (cs: Candidate[]) => {
     for (const c of cs) if (!seen.has(c.id)) seen.set(c.id, c);
   };
-  const df = new Map(terms.map((t) => [t, documentFrequency(db, t)]));
+  const df = new Map(terms.map((t) => [t, documentFrequency(db, allTermsQuery([t]))]));
   const known = terms.filter((t) => df.get(t)! > 0);
   const unknown = terms.filter((t) => df.get(t) === 0);
   // The words worth an any-word search: common ones are left out while rarer ones remain.
@@ -108,8 +117,7 @@ export function ftsSearchCandidates(db: Db, terms: string[], filter: SearchFilte
     // Both run: a rare word alone (high weight) may say more than two common ones together.
     const widen = seen.size < few;
     if (widen && terms.length >= 3 && terms.length <= 6) {
-      const allButOne = terms.map((_, skip) => `(${allTermsQuery(terms.filter((__, i) => i !== skip))})`).join(' OR ');
-      add(ftsCandidates(db, allButOne, filter, nowText, pool, 'any_word'));
+      add(ftsCandidates(db, allButOneQuery(terms, COMMON_SYNONYMS), filter, nowText, pool, 'any_word'));
     }
     if (widen && terms.length > 1) add(ftsCandidates(db, anyTermQuery(rare), filter, nowText, pool, 'any_word'));
   } else {
@@ -117,7 +125,7 @@ export function ftsSearchCandidates(db: Db, terms: string[], filter: SearchFilte
     // to it (terms.ts); first every word (or a correction of it) must match, then any of them.
     const groups = terms.map((t) => (df.get(t)! > 0 ? [t] : closeTerms(db, t)));
     if (groups.every((g) => g.length > 0)) {
-      add(ftsCandidates(db, groups.map((g) => `(${anyTermQuery(g)})`).join(' AND '), filter, nowText, pool, 'corrected'));
+      add(ftsCandidates(db, groupsQuery(groups, COMMON_SYNONYMS), filter, nowText, pool, 'corrected'));
     }
     const loose = [...new Set([...rare, ...groups.filter((g, i) => df.get(terms[i]) === 0).flat()])];
     if (seen.size < few && loose.length) add(ftsCandidates(db, anyTermQuery(loose), filter, nowText, pool, 'fuzzy'));

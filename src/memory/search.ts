@@ -8,22 +8,24 @@
 // the index keeps are read from SQLite). While that index is being built, FTS5 ranks instead
 // (fts-search.ts).
 import { stmt, toDbTime, type Db } from '../core/db.js';
-import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type Match, type SearchFilter } from './candidates.js';
-import { isStopword, meaningfulTerms, queryTerms } from './fts-query.js';
-import { ftsSearchCandidates } from './fts-search.js';
-import { synonymsOf } from './synonyms.js';
+import type { Query } from '../text/query.js';
+import { rankScore, recencyOf, relativeTexts, widestMatch, type MatchKind } from '../text/rank.js';
+import type { QueryStem, WordStats } from '../text/score.js';
+import { COMMON_SYNONYMS } from '../text/synonyms.js';
+import { stemOf, wordsOf } from '../text/words.js';
+import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type SearchFilter } from './candidates.js';
+import { ftsSearchCandidates, ftsWordStats } from './fts-search.js';
 import type { IndexView, MemoryMeta } from './live-index.js';
 import { closeTerms } from './terms.js';
-import { frequencyOf, recencyOf } from './tiers.js';
 import type { HitRow } from './types.js';
-import { RankedList, stemOf, wordsOf } from './word-index.js';
+import { RankedList } from './word-index.js';
 
 export type { SearchFilter } from './candidates.js';
 
 /** Why a result ranked where it did: every part of the final score, rounded for reading. */
 export interface RankParts {
   text: number;
-  match: Match;
+  match: MatchKind;
   tier: number;
   importance: number;
   accesses: number;
@@ -41,18 +43,12 @@ export interface SearchResult {
   /** Whether more results exist past this page. */
   more: boolean;
   /** How far the search had to widen for the results shown. */
-  strategy: Match;
-  /** The words the search used (for snippets). */
-  terms: string[];
+  strategy: MatchKind;
   /** What ranked the text: the in-process index, or FTS5 while that index is not ready. */
   engine: 'index' | 'fts';
+  /** How many memories there are and how many hold each of these stems (for the combined search). */
+  wordStats(stems: QueryStem[][]): WordStats;
 }
-
-export const RANK_WEIGHTS = { text: 0.7, importance: 0.1, tier: 0.08, recency: 0.07, accesses: 0.05 } as const;
-/** How much a match kind's text score counts: every word beats some words or close words. */
-const KIND_WEIGHT = { all_words: 1, corrected: 0.95, any_word: 0.8, fuzzy: 0.6, none: 0 } as const;
-/** Match kinds from the narrowest search to the widest. */
-const WIDENING: Match[] = ['all_words', 'corrected', 'any_word', 'fuzzy'];
 
 /** The filter of filterSql, on a memory held by the in-process index. */
 function passes(m: MemoryMeta, filter: SearchFilter, nowText: string): boolean {
@@ -67,7 +63,7 @@ function passes(m: MemoryMeta, filter: SearchFilter, nowText: string): boolean {
   );
 }
 
-function candidateOfMeta(m: MemoryMeta, text: number, match: Match): Candidate {
+function candidateOfMeta(m: MemoryMeta, text: number, match: MatchKind): Candidate {
   return { id: m.id, text, match, importance: m.importance, hot: m.storage_tier === 'hot', accesses: m.access_count, lastUsedMs: m.last_used_ms };
 }
 
@@ -79,7 +75,7 @@ function bestWithoutQuery(view: IndexView, filter: SearchFilter, nowText: string
   const list = new RankedList();
   for (const m of view.meta.values()) {
     if (shown.has(m.id) || !passes(m, filter, nowText)) continue;
-    list.push(m.id, blend(m.storage_tier === 'hot', m.importance, m.access_count, m.last_used_ms, 0, nowMs));
+    list.push(m.id, rankScore({ text: 0, hot: m.storage_tier === 'hot', importance: m.importance, accesses: m.access_count, recency: recencyOf(m.last_used_ms, nowMs) }));
   }
   return list.top(count).ids.map((id) => candidateOfMeta(view.meta.get(id)!, 0, 'none'));
 }
@@ -88,7 +84,7 @@ function bestWithoutQuery(view: IndexView, filter: SearchFilter, nowText: string
  * The best `pool` memories of a ranked list that pass the filter, in ranked order. The filter is
  * applied to the top of the list first and reaches further down only when it rejected memories.
  */
-function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, nowText: string, pool: number, kind: Match): Candidate[] {
+function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, nowText: string, pool: number, kind: MatchKind): Candidate[] {
   const out: Candidate[] = [];
   let examined = 0;
   for (let want = pool; out.length < pool && examined < list.length; want *= 4) {
@@ -119,7 +115,7 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
     // A split word takes two groups: only while every word left still gets one of the MAX_GROUPS.
     const room = groups.length + (words.length - i) < MAX_GROUPS;
     // Words that mean the same ("k8s", "kubernetes") match too (synonyms.ts).
-    const same = synonymsOf(stem).map(stemOf).filter((s) => index.documentFrequency(s) > 0);
+    const same = COMMON_SYNONYMS.stemsOf(stem).filter((s) => index.documentFrequency(s) > 0);
     if (df > 0 || same.length > 0) {
       // A word found in only a memory or two may still be two common words run together
       // ("ratelimit"): then it matches either way (as itself, or as both words).
@@ -144,7 +140,7 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   return candidates;
 }
 
-/** Query word groups match() can tell apart (a bit each in a 16-bit mask). */
+/** Query word groups match() can tell apart (a bit each in a 16-bit mask; queries have at most MAX_QUERY_TERMS words). */
 const MAX_GROUPS = 16;
 /** A stored word this rare (in how many memories) may be two words run together... */
 const RARE_DF = 2;
@@ -178,27 +174,11 @@ interface Scored {
   score: number;
 }
 
-/** A result's score: its scaled text score blended with what brain knows about the memory. */
-function blend(hot: boolean, importance: number, accesses: number, lastUsedMs: number, text: number, nowMs: number): number {
-  return round(
-    RANK_WEIGHTS.text * text +
-      RANK_WEIGHTS.tier * (hot ? 1 : 0) +
-      RANK_WEIGHTS.importance * importance +
-      RANK_WEIGHTS.accesses * frequencyOf(accesses) +
-      RANK_WEIGHTS.recency * round(recencyOf(lastUsedMs, nowMs)),
-  );
-}
-
+/** Candidates by their score: the text score (scaled against the best) blended with what brain knows about each memory. */
 function rank(candidates: Candidate[], nowMs: number): Scored[] {
-  // BM25 is unbounded: scale it against the best candidate so the blend stays comparable, and
-  // weigh it by how the memory matched (every word beats some words).
-  let best = 0;
-  for (const c of candidates) best = Math.max(best, c.text);
+  const texts = relativeTexts(candidates);
   return candidates
-    .map((c) => {
-      const text = c.match === 'none' ? 0 : (c.text / (best || 1)) * KIND_WEIGHT[c.match];
-      return { c, text, score: blend(c.hot, c.importance, c.accesses, c.lastUsedMs, text, nowMs) };
-    })
+    .map((c, i) => ({ c, text: texts[i], score: rankScore({ text: texts[i], hot: c.hot, importance: c.importance, accesses: c.accesses, recency: recencyOf(c.lastUsedMs, nowMs) }) }))
     .sort((a, b) => b.score - a.score || b.c.id - a.c.id);
 }
 
@@ -284,7 +264,7 @@ function page(db: Db, candidates: Candidate[], shown: ReadonlySet<number>, limit
  */
 export function searchMemories(
   db: Db,
-  query: string | undefined,
+  query: Query | undefined,
   filter: SearchFilter,
   limit: number,
   shown: ReadonlySet<number> = new Set(),
@@ -297,13 +277,15 @@ export function searchMemories(
   // the top of the text ranking; half a page more leaves room for tier/importance/recency to reorder.
   const pool = Math.max(want + Math.ceil(want / 2), 16);
   const few = Math.min(want, 5);
-  const terms = query ? meaningfulTerms(queryTerms(query)) : [];
+  const terms = query?.terms ?? [];
+  const wordStats = (stems: QueryStem[][]): WordStats =>
+    index ? { docs: index.words.size, df: new Map(stems.flat().map((s) => [s.stem, index.words.documentFrequency(s.stem)])) } : ftsWordStats(db, stems);
   // A query of only punctuation or symbols asks for nothing in particular: nothing matches it.
-  if (query !== undefined && query.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', terms, engine: 'fts' };
+  if (query && query.text.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', engine: 'fts', wordStats };
 
   if (terms.length === 0 && index) {
     const candidates = bestWithoutQuery(index, filter, nowText, nowMs, shown, limit + 1);
-    return { ...page(db, candidates, shown, limit, nowMs, index), strategy: 'none', terms, engine: 'index' };
+    return { ...page(db, candidates, shown, limit, nowMs, index), strategy: 'none', engine: 'index', wordStats };
   }
   if (terms.length === 0) {
     // No words: filters only, best-scored first.
@@ -314,30 +296,13 @@ export function searchMemories(
        ORDER BY m.memory_score DESC, m.updated_at DESC, m.id DESC LIMIT ?`,
     ).all(...f.params, JSON.stringify([...shown]), limit + 1) as CandidateRow[];
     const candidates = rows.map((row) => candidateOf(row, 0, 'none'));
-    return { ...page(db, candidates, shown, limit, nowMs), strategy: 'none', terms, engine: 'fts' };
+    return { ...page(db, candidates, shown, limit, nowMs), strategy: 'none', engine: 'fts', wordStats };
   }
 
   // The in-process index serves every query with a word it holds (it leaves out stopwords).
-  const words = index ? meaningfulTerms([...new Set(wordsOf(query!))]).slice(0, MAX_GROUPS) : [];
-  const viaIndex = index && words.length > 0 && !words.some(isStopword);
-  const candidates = viaIndex ? indexCandidates(db, index, words, filter, nowText, pool) : ftsSearchCandidates(db, terms, filter, nowText, pool, few);
+  const viaIndex = index !== undefined && !query!.stopwordsOnly;
+  const candidates = viaIndex ? indexCandidates(db, index, terms, filter, nowText, pool) : ftsSearchCandidates(db, terms, filter, nowText, pool, few);
   const found = page(db, candidates, shown, limit, nowMs, viaIndex ? index : undefined);
   // How far the search had to widen for the results it shows.
-  const strategy = found.hits.reduce<Match>((widest, h) => (WIDENING.indexOf(h.why.match) > WIDENING.indexOf(widest) ? h.why.match : widest), 'all_words');
-  return { ...found, strategy, terms, engine: viaIndex ? 'index' : 'fts' };
-}
-
-/** A window of the content around the first query word it contains (or its start). */
-export function snippetOf(content: string, terms: string[], maxChars: number): string {
-  if (content.length <= maxChars) return content;
-  const lower = content.toLowerCase();
-  let at = -1;
-  for (const term of terms) {
-    // Match the start of the stem, so "deploy" also finds "deployments".
-    const i = lower.indexOf(term.slice(0, Math.max(3, term.length - 2)));
-    if (i >= 0 && (at < 0 || i < at)) at = i;
-  }
-  const start = at <= maxChars / 3 ? 0 : content.lastIndexOf(' ', at - Math.floor(maxChars / 3)) + 1;
-  const end = Math.min(content.length, start + maxChars);
-  return (start > 0 ? '…' : '') + content.slice(start, end).trim() + (end < content.length ? '…' : '');
+  return { ...found, strategy: widestMatch(found.hits.map((h) => h.why.match)), engine: viaIndex ? 'index' : 'fts', wordStats };
 }

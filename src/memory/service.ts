@@ -7,6 +7,7 @@ import { databaseSizeBytes, isBusy, toDbTime, withoutWaiting, type Db } from '..
 import { NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { parseQuery, type Query } from '../text/query.js';
 import { findSecret } from './secrets.js';
 import { latestChange, LiveIndex, pruneChanges } from './live-index.js';
 import { flushTerms, pendingTerms } from './terms.js';
@@ -128,9 +129,13 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   }
 
   /** Ranked search; `shown` = ids of earlier pages, which this page leaves out. */
-  function search(query: string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
+  /**
+   * Ranked search; `shown` = ids of earlier pages, which this page leaves out. `query` as typed,
+   * or parsed by a caller that searches several areas with it.
+   */
+  function search(query: Query | string | undefined, filter: SearchFilter, limit: number, shown?: ReadonlySet<number>, touchIt = true): SearchResult {
     // current(): the index with every committed change applied (ours and other processes').
-    const result = searchMemories(db, query, filter, limit, shown, recallIndex.current());
+    const result = searchMemories(db, typeof query === 'string' ? parseQuery(query) : query, filter, limit, shown, recallIndex.current());
     if (touchIt) touch(result.hits.map((h) => h.row.id));
     // One counter update per tier, not per hit: each update hashes its labels.
     const hot = result.hits.filter((h) => h.row.storage_tier === 'hot').length;

@@ -4,9 +4,13 @@
 // edits away (a misspelling).
 import { stmt, withoutWaiting, type Db } from '../core/db.js';
 import { runLater } from '../core/later.js';
-import { termTrigrams, trigramQuery } from './fts-query.js';
+import { trigramQuery } from '../text/fts.js';
+import { allowedEdits, editDistance, trigramsOf } from '../text/fuzzy.js';
+import { wordsOf } from '../text/words.js';
 
-const WORD = /[\p{L}\p{N}]{3,40}/gu;
+/** Words kept: shorter ones are not corrected, longer ones are not words (hashes, base64). */
+const MIN_CHARS = 3;
+const MAX_CHARS = 40;
 /** Words this process already knows are stored (or queued), to skip them on every remember. */
 const knownWords = new WeakMap<Db, Set<string>>();
 const KNOWN_CAP = 500_000;
@@ -33,7 +37,7 @@ const FLUSH_MS = 100;
 /** Texts are cut into words at once past this much waiting text (a large import, say). */
 const MAX_WAITING_CHARS = 1_000_000;
 
-/** Records the words of a text (lower-cased) for typo tolerance, shortly after. */
+/** Records the words of a text (as words.ts cuts them) for typo tolerance, shortly after. */
 export function indexTerms(db: Db, text: string): void {
   let queue = queued.get(db);
   if (!queue) queued.set(db, (queue = { texts: [], textChars: 0, words: new Set() }));
@@ -48,9 +52,8 @@ function cutWords(db: Db, queue: Queue): void {
   let known = knownWords.get(db);
   if (!known || known.size > KNOWN_CAP) knownWords.set(db, (known = new Set()));
   for (const text of queue.texts) {
-    for (const m of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-      const word = m[0];
-      if (known.has(word)) continue;
+    for (const word of wordsOf(text)) {
+      if (word.length < MIN_CHARS || word.length > MAX_CHARS || known.has(word)) continue;
       known.add(word);
       queue.words.add(word);
     }
@@ -123,34 +126,6 @@ export function flushTerms(db: Db, budgetMs = Infinity): void {
   for (const word of written) queue.words.delete(word);
 }
 
-/** Optimal-string-alignment distance (a swap of neighbours counts as one edit), or max+1 once over max. */
-export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  const n = b.length;
-  let prev2 = new Array<number>(n + 1).fill(0);
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  let cur = new Array<number>(n + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    let rowMin = cur[0];
-    for (let j = 1; j <= n; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
-      cur[j] = v;
-      if (v < rowMin) rowMin = v;
-    }
-    if (rowMin > max) return max + 1;
-    [prev2, prev, cur] = [prev, cur, prev2];
-  }
-  return prev[n];
-}
-
-/** How many edits a word of this length may be away and still count as a misspelling of it. */
-export function allowedEdits(length: number): number {
-  return length <= 4 ? 1 : length <= 8 ? 2 : 3;
-}
-
 /**
  * Rarest trigrams of a word probe the index; edit distance then decides. Six, not fewer: two
  * swapped letters make two or three trigrams the intended word lacks ("indnetation": dne, net,
@@ -189,7 +164,7 @@ export function closeTerms(db: Db, word: string): string[] {
   ).pluck().all(trigramQuery([word]), MAX_EXPANSIONS) as string[];
   for (const term of containing) if (term !== word) out.set(term, 0.5);
   // A misspelling: words sharing its rarest trigrams, within a few edits.
-  const grams = termTrigrams([word])
+  const grams = trigramsOf([word])
     .map((g) => ({ g, n: (stmt(db, 'SELECT doc FROM memory_terms_trgm_vocab WHERE term = ?').pluck().get(g) as number | undefined) ?? 0 }))
     .filter((x) => x.n > 0)
     .sort((a, b) => a.n - b.n)

@@ -2,23 +2,12 @@
 // rebalancing keeps the highest scores hot within the budget, protected types always hot.
 // Hot memories are kept in an in-process cache that init and key lookups read from.
 import { stmt, toDbTime, type Db } from '../core/db.js';
+import { FREQUENCY_SCALE, RECENCY_DAYS } from '../text/rank.js';
 import { PROTECTED_TYPES, type MemoryRow, type Tier } from './types.js';
 
 export const SCORE_WEIGHTS = { importance: 0.5, frequency: 0.3, recency: 0.2 } as const;
-/** Accesses at which frequency reaches ~63% of its weight. */
-const FREQUENCY_SCALE = 5;
-/** Days over which recency decays to ~37%. */
-const RECENCY_DAYS = 30;
 /** New memories at or above this importance start hot. */
 export const HOT_IMPORTANCE = 0.8;
-
-export function frequencyOf(accessCount: number): number {
-  return 1 - Math.exp(-accessCount / FREQUENCY_SCALE);
-}
-
-export function recencyOf(lastUsedMs: number, nowMs: number): number {
-  return Math.exp(-Math.max(0, nowMs - lastUsedMs) / 86_400_000 / RECENCY_DAYS);
-}
 
 /** The same formula in SQL, for rebalancing every row without loading it. */
 const SCORE_SQL = `(${SCORE_WEIGHTS.importance} * importance

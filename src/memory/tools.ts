@@ -4,8 +4,10 @@ import { dateArg, isoTime } from '../core/time.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
+import { parseQuery } from '../text/query.js';
+import { snippetOf } from '../text/snippet.js';
 import type { MemoryService } from './service.js';
-import { snippetOf, type Hit, type RankParts } from './search.js';
+import type { Hit, RankParts } from './search.js';
 import type { HitRow } from './types.js';
 
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
@@ -94,7 +96,14 @@ function recallText(out: { results: MemoryOut[]; next_cursor?: string; truncated
   return lines.join('\n');
 }
 
-const MATCH_WORDS = { all_words: 'all words', corrected: 'all words, spelling corrected', any_word: 'some words', fuzzy: 'close words', none: 'no query' } as const;
+const MATCH_WORDS = {
+  all_words: 'all words',
+  corrected: 'all words, spelling corrected',
+  any_word: 'some words',
+  prefix: 'word beginnings',
+  fuzzy: 'close words',
+  none: 'no query',
+} as const;
 
 /** The ranking parts as one short line: cheaper for clients to read than a nested object. */
 function explain(why: RankParts): string {
@@ -256,10 +265,11 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       };
       const hash = fingerprint(JSON.stringify([args.query ?? '', filter, args.limit]));
       const shown = args.cursor ? decodeCursor(args.cursor, hash) : new Set<number>();
-      const found = memories.search(args.query, filter, args.limit, shown);
+      const query = args.query === undefined ? undefined : parseQuery(args.query);
+      const found = memories.search(query, filter, args.limit, shown);
       const nextShown = [...shown, ...found.hits.map((h) => h.row.id)];
       return {
-        results: found.hits.map((h) => hitOut(h, found.terms)),
+        results: found.hits.map((h) => hitOut(h, query?.terms ?? [])),
         next_cursor: found.more && nextShown.length < MAX_SHOWN ? encodeCursor({ h: hash, s: nextShown }) : undefined,
         ...(found.more && nextShown.length >= MAX_SHOWN ? { truncated: true } : {}),
         strategy: found.strategy,

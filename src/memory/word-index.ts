@@ -7,48 +7,11 @@
 // (test/recall-index.test.ts checks the scores against FTS5's). The database stays the source of
 // truth and FTS5 the fallback; live-index.ts keeps this index in step with the file.
 //
-// Words are cut, lower-cased, stripped of Latin accents and Porter-stemmed here, for documents
-// and queries alike, so both sides always agree. Stopwords are not indexed (recall drops them from
-// queries), but count towards a memory's length, as they do in FTS5.
-import { stemmer } from 'stemmer';
-import { isStopword } from './fts-query.js';
-
-// Marks belong to the word they are in (Devanagari vowel signs, for instance).
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
-const NON_ASCII = /[^\x00-\x7f]/;
-/** Latin letters with diacritics (Latin-1 Supplement to Latin Extended-B, Latin Extended Additional). */
-const ACCENTED_LATIN = /[\u00c0-\u024f\u1e00-\u1eff]/g;
-const COMBINING_MARKS = /[\u0300-\u036f]/g;
-const ASCII_WORD = /^[a-z]+$/;
-
-/**
- * The words of a text as the index sees them: lower-cased, Latin letters without accents (as
- * FTS5's unicode61 remove_diacritics 2 does; marks in other scripts tell words apart), in order.
- */
-export function wordsOf(text: string): string[] {
-  let t = text.toLowerCase();
-  if (NON_ASCII.test(t)) {
-    t = t
-      .normalize('NFC')
-      .replace(ACCENTED_LATIN, (ch) => ch.normalize('NFD'))
-      .replace(COMBINING_MARKS, '');
-  }
-  return t.match(WORD) ?? [];
-}
-
-const stems = new Map<string, string>();
-const STEM_CACHE_MAX = 200_000;
-
-/** Porter stem of a lower-case word (English words only; others are kept as they are). */
-export function stemOf(word: string): string {
-  let stem = stems.get(word);
-  if (stem === undefined) {
-    stem = word.length > 2 && ASCII_WORD.test(word) ? stemmer(word) : word;
-    if (stems.size >= STEM_CACHE_MAX) stems.clear();
-    stems.set(word, stem);
-  }
-  return stem;
-}
+// Words are cut, folded and stemmed by src/text/words.ts, for documents and queries alike, as
+// FTS5's tokenizer does. Stopwords are not indexed (recall drops them from queries), but count
+// towards a memory's length, as they do in FTS5.
+import { BM25_B as B, BM25_K1 as K1, FIELD_WEIGHTS, fts5Idf } from '../text/rank.js';
+import { isStopword, stemOf, wordsOf } from '../text/words.js';
 
 /** The text of a memory in the index's three columns, weighted as in recall's bm25(). */
 export interface IndexedText {
@@ -56,15 +19,13 @@ export interface IndexedText {
   content: string;
   tags: string;
 }
-const COLUMN_WEIGHTS = { key: 4, content: 1, tags: 2 } as const;
-const K1 = 1.2;
-const B = 0.75;
+const COLUMN_WEIGHTS = { key: FIELD_WEIGHTS.title, content: FIELD_WEIGHTS.body, tags: FIELD_WEIGHTS.tags } as const;
 
 // Posting lists and per-document term lists are plain arrays of small integers: V8 stores them
 // packed, and most words occur in a few memories, where a typed array's fixed cost would dominate.
 interface Postings {
   docs: number[];
-  /** Weighted count of the word in the document: 4 × in key + 1 × in content + 2 × in tags. */
+  /** Weighted count of the word in the document (COLUMN_WEIGHTS: 4 × in key + 1 × in content + 2 × in tags). */
   freqs: number[];
   /** Entries whose document is still in the index (the rest wait for compaction). */
   live: number;
@@ -209,9 +170,7 @@ export class WordIndex {
         if (term === undefined) continue;
         const p = this.postings[term];
         if (p.live === 0) continue;
-        // FTS5's bm25(): idf = ln((N - df + 0.5) / (df + 0.5)), floored at 1e-6 for very common words.
-        const idf = Math.max(Math.log((n - p.live + 0.5) / (p.live + 0.5)), 1e-6);
-        const weight = idf * (K1 + 1);
+        const weight = fts5Idf(n, p.live) * (K1 + 1);
         const { docs, freqs } = p;
         const size = docs.length;
         if (this.touched.length < touchedCount + size) this.touched = grow(this.touched, touchedCount + size);

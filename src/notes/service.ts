@@ -10,8 +10,11 @@ import { isoTime } from '../core/time.js';
 import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { allTermsQuery, anyTermQuery, meaningfulTerms, queryTerms } from '../memory/fts-query.js';
-import { synonymWords } from '../memory/synonyms.js';
+import { allTermsQuery, anyTermQuery, groupsQuery, prefixQuery } from '../text/fts.js';
+import { parseQuery, type Query } from '../text/query.js';
+import { NEW_ITEM, rankScore, recencyOf, relativeTexts, type MatchKind } from '../text/rank.js';
+import { SCORED_CHARS, type QueryStem, type WordStats } from '../text/score.js';
+import { COMMON_SYNONYMS } from '../text/synonyms.js';
 import { hashOf, removeFile, symlinkOnPath, writeFileAtomic } from './files.js';
 import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
 import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
@@ -50,10 +53,19 @@ export interface NoteSummary {
   problems?: string[];
 }
 
+/** A note found, in the order the notes area ranks them (search/tools.ts ranks them again with memories). */
 export interface NoteHit extends NoteSummary {
-  score: number;
-  snippet: string;
-  match: 'all_words' | 'any_word' | 'prefix' | 'corrected' | 'fuzzy';
+  match: MatchKind;
+  /** The body (up to SCORED_CHARS), for snippets and the combined search's scoring. */
+  body: string;
+  /** When it was last written or read through brain, in ms. */
+  lastUsedMs: number;
+}
+
+export interface NoteSearchResult {
+  hits: NoteHit[];
+  /** How many notes there are and how many hold each of these stems (for the combined search). */
+  wordStats(stems: QueryStem[][]): WordStats;
 }
 
 export function summary(row: store.NoteRow): NoteSummary {
@@ -77,10 +89,6 @@ function checkTitle(title: string): string {
   if (t.length > MAX_TITLE_CHARS) throw new UserError(`"title" is ${t.length} characters; the limit is ${MAX_TITLE_CHARS}.`);
   return t;
 }
-
-/** Notes score on the same 0..1 scale as memories: mostly text match, some recency. */
-const WEIGHTS = { text: 0.7, recency: 0.15, base: 0.05 } as const;
-const RECENCY_DAYS = 30;
 
 export type NotesService = ReturnType<typeof createNotesService>;
 
@@ -222,41 +230,49 @@ export function createNotesService(opts: NotesOptions) {
     return { rows: store.listNotes(db, filter, offset, limit), total: store.countNotes(db, filter) };
   }
 
-  function search(query: string, filter: store.ListFilter, limit: number, nowMs = Date.now()): NoteHit[] {
+  /**
+   * Ranked search, widening as memory search does: every word, then some words, then word
+   * beginnings, then corrected words. `query` as typed, or parsed by a caller that searches
+   * several areas with it.
+   */
+  function search(query: Query | string, filter: store.ListFilter, limit: number, nowMs = Date.now()): NoteSearchResult {
     sync.ensureFresh();
+    const wordStats = (stems: QueryStem[][]) => store.noteWordStats(db, stems);
     // Stopwords dropped (unless nothing else is left): "the notes about deploys" is about deploys.
-    const terms = meaningfulTerms(queryTerms(query));
-    if (!terms.length) return [];
+    const terms = (typeof query === 'string' ? parseQuery(query) : query).terms;
+    if (!terms.length) return { hits: [], wordStats };
     const pool = Math.max(limit * 3, 30);
-    const seen = new Map<number, { hit: store.FtsHit; match: NoteHit['match'] }>();
-    const add = (hits: store.FtsHit[], match: NoteHit['match']) => {
+    const seen = new Map<number, { hit: store.FtsHit; match: MatchKind }>();
+    const add = (hits: store.FtsHit[], match: MatchKind) => {
       for (const h of hits) if (!seen.has(h.row.id)) seen.set(h.row.id, { hit: h, match });
     };
-    add(store.ftsNotes(db, allTermsQuery(terms, synonymWords), filter, pool), 'all_words');
-    if (seen.size < limit && terms.length > 1) add(store.ftsNotes(db, anyTermQuery(terms, synonymWords), filter, pool), 'any_word');
+    add(store.ftsNotes(db, allTermsQuery(terms, COMMON_SYNONYMS), filter, pool), 'all_words');
+    if (seen.size < limit && terms.length > 1) add(store.ftsNotes(db, anyTermQuery(terms, COMMON_SYNONYMS), filter, pool), 'any_word');
     // Fragments ("kube" for "kubernetes"): prefix queries on terms long enough to mean something.
     const prefixes = terms.filter((t) => t.length >= 3);
-    if (seen.size < Math.min(limit, 3) && prefixes.length) add(store.ftsNotes(db, prefixes.map((t) => `"${t.replace(/"/g, '""')}"*`).join(' OR '), filter, pool), 'prefix');
+    if (seen.size < Math.min(limit, 3) && prefixes.length) add(store.ftsNotes(db, prefixQuery(prefixes), filter, pool), 'prefix');
     // Misspellings ("kubernets"): a word no note holds is replaced by the closest words notes do
     // hold; first every word (or a correction of it) must match, then any of them.
     if (seen.size < Math.min(limit, 3)) {
       const groups = terms.map((t) => (t.length < 3 || store.hasWord(db, t) ? [t] : store.closeNoteWords(db, t)));
       if (groups.some((g, i) => g[0] !== terms[i])) {
-        if (groups.every((g) => g.length)) add(store.ftsNotes(db, groups.map((g) => `(${anyTermQuery(g)})`).join(' AND '), filter, pool), 'corrected');
+        if (groups.every((g) => g.length)) add(store.ftsNotes(db, groupsQuery(groups, COMMON_SYNONYMS), filter, pool), 'corrected');
         const loose = [...new Set(groups.flat())];
-        if (seen.size < Math.min(limit, 3) && loose.length) add(store.ftsNotes(db, anyTermQuery(loose), filter, pool), 'fuzzy');
+        if (seen.size < Math.min(limit, 3) && loose.length) add(store.ftsNotes(db, anyTermQuery(loose, COMMON_SYNONYMS), filter, pool), 'fuzzy');
       }
     }
-    const best = new Map<string, number>();
-    for (const { hit, match } of seen.values()) best.set(match, Math.max(best.get(match) ?? 0, hit.text));
-    const kindWeight = { all_words: 1, corrected: 0.9, any_word: 0.8, prefix: 0.6, fuzzy: 0.5 } as const;
-    const hits = [...seen.values()].map(({ hit, match }) => {
-      const text = (hit.text / (best.get(match) || 1)) * kindWeight[match];
-      const ageDays = Math.max(0, nowMs - fromDbTime(hit.row.updated_at)) / 86_400_000;
-      const score = WEIGHTS.text * text + WEIGHTS.recency * Math.exp(-ageDays / RECENCY_DAYS) + WEIGHTS.base;
-      return { ...summary(hit.row), score: Math.round(score * 1000) / 1000, snippet: hit.snippet, match };
-    });
-    return hits.sort((a, b) => b.score - a.score).slice(0, limit);
+    const found = [...seen.values()];
+    const texts = relativeTexts(found.map(({ hit, match }) => ({ text: hit.text, match })));
+    const ranked = found
+      .map(({ hit, match }, i) => {
+        const lastUsedMs = fromDbTime(hit.row.touched_at);
+        return { hit, match, lastUsedMs, score: rankScore({ text: texts[i], ...NEW_ITEM, recency: recencyOf(lastUsedMs, nowMs) }) };
+      })
+      .sort((a, b) => b.score - a.score || b.hit.row.id - a.hit.row.id)
+      .slice(0, limit);
+    const bodies = store.noteBodies(db, ranked.map((r) => r.hit.row.id), SCORED_CHARS);
+    const hits = ranked.map((r) => ({ ...summary(r.hit.row), match: r.match, body: bodies.get(r.hit.row.id) ?? r.hit.row.body, lastUsedMs: r.lastUsedMs }));
+    return { hits, wordStats };
   }
 
   /** Deleted notes go to BRAIN_NOTES_PATH/.trash, so a wrong delete can be undone by hand. */

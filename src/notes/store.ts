@@ -1,6 +1,8 @@
 // The notes index: SQL only. The files are the truth; these rows are rebuilt from them.
 import { stmt, toDbTime, type Db } from '../core/db.js';
-import { allowedEdits, editDistance } from '../memory/terms.js';
+import { bm25Of, quote } from '../text/fts.js';
+import { allowedEdits, editDistance } from '../text/fuzzy.js';
+import type { QueryStem, WordStats } from '../text/score.js';
 
 export interface NoteRow {
   id: number;
@@ -135,34 +137,44 @@ export function countNotes(db: Db, f: ListFilter): number {
 export interface FtsHit {
   row: NoteRow;
   text: number;
-  snippet: string;
 }
 
+// Title weighs most, then tags, then the body (FIELD_WEIGHTS, as for memories).
+const BM25 = bm25Of('notes_fts', ['title', 'body', 'tags']);
+
 /**
- * BM25 over title (weighted most), tags and body; `match` must be built by fts-query. Snippets are
- * made in a second step for the few rows returned: making one per matching row (thousands for a
- * common word) was most of a search's time.
+ * BM25 over title, tags and body; `match` must be built by src/text/fts.ts. Rows carry the
+ * first 400 characters of the body: the whole text is read for the few notes shown (noteBodies).
  */
 export function ftsNotes(db: Db, match: string, f: ListFilter, limit: number): FtsHit[] {
   const w = where(f);
   const rows = stmt(
     db,
-    `SELECT ${LIST_COLUMNS}, -bm25(notes_fts, 5.0, 1.0, 3.0) AS _text
+    `SELECT ${LIST_COLUMNS}, -${BM25} AS _text
      FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid
      WHERE notes_fts MATCH ? AND ${w.sql}
-     ORDER BY bm25(notes_fts, 5.0, 1.0, 3.0) LIMIT ?`,
+     ORDER BY ${BM25} LIMIT ?`,
   ).all(match, ...w.params, limit) as (NoteRow & { _text: number })[];
-  if (rows.length === 0) return [];
-  const snippets = new Map(
-    (stmt(db, `SELECT rowid AS id, snippet(notes_fts, 1, '', '', '…', 40) AS s FROM notes_fts WHERE notes_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))`)
-      .all(match, JSON.stringify(rows.map((r) => r.id))) as { id: number; s: string }[]).map((r) => [r.id, r.s]),
-  );
-  return rows.map(({ _text, ...row }) => ({ row, text: _text, snippet: snippets.get(row.id) ?? row.body.slice(0, 200) }));
+  return rows.map(({ _text, ...row }) => ({ row, text: _text }));
+}
+
+/** The bodies of these notes, up to `maxChars` characters each. */
+export function noteBodies(db: Db, ids: number[], maxChars: number): Map<number, string> {
+  const rows = stmt(db, `SELECT id, substr(body, 1, ?) AS body FROM notes WHERE id IN (SELECT value FROM json_each(?))`).all(maxChars, JSON.stringify(ids)) as { id: number; body: string }[];
+  return new Map(rows.map((r) => [r.id, r.body]));
 }
 
 /** Whether any note holds the word (after stemming, as FTS5 matches it). */
 export function hasWord(db: Db, word: string): boolean {
-  return stmt(db, 'SELECT 1 FROM notes_fts WHERE notes_fts MATCH ? LIMIT 1').get(`"${word.replace(/"/g, '""')}"`) !== undefined;
+  return stmt(db, 'SELECT 1 FROM notes_fts WHERE notes_fts MATCH ? LIMIT 1').get(quote(word)) !== undefined;
+}
+
+/** How many notes there are, and how many hold each stem (counted by FTS5 through a word with that stem). */
+export function noteWordStats(db: Db, stems: QueryStem[][]): WordStats {
+  const count = stmt(db, 'SELECT count(*) FROM notes_fts WHERE notes_fts MATCH ?').pluck();
+  const df = new Map<string, number>();
+  for (const { stem, word } of stems.flat()) if (!df.has(stem)) df.set(stem, count.get(quote(word)) as number);
+  return { docs: stmt(db, 'SELECT count(*) FROM notes').pluck().get() as number, df };
 }
 
 const vocabularies = new WeakMap<Db, { version: Buffer; terms: { term: string; doc: number }[] }>();

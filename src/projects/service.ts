@@ -3,7 +3,7 @@ import type { Db } from '../core/db.js';
 import { isoTime } from '../core/time.js';
 import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import { assertProjectName, GLOBAL } from '../core/scope.js';
-import { editDistance } from '../memory/terms.js';
+import { editDistance } from '../text/fuzzy.js';
 import * as store from './store.js';
 import { CONTEXT_KEYS, type ContextKey, type ProjectContext, type ProjectRow } from './store.js';
 
