@@ -38,6 +38,7 @@ import { noteResources } from './notes/resources.js';
 import { projectResources } from './projects/resources.js';
 import { createClusterService, type ClusterService } from './clusters/service.js';
 import { clusterTools } from './clusters/tools.js';
+import { clusterTasks } from './clusters/upkeep.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.
@@ -189,6 +190,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...eventTasks(events),
     ...executionTasks(executions, config.retentionDays),
     ...noteTasks(notes),
+    ...clusterTasks(clusters, { scaleIntervalMs: config.clusterScaleIntervalMs }),
     ...opsTasks({ db, config, metrics }),
   ];
   const maintenance = createScheduler(
