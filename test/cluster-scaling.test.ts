@@ -5,6 +5,8 @@
 // right numbers, and the scheduler does all of it by itself in embedded and daemon mode.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { openDatabase, toDbTime, type Db } from '../src/core/db.js';
@@ -13,7 +15,7 @@ import { createMetrics, type Metrics } from '../src/core/metrics.js';
 import { MEASURE_SQL } from '../src/clusters/scaling-store.js';
 import { createClusterService, type ClusterService } from '../src/clusters/service.js';
 import { startDaemon, type Daemon } from '../src/daemon/serve.js';
-import { ROOT, tempDir, testConfig } from './helpers/brain.js';
+import { call, callError, ROOT, tempDir, testConfig } from './helpers/brain.js';
 import { waitFor } from './helpers/daemon.js';
 
 const SOFTWARE_TEAM = fs.readFileSync(path.join(ROOT, 'blueprints', 'software-team.yaml'), 'utf8');
@@ -341,6 +343,7 @@ describe('snapshots, health and gauges', () => {
       cluster: 't',
       at: '2026-12-06T10:00:00.000Z',
       workers: 2,
+      max_workers: 4,
       agents: { idle: 4, busy: 1, retired: 0 },
       tasks: { queued: 5, running: 1, dead: 1 },
       backlog: 4,
@@ -377,6 +380,8 @@ describe('snapshots, health and gauges', () => {
       'brain_cluster_tasks{cluster="t",status="queued"}': 5,
       'brain_cluster_tasks{cluster="t",status="running"}': 1,
       'brain_cluster_tasks{cluster="t",status="dead"}': 1,
+      'brain_cluster_workers{cluster="t"}': 2,
+      'brain_cluster_max_workers{cluster="t"}': 4,
       'brain_cluster_backlog_per_worker{cluster="t"}': 2,
       'brain_cluster_messages_pending{cluster="t"}': 3,
       'brain_cluster_health_score{cluster="t"}': 0.925,
@@ -451,6 +456,39 @@ describe('snapshots, health and gauges', () => {
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(used) as { detail: string }[]).map((r) => r.detail);
       const scans = plan.filter((d) => d.startsWith('SCAN ') && !d.startsWith('SCAN json_each'));
       expect(scans, `${name}: ${plan.join(' | ')}`).toEqual([]);
+    }
+  });
+});
+
+describe('the cluster tool', () => {
+  it('autoscale returns the decision with its reasons and the snapshot; apply carries it out', async () => {
+    const app = createApp(testConfig(tempDir('brain-autoscale-tool-')));
+    const client = new Client({ name: 'scaling-test', version: '1' });
+    try {
+      const [a, b] = InMemoryTransport.createLinkedPair();
+      await app.connect().server.connect(a);
+      await client.connect(b);
+      await call(client, 'blueprint', { action: 'save', yaml: variant('eager-team', { 'sustain_seconds: 120': 'sustain_seconds: 0' }) });
+      await call(client, 'cluster', { action: 'create', blueprint: 'eager-team', id: 'e' });
+      const insert = app.db.prepare(
+        "INSERT INTO cluster_tasks (cluster_id, kind, payload, priority, status, posted_by, attempts, max_attempts, created_at) VALUES ('e', 'build', '{}', 1, 'queued', 'assistant', 0, 3, ?)",
+      );
+      for (let i = 0; i < 9; i++) insert.run(toDbTime());
+
+      const dry = await call<{ decision: { direction: string; reasons: string[] }; snapshot: { backlog: number; workers: number }; applied: boolean }>(client, 'cluster', { action: 'autoscale', id: 'e' });
+      expect(dry).toMatchObject({ applied: false, decision: { direction: 'up', from: 2, to: 3 }, snapshot: { cluster: 'e', workers: 2, backlog: 9, backlog_per_worker: 4.5 } });
+      expect(dry.decision.reasons).toEqual(['backlog 9 tasks for 2 workers (4.5 per worker) above 3 for 0 s', 'adding 1 worker: 2 -> 3 (max 4)']);
+      const done = await call<{ change: { started: string[] } }>(client, 'cluster', { action: 'autoscale', id: 'e', apply: true });
+      expect(done).toMatchObject({ applied: true, decision: { direction: 'up', from: 2, to: 3 }, change: { started: ['e/coder-3'] } });
+      expect(app.events.list({ types: ['cluster.autoscaled'] }, 10).rows.map((e) => e.message)).toEqual([
+        'cluster e: workers 2 -> 3: backlog 9 tasks for 2 workers (4.5 per worker) above 3 for 0 s; adding 1 worker: 2 -> 3 (max 4)',
+      ]);
+      expect(await callError(client, 'cluster', { action: 'autoscale' })).toMatch(/cluster "autoscale" needs "id"/);
+      expect(await callError(client, 'cluster', { action: 'autoscale', id: 'e', target: 3 })).toMatch(/cluster "autoscale" does not use "target"; it takes "id" and "apply"/);
+      expect(await callError(client, 'cluster', { action: 'scale', id: 'e', target: 3, apply: true })).toMatch(/cluster "scale" does not use "apply"/);
+    } finally {
+      await client.close();
+      app.close();
     }
   });
 });

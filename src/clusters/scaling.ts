@@ -32,6 +32,7 @@ export interface ClusterSnapshot {
   cluster: string;
   at: string;
   workers: number;
+  max_workers: number;
   agents: { idle: number; busy: number; retired: number };
   tasks: { queued: number; running: number; dead: number };
   /** Queued tasks a worker may claim. */
@@ -80,12 +81,13 @@ export function healthScore(m: sql.ClusterMeasure, policy: ScalingPolicy): numbe
   return round(Math.min(1, Math.max(0, 1 - WEIGHT.stuck * stuck - WEIGHT.backlog * over - WEIGHT.dead * dead)), 3);
 }
 
-export function snapshotOf(clusterId: string, policy: ScalingPolicy, m: sql.ClusterMeasure, nowMs: number): ClusterSnapshot {
+export function snapshotOf(row: Pick<ClusterRow, 'id' | 'max_workers'>, policy: ScalingPolicy, m: sql.ClusterMeasure, nowMs: number): ClusterSnapshot {
   const minutes = sql.RATE_WINDOW_MS / 60_000;
   return {
-    cluster: clusterId,
+    cluster: row.id,
     at: new Date(nowMs).toISOString(),
     workers: m.workers,
+    max_workers: row.max_workers,
     agents: m.agents,
     tasks: m.tasks,
     backlog: m.backlog,
@@ -199,13 +201,15 @@ export function createScaler(ctx: ClusterContext, isHolding: (agentId: string) =
   function measureRow(row: ClusterRow, nowMs: number): { m: sql.ClusterMeasure; snapshot: ClusterSnapshot; spec: BlueprintSpec } {
     const spec = ctx.spec(row);
     const m = sql.measure(db, row.id, workerTemplates(spec), nowMs);
-    return { m, spec, snapshot: snapshotOf(row.id, spec.scaling, m, nowMs) };
+    return { m, spec, snapshot: snapshotOf(row, spec.scaling, m, nowMs) };
   }
 
   function publish(s: ClusterSnapshot): void {
     const cluster = s.cluster;
     for (const [state, value] of Object.entries(s.agents)) metrics.clusterAgents.set({ cluster, state }, value);
     for (const [status, value] of Object.entries(s.tasks)) metrics.clusterTasks.set({ cluster, status }, value);
+    metrics.clusterWorkers.set({ cluster }, s.workers);
+    metrics.clusterMaxWorkers.set({ cluster }, s.max_workers);
     metrics.clusterBacklogPerWorker.set({ cluster }, s.backlog_per_worker);
     metrics.clusterMessagesPending.set({ cluster }, s.messages_pending);
     metrics.clusterHealthScore.set({ cluster }, s.health_score);
@@ -216,9 +220,7 @@ export function createScaler(ctx: ClusterContext, isHolding: (agentId: string) =
     if (!published.delete(cluster)) return;
     for (const state of ['idle', 'busy', 'retired']) metrics.clusterAgents.remove({ cluster, state });
     for (const status of ['queued', 'running', 'dead']) metrics.clusterTasks.remove({ cluster, status });
-    metrics.clusterBacklogPerWorker.remove({ cluster });
-    metrics.clusterMessagesPending.remove({ cluster });
-    metrics.clusterHealthScore.remove({ cluster });
+    for (const gauge of [metrics.clusterWorkers, metrics.clusterMaxWorkers, metrics.clusterBacklogPerWorker, metrics.clusterMessagesPending, metrics.clusterHealthScore]) gauge.remove({ cluster });
   }
 
   return {

@@ -165,6 +165,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['cluster', 'state'] as const,
       registers,
     }),
+    clusterWorkers: new client.Gauge({
+      name: 'brain_cluster_workers',
+      help: 'Workers of an active cluster that can take work (not retired, not draining).',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
+    clusterMaxWorkers: new client.Gauge({
+      name: 'brain_cluster_max_workers',
+      help: 'Most workers an active cluster may scale to.',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
     clusterTasks: new client.Gauge({
       name: 'brain_cluster_tasks',
       help: 'Tasks on an active cluster\'s board by status (queued, running, dead = the dead letter).',
