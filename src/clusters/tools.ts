@@ -1,6 +1,6 @@
 // The cluster tools: `blueprint` (the YAML that names a team) and `cluster` (the teams made from
 // them). One tool per noun with an `action` field and flat optional fields keeps what every
-// conversation pays for small (~2.3 KB for both); each action says which fields it needs and
+// conversation pays for small (~2.4 KB for both); each action says which fields it needs and
 // refuses the ones it does not use, so a mistaken call never half-happens.
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
