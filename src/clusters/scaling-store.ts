@@ -7,9 +7,9 @@ import { stmt, toDbTime, type Db } from '../core/db.js';
 /** Finished-task rates are counted over this window (completed and dead-lettered per minute). */
 export const RATE_WINDOW_MS = 5 * 60_000;
 /** A busy agent not heard from for this long counts as stuck in the health score. */
-export const UNSEEN_MS = 10 * 60_000;
+const UNSEEN_MS = 10 * 60_000;
 /** Dead-lettered tasks weigh on the health score for this long. */
-export const DEATH_WINDOW_MS = 60 * 60_000;
+const DEATH_WINDOW_MS = 60 * 60_000;
 
 export interface ClusterMeasure {
   agents: { idle: number; busy: number; retired: number };

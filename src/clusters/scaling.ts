@@ -303,5 +303,3 @@ export function createScaler(ctx: ClusterContext, isHolding: (agentId: string) =
     },
   };
 }
-
-export type Scaler = ReturnType<typeof createScaler>;
