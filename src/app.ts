@@ -39,6 +39,7 @@ import { projectResources } from './projects/resources.js';
 import { createClusterService, type ClusterService } from './clusters/service.js';
 import { clusterTools } from './clusters/tools.js';
 import { workTools } from './clusters/work-tools.js';
+import { clusterTasks } from './clusters/upkeep.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.
@@ -191,6 +192,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...eventTasks(events),
     ...executionTasks(executions, config.retentionDays),
     ...noteTasks(notes),
+    ...clusterTasks(clusters, { scaleIntervalMs: config.clusterScaleIntervalMs }),
     ...opsTasks({ db, config, metrics }),
   ];
   const maintenance = createScheduler(

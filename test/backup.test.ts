@@ -101,6 +101,7 @@ describe('backup and restore', () => {
       'purge.sessions': true,
       'purge.events': true,
       'purge.executions': true,
+      'purge.clusters': true,
       'purge.query_log': true,
       checkpoint: true,
       optimize: true,
@@ -172,14 +173,16 @@ describe('maintenance scheduler', () => {
       const deps = { db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks: [...app.maintenance.tasks] };
       const s = createScheduler(deps, { nowMs: t0 });
       const purges = ['purge.memories', 'purge.sessions', 'purge.events', 'purge.executions'];
-      // Expiry and the notes reconcile at start-up; the first rebalance of a fresh file 3 s on.
-      expect(await s.tick(t0)).toEqual([...purges, 'notes.reconcile', 'purge.query_log']);
+      // Expiry and the notes reconcile at start-up; the first rebalance of a fresh file 3 s on;
+      // cluster auto-scaling every 30 s.
+      expect(await s.tick(t0)).toEqual([...purges, 'notes.reconcile', 'purge.clusters', 'purge.query_log']);
       expect(await s.tick(t0 + 1000)).toEqual([]);
-      expect(await s.tick(t0 + 6 * 60_000)).toEqual(['rebalance.startup', 'checkpoint']);
+      expect(await s.tick(t0 + 6 * 60_000)).toEqual(['rebalance.startup', 'clusters.autoscale', 'checkpoint']);
       const hourLater = t0 + 61 * 60_000;
-      expect(await s.tick(hourLater)).toEqual(['rebalance', ...purges, 'purge.query_log', 'checkpoint', 'backup']);
+      const hourly = [...purges, 'clusters.autoscale', 'purge.clusters', 'purge.query_log', 'checkpoint'];
+      expect(await s.tick(hourLater)).toEqual(['rebalance', ...hourly, 'backup']);
       expect(listBackups(config.backupPath)).toHaveLength(1);
-      expect(await s.tick(t0 + 25 * 3_600_000)).toEqual(['rebalance', ...purges, 'purge.query_log', 'checkpoint', 'optimize', 'backup']);
+      expect(await s.tick(t0 + 25 * 3_600_000)).toEqual(['rebalance', ...hourly, 'optimize', 'backup']);
 
       // A new scheduler (a restart) picks up the stored times of optimize and backup.
       const again = createScheduler(deps, { nowMs: t0 + 25 * 3_600_000 + 1000 });

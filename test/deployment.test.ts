@@ -85,12 +85,17 @@ describe('Grafana dashboard against a live /metrics', () => {
     expect(run.status).toBe('succeeded');
     await fetch(daemon.url('/admin/backup'), { method: 'POST' });
     await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST' });
+    // An active cluster measured once (the scheduler does it every BRAIN_CLUSTER_SCALE_INTERVAL_SEC).
+    await call(c, 'blueprint', { action: 'save', yaml: fs.readFileSync(path.join(ROOT, 'blueprints', 'software-team.yaml'), 'utf8') });
+    await call(c, 'cluster', { action: 'create', blueprint: 'software-team', id: 'web' });
+    await call(c, 'cluster', { action: 'autoscale', id: 'web', apply: true });
     const exposition = await (await fetch(daemon.url('/metrics'))).text();
     const exported = new Set([...exposition.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )/gm)].map((m) => m[1]));
     await c.close();
 
-    const dash = JSON.parse(fs.readFileSync(path.join(DEPLOY, 'grafana', 'brain-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
-    const exprs = dash.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
+    // Row panels (section headings) have no queries.
+    const dash = JSON.parse(fs.readFileSync(path.join(DEPLOY, 'grafana', 'brain-dashboard.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
     expect(exprs.length).toBeGreaterThan(15);
     for (const { panel, expr } of exprs) {
       const names = metricNames(expr);

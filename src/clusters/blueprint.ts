@@ -78,11 +78,11 @@ const scalingSchema = z.strictObject({
   backlog_per_worker: z.number().min(0).max(1000).default(4),
   /** ...for this long. */
   sustain_seconds: seconds(86_400).default(60),
-  /** Scale down after this long with nothing queued or running. */
+  /** Scale down after this long with nothing queued for workers while a worker was free... */
   idle_seconds: seconds(7 * 86_400).default(300),
   /** Workers added or removed by one decision. */
   step: z.number().int().min(1).max(MAX_WORKERS).default(1),
-  /** Least time between two applied decisions. */
+  /** ...and at least this long after the last scaling (up, down or by hand). */
   cooldown_seconds: seconds(86_400).default(60),
 });
 

@@ -9,6 +9,7 @@ import { createContext, iso, type ClusterContext, type ClusterDeps } from './con
 import { assertCan, NEXT_STATUS, type ClusterAction } from './lifecycle.js';
 import { createBoard } from './board.js';
 import { createMailbox } from './mailbox.js';
+import { createScaler, type AutoscaleResult, type ClusterSnapshot } from './scaling.js';
 import * as store from './store.js';
 import { holdsTask, requeueRunning } from './tasks.js';
 import type { AgentRow, AgentView, BlueprintRow, ClusterRow, ClusterStatus, ClusterView, TreeNode } from './types.js';
@@ -89,6 +90,7 @@ export function createClusterService(deps: ClusterDeps) {
   const ctx: ClusterContext = createContext(deps);
   const { db } = ctx;
   const isHolding = (agentId: string) => holdsTask(db, agentId);
+  const scaler = createScaler(ctx, isHolding);
 
   function view(row: ClusterRow): ClusterView {
     const counts = store.countAgentsByState(db, row.id);
@@ -199,6 +201,18 @@ export function createClusterService(deps: ClusterDeps) {
         .immediate();
     },
   };
+
+  /**
+   * What the cluster's scaling policy decides now, with its reasons and the measurement behind it.
+   * `apply`: in one IMMEDIATE transaction that re-reads everything, keep the measurement and the
+   * scaling memory and carry the decision out (an event `cluster.autoscaled` when it scaled).
+   */
+  function autoscale(id: string, apply = false): AutoscaleResult {
+    if (!apply) return scaler.decide(id);
+    const result = change((events) => scaler.apply(id, events));
+    scaler.applied(result);
+    return result;
+  }
 
   function freeId(base: string): string {
     if (!store.clusterExists(db, base)) return base;
@@ -345,7 +359,7 @@ export function createClusterService(deps: ClusterDeps) {
 
     /** Workers retired; running tasks back to the queue; messages, queued tasks and the other agents kept. */
     hibernate(id: string): { cluster: ClusterView; requeued: number } {
-      return change((events) => {
+      const result = change((events) => {
         const row = ctx.cluster(id);
         const now = toDbTime(ctx.now());
         assertCan(row, 'hibernate');
@@ -356,6 +370,8 @@ export function createClusterService(deps: ClusterDeps) {
         events[events.length - 1][2].requeued = requeued;
         return { cluster: view(ctx.cluster(row.id)), requeued };
       });
+      scaler.forget(result.cluster.id);
+      return result;
     },
 
     /** Back to active with its target number of workers. */
@@ -372,7 +388,7 @@ export function createClusterService(deps: ClusterDeps) {
 
     /** Archived: every agent retired, everything kept and restorable for the retention period. */
     destroy(id: string): { cluster: ClusterView; restorable_until: string } {
-      return change((events) => {
+      const result = change((events) => {
         const row = ctx.cluster(id);
         const now = toDbTime(ctx.now());
         assertCan(row, 'destroy');
@@ -381,6 +397,8 @@ export function createClusterService(deps: ClusterDeps) {
         transition(row, 'destroy', events, { backlog_high_since: null, idle_since: null }, now);
         return { cluster: view(ctx.cluster(row.id)), restorable_until: new Date(ctx.now() + deps.retentionDays * 86_400_000).toISOString() };
       });
+      scaler.forget(result.cluster.id);
+      return result;
     },
 
     /** A destroyed cluster comes back hibernated (its non-worker agents idle); reactivate starts workers. */
@@ -397,6 +415,37 @@ export function createClusterService(deps: ClusterDeps) {
     /** Destroyed clusters past the retention period go for good (with their agents, messages, tasks, metrics). */
     purgeDestroyed(): number {
       return store.purgeDestroyedClusters(db, toDbTime(ctx.now() - deps.retentionDays * 86_400_000));
+    },
+
+    /** cluster_metrics rows older than the retention period. */
+    purgeMetrics(): number {
+      return scaler.purgeMetrics(toDbTime(ctx.now() - deps.retentionDays * 86_400_000));
+    },
+
+    /** Measures a cluster now and keeps the measurement (a cluster_metrics row, its health score). */
+    snapshot(id: string): ClusterSnapshot {
+      return scaler.snapshot(id);
+    },
+
+    autoscale,
+
+    /** One auto-scaling pass over every active cluster (the scheduler's); gauges of the others go. */
+    autoscaleActive(): { clusters: number; up: number; down: number; failed: string[] } {
+      const ids = store.activeClusterIds(db);
+      const out = { clusters: ids.length, up: 0, down: 0, failed: [] as string[] };
+      for (const id of ids) {
+        try {
+          const { decision } = autoscale(id, true);
+          if (decision.direction !== 'none') out[decision.direction]++;
+        } catch (err) {
+          // Hibernated or destroyed by another process since the list was read: nothing to do.
+          if (err instanceof UserError) continue;
+          deps.logger.error('auto-scaling failed', { cluster: id, error: (err as Error).stack ?? String(err) });
+          out.failed.push(id);
+        }
+      }
+      scaler.prune(store.activeClusterIds(db));
+      return out;
     },
 
     agents(id: string): AgentView[] {

@@ -1,6 +1,6 @@
 // The cluster tools: `blueprint` (the YAML that names a team) and `cluster` (the teams made from
 // them). One tool per noun with an `action` field and flat optional fields keeps what every
-// conversation pays for small (~2.3 KB for both); each action says which fields it needs and
+// conversation pays for small (~2.4 KB for both); each action says which fields it needs and
 // refuses the ones it does not use, so a mistaken call never half-happens.
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
@@ -42,10 +42,7 @@ const BLUEPRINT_ACTIONS = {
   delete: { needs: ['id'] },
 } as const satisfies Record<string, ActionFields>;
 
-/**
- * The cluster actions. Auto-scaling adds its entry here (and its case below) with the fields it
- * uses; everything else about the tool stays as it is.
- */
+/** The cluster actions and the fields each one uses. */
 const CLUSTER_ACTIONS = {
   create: { needs: ['blueprint'], takes: ['id', 'name', 'description', 'project', 'target'] },
   get: { needs: ['id'] },
@@ -57,6 +54,7 @@ const CLUSTER_ACTIONS = {
   reactivate: { needs: ['id'] },
   destroy: { needs: ['id'] },
   restore: { needs: ['id'] },
+  autoscale: { needs: ['id'], takes: ['apply'] },
   export: { needs: ['id', 'dir'], takes: ['server'] },
 } as const satisfies Record<string, ActionFields>;
 
@@ -100,6 +98,7 @@ type ClusterArgs = {
   min?: number;
   max?: number;
   target?: number;
+  apply?: boolean;
   dir?: string;
   server?: string;
 };
@@ -129,6 +128,8 @@ function clusterAction(clusters: ClusterService, args: ClusterArgs): object {
       return clusters.destroy(id);
     case 'restore':
       return clusters.restore(id);
+    case 'autoscale':
+      return clusters.autoscale(id, args.apply ?? false);
     case 'export':
       return exportCluster(clusters.ctx, { id, dir: args.dir!, server: args.server });
   }
@@ -148,6 +149,9 @@ const clusterOutput = {
   change: loose.optional(),
   requeued: z.number().optional(),
   restorable_until: z.string().optional(),
+  decision: loose.optional(),
+  snapshot: loose.optional(),
+  applied: z.boolean().optional(),
   dir: z.string().optional(),
   files: z.array(z.string()).optional(),
 };
@@ -195,6 +199,7 @@ export function clusterTools(clusters: ClusterService): AnyTool[] {
       min: count.optional().describe('Fewest workers (update).'),
       max: count.optional().describe('Most workers (update).'),
       target: count.optional().describe('Workers (create, update, scale).'),
+      apply: z.boolean().optional().describe('Carry out the autoscale decision.'),
       dir: z.string().max(4096).optional().describe('Directory for the subagent files (export), e.g. ".claude/agents".'),
       server: z.string().max(64).optional().describe('brain\'s MCP server name (export; default "brain").'),
     },

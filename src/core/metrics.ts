@@ -169,6 +169,56 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Database work slower than BRAIN_SLOW_QUERY_MS (each is also a row in query_log).',
       registers,
     }),
+    // Clusters: one series per active cluster, set by each auto-scaling pass (every
+    // BRAIN_CLUSTER_SCALE_INTERVAL_SEC) and removed when the cluster stops being active.
+    clusterAgents: new client.Gauge({
+      name: 'brain_cluster_agents',
+      help: 'Agents of an active cluster by state (idle, busy, retired).',
+      labelNames: ['cluster', 'state'] as const,
+      registers,
+    }),
+    clusterWorkers: new client.Gauge({
+      name: 'brain_cluster_workers',
+      help: 'Workers of an active cluster that can take work (not retired, not draining).',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
+    clusterMaxWorkers: new client.Gauge({
+      name: 'brain_cluster_max_workers',
+      help: 'Most workers an active cluster may scale to.',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
+    clusterTasks: new client.Gauge({
+      name: 'brain_cluster_tasks',
+      help: 'Tasks on an active cluster\'s board by status (queued, running, dead = the dead letter).',
+      labelNames: ['cluster', 'status'] as const,
+      registers,
+    }),
+    clusterBacklogPerWorker: new client.Gauge({
+      name: 'brain_cluster_backlog_per_worker',
+      help: 'Queued tasks workers may claim, per worker (per 1 when there are none): what scales a cluster up.',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
+    clusterMessagesPending: new client.Gauge({
+      name: 'brain_cluster_messages_pending',
+      help: 'Messages to an active cluster\'s agents not yet acknowledged.',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
+    clusterHealthScore: new client.Gauge({
+      name: 'brain_cluster_health_score',
+      help: 'Health of an active cluster from 0 to 1 (stuck agents, backlog over the policy, tasks dead in the last hour).',
+      labelNames: ['cluster'] as const,
+      registers,
+    }),
+    clusterScalingDecisions: new client.Counter({
+      name: 'brain_cluster_scaling_decisions_total',
+      help: 'Auto-scaling decisions applied, by direction (up, down, none = looked and left it as it was).',
+      labelNames: ['direction'] as const,
+      registers,
+    }),
     events: new client.Counter({
       name: 'brain_events_total',
       help: 'System events recorded, by type and severity.',
