@@ -39,7 +39,7 @@ import { projectResources } from './projects/resources.js';
 import { createClusterService, type ClusterService } from './clusters/service.js';
 import { clusterTools } from './clusters/tools.js';
 import { workTools } from './clusters/work-tools.js';
-import { clusterTasks } from './clusters/upkeep.js';
+import { clusterTasks } from './clusters/tasks.js';
 
 export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
 - Call init once at the start of each conversation; follow the preferences it returns.

@@ -11,7 +11,7 @@ import { iso, type ClusterContext } from './context.js';
 import { assertCan } from './lifecycle.js';
 import { PRIORITIES, priorityOf, type Priority } from './mailbox.js';
 import * as store from './store.js';
-import * as sql from './tasks.js';
+import * as sql from './board-store.js';
 import type { AgentRow, ClusterRow } from './types.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;

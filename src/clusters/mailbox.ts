@@ -7,7 +7,7 @@ import { toDbTime } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { ROLES } from './blueprint.js';
 import { iso, type ClusterContext } from './context.js';
-import * as sql from './messages.js';
+import * as sql from './mailbox-store.js';
 import type { AgentRow, ClusterRow } from './types.js';
 
 export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;

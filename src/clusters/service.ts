@@ -11,7 +11,7 @@ import { createBoard } from './board.js';
 import { createMailbox } from './mailbox.js';
 import { createScaler, type AutoscaleResult, type ClusterSnapshot } from './scaling.js';
 import * as store from './store.js';
-import { holdsTask, requeueRunning } from './tasks.js';
+import { holdsTask, requeueRunning } from './board-store.js';
 import type { AgentRow, AgentView, BlueprintRow, ClusterRow, ClusterStatus, ClusterView, TreeNode } from './types.js';
 import { liveWorkerCount, setWorkerCount, spawnCore, type WorkforceChange } from './workforce.js';
 
@@ -223,6 +223,7 @@ export function createClusterService(deps: ClusterDeps) {
   }
 
   const messages = createMailbox(ctx);
+  const board = createBoard(ctx);
 
   return {
     ctx,
@@ -231,7 +232,7 @@ export function createClusterService(deps: ClusterDeps) {
     /** Agent messages (mailbox.ts). */
     messages,
     /** The task board (board.ts). */
-    tasks: createBoard(ctx),
+    tasks: board,
     /** Acknowledged messages older than messageRetentionHours go; pending ones stay (the scheduler calls this). */
     purgeMessages: (): number => messages.purge(),
 
@@ -435,6 +436,9 @@ export function createClusterService(deps: ClusterDeps) {
       const out = { clusters: ids.length, up: 0, down: 0, failed: [] as string[] };
       for (const id of ids) {
         try {
+          // Leases of workers that vanished (a killed process) run out with nobody left to claim:
+          // the pass returns them to the queue, so the backlog it measures is the real one.
+          board.reclaimExpired(id);
           const { decision } = autoscale(id, true);
           if (decision.direction !== 'none') out[decision.direction]++;
         } catch (err) {

@@ -185,7 +185,7 @@ export function clusterTools(clusters: ClusterService): AnyTool[] {
   const cluster = defineTool({
     name: 'cluster',
     title: 'Clusters (agent teams)',
-    description: 'Create and run a team of agents from a blueprint: see its hierarchy, scale its workers, hibernate, destroy or restore it, export it as Claude Code subagents.',
+    description: 'Run teams of agents made from blueprints: create, inspect (get, tree), scale or autoscale, hibernate, destroy, restore, export as Claude Code subagents.',
     kind: 'write',
     input: {
       action: z.enum(actionNames(CLUSTER_ACTIONS)).describe('What to do.'),
@@ -193,15 +193,15 @@ export function clusterTools(clusters: ClusterService): AnyTool[] {
       blueprint: slugArg.optional().describe('Blueprint id (create; list filter).'),
       name: z.string().trim().min(1).max(100).optional().describe('Display name (create, update).'),
       description: z.string().max(2000).optional().describe('Description (create, update).'),
-      project: z.string().max(64).optional().describe('Shared memory/notes project (create; default the id).'),
+      project: z.string().max(64).optional().describe('create: shared memory/notes project (default: id).'),
       status: z.enum(CLUSTER_STATUSES).optional().describe('List filter.'),
       type: slugArg.optional().describe('List filter: cluster type.'),
       min: count.optional().describe('Fewest workers (update).'),
       max: count.optional().describe('Most workers (update).'),
       target: count.optional().describe('Workers (create, update, scale).'),
-      apply: z.boolean().optional().describe('Carry out the autoscale decision.'),
-      dir: z.string().max(4096).optional().describe('Directory for the subagent files (export), e.g. ".claude/agents".'),
-      server: z.string().max(64).optional().describe('brain\'s MCP server name (export; default "brain").'),
+      apply: z.boolean().optional().describe('autoscale: carry it out.'),
+      dir: z.string().max(4096).optional().describe('export: directory, e.g. .claude/agents'),
+      server: z.string().max(64).optional().describe('export: this server\'s MCP name (brain)'),
     },
     output: clusterOutput,
     handle(args) {

@@ -9,7 +9,7 @@ import { defineTool, type AnyTool } from '../core/tool.js';
 import { MAX_LIST } from './board.js';
 import { MAX_PAGE, PRIORITIES } from './mailbox.js';
 import type { ClusterService } from './service.js';
-import { TASK_STATUSES } from './tasks.js';
+import { TASK_STATUSES } from './board-store.js';
 
 const MESSAGE_ACTIONS = ['send', 'inbox', 'ack', 'history'] as const;
 const TASK_ACTIONS = ['post', 'claim', 'heartbeat', 'complete', 'fail', 'get', 'list'] as const;
