@@ -18,16 +18,8 @@ import { liveWorkerCount, setWorkerCount, spawnCore, type WorkforceChange } from
 export type { ClusterDeps } from './context.js';
 export type ClusterService = ReturnType<typeof createClusterService>;
 
-export interface BlueprintView {
-  id: string;
-  revision: number;
-  name: string;
-  version: string;
-  description: string;
-  cluster_type: string;
-  created_at: string;
-  revisions?: number;
-}
+/** A blueprint revision as the tools show it: the row without its texts, times in ISO 8601. */
+export type BlueprintView = Omit<BlueprintRow, 'yaml' | 'spec' | 'spec_hash'> & { revisions?: number };
 
 export interface CreateClusterInput {
   blueprint: string;
