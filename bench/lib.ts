@@ -1,5 +1,6 @@
 // Shared benchmark helpers: timing, percentiles, and MCP clients over real stdio.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,4 +106,79 @@ export interface BenchContext {
 export interface BenchSection {
   name: string;
   run(ctx: BenchContext): Promise<void>;
+}
+
+// The protocol floor and brain's own time, shared by every section that times tool calls.
+
+/** A free loopback port for the metrics side port. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** brain's own time for a tool so far (sum, count), from its request-duration histogram. */
+export async function ownTime(port: number, tool: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (!line.includes(`tool="${tool}"`)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('brain_mcp_request_duration_seconds_sum')) sum += value;
+    if (line.startsWith('brain_mcp_request_duration_seconds_count')) count += value;
+  }
+  return { sum, count };
+}
+
+/** Mean own time in ms of the calls made while `fn` ran. */
+export async function measuredOwnTime(port: number, tool: string, fn: () => Promise<void>): Promise<number> {
+  const before = await ownTime(port, tool);
+  await fn();
+  const after = await ownTime(port, tool);
+  return ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000;
+}
+
+/** One kind of call to time: a tool of a connected server, with its arguments for call i. */
+export interface Timed {
+  client: Client;
+  name: string;
+  args: (i: number) => Record<string, unknown>;
+}
+
+/**
+ * Times `n` calls of each part in blocks of 100 that take turns, so all parts see the same
+ * machine: on a small, shared machine latency drifts by a fifth within a minute, which parts
+ * timed one after the other would read as a difference between them.
+ */
+export async function timeAlternating(parts: Timed[], n: number): Promise<number[][]> {
+  const block = 100;
+  const out = parts.map(() => [] as number[]);
+  for (let done = 0; done < n; done += block) {
+    const size = Math.min(block, n - done);
+    for (const [k, part] of parts.entries()) out[k].push(...(await timeCalls(part.client, part.name, (i) => part.args(done + i), size)));
+  }
+  return out;
+}
+
+/** Enough calls for V8 to have optimised both sides' code paths (fewer leave the floor slow). */
+export const WARM_UP_CALLS = 1000;
+
+export const noopCall = (floor: Client): Timed => ({ client: floor, name: 'noop', args: () => ({ text: 'The user prefers vim keybindings.' }) });
+
+export const FLOOR_SCRIPT = path.join(ROOT, 'dist', 'bench', 'noop-server.js');
+
+/** The floor server's start-up time, and a connected floor server (warmed up) for timing beside brain. */
+export async function startFloor(): Promise<{ startup: Summary; peer: StdioPeer }> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const peer = await connectStdio(process.execPath, [FLOOR_SCRIPT], { PATH: process.env.PATH ?? '' });
+    samples.push(peer.startupMs);
+    await peer.close();
+  }
+  const peer = await connectStdio(process.execPath, [FLOOR_SCRIPT], { PATH: process.env.PATH ?? '' });
+  await timeCalls(peer.client, 'noop', () => ({ text: 'warm-up' }), WARM_UP_CALLS);
+  return { startup: summarize(samples), peer };
 }

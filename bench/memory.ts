@@ -7,13 +7,33 @@
 // that does no work (replay-server.ts), and remember's INSERT alone, committed by a server that does
 // nothing else (insert-server.ts) on a copy of the same database.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Database from 'better-sqlite3';
 import { loadCorpus, type Doc } from './corpus.js';
-import { brainEnv, CLI, connectStdio, ms, ROOT, summarize, table, tempDir, timeCalls, type BenchContext, type BenchSection, type StdioPeer, type Summary } from './lib.js';
+import {
+  brainEnv,
+  CLI,
+  connectStdio,
+  freePort,
+  measuredOwnTime,
+  ms,
+  noopCall,
+  ROOT,
+  startFloor,
+  summarize,
+  table,
+  tempDir,
+  timeAlternating,
+  timeCalls,
+  WARM_UP_CALLS,
+  type BenchContext,
+  type BenchSection,
+  type StdioPeer,
+  type Summary,
+  type Timed,
+} from './lib.js';
 import { COMBINED_CASES, NEEDLES, NOTE_NEEDLES, relevancePairs } from './relevance.js';
 
 const require = createRequire(import.meta.url);
@@ -135,64 +155,6 @@ async function combinedRelevance(client: Client): Promise<CombinedQuality> {
   return out;
 }
 
-/** A free loopback port for the metrics side port. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** brain's own time for a tool so far (sum, count), from its request-duration histogram. */
-async function ownTime(port: number, tool: string): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  let count = 0;
-  for (const line of text.split('\n')) {
-    if (!line.includes(`tool="${tool}"`)) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (line.startsWith('brain_mcp_request_duration_seconds_sum')) sum += value;
-    if (line.startsWith('brain_mcp_request_duration_seconds_count')) count += value;
-  }
-  return { sum, count };
-}
-
-/** Mean own time in ms of the calls made while `fn` ran. */
-async function measuredOwnTime(port: number, tool: string, fn: () => Promise<void>): Promise<number> {
-  const before = await ownTime(port, tool);
-  await fn();
-  const after = await ownTime(port, tool);
-  return ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000;
-}
-
-/** One kind of call to time: a tool of a connected server, with its arguments for call i. */
-interface Timed {
-  client: Client;
-  name: string;
-  args: (i: number) => Record<string, unknown>;
-}
-
-/**
- * Times `n` calls of each part in blocks of 100 that take turns, so all parts see the same
- * machine: on a small, shared machine latency drifts by a fifth within a minute, which parts
- * timed one after the other would read as a difference between them.
- */
-async function timeAlternating(parts: Timed[], n: number): Promise<number[][]> {
-  const block = 100;
-  const out = parts.map(() => [] as number[]);
-  for (let done = 0; done < n; done += block) {
-    const size = Math.min(block, n - done);
-    for (const [k, part] of parts.entries()) out[k].push(...(await timeCalls(part.client, part.name, (i) => part.args(done + i), size)));
-  }
-  return out;
-}
-
-/** Enough calls for V8 to have optimised both sides' code paths (fewer leave the floor slow). */
-const WARM_UP_CALLS = 1000;
-
-const noopCall = (floor: Client): Timed => ({ client: floor, name: 'noop', args: () => ({ text: 'The user prefers vim keybindings.' }) });
-
 /**
  * Starts the insert-only server (insert-server.ts) on a copy of brain's database as it is now,
  * warmed up with inserts of its own.
@@ -310,21 +272,6 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-const FLOOR_SCRIPT = path.join(ROOT, 'dist', 'bench', 'noop-server.js');
-
-/** The floor server's start-up time, and a connected floor server (warmed up) for timing beside brain. */
-async function startFloor(): Promise<{ startup: Summary; peer: StdioPeer }> {
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const peer = await connectStdio(process.execPath, [FLOOR_SCRIPT], { PATH: process.env.PATH ?? '' });
-    samples.push(peer.startupMs);
-    await peer.close();
-  }
-  const peer = await connectStdio(process.execPath, [FLOOR_SCRIPT], { PATH: process.env.PATH ?? '' });
-  await timeCalls(peer.client, 'noop', () => ({ text: 'warm-up' }), WARM_UP_CALLS);
-  return { startup: summarize(samples), peer };
 }
 
 /** server-memory rewrites its whole JSONL file on every write, so it is preloaded on disk. */

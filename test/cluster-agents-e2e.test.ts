@@ -1,9 +1,12 @@
 // Agents of one cluster working through two real brain processes over stdio on one database file:
 // messages sent in one process are read and acknowledged (once) in the other, a broadcast reaches
-// every agent, history is complete; then 4 workers in 2 processes drain 500 tasks while one of the
-// processes is killed with SIGKILL holding a lease, and every task is done exactly once.
+// every agent, history is complete; what one agent remembers and writes as a note, following its
+// exported subagent instructions, another agent in the other process recalls and finds; then 4
+// workers in 2 processes drain 500 tasks while one of the processes is killed with SIGKILL holding
+// a lease, and every task is done exactly once.
 import fs from 'node:fs';
 import path from 'node:path';
+import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { openDatabase } from '../src/core/db.js';
@@ -143,6 +146,61 @@ describe('cluster agents in two processes', () => {
     expect(await callError(two, 'message', { action: 'send', agent: 'web/lead', to_role: 'x'.repeat(300), subject: 'x' })).toBe(
       '"to_role" is 300 characters; ids, roles, labels and cursors are at most 200.',
     );
+  });
+
+  it('scope: what one agent remembers and notes in the project its subagent file names, an agent in the other process recalls and finds', async () => {
+    const [one, two] = brains.map((b) => b.client);
+    const out = path.join(tempDir(), 'agents');
+    await call(one, 'cluster', { action: 'export', id: 'web', dir: out });
+
+    /** What an agent's exported file tells it: its agent id, the project to pass, and the tools that take it. */
+    function instructions(agent: string) {
+      const text = fs.readFileSync(path.join(out, `web-${agent}.md`), 'utf8');
+      const [, front, body] = /^---\n([\s\S]*?)\n---\n([\s\S]*)$/.exec(text)!;
+      const tools = (yaml.load(front, { schema: yaml.CORE_SCHEMA }) as { tools: string }).tools.split(', ');
+      const shared = body.split('\n').find((l) => l.startsWith('- Shared memory and notes:'))!;
+      expect(shared, `web-${agent}.md says where shared memories and notes go`).toBeDefined();
+      const scoped = [...shared.matchAll(/mcp__brain__(\w+)/g)].map((m) => m[1]);
+      // Every tool the line names is one the agent has.
+      for (const t of scoped) expect(tools).toContain(`mcp__brain__${t}`);
+      return { id: /"agent": "([^"]+)"/.exec(body)![1], project: /"project": "([^"]+)"/.exec(shared)![1], scoped };
+    }
+
+    // The coder, in process one, stores a convention as a memory and a design as a note.
+    const coder = instructions('coder-1');
+    expect(coder).toMatchObject({ id: 'web/coder-1', project: 'web' });
+    expect(coder.scoped).toEqual(expect.arrayContaining(['remember', 'note_write']));
+    const remembered = await call<{ project: string }>(one, 'remember', {
+      key: 'convention-user-errors',
+      content: 'Errors shown to users are UserError with one sentence saying what to change; never a bare Error.',
+      type: 'decision',
+      project: coder.project,
+    });
+    expect(remembered.project).toBe('web');
+    const noted = await call<{ project: string; path: string }>(one, 'note_write', {
+      title: 'Parser design',
+      content: 'The parser reads tokens lazily from a cursor and backtracks at most one token.',
+      project: coder.project,
+    });
+    expect(noted.project).toBe('web');
+    expect(fs.existsSync(path.join(env.BRAIN_NOTES_PATH, 'web', noted.path))).toBe(true);
+
+    // The reviewer, in process two, reads the same project from its own file and finds both.
+    const reviewer = instructions('reviewer');
+    expect(reviewer).toMatchObject({ id: 'web/reviewer', project: coder.project });
+    expect(reviewer.scoped).toEqual(expect.arrayContaining(['recall', 'search']));
+    const recalled = await call<{ results: { key: string; project: string }[] }>(two, 'recall', { query: 'user errors sentence', project: reviewer.project });
+    expect(recalled.results.map((r) => [r.key, r.project])).toEqual([['convention-user-errors', 'web']]);
+    const byKey = await call<{ results: { content: string }[] }>(two, 'recall', { key: 'convention-user-errors', project: reviewer.project });
+    expect(byKey.results[0].content).toMatch(/^Errors shown to users are UserError/);
+    const found = await call<{ results: { kind: string; title: string; project: string }[] }>(two, 'search', { query: 'parser tokens lazily', project: reviewer.project });
+    expect(found.results.map((r) => [r.kind, r.title, r.project])).toEqual([['note', 'Parser design', 'web']]);
+    const both = await call<{ results: { kind: string; title: string }[] }>(two, 'search', { query: 'UserError parser', project: reviewer.project });
+    expect(both.results.map((r) => r.kind).sort()).toEqual(['memory', 'note']);
+
+    // The project is what shares them: a search outside it (the session's own project) finds neither.
+    expect((await call<{ results: unknown[] }>(two, 'search', { query: 'parser tokens lazily UserError' })).results).toEqual([]);
+    expect((await call<{ results: unknown[] }>(two, 'recall', { query: 'user errors sentence' })).results).toEqual([]);
   });
 
   // About 9 s alone: 5 of them wait for the killed worker's lease to run out.
