@@ -31,14 +31,36 @@ export function leafRows(path: readonly Command[]): [string, string][] {
   return rows;
 }
 
+/** Paragraphs are wrapped to the width of the command list beside them; short lines are kept as laid out. */
+const WIDTH = 96;
+
+function wrap(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.length <= WIDTH) return line;
+      const out: string[] = [];
+      let current = '';
+      for (const word of line.split(' ')) {
+        if (current && current.length + 1 + word.length > WIDTH) {
+          out.push(current);
+          current = word;
+        } else current = current ? `${current} ${word}` : word;
+      }
+      return [...out, current].join('\n');
+    })
+    .join('\n');
+}
+
 function optionRows(cmd: Command): [string, string][] {
   return Object.entries(optionsOf(cmd)).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}`, o.description]);
 }
 
 export function helpText(path: readonly Command[]): string {
   const cmd = path.at(-1)!;
-  const summary = cmd.summary.charAt(0).toUpperCase() + cmd.summary.slice(1) + (/[.)]$/.test(cmd.summary) ? '' : '.');
-  const parts = [usageLine(path), [summary, cmd.details].filter(Boolean).join('\n')];
+  // A sentence, except brain's own line, which starts with its name.
+  const summary = path.length === 1 ? cmd.summary : cmd.summary.charAt(0).toUpperCase() + cmd.summary.slice(1) + (/[.)]$/.test(cmd.summary) ? '' : '.');
+  const parts = [usageLine(path), summary, ...(cmd.details ? [wrap(cmd.details)] : [])];
   if (cmd.subcommands) {
     parts.push(`Commands:\n${columns(leafRows(path))}`);
   } else if (cmd.args?.length) {
