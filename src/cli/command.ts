@@ -25,8 +25,6 @@ export interface ArgSpec {
 
 /** One parsed command line, handed to the command's handler. */
 export interface Invocation {
-  /** The command's words after `brain`, e.g. 'blueprint validate'. */
-  name: string;
   /** Positional arguments by their placeholder name. */
   args: Record<string, string | undefined>;
   /** The words a `rest` argument took. */

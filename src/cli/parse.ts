@@ -3,7 +3,6 @@
 // starts with "-" is always an option; a file name that starts with "-" goes after "--".
 import { parseArgs } from 'node:util';
 import { optionsOf, type Command, type Invocation } from './command.js';
-import { commandName } from './help.js';
 
 /**
  * A command line brain does not understand; exit code 2, with the usage of the command at `path`
@@ -112,7 +111,7 @@ function parseLeaf(path: Command[], words: readonly string[]): Parsed {
 
   const options: Record<string, boolean> = {};
   for (const [name, v] of Object.entries(values)) if (v !== undefined && name !== 'json' && name !== 'help') options[name] = v;
-  return { kind: 'run', path, invocation: { name: commandName(path.slice(1)), args, rest: restWords, options, json: values.json === true } };
+  return { kind: 'run', path, invocation: { args, rest: restWords, options, json: values.json === true } };
 }
 
 /** parseArgs' message, said the way brain says things (its own is long and names no command). */
