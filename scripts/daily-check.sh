@@ -15,7 +15,7 @@ else
 fi
 
 echo "--- database"
-if report=$(brain check); then
+if report=$(brain check --json); then
   echo "$report" | grep -E '"(integrity|bytes|memories|events)"' | tr -d ' ,"'
 else
   echo "$report"

@@ -4,6 +4,6 @@
 # this is for embedded-only installs and for operators who want it now.
 set -eu
 . "$(dirname "$0")/brain-cli.sh"
-brain maintain
+brain maintain --json
 brain check > /dev/null
 echo "db-maintenance: done; integrity_check ok" >&2

@@ -1,6 +1,7 @@
 // Project rules that the type checker cannot see (run by `npm run lint` after tsc):
 // - only src/core may import the MCP SDK's server classes (areas register tools into core);
-// - nothing outside the CLI writes to stdout (in stdio mode stdout is the JSON-RPC channel);
+// - nothing outside the CLI (src/cli.ts, src/cli/) writes to stdout (in stdio mode stdout is the
+//   JSON-RPC channel);
 // - areas keep their insides (see checkImport): an area uses another area only through its
 //   service.ts and types.ts, src/core knows no area, src/text knows nothing but itself, and
 //   nothing below app.ts imports it.
@@ -23,6 +24,8 @@ function walk(dir) {
 
 /** Files at the top of src/ that compose the areas: they may import anything. */
 const COMPOSERS = new Set(['app.ts', 'cli.ts']);
+/** The command line's own folder: its subcommands run the composed app, so they compose too. */
+const CLI_DIR = 'cli';
 /** Areas that may import another area's inner files, and why. */
 const REACHES_INTO = {
   // `brain serve` runs the operations layer itself: its scheduler, health checks and backups.
@@ -32,8 +35,9 @@ const REACHES_INTO = {
 const IMPORTS_APP = new Set(['daemon']);
 
 /**
- * Where a file sits, from its path under src/: { group: 'core' | 'text' | <area> | 'top' | 'outside', name }.
- * 'top' = a module at the top of src/ (app.ts, cli.ts, doctor.ts); 'outside' = beyond src/ (worker/).
+ * Where a file sits, from its path under src/: { group: 'core' | 'text' | 'cli' | <area> | 'top' | 'outside', name }.
+ * 'top' = a module at the top of src/ (app.ts, cli.ts, doctor.ts); 'cli' = the command line's
+ * modules under src/cli/; 'outside' = beyond src/ (worker/).
  */
 function place(file) {
   const rel = path.relative(src, file);
@@ -44,12 +48,13 @@ function place(file) {
 
 /** The rule an import breaks, or undefined. `from` and `to` are places (see place). */
 function checkImport(from, to, spec) {
-  if (from.group === 'top' && COMPOSERS.has(from.name)) return undefined;
+  if ((from.group === 'top' && COMPOSERS.has(from.name)) || from.group === CLI_DIR) return undefined;
   if (to === undefined) {
     if (from.group === 'text' && spec === 'better-sqlite3') return 'src/text is database-free: it must not import better-sqlite3';
     return undefined; // a Node built-in or an npm package
   }
   if (to.group === 'top' && to.name === 'cli.ts') return 'imports src/cli.ts, the entry point: nothing imports it';
+  if (to.group === CLI_DIR) return `imports ${to.rel}: only the command line (src/cli.ts, src/cli/) uses src/cli/`;
   if (from.group === 'text') {
     return to.group === 'text' ? undefined : `imports ${to.rel}: src/text imports nothing but src/text (and packages), so every area can use it`;
   }
@@ -99,17 +104,17 @@ function importsOf(file, text) {
   return found;
 }
 
-const CLI_FILES = new Set(['src/cli.ts']);
+const isCli = (rel) => rel === path.join('src', 'cli.ts') || rel.startsWith(path.join('src', CLI_DIR) + path.sep);
 for (const file of [...walk(src), ...walk(path.join(root, 'worker'))]) {
   const rel = path.relative(root, file);
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     const where = `${rel}:${i + 1}`;
-    if (/@modelcontextprotocol\/sdk\/server\//.test(line) && !rel.startsWith('src/core/') && !CLI_FILES.has(rel) && !/^\s*\/\//.test(line)) {
+    if (/@modelcontextprotocol\/sdk\/server\//.test(line) && !rel.startsWith('src/core/') && !isCli(rel) && !/^\s*\/\//.test(line)) {
       problems.push(`${where}: only src/core (and the CLI transports) may import the MCP SDK server`);
     }
-    if (/console\.(log|info)\(|process\.stdout\.write/.test(line) && !CLI_FILES.has(rel) && !/^\s*\/\//.test(line)) {
+    if (/console\.(log|info)\(|process\.stdout\.write/.test(line) && !isCli(rel) && !/^\s*\/\//.test(line)) {
       problems.push(`${where}: writes to stdout (use the logger or stderr; stdout is the JSON-RPC channel)`);
     }
     if (/\b(TODO|FIXME|XXX)\b|NotImplemented/.test(line)) problems.push(`${where}: unfinished marker`);

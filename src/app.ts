@@ -1,9 +1,7 @@
 // Composes the areas into one brain: the only file that knows them all. Everything is built from
 // the config and passed in, so tests can make a complete brain on a temp file in one line.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openDatabase, type Db } from './core/db.js';
+import { packageVersion } from './core/version.js';
 import { createLogger, silentLogger, type Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { startCheckpointer } from './core/checkpointer.js';
@@ -50,15 +48,7 @@ export const INSTRUCTIONS = `brain gives you a memory that lasts between convers
 - Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.
 - Teams of agents: blueprint saves a team's YAML; cluster creates, scales and exports it as Claude Code subagents.`;
 
-export function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-    dir = path.dirname(dir);
-  }
-  return '0.0.0';
-}
+export { packageVersion };
 
 /**
  * - `embedded`: `brain` on stdio, one process per conversation, several may share the file;

@@ -1,315 +1,64 @@
 #!/usr/bin/env node
 // The `brain` command. With no subcommand it is an MCP server on stdin/stdout (what Claude's
-// config starts). In that mode stdout carries JSON-RPC only: everything human goes to stderr.
-import fs from 'node:fs';
-import readline from 'node:readline';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createApp, createAppLogger, packageVersion, type App } from './app.js';
-import { ConfigError, loadConfig, type Config } from './core/config.js';
-import { DatabaseVersionError } from './core/db.js';
-import { createMetrics } from './core/metrics.js';
-import type { OpsServer } from './core/ops-http.js';
-import { gateSessions } from './core/session-gate.js';
-import { checkDaemon, NO_DAEMON, runConnect } from './daemon/connect.js';
-import { daemonChecks } from './daemon/doctor-check.js';
-import { startOpsSide } from './daemon/ops-side.js';
-import { DaemonStartError, socketIsLive } from './daemon/unix-socket.js';
-import { runDoctor } from './doctor.js';
-import { backupDatabase, checkDatabase, restoreDatabase } from './ops/backup.js';
-import { maintenanceState, sessionRefusal, setMaintenance } from './ops/settings.js';
-import { blueprintSummary, loadBlueprint, MAX_BLUEPRINT_BYTES } from './clusters/blueprint.js';
-import { UserError } from './core/errors.js';
+// config starts); in that mode stdout carries JSON-RPC only. The subcommands live in src/cli/
+// (program.ts lists them); this file parses the command line, runs one, and turns what went
+// wrong into one sentence on stderr and the exit code `brain --help` documents.
+import { packageVersion } from './core/version.js';
+import { DaemonStartError } from './daemon/unix-socket.js';
+import type { Command } from './cli/command.js';
+import { columns, commandName, helpText, leafRows, usageLine } from './cli/help.js';
+import { CliError, EXIT, print } from './cli/output.js';
+import { parseCommandLine, UsageError } from './cli/parse.js';
+import { program } from './cli/program.js';
 
-const HELP = `brain ${packageVersion()} — memory and a code sandbox for AI assistants (an MCP server)
+const sentence = (text: string) => (/[.!?)]$/.test(text) ? text : `${text}.`);
 
-Usage:
-  brain [stdio]            run one MCP session on stdin/stdout (what Claude Desktop / Claude Code start)
-  brain serve              run the daemon: MCP sessions on BRAIN_SOCKET_PATH, maintenance, metrics port
-  brain connect [--check]  bridge stdin/stdout to a running brain serve (--check: exit 0 if one answers)
-  brain backup [DIR]       online backup to DIR (default BRAIN_BACKUP_PATH), verified with integrity_check
-  brain restore FILE       replace the database with a verified backup (the old file is kept beside it)
-  brain check              full integrity check of the database; exit code 0 only when sound
-  brain maintain           run every expiry task, a WAL checkpoint, ANALYZE and VACUUM once
-  brain maintenance on [REASON] | off | status   refuse new sessions while operators work
-  brain doctor             check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong
-  brain stats              memory statistics as JSON
-  brain rebalance          recompute memory scores and move memories between hot and warm tiers
-  brain export [FILE]      write every memory (and earlier versions) as JSON lines (default: stdout)
-  brain import FILE        read JSON lines from brain export, or a server-memory memory.jsonl
-  brain blueprint validate FILE | save FILE | list
-                           check a cluster blueprint (YAML), store it as a new revision, or list the stored ones
-  brain --version          print the version
-
-Configuration comes from BRAIN_* environment variables (see README). Database: BRAIN_DB_PATH.`;
-
-/** Writes for humans and scripts in one-shot commands (never used in stdio mode). */
-function print(text: string) {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+/** A command line brain does not understand: what is wrong, then how the command is used. */
+function usageFailure(err: UsageError, path: readonly Command[]): void {
+  const name = commandName(path);
+  const cmd = path.at(-1)!;
+  // A group names its few commands; brain itself only points to --help (its list is long).
+  const usage = cmd.subcommands && path.length > 1 ? `${usageLine(path)}\n\nCommands:\n${columns(leafRows(path))}` : usageLine(path);
+  process.stderr.write(`${name}: ${sentence(err.message)}\n${usage}\nRun "${name} --help" for more.\n`);
+  process.exitCode = EXIT.usage;
 }
 
-function fail(message: string, code = 1): never {
-  process.stderr.write(`brain: ${message}\n`);
-  process.exit(code);
-}
-
-async function runStdio(config: Config) {
-  const logger = createAppLogger(config);
-  // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
-  const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
-  const app = createApp(config, { logger, metrics, mode: 'embedded' });
-  const { server, cleanup } = app.connect();
-  const transport = gateSessions(new StdioServerTransport(), sessionRefusal(app.db));
-  let ops: OpsServer | undefined;
-
-  let stopping = false;
-  const stop = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('brain stopping', { reason });
-    try {
-      await server.close();
-    } catch {
-      /* already closed */
-    }
-    cleanup();
-    await ops?.close();
-    await app.maintenance.stop();
-    app.close();
-    // Let winston flush its file transports before exiting.
-    setTimeout(() => process.exit(0), 50).unref();
-  };
-  // The SDK's stdio transport does not notice stdin closing; without this, a client that goes
-  // away would leave brain running forever.
-  process.stdin.on('end', () => void stop('stdin ended'));
-  process.stdin.on('close', () => void stop('stdin closed'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void stop('SIGHUP'));
-  // A client that disappears makes stdout writes fail with EPIPE: that is a stop, not a crash.
-  process.stdout.on('error', () => void stop('stdout closed'));
-
-  await server.connect(transport);
-  if (config.metricsPort > 0) ops = await startOpsSide({ app, ready: () => !stopping });
-  logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
-  if (process.stdin.isTTY) {
-    process.stderr.write(
-      `brain ${packageVersion()}: database ${config.dbPath}; waiting for an MCP client on stdin (Ctrl-D quits; see README for the Claude config)\n`,
-    );
-  }
-}
-
-function withApp<T>(config: Config, fn: (app: App) => T): T {
-  const app = createApp(config);
+async function main(argv: string[]): Promise<void> {
+  let parsed;
   try {
-    return fn(app);
-  } finally {
-    app.close();
-  }
-}
-
-async function withAppAsync<T>(config: Config, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = createApp(config);
-  try {
-    return await fn(app);
-  } finally {
-    app.close();
-  }
-}
-
-async function readLines(file: string): Promise<string[]> {
-  const input = file === '-' ? process.stdin : fs.createReadStream(file);
-  const lines: string[] = [];
-  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) lines.push(line);
-  return lines;
-}
-
-/**
- * A blueprint file's text. The size is checked on the open file before anything is read, so a
- * 50 MB file is refused at once; the read itself stops one byte past the limit in case the file
- * grew in between.
- */
-function readBlueprintFile(file: string): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
+    parsed = parseCommandLine(program, argv);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    fail(e.code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${e.message}`, 2);
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) fail(`${file} is not a file; give the blueprint's YAML file`, 2);
-    const tooBig = (size: string) => fail(`${file} is ${size}; a blueprint may be at most ${MAX_BLUEPRINT_BYTES} bytes (256 KiB). Nothing was read or saved.`, 1);
-    if (stat.size > MAX_BLUEPRINT_BYTES) tooBig(`${stat.size} bytes`);
-    const buf = Buffer.alloc(MAX_BLUEPRINT_BYTES + 1);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    if (n > MAX_BLUEPRINT_BYTES) tooBig(`over ${MAX_BLUEPRINT_BYTES} bytes`);
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-async function main(argv: string[]) {
-  const [command = 'stdio', ...rest] = argv;
-  if (command === '--version' || command === '-v' || command === 'version') return print(packageVersion());
-  if (command === '--help' || command === '-h' || command === 'help') return print(HELP);
-
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 2);
+    if (err instanceof UsageError) return usageFailure(err, err.path ?? [program]);
     throw err;
   }
-
-  switch (command) {
-    case 'stdio':
-      return runStdio(config);
-    case 'serve':
-      return (await import('./daemon/serve.js')).runServe(config);
-    case 'connect': {
-      if (rest.includes('--check')) {
-        process.exitCode = (await checkDaemon(config.socketPath)) ? 0 : NO_DAEMON;
-        return;
-      }
-      process.exit(await runConnect(config.socketPath));
-      return;
-    }
-    case 'backup': {
-      const dir = rest[0] ?? config.backupPath;
-      const report = await withAppAsync(config, (app) => backupDatabase(app.db, dir, config.backupKeep, Date.now(), config.notesPath));
-      print(JSON.stringify(report, null, 2));
-      return;
-    }
-    case 'restore': {
-      const file = rest[0];
-      if (!file) fail('say which backup to restore: brain restore FILE', 2);
-      if (await socketIsLive(config.socketPath)) fail(`brain serve is running on ${config.socketPath}; stop it first (systemctl stop brain), then restore`, 1);
-      let report;
-      try {
-        report = restoreDatabase(config.dbPath, file, Date.now(), config.notesPath);
-      } catch (err) {
-        fail((err as Error).message, 1);
-      }
-      print(JSON.stringify(report, null, 2));
-      process.exitCode = report.integrity === 'ok' ? 0 : 1;
-      return;
-    }
-    case 'check': {
-      if (!fs.existsSync(config.dbPath)) fail(`no database at ${config.dbPath} (BRAIN_DB_PATH)`, 1);
-      const report = checkDatabase(config.dbPath);
-      print(JSON.stringify(report, null, 2));
-      process.exitCode = report.ok ? 0 : 1;
-      return;
-    }
-    case 'maintain': {
-      const results = await withAppAsync(config, async (app) => {
-        const out: Record<string, boolean> = {};
-        const names = app.maintenance.tasks.map((t) => t.name).filter((n) => n.startsWith('purge.'));
-        for (const name of [...names, 'checkpoint', 'optimize']) out[name] = await app.maintenance.runNow(name);
-        return out;
-      });
-      print(JSON.stringify(results, null, 2));
-      process.exitCode = Object.values(results).every(Boolean) ? 0 : 1;
-      return;
-    }
-    case 'maintenance': {
-      const [mode, ...reason] = rest;
-      const state = withApp(config, (app) => {
-        if (mode === 'on' || mode === 'off') {
-          const s = setMaintenance(app.db, mode === 'on', reason.join(' ') || undefined);
-          app.events.record('maintenance.mode', 'warning', mode === 'on' ? `maintenance mode on${s.reason ? `: ${s.reason}` : ''}` : 'maintenance mode off');
-          return s;
-        }
-        if (mode === undefined || mode === 'status') return maintenanceState(app.db);
-        fail('use: brain maintenance on [REASON] | off | status', 2);
-      });
-      print(JSON.stringify(state, null, 2));
-      return;
-    }
-    case 'doctor': {
-      // The sandbox checks load the worker code; only doctor needs it, so it is imported here.
-      const { sandboxChecks } = await import('./execution/doctor.js');
-      const ok = await runDoctor(config, print, [daemonChecks, sandboxChecks]);
-      process.exitCode = ok ? 0 : 1;
-      return;
-    }
-    case 'stats':
-      return withApp(config, (app) => print(JSON.stringify(app.memories.stats(), null, 2)));
-    case 'rebalance':
-      return withApp(config, (app) => print(JSON.stringify(app.memories.rebalance('manual'), null, 2)));
-    case 'export': {
-      const file = rest[0];
-      let fd = 1;
-      if (file && file !== '-') {
-        try {
-          fd = fs.openSync(file, 'w', 0o600);
-        } catch (err) {
-          fail(`cannot write ${file}: ${(err as Error).message}`, 2);
-        }
-      }
-      let n = 0;
-      try {
-        // Synchronous writes in batches: memory stays flat however large the store is.
-        withApp(config, (app) => {
-          let batch: string[] = [];
-          for (const line of app.memories.exportLines()) {
-            batch.push(line);
-            n++;
-            if (batch.length === 1000) {
-              fs.writeSync(fd, batch.join('\n') + '\n');
-              batch = [];
-            }
-          }
-          if (batch.length) fs.writeSync(fd, batch.join('\n') + '\n');
-        });
-      } catch (err) {
-        // A reader that stops early (`brain export | head`) is not an error.
-        if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
-        fail(`export failed after ${n} records: ${(err as Error).message}`, 1);
-      } finally {
-        if (fd !== 1) fs.closeSync(fd);
-      }
-      process.stderr.write(`brain: exported ${n} records\n`);
-      return;
-    }
-    case 'import': {
-      const file = rest[0];
-      if (!file) fail('say which file to import: brain import FILE (a brain export, or server-memory memory.jsonl)', 2);
-      if (file !== '-' && !fs.existsSync(file)) fail(`${file} does not exist`, 2);
-      const lines = await readLines(file);
-      const report = withApp(config, (app) => app.memories.importLines(lines));
-      print(JSON.stringify(report, null, 2));
-      process.exitCode = report.errors.length ? 1 : 0;
-      return;
-    }
-    case 'blueprint': {
-      const [sub, file] = rest;
-      if (sub === 'list') return withApp(config, (app) => print(JSON.stringify(app.clusters.blueprints.list(), null, 2)));
-      if (sub !== 'validate' && sub !== 'save') fail('use: brain blueprint validate FILE | save FILE | list', 2);
-      if (!file) fail(`say which file: brain blueprint ${sub} FILE`, 2);
-      const text = readBlueprintFile(file);
-      try {
-        if (sub === 'save') return withApp(config, (app) => print(JSON.stringify(app.clusters.blueprints.save(text), null, 2)));
-        // Validating needs no database: a blueprint can be checked before brain is set up.
-        return print(JSON.stringify(blueprintSummary(loadBlueprint(text)), null, 2));
-      } catch (err) {
-        if (err instanceof UserError) fail(`${file}: ${err.message}`, 1);
-        throw err;
-      }
-    }
-    default:
-      fail(`unknown command "${command}".\n\n${HELP}`, 2);
+  if (parsed.kind === 'version') return print(packageVersion());
+  if (parsed.kind === 'help') return print(helpText(parsed.path));
+  try {
+    const code = await parsed.path.at(-1)!.run!(parsed.invocation);
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    if (err instanceof UsageError) return usageFailure(err, err.path ?? parsed.path);
+    throw err;
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof DatabaseVersionError) fail(err.message, 3);
-  if (err instanceof DaemonStartError) fail(err.message, 1);
+/** What to say about an error that ended a command, and its exit code. */
+async function describe(err: unknown): Promise<[string, number]> {
+  if (err instanceof CliError) return [err.message, err.code];
+  // Loaded only now: it brings the SQLite driver, which --help and completion do without.
+  const { DatabaseVersionError } = await import('./core/db.js');
+  if (err instanceof DatabaseVersionError) return [err.message, EXIT.database];
+  if (err instanceof DaemonStartError) return [err.message, EXIT.failed];
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'EACCES') {
-    fail(`cannot open the database: ${e.message}. Check BRAIN_DB_PATH and that its directory is writable.`, 3);
+    return [`cannot open the database: ${e.message}. Check BRAIN_DB_PATH and that its directory is writable.`, EXIT.database];
   }
-  fail(`unexpected error: ${e?.stack ?? String(err)}`, 1);
+  return [`unexpected error: ${e?.stack ?? String(err)}`, EXIT.failed];
+}
+
+main(process.argv.slice(2)).catch(async (err: unknown) => {
+  const [message, code] = await describe(err);
+  process.stderr.write(`brain: ${sentence(message)}\n`);
+  // A failed command may leave handles open (a daemon half started, stdin being read): leave now.
+  process.exit(code);
 });

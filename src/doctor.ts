@@ -73,16 +73,24 @@ export function coreChecks(config: Config): Check[] {
   return checks;
 }
 
-export async function runDoctor(config: Config, print: (line: string) => void, providers: CheckProvider[] = []): Promise<boolean> {
+/** Every check: brain's own first, then each provider's. */
+export async function doctorChecks(config: Config, providers: CheckProvider[] = []): Promise<Check[]> {
   const checks = coreChecks(config);
   for (const provider of providers) checks.push(...(await provider(config)));
-  let ok = true;
+  return checks;
+}
+
+/** Ready when every check that is not optional passed. */
+export const isReady = (checks: readonly Check[]) => checks.every((c) => c.ok || c.optional);
+
+export async function runDoctor(config: Config, print: (line: string) => void, providers: CheckProvider[] = []): Promise<boolean> {
+  const checks = await doctorChecks(config, providers);
   for (const c of checks) {
     const mark = c.ok ? 'ok  ' : c.optional ? 'warn' : 'FAIL';
     print(`${mark}  ${c.name}: ${c.detail}`);
     if (!c.ok && c.fix) print(`      fix: ${c.fix}`);
-    if (!c.ok && !c.optional) ok = false;
   }
+  const ok = isReady(checks);
   print(ok ? 'brain is ready.' : 'brain is not ready: fix the FAIL lines above.');
   return ok;
 }

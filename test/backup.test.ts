@@ -106,7 +106,7 @@ describe('backup and restore', () => {
       checkpoint: true,
       optimize: true,
     });
-    const check = brain(['check']);
+    const check = brain(['check', '--json']);
     expect(check.status).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, integrity: 'ok', foreign_key_problems: 0 });
 

@@ -65,9 +65,9 @@ describe('brain CLI', () => {
     await call(c.client, 'remember', { key: 'two', content: 'second memory, edited', tags: ['x'] });
     await c.close();
 
-    const stats = JSON.parse(brain(['stats']).stdout);
+    const stats = JSON.parse(brain(['stats', '--json']).stdout);
     expect(stats).toMatchObject({ total: 2, history: { updated: 1 } });
-    const moved = JSON.parse(brain(['rebalance']).stdout);
+    const moved = JSON.parse(brain(['rebalance', '--json']).stdout);
     expect(moved.hot_items).toBe(2);
 
     const file = path.join(dir, 'export.jsonl');
@@ -80,7 +80,7 @@ describe('brain CLI', () => {
     const otherDir = tempDir();
     try {
       const other = brainEnv(otherDir);
-      const imported = spawnSync(process.execPath, [CLI, 'import', file], { env: other, encoding: 'utf8' });
+      const imported = spawnSync(process.execPath, [CLI, 'import', '--json', file], { env: other, encoding: 'utf8' });
       expect(imported.status).toBe(0);
       expect(JSON.parse(imported.stdout)).toMatchObject({ format: 'brain', created: 2, history: 1 });
       const again = spawnSync(process.execPath, [CLI, 'export'], { env: other, encoding: 'utf8' });

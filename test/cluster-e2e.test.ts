@@ -280,7 +280,7 @@ describe('clusters over stdio', () => {
   it('brain blueprint validate / save / list, and a 50 MB file refused before it is read', () => {
     const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'blueprint', ...args], { env, encoding: 'utf8', timeout: 60_000 });
 
-    const valid = cli('validate', exampleFile('marketing-department'));
+    const valid = cli('validate', '--json', exampleFile('marketing-department'));
     expect(valid.status).toBe(0);
     expect(JSON.parse(valid.stdout)).toMatchObject({ valid: true, id: 'marketing-department', workers: { min: 2, max: 8, target: 2 } });
 
@@ -300,15 +300,17 @@ describe('clusters over stdio', () => {
       expect(r.stderr).toMatch(/huge\.yaml is 52428800 bytes; a blueprint may be at most 262144 bytes \(256 KiB\)\. Nothing was read or saved\./);
     }
     expect(cli('save', broken).status).toBe(1);
-    expect(JSON.parse(cli('list').stdout)).toEqual([]);
+    expect(JSON.parse(cli('list', '--json').stdout)).toEqual([]);
 
     expect(cli('validate', path.join(dir, 'missing.yaml'))).toMatchObject({ status: 2, stderr: expect.stringMatching(/missing\.yaml does not exist/) });
     expect(cli('validate', dir)).toMatchObject({ status: 2, stderr: expect.stringMatching(/is not a file/) });
-    expect(cli('frob')).toMatchObject({ status: 2, stderr: expect.stringMatching(/use: brain blueprint validate FILE \| save FILE \| list/) });
+    const frob = cli('frob');
+    expect(frob).toMatchObject({ status: 2, stderr: expect.stringMatching(/unknown command "blueprint frob"/) });
+    for (const sub of ['validate FILE', 'save FILE', 'list']) expect(frob.stderr).toContain(`brain blueprint ${sub}`);
 
-    const saved = cli('save', exampleFile('software-team'));
+    const saved = cli('save', '--json', exampleFile('software-team'));
     expect(saved.status).toBe(0);
     expect(JSON.parse(saved.stdout)).toMatchObject({ id: 'software-team', revision: 1, changed: true });
-    expect(JSON.parse(cli('list').stdout)).toEqual([expect.objectContaining({ id: 'software-team', revision: 1, revisions: 1 })]);
+    expect(JSON.parse(cli('list', '--json').stdout)).toEqual([expect.objectContaining({ id: 'software-team', revision: 1, revisions: 1 })]);
   });
 });

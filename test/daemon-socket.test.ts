@@ -160,7 +160,7 @@ describe('brain serve (Unix socket)', () => {
     daemon = await startServe(env);
     const open = await socketClient(daemon.socket, 'already-open');
     clients.push(open);
-    const on = cli(['maintenance', 'on', 'restoring', 'a', 'backup']);
+    const on = cli(['maintenance', 'on', '--json', 'restoring', 'a', 'backup']);
     expect(on.status).toBe(0);
     expect(JSON.parse(on.stdout)).toMatchObject({ on: true, reason: 'restoring a backup' });
 

@@ -36,7 +36,14 @@ const CLEAN: Record<string, string> = {
     "import { sessionTools } from './sessions/tools.js';",
     'export const createApp = () => [createMemoryService, hotRows, sessionTools];',
   ].join('\n'),
-  'src/cli.ts': ["import { createApp } from './app.js';", "import { serve } from './daemon/serve.js';", 'createApp(); serve();'].join('\n'),
+  'src/cli.ts': ["import { createApp } from './app.js';", "import { serve } from './daemon/serve.js';", "import { run } from './cli/backup.js';", 'createApp(); serve(); run();'].join('\n'),
+  // The command line's own modules compose like cli.ts: the app, an area's insides, stdout.
+  'src/cli/backup.ts': [
+    "import { createApp } from '../app.js';",
+    "import { tasks } from '../ops/maintenance.js';",
+    "import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';",
+    'export const run = () => process.stdout.write(String([createApp, tasks, StdioServerTransport]));',
+  ].join('\n'),
   'src/doctor.ts': "import type { Config } from './core/config.js';\nexport interface Check { config: Config }\n",
   'src/core/config.ts': "import fs from 'node:fs';\nimport { words } from '../text/words.js';\nexport type Config = { words: typeof words; fs: typeof fs };\n",
   'src/core/server.ts': "import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';\nexport const S = McpServer;\n",
@@ -103,6 +110,8 @@ describe('scripts/lint.mjs', () => {
     plant('src/memory/store.ts', "import { createApp } from '../app.js';", /imports src\/app\.ts: only what runs the composed app/);
     plant('src/ops/maintenance.ts', "import type { createApp } from '../app.js';", /imports src\/app\.ts/);
     plant('src/daemon/serve.ts', "import '../cli.js';", /imports src\/cli\.ts, the entry point/);
+    plant('src/memory/service.ts', "import { run } from '../cli/backup.js';", /imports src\/cli\/backup\.ts: only the command line/);
+    plant('src/ops/maintenance.ts', "export const say = () => process.stdout.write('x');", /writes to stdout/);
     plant('src/text/quote.ts', "import type { Config } from '../core/config.js';", /src\/text imports nothing but src\/text/);
     plant('src/text/words.ts', "import Database from 'better-sqlite3';", /src\/text is database-free/);
 

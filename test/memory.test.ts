@@ -415,6 +415,37 @@ describe.each([
       expect(JSON.parse(john.tags)).toEqual(['server-memory', 'person']);
       expect(keysOf('spanish')).toContain('John_Smith');
     });
+
+    it('importing an unchanged file again makes no new version; a changed entity makes one', () => {
+      const entity = (name: string, observations: string[]) => JSON.stringify({ type: 'entity', name, entityType: 'person', observations });
+      const lines = [entity('Ada', ['Writes programs']), entity('Alan', ['Breaks codes']), JSON.stringify({ type: 'relation', from: 'Ada', to: 'Alan', relationType: 'knows' })];
+      expect(app.memories.importLines(lines)).toMatchObject({ created: 2, updated: 0, skipped: 0 });
+      // An importance set in brain since stays: a server-memory file carries none.
+      app.db.prepare(`UPDATE memories SET importance = 0.9 WHERE key = 'Alan'`).run();
+      const seen: [number, number][] = [];
+      expect(app.memories.importLines(lines, (done, total) => seen.push([done, total]))).toMatchObject({ created: 0, updated: 0, skipped: 2, history: 0 });
+      expect(seen.at(-1)).toEqual([2, 2]);
+      expect(app.memories.history('', 'Ada')).toEqual([]);
+      expect(app.memories.getByKey([''], 'Ada')!.version).toBe(1);
+      expect(app.memories.getByKey([''], 'Alan')!.importance).toBe(0.9);
+
+      const changed = [entity('Ada', ['Writes programs', 'Wrote the first one']), lines[1], lines[2]];
+      expect(app.memories.importLines(changed)).toMatchObject({ created: 0, updated: 1, skipped: 1 });
+      expect(app.memories.history('', 'Ada').map((h) => h.content)).toEqual([expect.stringMatching(/Writes programs\n.*knows Alan/s)]);
+      expect(app.memories.getByKey([''], 'Ada')!.version).toBe(2);
+    });
+
+    it('a brain export imported again is no new version even when its times are newer', () => {
+      remember('the same text', { key: 'k', tags: ['t'] });
+      const [line] = [...app.memories.exportLines()];
+      const later = JSON.stringify({ ...JSON.parse(line), updated_at: new Date(Date.now() + 60_000).toISOString() });
+      expect(app.memories.importLines([later])).toMatchObject({ updated: 0, skipped: 1, history: 0 });
+      expect(app.memories.history('', 'k')).toEqual([]);
+      // A newer record that differs in importance is a new version.
+      const weightier = JSON.stringify({ ...JSON.parse(later), importance: 0.8 });
+      expect(app.memories.importLines([weightier])).toMatchObject({ updated: 1 });
+      expect(app.memories.history('', 'k')).toHaveLength(1);
+    });
   });
 
   describe('query plans', () => {

@@ -14,7 +14,7 @@ import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
-import { exportLines, importLines, type ImportReport } from './transfer.js';
+import { exportLines, importLines, type ImportProgress, type ImportReport } from './transfer.js';
 import type { HitRow, MemoryRow } from './types.js';
 
 /**
@@ -243,8 +243,8 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     exportLines: () => exportLines(db),
 
     /** Imports brain export or server-memory lines (see transfer.ts); recall and init see them at once. */
-    importLines(lines: string[]): ImportReport {
-      const report = importLines(db, lines);
+    importLines(lines: string[], onProgress?: ImportProgress): ImportReport {
+      const report = importLines(db, lines, onProgress);
       // The import wrote rows behind the cache's back (tiers included) and the index's.
       cache.invalidate();
       recallIndex.changed();

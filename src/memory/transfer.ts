@@ -74,12 +74,31 @@ function cleanTags(v: unknown): string {
 
 const count = (v: unknown, fallback: number) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fallback);
 
+/** Called while an import writes: `done` of `total` records (memories and earlier versions). */
+export type ImportProgress = (done: number, total: number) => void;
+
+/** Records between two progress calls: often enough for a display, rarely enough to cost nothing. */
+const PROGRESS_EVERY = 250;
+
+/**
+ * Whether a stored memory already holds what an imported record says, so that importing a file
+ * again makes no new version: the same text, and either the stored one is at least as new or
+ * nothing else differs (a server-memory file carries no importance or expiry: those stay as stored).
+ */
+function alreadyStored(stored: MemoryRow, m: ImportRow, format: ImportReport['format']): boolean {
+  if (stored.content !== m.content) return false;
+  if (stored.updated_at >= m.updated_at) return true;
+  if (stored.type !== m.type || stored.tags !== m.tags) return false;
+  return format === 'server-memory' || (stored.importance === m.importance && stored.expires_at === m.expires_at);
+}
+
 /**
  * Imports in one transaction: a file with a bad line imports nothing but that line is reported
  * (with its number), unless the rest is valid, in which case the valid lines go in.
  * An existing (project, key) is replaced only by a newer version; its old text goes to history.
+ * A record that matches what is stored is skipped, so importing a file again changes nothing.
  */
-export function importLines(db: Db, lines: string[]): ImportReport {
+export function importLines(db: Db, lines: string[], onProgress?: ImportProgress): ImportReport {
   const format = detectFormat(lines);
   const report: ImportReport = { format, created: 0, updated: 0, skipped: 0, history: 0, errors: [] };
   const records: { line: number; value: Record<string, unknown> }[] = [];
@@ -95,11 +114,17 @@ export function importLines(db: Db, lines: string[]): ImportReport {
   });
   const memories = format === 'brain' ? fromBrain(records, report) : fromServerMemory(records, report);
   const now = toDbTime();
+  const total = memories.rows.length + memories.history.length;
+  let done = 0;
+  const step = () => {
+    if (onProgress && ++done % PROGRESS_EVERY === 0) onProgress(done, total);
+  };
   db.transaction(() => {
     for (const m of memories.rows) {
+      step();
       const existing = stmt(db, 'SELECT * FROM memories WHERE project = ? AND key = ?').get(m.project, m.key) as MemoryRow | undefined;
       if (existing) {
-        if (existing.content === m.content && existing.updated_at >= m.updated_at) {
+        if (alreadyStored(existing, m, format)) {
           report.skipped++;
           continue;
         }
@@ -131,6 +156,7 @@ export function importLines(db: Db, lines: string[]): ImportReport {
       report.created++;
     }
     for (const h of memories.history) {
+      step();
       const dup = stmt(db, 'SELECT 1 FROM memory_history WHERE project = ? AND key = ? AND version = ? AND archived_at = ?').get(h.project, h.key, h.version, h.archived_at);
       if (dup) continue;
       stmt(db, `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
@@ -138,6 +164,7 @@ export function importLines(db: Db, lines: string[]): ImportReport {
       report.history++;
     }
   }).immediate();
+  onProgress?.(total, total);
   return report;
 }
 

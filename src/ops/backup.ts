@@ -5,8 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import { openDatabase, truncateWal, type Db } from '../core/db.js';
+
+/** Where a long operation has got, for a display (the CLI shows it on a terminal). */
+export interface OperationProgress {
+  step(label: string): void;
+  tick(done: number, total?: number): void;
+}
 
 /** brain_YYYYMMDD_HHMMSS.db, the name the operations guide's scripts use. */
 const BACKUP_NAME = /^brain_(\d{8})_(\d{6})(?:_\d+)?\.db$/;
@@ -85,7 +93,7 @@ function archiveNotes(notesPath: string, archive: string): string | null {
  * notes folder beside it, then keeps only the newest `keep` backups. The copy appears under its
  * final name only once it passed the check.
  */
-export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = Date.now(), notesPath?: string): Promise<BackupResult> {
+export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = Date.now(), notesPath?: string, progress?: OperationProgress): Promise<BackupResult> {
   const started = performance.now();
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   let name = `brain_${stamp(nowMs)}.db`;
@@ -93,7 +101,10 @@ export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = 
   const file = path.join(dir, name);
   const tmp = path.join(dir, `.${name}.partial`);
   try {
-    await db.backup(tmp);
+    progress?.step('copying database pages');
+    // 100 pages a step is better-sqlite3's own default; the callback only watches.
+    await (progress ? db.backup(tmp, { progress: (p) => (progress.tick(p.totalPages - p.remainingPages, p.totalPages), 100) }) : db.backup(tmp));
+    progress?.step('checking the copy (integrity_check)');
     const copy = new Database(tmp);
     try {
       copy.pragma('journal_mode = DELETE');
@@ -104,6 +115,7 @@ export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = 
     if (integrity !== 'ok') throw new Error(`the backup copy failed integrity_check: ${integrity}`);
     fs.chmodSync(tmp, 0o600);
     fs.renameSync(tmp, file);
+    if (notesPath) progress?.step('archiving the notes folder');
     const notes = notesPath ? archiveNotes(notesPath, file.replace(/\.db$/, '.notes.tar.gz')) : null;
     const removed = listBackups(dir)
       .slice(keep)
@@ -135,10 +147,16 @@ export interface RestoreResult {
   notes_replaced_kept_at?: string | null;
 }
 
+/** The notes archive made with a backup: brain_X.db (or brain_X.db.gz) goes with brain_X.notes.tar.gz. */
+function notesArchiveOf(source: string): string | null {
+  const db = source.replace(/\.gz$/, '');
+  return db.endsWith('.db') ? db.slice(0, -'.db'.length) + '.notes.tar.gz' : null;
+}
+
 /** Puts the notes archive that belongs to `source` (if any) in place of the notes folder. */
 function restoreNotes(source: string, notesPath: string, nowMs: number): Pick<RestoreResult, 'notes_restored_from' | 'notes_replaced_kept_at'> {
-  const archive = source.replace(/\.db$/, '.notes.tar.gz');
-  if (archive === source || !fs.existsSync(archive)) return {};
+  const archive = notesArchiveOf(source);
+  if (!archive || !fs.existsSync(archive)) return {};
   const staging = `${notesPath}.restoring`;
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
@@ -156,23 +174,74 @@ function restoreNotes(source: string, notesPath: string, nowMs: number): Pick<Re
   return { notes_restored_from: path.resolve(archive), notes_replaced_kept_at: kept };
 }
 
+function isGzip(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** integrity_check of a backup file, with a sentence for a file that is no database at all. */
+function backupIntegrity(file: string, source: string): string {
+  try {
+    return integrityOf(file);
+  } catch (err) {
+    throw new Error(`${source} is not a brain backup (${(err as Error).message}); give a file made by brain backup (brain_*.db, or one gzipped as .db.gz). The database was not changed.`);
+  }
+}
+
+/** Unpacks a gzipped backup into `target`, streaming (a backup may be larger than memory). */
+async function gunzipTo(source: string, target: string, progress?: OperationProgress): Promise<void> {
+  const size = fs.statSync(source).size;
+  const input = fs.createReadStream(source);
+  let read = 0;
+  if (progress) input.on('data', (chunk) => progress.tick((read += chunk.length), size));
+  try {
+    await pipeline(input, zlib.createGunzip(), fs.createWriteStream(target, { mode: 0o600 }));
+  } catch (err) {
+    fs.rmSync(target, { force: true });
+    throw new Error(`${source} could not be unpacked (${(err as Error).message}); the database was not changed`);
+  }
+}
+
 /**
  * Replaces the database at `dbPath` with the backup `source` (and the notes folder with the notes
- * archive made with it, when there is one). Nothing is touched unless the backup passes
- * integrity_check. Run it with no brain process using the database (the CLI checks the
- * daemon's socket); embedded sessions that still hold the old file keep writing to the kept copy.
+ * archive made with it, when there is one). The backup may be gzipped (brain_X.db.gz). Nothing is
+ * touched unless the backup passes integrity_check. Run it with no brain process using the
+ * database (the CLI checks the daemon's socket); embedded sessions that still hold the old file
+ * keep writing to the kept copy.
  */
-export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now(), notesPath?: string): RestoreResult {
+export async function restoreDatabase(dbPath: string, source: string, nowMs = Date.now(), notesPath?: string, progress?: OperationProgress): Promise<RestoreResult> {
   if (!fs.existsSync(source)) throw new Error(`${source} does not exist`);
+  if (!fs.statSync(source).isFile()) throw new Error(`${source} is not a file; give a backup made by brain backup (brain_*.db or .db.gz)`);
   if (path.resolve(source) === path.resolve(dbPath)) throw new Error('the backup to restore is the database itself');
-  const sourceIntegrity = integrityOf(source);
-  if (sourceIntegrity !== 'ok') throw new Error(`${source} failed integrity_check (${sourceIntegrity}); the database was not changed`);
 
   const dir = path.dirname(path.resolve(dbPath));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Staged beside the database, so putting it in place is one rename on the same file system.
   const staging = path.join(dir, `.${path.basename(dbPath)}.restoring`);
-  fs.copyFileSync(source, staging);
-  fs.chmodSync(staging, 0o600);
+  try {
+    if (isGzip(source)) {
+      progress?.step(`unpacking ${path.basename(source)}`);
+      await gunzipTo(source, staging, progress);
+      progress?.step('checking the backup (integrity_check)');
+      const integrity = backupIntegrity(staging, source);
+      if (integrity !== 'ok') throw new Error(`${source} failed integrity_check (${integrity}); the database was not changed`);
+    } else {
+      progress?.step('checking the backup (integrity_check)');
+      const integrity = backupIntegrity(source, source);
+      if (integrity !== 'ok') throw new Error(`${source} failed integrity_check (${integrity}); the database was not changed`);
+      progress?.step('copying the backup');
+      fs.copyFileSync(source, staging);
+    }
+    fs.chmodSync(staging, 0o600);
+  } catch (err) {
+    fs.rmSync(staging, { force: true });
+    throw err;
+  }
 
   let kept: string | null = null;
   if (fs.existsSync(dbPath)) {
@@ -193,6 +262,7 @@ export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now
     }
   }
   fs.renameSync(staging, dbPath);
+  progress?.step('checking the restored database');
   // Opening applies the schema (a backup from an older brain gains the newer tables).
   const db = openDatabase(dbPath);
   let integrity: string;
@@ -201,6 +271,7 @@ export function restoreDatabase(dbPath: string, source: string, nowMs = Date.now
   } finally {
     db.close();
   }
+  if (notesPath) progress?.step('restoring the notes folder');
   const notes = notesPath ? restoreNotes(source, notesPath, nowMs) : {};
   return { restored_from: path.resolve(source), database: path.resolve(dbPath), replaced_kept_at: kept, integrity, ...notes };
 }
@@ -216,10 +287,12 @@ export interface CheckResult {
 }
 
 /** A full integrity check of the database file (read-only; safe while brain runs). */
-export function checkDatabase(dbPath: string): CheckResult {
+export function checkDatabase(dbPath: string, progress?: OperationProgress): CheckResult {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
   try {
+    progress?.step('integrity_check (reads every page)');
     const integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    progress?.step('foreign_key_check');
     const fk = (db.pragma('foreign_key_check') as unknown[]).length;
     const journal = db.pragma('journal_mode', { simple: true }) as string;
     const tables: Record<string, number> = {};
