@@ -86,8 +86,11 @@ describe('metrics side port', () => {
     expect(get(after, 'brain_database_size_bytes')).toBeGreaterThan(get(before, 'brain_database_size_bytes'));
     expect(get(before, 'brain_active_sessions')).toBe(1);
     expect(get(after, 'brain_active_sessions')).toBe(2);
-    expect(get(after, 'brain_memory_tier_items{tier="hot"}')).toBe(30);
-    expect(get(after, 'brain_memory_hot_tier_utilisation_ratio')).toBeCloseTo(30 / 2000);
+    // The 30 important memories start hot; the warm-up memory joins them if the daemon's first
+    // rebalance (3 s after start) ran meanwhile, which a loaded machine makes likely.
+    const hot = get(after, 'brain_memory_tier_items{tier="hot"}');
+    expect([30, 31]).toContain(hot);
+    expect(get(after, 'brain_memory_hot_tier_utilisation_ratio')).toBeCloseTo(hot / 2000);
     expect(get(after, 'brain_backup_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
     expect(get(after, 'brain_maintenance_runs_total{task="backup",status="ok"}')).toBe(1);
     expect(get(after, 'brain_health_status{check="database"}')).toBe(1);
