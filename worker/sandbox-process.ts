@@ -1,12 +1,16 @@
 // One sandbox: a firejail process started ahead of time, waiting for exactly one program. The
-// supervisor applies the cgroup before handing over code, enforces wall time and the output cap
-// by killing the whole sandbox, and captures output into files plus a small head and tail.
+// supervisor applies the cgroup before handing over code, enforces wall time, the output cap and
+// the workspace quota by killing the whole sandbox, and captures output into files plus a small
+// head and tail. What it reports is its own observation: the status is the process's exit
+// status, never something the sandboxed code wrote.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SandboxCgroup, type CgroupPlan } from './cgroup.js';
-import { firejailArgs, type SandboxSpec } from './firejail-args.js';
+import { sandboxCommand, type SandboxSpec } from './firejail-args.js';
+import { pngProblem } from './png.js';
 import { RUNNER_PY } from './runner-py.js';
+import { usage } from './workspace-diff.js';
 
 export interface Program {
   code: string;
@@ -25,7 +29,24 @@ export interface RunOptions {
   stderrFile: string;
   maxImageBytes: number;
   signal: { cancelled: boolean; onCancel?: () => void };
+  quota?: QuotaWatch;
 }
+
+/** The workspace limits a run is held to, and how brain sees the workspace to check them. */
+export interface QuotaWatch {
+  /** The workspace as brain's own processes reach it. */
+  view: string;
+  bytes: number;
+  files: number;
+  /**
+   * filesystem: the workspace is a filesystem of exactly this size (the kernel refuses writes
+   * past it; brain stops the program when it gets there). walk: brain adds up the workspace
+   * while the program runs and stops it past a limit (writes between two checks get through).
+   */
+  how: 'filesystem' | 'walk';
+}
+
+export type WorkspaceLimit = 'bytes' | 'files';
 
 export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'oom' | 'output_truncated' | 'cancelled';
 
@@ -47,9 +68,32 @@ export interface RunResult {
   stderr: StreamCapture;
   images: { data: string; bytes: number }[];
   imagesDropped: number;
+  /** The workspace quota the program ran into, if it did. */
+  workspaceLimit?: WorkspaceLimit;
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/** Free space below which a workspace filesystem counts as full (ext4 keeps a little back). */
+const FULL_MARGIN_BYTES = 256 * 1024;
+const CHECK_MS = { filesystem: 100, walk: 500 };
+
+/** Which limit the workspace is at, if any. */
+export function workspaceAtLimit(q: QuotaWatch): WorkspaceLimit | undefined {
+  try {
+    if (q.how === 'filesystem') {
+      const s = fs.statfsSync(q.view);
+      if (s.ffree < 1) return 'files';
+      if (s.bavail * s.bsize < FULL_MARGIN_BYTES) return 'bytes';
+      return undefined;
+    }
+    const u = usage(q.view, q.bytes, q.files);
+    if (u.entries > q.files) return 'files';
+    if (u.bytes > q.bytes) return 'bytes';
+  } catch {
+    /* the workspace is gone or unreadable: nothing to hold against */
+  }
+  return undefined;
+}
 
 /** Keeps the first and the last bytes of a stream without holding the middle. */
 class Capture {
@@ -143,13 +187,14 @@ export class Sandbox {
   private runnerPid: number | undefined;
 
   constructor(readonly spec: SandboxSpec, readonly workspace: string, private plan: CgroupPlan | null, readonly name = `sbx-${process.pid}-${++counter}-${Date.now().toString(36)}`) {
-    this.child = spawn(spec.firejail, firejailArgs(spec, workspace), {
+    const cmd = sandboxCommand(spec, workspace);
+    this.child = spawn(cmd.file, cmd.args, {
       // Only the three pipes and the control socket: no other descriptor reaches the sandbox.
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       env: {},
       cwd: '/',
-      uid: spec.uid,
-      gid: spec.gid,
+      uid: cmd.uid,
+      gid: cmd.gid,
       detached: true,
     });
     this.ctl = this.child.stdio[3] as Socket;
@@ -278,6 +323,20 @@ export class Sandbox {
     }, 20);
     opts.signal.onCancel = () => stop('cancelled');
     if (opts.signal.cancelled) stop('cancelled');
+    // A workspace already at its quota is not a reason to stop a program (it may be the one
+    // deleting files); reaching the quota while it runs is.
+    let workspaceLimit: WorkspaceLimit | undefined;
+    const quota = opts.quota;
+    const fullBefore = quota ? workspaceAtLimit(quota) : undefined;
+    const quotaTimer = quota
+      ? setInterval(() => {
+          const hit = workspaceAtLimit(quota);
+          if (hit && !fullBefore) {
+            workspaceLimit ??= hit;
+            stop('failed');
+          }
+        }, CHECK_MS[quota.how])
+      : undefined;
 
     const code = Buffer.from(program.code, 'utf8');
     const stdin = Buffer.from(program.stdin, 'utf8');
@@ -288,6 +347,7 @@ export class Sandbox {
     const exit = await this.exited;
     clearTimeout(timer);
     clearInterval(reaper);
+    clearInterval(quotaTimer);
     const wallMs = performance.now() - started;
     // The pipes may still hold the last output after the process is gone.
     await Promise.all([
@@ -303,17 +363,25 @@ export class Sandbox {
     const { images, dropped, usage: u } = parseControl(Buffer.concat(ctlChunks), opts.maxImageBytes);
     const stderr = err.finish();
     const stdout = out.finish();
-    const reported = outcome ? undefined : u?.exit;
-    let exitCode = reported ?? exit.code;
-    let signal: string | null = reported !== undefined ? null : exit.signal;
+    // The exit status firejail passes on (deterministic-exit-code: the runner's), as the kernel
+    // reported it to brain. Nothing the program writes can change it.
+    const exitCode = exit.code;
+    let signal: string | null = exit.signal;
     // firejail reports a program killed by a signal as 128 + signal.
-    if (reported === undefined && exitCode !== null && exitCode > 128 && exitCode < 160) {
-      signal = signalName(exitCode - 128);
+    if (exitCode !== null && exitCode > 128 && exitCode < 160) signal = signalName(exitCode - 128);
+    const errText = stderr.tail || stderr.head;
+    // Reaching the quota during the run fails it however quick the program was to finish (with
+    // writes refused, its results are incomplete); starting at the quota only counts when the
+    // program then failed on a write refused for lack of space (ENOSPC or EDQUOT).
+    if (quota && !workspaceLimit) {
+      const now = workspaceAtLimit(quota);
+      if (now && (!fullBefore || (exitCode !== 0 && /No space left on device|Disk quota exceeded|\[Errno (28|122)\]/.test(errText)))) workspaceLimit = now;
     }
     let status: Outcome;
     if (outcome) status = outcome;
     else if (stats?.oomKilled) status = 'oom';
-    else if (exitCode !== 0 && /\bMemoryError\b/.test(stderr.tail || stderr.head)) status = 'oom';
+    else if (exitCode !== 0 && /\bMemoryError\b/.test(errText)) status = 'oom';
+    else if (workspaceLimit) status = 'failed';
     else if (exitCode === 0) status = 'succeeded';
     else status = 'failed';
     return {
@@ -327,6 +395,7 @@ export class Sandbox {
       stderr,
       images,
       imagesDropped: dropped,
+      ...(workspaceLimit ? { workspaceLimit } : {}),
     };
   }
 }
@@ -346,10 +415,15 @@ function signalName(n: number): string {
   return SIGNALS[n] ?? `SIG${n}`;
 }
 
+/**
+ * Reads what the runner reported after the program: figures and resource use. The program can
+ * write here too, so nothing in it decides the status, and a figure is only kept when it is a
+ * well-formed PNG within the size cap.
+ */
 function parseControl(buf: Buffer, maxImageBytes: number) {
   const images: { data: string; bytes: number }[] = [];
   let dropped = 0;
-  let usage: { cpuMs?: number; maxRssKb?: number; exit?: number } | undefined;
+  let usage: { cpuMs?: number; maxRssKb?: number } | undefined;
   let i = 0;
   while (i < buf.length) {
     const nl = buf.indexOf(10, i);
@@ -361,8 +435,7 @@ function parseControl(buf: Buffer, maxImageBytes: number) {
       const n = Number(fig[1]);
       const png = buf.subarray(i, i + n);
       i += n;
-      const isPng = png.length === n && png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-      if (isPng && n <= maxImageBytes) images.push({ data: png.toString('base64'), bytes: n });
+      if (png.length === n && n <= maxImageBytes && pngProblem(png) === null) images.push({ data: png.toString('base64'), bytes: n });
       else dropped++;
       continue;
     }
@@ -371,9 +444,7 @@ function parseControl(buf: Buffer, maxImageBytes: number) {
       continue;
     }
     const u = /^usage (\d+) (\d+)$/.exec(line);
-    if (u) usage = { ...usage, cpuMs: Number(u[1]), maxRssKb: Number(u[2]) };
-    const x = /^exit (\d+)$/.exec(line);
-    if (x) usage = { ...usage, exit: Number(x[1]) };
+    if (u) usage = { cpuMs: Number(u[1]), maxRssKb: Number(u[2]) };
   }
   return { images, dropped, usage };
 }
