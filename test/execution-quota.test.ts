@@ -1,9 +1,11 @@
 // The workspace quota: sandboxed code that writes past BRAIN_WORKSPACE_QUOTA_MB or creates more
 // than BRAIN_WORKSPACE_MAX_FILES files is stopped with a sentence naming the limit, the workspace
 // stays within it, and brain's own writes keep working.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brainEnv, call, startBrain, tempDir, type Connected } from './helpers/brain.js';
-import { SANDBOX_LIMITS, type Exec } from './helpers/sandbox.js';
+import { SANDBOX_LIMITS, sandboxUid, type Exec } from './helpers/sandbox.js';
 
 let brain: Connected;
 const QUOTA_MB = 16;
@@ -40,6 +42,15 @@ afterAll(async () => {
 });
 
 describe('workspace quota', () => {
+  it('execute: as root a new workspace is a filesystem that offers the quota, in bytes and files', async () => {
+    if (process.getuid?.() !== 0) return; // without root the quota is a check brain makes while code runs
+    const r = await call<Result>(brain.client, 'execute', { code: 'import os\ns = os.statvfs(".")\nprint(s.f_bavail * s.f_frsize, s.f_favail, len(os.listdir(".")))', project: 'fresh' });
+    const [bytes, files, present] = r.stdout.trim().split(' ').map(Number);
+    expect(Math.abs(bytes - QUOTA_MB * 1024 * 1024)).toBeLessThan(512 * 1024);
+    expect(files + present).toBeGreaterThanOrEqual(MAX_FILES - 16);
+    expect(files + present).toBeLessThanOrEqual(MAX_FILES + 16);
+  });
+
   it('execute: writing past the byte quota is stopped, the workspace stays within it, remember still works', async () => {
     // 1 MB files (well under the per-file limit), errors ignored, forever: only brain can stop it
     // before the 20 s time limit.
@@ -70,5 +81,29 @@ describe('workspace quota', () => {
     expect(r.note).toMatch(/BRAIN_WORKSPACE_MAX_FILES/);
     expect((await usage('files')).entries).toBeLessThanOrEqual(MAX_FILES);
     await call(brain.client, 'remember', { key: 'after-files', content: 'still writable' });
+  });
+});
+
+describe('workspace limits over time', () => {
+  it('execute: files of a workspace from before move into its filesystem, and a raised quota applies to it after a restart', async () => {
+    if (process.getuid?.() !== 0) return; // only root brains make filesystems
+    const dir = tempDir();
+    // A plain workspace directory as earlier versions left it.
+    const plain = path.join(dir, 'executions', 'workspaces', 'grow');
+    fs.mkdirSync(plain, { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(plain, 'kept.txt'), 'from before');
+    fs.chownSync(plain, sandboxUid(), sandboxUid());
+    const statvfs = 'import os\ns = os.statvfs(".")\nprint(open("kept.txt").read().split()[0], s.f_bavail * s.f_frsize // (1 << 20))';
+    for (const [quota, expected] of [['16', 16], ['32', 32]] as const) {
+      const b = await startBrain(brainEnv(dir, { ...SANDBOX_LIMITS, BRAIN_SANDBOX_WARM: '0', BRAIN_WORKSPACE_QUOTA_MB: quota }));
+      try {
+        const r = await call<Result>(b.client, 'execute', { code: statvfs, project: 'grow' });
+        const [text, mb] = r.stdout.trim().split(' ');
+        expect(text).toBe('from');
+        expect(Math.abs(Number(mb) - expected)).toBeLessThanOrEqual(1);
+      } finally {
+        await b.close();
+      }
+    }
   });
 });

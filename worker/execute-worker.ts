@@ -4,7 +4,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CgroupPlan } from './cgroup.js';
 import type { SandboxSpec } from './firejail-args.js';
-import { Sandbox, type Program, type QuotaWatch, type RunResult } from './sandbox-process.js';
+import type { QuotaWatch } from './quota-watch.js';
+import { Sandbox, type Program, type RunResult } from './sandbox-process.js';
 import { diff, snapshot, type ChangedFile } from './workspace-diff.js';
 
 export interface ExecTask {

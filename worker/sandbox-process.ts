@@ -10,7 +10,7 @@ import { SandboxCgroup, type CgroupPlan } from './cgroup.js';
 import { sandboxCommand, type SandboxSpec } from './firejail-args.js';
 import { pngProblem } from './png.js';
 import { RUNNER_PY } from './runner-py.js';
-import { usage } from './workspace-diff.js';
+import { QuotaWatcher, type QuotaWatch, type WorkspaceLimit } from './quota-watch.js';
 
 export interface Program {
   code: string;
@@ -31,22 +31,6 @@ export interface RunOptions {
   signal: { cancelled: boolean; onCancel?: () => void };
   quota?: QuotaWatch;
 }
-
-/** The workspace limits a run is held to, and how brain sees the workspace to check them. */
-export interface QuotaWatch {
-  /** The workspace as brain's own processes reach it. */
-  view: string;
-  bytes: number;
-  files: number;
-  /**
-   * filesystem: the workspace is a filesystem of exactly this size (the kernel refuses writes
-   * past it; brain stops the program when it gets there). walk: brain adds up the workspace
-   * while the program runs and stops it past a limit (writes between two checks get through).
-   */
-  how: 'filesystem' | 'walk';
-}
-
-export type WorkspaceLimit = 'bytes' | 'files';
 
 export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'oom' | 'output_truncated' | 'cancelled';
 
@@ -73,28 +57,6 @@ export interface RunResult {
 }
 
 const READY_TIMEOUT_MS = 20_000;
-/** Free space below which a workspace filesystem counts as full (ext4 keeps a little back). */
-const FULL_MARGIN_BYTES = 256 * 1024;
-const CHECK_MS = { filesystem: 100, walk: 500 };
-
-/** Which limit the workspace is at, if any. */
-export function workspaceAtLimit(q: QuotaWatch): WorkspaceLimit | undefined {
-  try {
-    if (q.how === 'filesystem') {
-      const s = fs.statfsSync(q.view);
-      if (s.ffree < 1) return 'files';
-      if (s.bavail * s.bsize < FULL_MARGIN_BYTES) return 'bytes';
-      return undefined;
-    }
-    const u = usage(q.view, q.bytes, q.files);
-    if (u.entries > q.files) return 'files';
-    if (u.bytes > q.bytes) return 'bytes';
-  } catch {
-    /* the workspace is gone or unreadable: nothing to hold against */
-  }
-  return undefined;
-}
-
 /** Keeps the first and the last bytes of a stream without holding the middle. */
 class Capture {
   private headChunks: Buffer[] = [];
@@ -323,20 +285,8 @@ export class Sandbox {
     }, 20);
     opts.signal.onCancel = () => stop('cancelled');
     if (opts.signal.cancelled) stop('cancelled');
-    // A workspace already at its quota is not a reason to stop a program (it may be the one
-    // deleting files); reaching the quota while it runs is.
-    let workspaceLimit: WorkspaceLimit | undefined;
-    const quota = opts.quota;
-    const fullBefore = quota ? workspaceAtLimit(quota) : undefined;
-    const quotaTimer = quota
-      ? setInterval(() => {
-          const hit = workspaceAtLimit(quota);
-          if (hit && !fullBefore) {
-            workspaceLimit ??= hit;
-            stop('failed');
-          }
-        }, CHECK_MS[quota.how])
-      : undefined;
+    const quota = opts.quota ? new QuotaWatcher(opts.quota) : undefined;
+    quota?.start(() => stop('failed'));
 
     const code = Buffer.from(program.code, 'utf8');
     const stdin = Buffer.from(program.stdin, 'utf8');
@@ -347,7 +297,7 @@ export class Sandbox {
     const exit = await this.exited;
     clearTimeout(timer);
     clearInterval(reaper);
-    clearInterval(quotaTimer);
+    quota?.stop();
     const wallMs = performance.now() - started;
     // The pipes may still hold the last output after the process is gone.
     await Promise.all([
@@ -370,13 +320,7 @@ export class Sandbox {
     // firejail reports a program killed by a signal as 128 + signal.
     if (exitCode !== null && exitCode > 128 && exitCode < 160) signal = signalName(exitCode - 128);
     const errText = stderr.tail || stderr.head;
-    // Reaching the quota during the run fails it however quick the program was to finish (with
-    // writes refused, its results are incomplete); starting at the quota only counts when the
-    // program then failed on a write refused for lack of space (ENOSPC or EDQUOT).
-    if (quota && !workspaceLimit) {
-      const now = workspaceAtLimit(quota);
-      if (now && (!fullBefore || (exitCode !== 0 && /No space left on device|Disk quota exceeded|\[Errno (28|122)\]/.test(errText)))) workspaceLimit = now;
-    }
+    const workspaceLimit: WorkspaceLimit | undefined = quota?.result(exitCode, errText);
     let status: Outcome;
     if (outcome) status = outcome;
     else if (stats?.oomKilled) status = 'oom';

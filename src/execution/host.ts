@@ -192,10 +192,8 @@ export function detectHost(config: Config): SandboxHost | HostProblem {
     fs.mkdirSync(executions, { recursive: true, mode: 0o755 });
     // Only root (or, without root, the one user) may enter: as root, no sandbox user has a path
     // to any workspace here; its own is bound into its mount namespace (SANDBOX_STUB).
-    for (const dir of [workspaceRoot, imageRoot]) {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      fs.chmodSync(dir, 0o700);
-    }
+    fs.mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
+    fs.chmodSync(workspaceRoot, 0o700);
   } catch (err) {
     return { reason: `cannot create the workspaces in ${executions}: ${(err as Error).message}`, fix: 'set BRAIN_EXECUTION_PATH to a writable directory' };
   }

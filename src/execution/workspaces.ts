@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { UnavailableError } from '../core/errors.js';
 import { NS_TOOLS } from '../../worker/firejail-args.js';
-import type { QuotaWatch } from '../../worker/sandbox-process.js';
+import type { QuotaWatch } from '../../worker/quota-watch.js';
 import type { SandboxHost } from './host.js';
 
 /**
@@ -141,12 +141,12 @@ function mountPoints(mountinfo: string): Set<string> {
 }
 
 /** Blocks until `ok` or the time is up (start-up only: a few milliseconds). */
-function waitSync(ok: () => boolean, ms: number): boolean {
+function waitSync(ok: () => boolean, ms: number, stepMs = 5): boolean {
   const cell = new Int32Array(new SharedArrayBuffer(4));
   const end = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > end) return false;
-    Atomics.wait(cell, 0, 0, 5);
+    Atomics.wait(cell, 0, 0, stepMs);
   }
   return true;
 }
@@ -172,12 +172,14 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
   const gid = host.spec.gid;
   const tool = (name: Tool) => findTool(name)!;
   let holderProcess: ChildProcess | undefined;
+  let holderNs: string | undefined;
   let closed = false;
   const warned = new Set<string>();
 
   /** Starts (or restarts) the process that owns the namespace the filesystems are mounted in. */
   function holder(): number {
-    if (holderProcess && holderProcess.exitCode === null && holderProcess.signalCode === null) return holderProcess.pid!;
+    // Checked by namespace too: a pid alone could by now be some other process's.
+    if (holderProcess && holderProcess.exitCode === null && holderProcess.signalCode === null && nsOf(holderProcess.pid!) === holderNs) return holderProcess.pid!;
     if (closed) throw new UnavailableError('brain is shutting down');
     // pdeathsig: the holder dies with the thread that started it (brain's main thread), and its
     // namespace, with every mount in it, goes once the last sandbox in it is gone.
@@ -191,6 +193,7 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
       throw new UnavailableError('the process that holds the workspace filesystems did not start (unshare --mount failed); run `brain doctor`');
     }
     holderProcess = child;
+    holderNs = nsOf(pid);
     return pid;
   }
 
@@ -212,6 +215,7 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
 
   /** Makes an image of `bytes` usable bytes: ext4 metadata, journal and reserve come on top. */
   function makeImage(file: string) {
+    fs.mkdirSync(host.imageRoot, { recursive: true, mode: 0o700 });
     const mkfs = (size: number) => {
       fs.rmSync(file, { force: true });
       // Reserved now, so that a workspace can never take disk space that brain's database needs.
@@ -283,7 +287,8 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
       if (!warned.has(name)) warn(`the workspace of ${name} keeps its old limits: ${why}`);
       warned.add(name);
     };
-    if (attached(image)) return once('another brain process on this data directory has it in use; restart them all to apply the new quota');
+    // A brain that just stopped releases the loop device a moment after it exits.
+    if (!waitSync(() => !attached(image), 3000, 100)) return once('another brain process on this data directory has it in use; restart them all to apply the new quota');
     const fresh = `${image}.new-${process.pid}`;
     const oldDir = path.join(host.imageRoot, `.old-${name}-${process.pid}`);
     makeImage(fresh);
