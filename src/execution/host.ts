@@ -240,6 +240,6 @@ export function mechanisms(host: SandboxHost, config: Config): Record<string, st
 function quotaText(q: QuotaPlan): string {
   const limits = `${Math.round(q.bytes / 1048576)} MB and ${q.files} files per project workspace`;
   if (q.how === 'filesystem') return `${limits} by an ext4 filesystem per workspace (a loop device; space reserved when the project first runs code; the kernel refuses writes past it and brain stops the program)`;
-  if (q.how === 'walk') return `${limits} checked by brain every 0.5 s while code runs, which stops the program past it; writes between two checks get through (${q.why})`;
+  if (q.how === 'walk') return `${limits} checked by brain while code runs (every 0.1 s or more, spaced by what a walk costs), which stops the program past it; writes between two checks get through (${q.why})`;
   return `none (${q.why}): a workspace can grow until the disk is full`;
 }

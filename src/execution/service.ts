@@ -197,6 +197,8 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       throw new UnavailableError(`Code execution is unavailable: ${detected.reason}. To fix: ${detected.fix}.`);
     }
     host = detected;
+    // Said once at start-up: without root the quota is a check, not a limit the kernel holds.
+    if (detected.quota.how !== 'filesystem') logger.warn(`workspace quota: ${mechanisms(detected, config).workspace_quota}`);
     workspaces = openWorkspaces(detected, config, (message) => logger.warn(message));
     try {
       const moved = workspaces.adoptLegacy();
