@@ -57,6 +57,12 @@ export interface RunResult {
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/**
+ * How long firejail may outlive the runner before brain kills the sandbox. The runner kills
+ * everything it started before it exits, so firejail normally follows within milliseconds; a
+ * sandbox still there after this holds something that escaped, and the run counts as failed.
+ */
+const LEFTOVER_GRACE_MS = 2000;
 /** Keeps the first and the last bytes of a stream without holding the middle. */
 class Capture {
   private headChunks: Buffer[] = [];
@@ -275,12 +281,14 @@ export class Sandbox {
 
     const timer = setTimeout(() => stop('timeout'), opts.timeoutMs);
     // When the runner is gone, whatever it left behind (a daemon, a double fork) goes too: firejail
-    // would otherwise keep the sandbox alive for them.
+    // would otherwise keep the sandbox alive for them. It gets a moment to exit on its own first,
+    // since its exit status (the runner's) is the run's status.
     const runner = this.runnerPid;
+    let leftovers: NodeJS.Timeout | undefined;
     const reaper = setInterval(() => {
       if (runner === undefined || !pidExists(runner)) {
         clearInterval(reaper);
-        setTimeout(() => this.destroy(), 30);
+        leftovers = setTimeout(() => this.destroy(), LEFTOVER_GRACE_MS);
       }
     }, 20);
     opts.signal.onCancel = () => stop('cancelled');
@@ -297,6 +305,7 @@ export class Sandbox {
     const exit = await this.exited;
     clearTimeout(timer);
     clearInterval(reaper);
+    clearTimeout(leftovers);
     quota?.stop();
     const wallMs = performance.now() - started;
     // The pipes may still hold the last output after the process is gone.

@@ -13,7 +13,7 @@ import { openWorkspaces, type Workspaces } from './workspaces.js';
 
 async function runOnce(host: SandboxHost, workspaces: Workspaces, code: string): Promise<RunResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'brain-doctor-'));
-  const sandbox = new Sandbox({ ...host.spec, holder: workspaces.holder() }, workspaces.ensure('').path, host.plan);
+  const sandbox = new Sandbox({ ...host.spec, holder: workspaces.holder() }, (await workspaces.ensure('')).path, host.plan);
   try {
     return await sandbox.run(
       { code, language: 'python', stdin: '', files: [] },

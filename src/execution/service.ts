@@ -84,7 +84,7 @@ export interface ExecutionService {
   get(id: number): ExecutionRow | undefined;
   list(filter: ExecutionFilter): ExecutionRow[];
   readOutput(id: number, stream: 'stdout' | 'stderr', offset: number, length: number): Page;
-  workspaceFor(project: string): WorkspacePaths;
+  workspaceFor(project: string): Promise<WorkspacePaths>;
   purge(retentionDays: number): number;
   close(): Promise<void>;
 }
@@ -135,7 +135,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   metrics.executionSource.queueSize = () => (pool ? pool.queueSize : 0);
   metrics.executionSource.workers = () => (pool?.threads ?? []).map((t) => ({ id: String(t.threadId), healthy: status.state === 'ready' }));
 
-  function workspaceFor(project: string): WorkspacePaths {
+  async function workspaceFor(project: string): Promise<WorkspacePaths> {
     if (!host || !workspaces) throw new UnavailableError('the sandbox is not ready');
     return workspaces.ensure(project);
   }
@@ -148,18 +148,18 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     return (await pool!.run(task, { transferList: [task.port] as never, signal: signal ?? null })) as ExecOutcome;
   }
 
-  function warm(project: string) {
+  async function warm(project: string) {
     if (!host || !pool || config.sandboxWarm === 0 || closed) return;
-    const workspace = workspaceFor(project).path;
+    const workspace = (await workspaceFor(project)).path;
     const task: WarmTask = { kind: 'warm', workspace, ...baseTask(host) };
-    pool.run(task).catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) }));
+    await pool.run(task);
   }
 
   async function selfTest(h: SandboxHost): Promise<{ passed: string[]; failed: string[] }> {
     const { port1, port2 } = new MessageChannel();
     fs.mkdirSync(h.outputRoot, { recursive: true, mode: 0o700 });
     const out = path.join(h.outputRoot, `self-test-${process.pid}`);
-    const ws = workspaceFor('');
+    const ws = await workspaceFor('');
     const task: ExecTask = {
       kind: 'execute',
       ...baseTask(h),
@@ -201,7 +201,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     if (detected.quota.how !== 'filesystem') logger.warn(`workspace quota: ${mechanisms(detected, config).workspace_quota}`);
     workspaces = openWorkspaces(detected, config, (message) => logger.warn(message));
     try {
-      const moved = workspaces.adoptLegacy();
+      const moved = await workspaces.adoptLegacy();
       if (moved) logger.info(`moved ${moved} workspace(s) out of the shared /srv/brain-workspaces`);
     } catch (err) {
       logger.warn('could not move workspaces out of /srv/brain-workspaces', { error: String(err) });
@@ -417,7 +417,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   async function execute(req: ExecuteRequest, ctx: ExecuteContext = {}): Promise<ExecuteResult> {
     const h = await ready();
     const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
-    const workspace = workspaceFor(req.project);
+    const workspace = await workspaceFor(req.project);
     const id = admit(req, timeoutMs);
     const r = await run(id, h, workspace, req, timeoutMs, ctx);
     const note = noteFor(r, timeoutMs);
@@ -430,7 +430,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       // In the background: start-up of the memory server never waits for the sandbox.
       setTimeout(() => {
         ready().then(
-          () => warm(''),
+          () => warm('').catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) })),
           () => undefined,
         );
       }, 50).unref();

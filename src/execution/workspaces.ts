@@ -6,10 +6,11 @@
 // and that dies with it: nothing is ever mounted on the host, so a killed brain leaves no mount
 // behind. Sandboxes start inside the holder's namespace (nsenter); brain reads a workspace
 // through /proc/<holder>/root.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Config } from '../core/config.js';
 import { UnavailableError } from '../core/errors.js';
 import { NS_TOOLS } from '../../worker/firejail-args.js';
@@ -79,11 +80,11 @@ export interface Workspaces {
   /** The process whose mount namespace has the workspace filesystems (root with a quota). */
   holder(): number | undefined;
   /** The workspace of a project ('' = global), created and mounted on first use. */
-  ensure(project: string): WorkspacePaths;
+  ensure(project: string): Promise<WorkspacePaths>;
   /** What the sandbox supervisor needs to hold a run to the quota. */
   watch(paths: WorkspacePaths): QuotaWatch | undefined;
   /** Moves this data directory's workspaces from LEGACY_WORKSPACES into place; how many moved. */
-  adoptLegacy(): number;
+  adoptLegacy(): Promise<number>;
   close(): void;
 }
 
@@ -159,6 +160,15 @@ function nsOf(pid: number | 'self'): string | undefined {
   }
 }
 
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a tool with an empty environment; its error output becomes the error. */
+async function tool(file: string, args: string[], timeout = 120_000): Promise<string> {
+  const { stdout } = await run(file, args, { env: {}, timeout, encoding: 'utf8', maxBuffer: 1024 * 1024 });
+  return stdout;
+}
+
 /** A child's error output for an error message. */
 function failure(err: unknown): string {
   const e = err as { stderr?: Buffer | string; message: string };
@@ -170,7 +180,10 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
   const quota = host.quota;
   const uid = host.spec.uid;
   const gid = host.spec.gid;
-  const tool = (name: Tool) => findTool(name)!;
+  const bin = (name: Tool) => findTool(name)!;
+  /** Per project: the ensure in progress, so that concurrent calls make and mount it once. */
+  const inflight = new Map<string, Promise<WorkspacePaths>>();
+  const ready = new Set<string>();
   let holderProcess: ChildProcess | undefined;
   let holderNs: string | undefined;
   let closed = false;
@@ -183,7 +196,7 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
     if (closed) throw new UnavailableError('brain is shutting down');
     // pdeathsig: the holder dies with the thread that started it (brain's main thread), and its
     // namespace, with every mount in it, goes once the last sandbox in it is gone.
-    const child = spawn(NS_TOOLS.unshare, ['--mount', '--propagation', 'private', '--', NS_TOOLS.setpriv, '--pdeathsig', 'KILL', '--', tool('sleep'), 'infinity'], { stdio: 'ignore', env: {}, cwd: '/' });
+    const child = spawn(NS_TOOLS.unshare, ['--mount', '--propagation', 'private', '--', NS_TOOLS.setpriv, '--pdeathsig', 'KILL', '--', bin('sleep'), 'infinity'], { stdio: 'ignore', env: {}, cwd: '/' });
     child.unref();
     child.on('error', () => undefined);
     const mine = nsOf('self');
@@ -197,8 +210,8 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
     return pid;
   }
 
-  function inHolder(file: string, args: string[], timeout = 120_000): void {
-    execFileSync(NS_TOOLS.nsenter, [`--mount=/proc/${holder()}/ns/mnt`, '--', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout, env: {} });
+  async function inHolder(file: string, args: string[]): Promise<void> {
+    await tool(NS_TOOLS.nsenter, [`--mount=/proc/${holder()}/ns/mnt`, '--', file, ...args]);
   }
 
   function view(dir: string): string {
@@ -214,60 +227,60 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
   }
 
   /** Makes an image of `bytes` usable bytes: ext4 metadata, journal and reserve come on top. */
-  function makeImage(file: string) {
+  async function makeImage(file: string) {
     fs.mkdirSync(host.imageRoot, { recursive: true, mode: 0o700 });
-    const mkfs = (size: number) => {
+    const mkfs = async (size: number) => {
       fs.rmSync(file, { force: true });
       // Reserved now, so that a workspace can never take disk space that brain's database needs.
-      execFileSync(tool('fallocate'), ['-l', String(size), file], { stdio: ['ignore', 'ignore', 'pipe'], env: {} });
+      await tool(bin('fallocate'), ['-l', String(size), file]);
       fs.chmodSync(file, 0o600);
       const owner = uid === undefined ? [] : ['-E', `root_owner=${uid}:${gid}`];
-      execFileSync(tool('mkfs'), ['-q', '-F', '-b', String(BLOCK), '-m', '0', '-N', String(quota.files), '-J', `size=${JOURNAL_MB}`, '-L', limitsLabel(quota), ...owner, file], { stdio: ['ignore', 'ignore', 'pipe'], env: {} });
+      await tool(bin('mkfs'), ['-q', '-F', '-b', String(BLOCK), '-m', '0', '-N', String(quota.files), '-J', `size=${JOURNAL_MB}`, '-L', limitsLabel(quota), ...owner, file]);
     };
     const roundUp = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
     // A first guess, then one correction from what mkfs actually left free.
     let size = roundUp(quota.bytes + quota.files * 256 + (JOURNAL_MB + 2) * MIB + ext4Reserve(quota.bytes / BLOCK) * BLOCK);
-    mkfs(size);
+    await mkfs(size);
     const sb = readSuperblock(file);
     if (!sb) throw new Error(`mkfs.ext4 did not make ${file}`);
     const available = (sb.freeBlocks - ext4Reserve(sb.blocks)) * BLOCK;
     if (Math.abs(available - quota.bytes) > 16 * BLOCK) {
       size = roundUp(size + quota.bytes - available);
-      mkfs(size);
+      await mkfs(size);
     }
   }
 
-  function mount(image: string, dir: string) {
+  async function mount(image: string, dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     // flock: two brains on one data directory never attach one image to two loop devices (two
     // kernels' views of one filesystem would corrupt it); mount reuses the device of the first.
-    inHolder(tool('flock'), ['-w', '60', image, NS_TOOLS.mount, '-t', 'ext4', '-o', 'loop,nosuid,nodev,noatime', image, dir]);
+    await inHolder(bin('flock'), ['-w', '60', image, NS_TOOLS.mount, '-t', 'ext4', '-o', 'loop,nosuid,nodev,noatime', image, dir]);
     const v = view(dir);
     fs.rmSync(path.join(v, 'lost+found'), { recursive: true, force: true });
     fs.chmodSync(v, 0o700);
   }
 
-  function unmount(dir: string) {
+  async function unmount(dir: string) {
     try {
-      inHolder(tool('umount'), [dir]);
+      await inHolder(bin('umount'), [dir]);
     } catch {
       /* not mounted */
     }
   }
 
   /** Whether some process (another brain on this data directory) has the image attached. */
-  function attached(image: string): boolean {
+  async function attached(image: string): Promise<boolean> {
     try {
-      return execFileSync(tool('losetup'), ['-j', image], { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+      return (await tool(bin('losetup'), ['-j', image])).trim() !== '';
     } catch {
       return true;
     }
   }
 
   /** Copies a directory's contents into a mounted workspace; false when they do not fit. */
-  function copyInto(source: string, dir: string): boolean {
+  async function copyInto(source: string, dir: string): Promise<boolean> {
     try {
-      execFileSync(tool('cp'), ['-a', '--', `${source}/.`, `${view(dir)}/`], { stdio: ['ignore', 'ignore', 'pipe'], env: {}, timeout: 600_000 });
+      await tool(bin('cp'), ['-a', '--', `${source}/.`, `${view(dir)}/`], 3_600_000);
       return true;
     } catch (err) {
       warn(`copying ${source} into the workspace failed: ${failure(err)}`);
@@ -280,7 +293,7 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
    * BRAIN_WORKSPACE_MAX_FILES) is rebuilt with the new ones and its files copied over, unless
    * another brain has it in use or the files do not fit; then it keeps its limits for now.
    */
-  function reshape(name: string, image: string, dir: string) {
+  async function reshape(name: string, image: string, dir: string) {
     const label = readSuperblock(image)?.label;
     if (label === limitsLabel(quota)) return;
     const once = (why: string) => {
@@ -288,21 +301,23 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
       warned.add(name);
     };
     // A brain that just stopped releases the loop device a moment after it exits.
-    if (!waitSync(() => !attached(image), 3000, 100)) return once('another brain process on this data directory has it in use; restart them all to apply the new quota');
+    let free = false;
+    for (let i = 0; i < 30 && !(free = !(await attached(image))); i++) await sleep(100);
+    if (!free) return once('another brain process on this data directory has it in use; restart them all to apply the new quota');
     const fresh = `${image}.new-${process.pid}`;
     const oldDir = path.join(host.imageRoot, `.old-${name}-${process.pid}`);
-    makeImage(fresh);
     try {
-      mount(image, oldDir);
-      mount(fresh, dir);
-      const fits = copyInto(view(oldDir), dir);
-      unmount(dir);
-      unmount(oldDir);
+      await makeImage(fresh);
+      await mount(image, oldDir);
+      await mount(fresh, dir);
+      const fits = await copyInto(view(oldDir), dir);
+      await unmount(dir);
+      await unmount(oldDir);
       if (!fits) return once(`its files do not fit into ${quota.bytes / MIB} MB and ${quota.files} files; delete some, or raise BRAIN_WORKSPACE_QUOTA_MB / BRAIN_WORKSPACE_MAX_FILES`);
       fs.renameSync(fresh, image);
     } finally {
-      unmount(dir);
-      unmount(oldDir);
+      await unmount(dir);
+      await unmount(oldDir);
       fs.rmSync(oldDir, { recursive: true, force: true });
       fs.rmSync(fresh, { force: true });
     }
@@ -320,14 +335,14 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
     });
   }
 
-  function ensureFilesystem(name: string, dir: string) {
+  async function ensureFilesystem(name: string, dir: string) {
     if (mounted(dir)) return;
     const image = path.join(host.imageRoot, `${name}.ext4`);
-    if (fs.existsSync(image)) reshape(name, image, dir);
+    if (fs.existsSync(image)) await reshape(name, image, dir);
     else {
       const tmp = `${image}.tmp-${process.pid}`;
       try {
-        makeImage(tmp);
+        await makeImage(tmp);
       } catch (err) {
         fs.rmSync(tmp, { force: true });
         throw new UnavailableError(`Cannot make the ${quota.bytes / MIB} MB workspace of ${name}: ${failure(err)}. Free disk space in ${host.imageRoot} or lower BRAIN_WORKSPACE_QUOTA_MB.`);
@@ -350,10 +365,10 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
       fs.renameSync(dir, aside);
       earlier[0] = aside;
     }
-    mount(image, dir);
+    await mount(image, dir);
     for (const source of earlier) {
-      if (!copyInto(source, dir)) {
-        unmount(dir);
+      if (!(await copyInto(source, dir))) {
+        await unmount(dir);
         if (aside) fs.renameSync(aside, dir);
         throw new UnavailableError(`The files of ${name} from before (${source}) do not fit into a workspace of ${quota.bytes / MIB} MB and ${quota.files} files; raise BRAIN_WORKSPACE_QUOTA_MB / BRAIN_WORKSPACE_MAX_FILES or delete files there.`);
       }
@@ -361,10 +376,10 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
     }
   }
 
-  function ensurePlain(dir: string) {
+  async function ensurePlain(dir: string) {
     const legacy = earlierFiles(dir, path.basename(dir)).find((d) => d !== dir);
     if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode: 0o700 });
-    if (legacy && copyInto(legacy, dir)) fs.rmSync(legacy, { recursive: true, force: true });
+    if (legacy && (await copyInto(legacy, dir))) fs.rmSync(legacy, { recursive: true, force: true });
     const st = fs.lstatSync(dir);
     if (!st.isDirectory()) throw new Error(`the workspace ${dir} is not a directory; remove it`);
     // Owned by the sandbox user, entered by nobody else (workspaces made by earlier versions were 0755).
@@ -372,17 +387,29 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
     if ((st.mode & 0o777) !== 0o700) fs.chmodSync(dir, 0o700);
   }
 
+  async function ensure(project: string): Promise<WorkspacePaths> {
+    const name = project === '' ? '_global' : project;
+    const dir = path.join(host.workspaceRoot, name);
+    // The common case, answered without waiting: made (and still mounted) by this process already.
+    if (ready.has(name) && (quota.how !== 'filesystem' || mounted(dir))) return { path: dir, view: view(dir) };
+    let pending = inflight.get(name);
+    if (!pending) {
+      pending = (quota.how === 'filesystem' ? ensureFilesystem(name, dir) : ensurePlain(dir))
+        .then(() => {
+          ready.add(name);
+          return { path: dir, view: view(dir) };
+        })
+        .finally(() => inflight.delete(name));
+      inflight.set(name, pending);
+    }
+    return pending;
+  }
+
   return {
     quota,
     holder: () => (quota.how === 'filesystem' ? holder() : undefined),
-    ensure(project) {
-      const name = project === '' ? '_global' : project;
-      const dir = path.join(host.workspaceRoot, name);
-      if (quota.how === 'filesystem') ensureFilesystem(name, dir);
-      else ensurePlain(dir);
-      return { path: dir, view: view(dir) };
-    },
-    adoptLegacy() {
+    ensure,
+    async adoptLegacy() {
       const folder = path.join(LEGACY_WORKSPACES, createHash('sha256').update(path.dirname(host.workspaceRoot)).digest('hex').slice(0, 16));
       let names: string[] = [];
       try {
@@ -393,7 +420,7 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
       let moved = 0;
       for (const name of names) {
         try {
-          this.ensure(name === '_global' ? '' : name);
+          await ensure(name === '_global' ? '' : name);
           moved++;
         } catch (err) {
           warn(`the workspace of ${name} stays in ${folder} for now: ${(err as Error).message}`);
