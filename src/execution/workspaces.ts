@@ -254,7 +254,11 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     // flock: two brains on one data directory never attach one image to two loop devices (two
     // kernels' views of one filesystem would corrupt it); mount reuses the device of the first.
-    await inHolder(bin('flock'), ['-w', '60', image, NS_TOOLS.mount, '-t', 'ext4', '-o', 'loop,nosuid,nodev,noatime', image, dir]);
+    try {
+      await inHolder(bin('flock'), ['-w', '60', image, NS_TOOLS.mount, '-t', 'ext4', '-o', 'loop,nosuid,nodev,noatime', image, dir]);
+    } catch (err) {
+      throw new UnavailableError(`Cannot mount the workspace ${path.basename(dir)} (${failure(err)}). Without loop devices (in some containers) brain cannot give workspaces a filesystem each: set BRAIN_WORKSPACE_QUOTA_MB=0 for plain directories, then restart brain.`);
+    }
     const v = view(dir);
     fs.rmSync(path.join(v, 'lost+found'), { recursive: true, force: true });
     fs.chmodSync(v, 0o700);
