@@ -114,7 +114,9 @@ describe('workspaces from earlier versions', () => {
     const mine = path.join(LEGACY_WORKSPACES, legacyName(executions));
     const orphan = path.join(LEGACY_WORKSPACES, `test-orphan-${process.pid}`);
     const unowned = path.join(LEGACY_WORKSPACES, `test-unowned-${process.pid}`);
-    for (const d of [path.join(mine, 'old-proj'), path.join(orphan, 'p'), path.join(unowned, 'p')]) fs.mkdirSync(d, { recursive: true });
+    // The data directory exists, as it did for the brain that made the folder (other brains
+    // starting meanwhile remove folders whose data directory is gone).
+    for (const d of [executions, path.join(mine, 'old-proj'), path.join(orphan, 'p'), path.join(unowned, 'p')]) fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(path.join(mine, '.owner'), executions);
     fs.writeFileSync(path.join(orphan, '.owner'), path.join(dir, 'gone', 'executions'));
     fs.writeFileSync(path.join(mine, 'old-proj', 'kept.txt'), 'from before');
