@@ -63,6 +63,7 @@ const READY_TIMEOUT_MS = 20_000;
  * sandbox still there after this holds something that escaped, and the run counts as failed.
  */
 const LEFTOVER_GRACE_MS = 2000;
+
 /** Keeps the first and the last bytes of a stream without holding the middle. */
 class Capture {
   private headChunks: Buffer[] = [];
