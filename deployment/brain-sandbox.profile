@@ -10,10 +10,11 @@ net none
 dbus-user none
 dbus-system none
 
-# Filesystem: private /tmp and /dev, a minimal /etc (what Python and matplotlib need), no mounts.
+# Filesystem: private /tmp and /dev, a minimal /etc (what Python and matplotlib need; fonts is
+# fontconfig's configuration, without which every plot prints "Fontconfig error" to stderr), no mounts.
 private-tmp
 private-dev
-private-etc alternatives,group,hostname,hosts,ld.so.cache,ld.so.conf,localtime,matplotlibrc,passwd,python3
+private-etc alternatives,fonts,group,hostname,hosts,ld.so.cache,ld.so.conf,localtime,matplotlibrc,passwd,python3
 disable-mnt
 hostname sandbox
 blacklist /run/user

@@ -55,6 +55,17 @@ if [ -f "$users_file" ]; then
   fi
 fi
 
+# As root, each project's workspace is an ext4 filesystem on a loop device (the quota the kernel
+# holds); without these brain only checks the quota while code runs (brain doctor says which).
+for tool in mkfs.ext4 losetup nsenter unshare setpriv; do
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null; then
+    echo "setup-sandbox: $tool is missing: apt-get install e2fsprogs util-linux" >&2
+  fi
+done
+if [ ! -e /dev/loop-control ]; then
+  echo "setup-sandbox: no loop devices (/dev/loop-control): workspace quotas will only be checked, not enforced by the kernel" >&2
+fi
+
 if ! command -v firejail >/dev/null; then
   echo "setup-sandbox: firejail is not installed: apt-get install firejail" >&2
   exit 1

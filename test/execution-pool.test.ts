@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectHost, FALLBACK_WORKSPACES, isProblem, removeOrphanWorkspaces } from '../src/execution/host.js';
+import { detectHost, isProblem } from '../src/execution/host.js';
 import { brainEnv, call, callError, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
 import { freePort, waitFor } from './helpers/daemon.js';
 import { SANDBOX_LIMITS } from './helpers/sandbox.js';
@@ -27,32 +27,6 @@ afterAll(async () => {
   await brain?.close();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(workspaceRoot, { recursive: true, force: true });
-});
-
-describe('fallback workspaces', () => {
-  it('are marked with their data directory, and removed once that directory is gone', () => {
-    // Tests run as root with 0700 temp directories: the sandbox user cannot reach them.
-    expect(workspaceRoot.startsWith(FALLBACK_WORKSPACES + '/')).toBe(true);
-    expect(fs.readFileSync(path.join(workspaceRoot, '.owner'), 'utf8')).toBe(path.resolve(dir, 'executions'));
-    const made = (name: string, owner?: string) => {
-      const d = path.join(FALLBACK_WORKSPACES, `${name}-${process.pid}`);
-      fs.mkdirSync(path.join(d, 'some-project'), { recursive: true });
-      if (owner) fs.writeFileSync(path.join(d, '.owner'), owner);
-      return d;
-    };
-    const orphan = made('test-orphan', path.join(dir, 'gone', 'executions'));
-    const legacy = made('test-legacy');
-    const alive = made('test-alive', dir);
-    try {
-      expect(removeOrphanWorkspaces(workspaceRoot)).toBeGreaterThanOrEqual(1);
-      expect(fs.existsSync(orphan)).toBe(false);
-      expect(fs.existsSync(legacy)).toBe(true);
-      expect(fs.existsSync(alive)).toBe(true);
-      expect(fs.existsSync(workspaceRoot)).toBe(true);
-    } finally {
-      for (const d of [orphan, legacy, alive]) fs.rmSync(d, { recursive: true, force: true });
-    }
-  });
 });
 
 describe('execution pool', () => {

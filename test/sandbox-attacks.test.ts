@@ -1,6 +1,7 @@
 // Attacks on the sandbox, each asserting the safe outcome, through the real server over stdio.
 // These run for real in CI (.ci/run installs firejail and creates the sandbox user): when the
 // sandbox is unavailable they fail, they never skip.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -311,6 +312,12 @@ print('parent exits')`);
       process.kill(pid, 'SIGKILL');
       await pending;
       expect(await eventually(() => sandboxProcesses(detected.workspaceRoot), (p) => p.length === 0, 15_000)).toEqual([]);
+      // Nor a mounted workspace: the filesystems lived in the namespace of a process that died with brain.
+      if (detected.quota.how === 'filesystem') {
+        const attached = () => execFileSync('losetup', ['-j', path.join(detected.imageRoot, '_global.ext4')], { encoding: 'utf8' }).trim();
+        expect(fs.existsSync(path.join(detected.imageRoot, '_global.ext4'))).toBe(true);
+        expect(await eventually(attached, (out) => out === '', 15_000)).toBe('');
+      }
     } finally {
       await other.close().catch(() => undefined);
       fs.rmSync(detected.workspaceRoot, { recursive: true, force: true });

@@ -67,10 +67,11 @@ describe('brain doctor', () => {
     dir = tempDir();
     const r = spawnSync(process.execPath, [CLI, 'doctor'], { env: brainEnv(dir, SANDBOX_LIMITS), encoding: 'utf8', timeout: 60_000 });
     expect(r.stdout).toMatch(/^ok\s+sandbox: firejail as .*canary attacks contained/m);
-    for (const limit of ['memory', 'processes', 'cpu', 'wall time', 'file size', 'output', 'network']) {
+    for (const limit of ['memory', 'processes', 'cpu', 'wall time', 'file size', 'output', 'network', 'workspace quota']) {
       expect(r.stdout).toMatch(new RegExp(`^(ok|warn)\\s+sandbox ${limit}: .*\\b(by|none)\\b`, 'm'));
     }
     expect(r.stdout).toMatch(/python stack: numpy/);
+    if (process.getuid?.() === 0) expect(r.stdout).toMatch(/^ok\s+sandbox workspace quota: 64 MB and 100000 files per project workspace by an ext4 filesystem per workspace/m);
     expect(r.status).toBe(0);
     const host = detectHost(testConfig(dir, SANDBOX_LIMITS));
     if (!isProblem(host)) fs.rmSync(host.workspaceRoot, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CgroupPlan } from './cgroup.js';
 import type { SandboxSpec } from './firejail-args.js';
+import type { QuotaWatch } from './quota-watch.js';
 import { Sandbox, type Program, type RunResult } from './sandbox-process.js';
 import { diff, snapshot, type ChangedFile } from './workspace-diff.js';
 
@@ -12,6 +13,9 @@ export interface ExecTask {
   spec: SandboxSpec;
   plan: CgroupPlan | null;
   workspace: string;
+  /** The workspace as this process reaches it (through the holder's mount namespace, as root). */
+  view: string;
+  quota?: QuotaWatch;
   program: { code: string; language: 'python' | 'bash'; stdin: string; files: { path: string; base64: string }[] };
   timeoutMs: number;
   maxOutputBytes: number;
@@ -140,7 +144,7 @@ export default async function run(task: ExecTask | WarmTask): Promise<ExecOutcom
     const { sandbox, warmHit } = await take(task.spec, task.plan, task.workspace);
     // The replacement starts while this program runs: the next call finds it waiting.
     refill(task.spec, task.plan, task.workspace, task.warm);
-    const before = snapshot(task.workspace);
+    const before = snapshot(task.view);
     const program: Program = {
       code: task.program.code,
       language: task.program.language,
@@ -158,8 +162,9 @@ export default async function run(task: ExecTask | WarmTask): Promise<ExecOutcom
       stderrFile: task.stderrFile,
       maxImageBytes: task.maxImageBytes,
       signal,
+      quota: task.quota,
     });
-    const files = diff(before, snapshot(task.workspace));
+    const files = diff(before, snapshot(task.view));
     return { ...result, files, warmHit, startMs };
   } finally {
     task.port.close();

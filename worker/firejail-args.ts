@@ -26,6 +26,44 @@ export interface SandboxSpec {
   fileBytes: number;
   /** Address-space rlimit: the memory limit when no cgroup can hold it. */
   rlimitAs: boolean;
+  /**
+   * Root only: the sandbox starts in a mount namespace of its own in which its workspace is bound
+   * onto this empty directory, and firejail mounts that as home. Workspaces themselves sit in
+   * directories only root can enter, so no sandbox has a path to any workspace but its own.
+   */
+  stub?: string;
+  /** Root with workspace filesystems: a process whose mount namespace has them mounted. */
+  holder?: number;
+}
+
+/** util-linux programs that start a sandbox in its own mount namespace (root only). */
+export const NS_TOOLS = { nsenter: '/usr/bin/nsenter', unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', mount: '/usr/bin/mount', sh: '/bin/sh' };
+
+/**
+ * Runs in the new mount namespace as root: binds the workspace onto the stub, then becomes the
+ * sandbox user and starts firejail ("$@"). Arguments, never interpolation: paths stay data.
+ */
+const BIND_AND_START = '"$1" --bind -- "$2" "$3" </dev/null || exit 125; shift 3; exec "$@"';
+
+export interface SandboxCommand {
+  file: string;
+  args: string[];
+  /** Drop to these before exec (brain as root without a stub mount: never used together with stub). */
+  uid?: number;
+  gid?: number;
+}
+
+/** The process brain spawns for one sandbox. */
+export function sandboxCommand(spec: SandboxSpec, workspace: string): SandboxCommand {
+  if (!spec.stub) return { file: spec.firejail, args: firejailArgs(spec, workspace), uid: spec.uid, gid: spec.gid };
+  const start = [
+    NS_TOOLS.unshare, '--mount', '--propagation', 'private', '--',
+    NS_TOOLS.sh, '-c', BIND_AND_START, 'brain-sandbox', NS_TOOLS.mount, workspace, spec.stub,
+    NS_TOOLS.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups', '--',
+    spec.firejail, ...firejailArgs(spec, spec.stub),
+  ];
+  if (spec.holder === undefined) return { file: start[0], args: start.slice(1) };
+  return { file: NS_TOOLS.nsenter, args: [`--mount=/proc/${spec.holder}/ns/mnt`, '--', ...start] };
 }
 
 /** deployment/brain-sandbox.profile: the options that do not depend on configuration. */
@@ -53,11 +91,15 @@ export function firejailArgs(spec: SandboxSpec, workspace: string): string[] {
     // limit leaves room above the configured memory.
     ...(spec.rlimitAs ? [`--rlimit-as=${spec.memoryBytes * 2 + 256 * 1024 * 1024}`] : []),
     ...spec.hidden.map((p) => `--blacklist=${p}`),
+    // The stub shows the workspace a second time; home is the one place it belongs.
+    ...(spec.stub ? [`--blacklist=${spec.stub}`] : []),
     '--env=PATH=/usr/bin:/bin',
     '--env=LANG=C.UTF-8',
     `--env=HOME=${spec.home}`,
     '--env=MPLBACKEND=Agg',
     '--env=MPLCONFIGDIR=/tmp/.matplotlib',
+    // Caches (fontconfig's among them) go to the private /tmp, not into the workspace.
+    '--env=XDG_CACHE_HOME=/tmp/.cache',
     '--env=PYTHONDONTWRITEBYTECODE=1',
     '--env=OPENBLAS_NUM_THREADS=1',
     // No "--" before the program: firejail 0.9.72 then fails to start it. The program and its

@@ -9,7 +9,8 @@
 //   the workspace can then only ever lead to what the sandbox itself may write.
 // Sandbox -> host, on fd 3 (a socket the host keeps open):
 //   "ready\n" when waiting; after the program, "figure <bytes>\n" + PNG bytes for each open
-//   matplotlib figure, then "usage <cpu_ms> <max_rss_kb>\n" and "exit <status>\n".
+//   matplotlib figure, then "usage <cpu_ms> <max_rss_kb>\n". The program shares this socket, so
+//   brain checks each figure and takes the status from the process's exit, not from here.
 // fd 3 closing on the sandbox side means the host died: the sandbox then kills everything it
 // started, so a crashed server leaves no process behind.
 /**
@@ -132,8 +133,6 @@ def _brain_main():
         ctl.write(b'usage %d %d\n' % (cpu, max(s.ru_maxrss, c.ru_maxrss)))
     except Exception:
         pass
-    try: ctl.write(b'exit %d\n' % (status & 0xff))
-    except Exception: pass
     # Nothing the program started outlives it (daemons, double forks): in the sandbox's PID
     # namespace, -1 reaches every process but this one and firejail's init.
     try: os.kill(-1, signal.SIGKILL)

@@ -1,12 +1,16 @@
 // One sandbox: a firejail process started ahead of time, waiting for exactly one program. The
-// supervisor applies the cgroup before handing over code, enforces wall time and the output cap
-// by killing the whole sandbox, and captures output into files plus a small head and tail.
+// supervisor applies the cgroup before handing over code, enforces wall time, the output cap and
+// the workspace quota by killing the whole sandbox, and captures output into files plus a small
+// head and tail. What it reports is its own observation: the status is the process's exit
+// status, never something the sandboxed code wrote.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { SandboxCgroup, type CgroupPlan } from './cgroup.js';
-import { firejailArgs, type SandboxSpec } from './firejail-args.js';
+import { sandboxCommand, type SandboxSpec } from './firejail-args.js';
+import { pngProblem } from './png.js';
 import { RUNNER_PY } from './runner-py.js';
+import { QuotaWatcher, type QuotaWatch, type WorkspaceLimit } from './quota-watch.js';
 
 export interface Program {
   code: string;
@@ -25,6 +29,7 @@ export interface RunOptions {
   stderrFile: string;
   maxImageBytes: number;
   signal: { cancelled: boolean; onCancel?: () => void };
+  quota?: QuotaWatch;
 }
 
 export type Outcome = 'succeeded' | 'failed' | 'timeout' | 'oom' | 'output_truncated' | 'cancelled';
@@ -47,9 +52,17 @@ export interface RunResult {
   stderr: StreamCapture;
   images: { data: string; bytes: number }[];
   imagesDropped: number;
+  /** The workspace quota the program ran into, if it did. */
+  workspaceLimit?: WorkspaceLimit;
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/**
+ * How long firejail may outlive the runner before brain kills the sandbox. The runner kills
+ * everything it started before it exits, so firejail normally follows within milliseconds; a
+ * sandbox still there after this holds something that escaped, and the run counts as failed.
+ */
+const LEFTOVER_GRACE_MS = 2000;
 
 /** Keeps the first and the last bytes of a stream without holding the middle. */
 class Capture {
@@ -143,13 +156,14 @@ export class Sandbox {
   private runnerPid: number | undefined;
 
   constructor(readonly spec: SandboxSpec, readonly workspace: string, private plan: CgroupPlan | null, readonly name = `sbx-${process.pid}-${++counter}-${Date.now().toString(36)}`) {
-    this.child = spawn(spec.firejail, firejailArgs(spec, workspace), {
+    const cmd = sandboxCommand(spec, workspace);
+    this.child = spawn(cmd.file, cmd.args, {
       // Only the three pipes and the control socket: no other descriptor reaches the sandbox.
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       env: {},
       cwd: '/',
-      uid: spec.uid,
-      gid: spec.gid,
+      uid: cmd.uid,
+      gid: cmd.gid,
       detached: true,
     });
     this.ctl = this.child.stdio[3] as Socket;
@@ -268,16 +282,20 @@ export class Sandbox {
 
     const timer = setTimeout(() => stop('timeout'), opts.timeoutMs);
     // When the runner is gone, whatever it left behind (a daemon, a double fork) goes too: firejail
-    // would otherwise keep the sandbox alive for them.
+    // would otherwise keep the sandbox alive for them. It gets a moment to exit on its own first,
+    // since its exit status (the runner's) is the run's status.
     const runner = this.runnerPid;
+    let leftovers: NodeJS.Timeout | undefined;
     const reaper = setInterval(() => {
       if (runner === undefined || !pidExists(runner)) {
         clearInterval(reaper);
-        setTimeout(() => this.destroy(), 30);
+        leftovers = setTimeout(() => this.destroy(), LEFTOVER_GRACE_MS);
       }
     }, 20);
     opts.signal.onCancel = () => stop('cancelled');
     if (opts.signal.cancelled) stop('cancelled');
+    const quota = opts.quota ? new QuotaWatcher(opts.quota) : undefined;
+    quota?.start(() => stop('failed'));
 
     const code = Buffer.from(program.code, 'utf8');
     const stdin = Buffer.from(program.stdin, 'utf8');
@@ -288,6 +306,8 @@ export class Sandbox {
     const exit = await this.exited;
     clearTimeout(timer);
     clearInterval(reaper);
+    clearTimeout(leftovers);
+    quota?.stop();
     const wallMs = performance.now() - started;
     // The pipes may still hold the last output after the process is gone.
     await Promise.all([
@@ -303,17 +323,19 @@ export class Sandbox {
     const { images, dropped, usage: u } = parseControl(Buffer.concat(ctlChunks), opts.maxImageBytes);
     const stderr = err.finish();
     const stdout = out.finish();
-    const reported = outcome ? undefined : u?.exit;
-    let exitCode = reported ?? exit.code;
-    let signal: string | null = reported !== undefined ? null : exit.signal;
+    // The exit status firejail passes on (deterministic-exit-code: the runner's), as the kernel
+    // reported it to brain. Nothing the program writes can change it.
+    const exitCode = exit.code;
+    let signal: string | null = exit.signal;
     // firejail reports a program killed by a signal as 128 + signal.
-    if (reported === undefined && exitCode !== null && exitCode > 128 && exitCode < 160) {
-      signal = signalName(exitCode - 128);
-    }
+    if (exitCode !== null && exitCode > 128 && exitCode < 160) signal = signalName(exitCode - 128);
+    const errText = stderr.tail || stderr.head;
+    const workspaceLimit: WorkspaceLimit | undefined = quota?.result(exitCode, errText);
     let status: Outcome;
     if (outcome) status = outcome;
     else if (stats?.oomKilled) status = 'oom';
-    else if (exitCode !== 0 && /\bMemoryError\b/.test(stderr.tail || stderr.head)) status = 'oom';
+    else if (exitCode !== 0 && /\bMemoryError\b/.test(errText)) status = 'oom';
+    else if (workspaceLimit) status = 'failed';
     else if (exitCode === 0) status = 'succeeded';
     else status = 'failed';
     return {
@@ -327,6 +349,7 @@ export class Sandbox {
       stderr,
       images,
       imagesDropped: dropped,
+      ...(workspaceLimit ? { workspaceLimit } : {}),
     };
   }
 }
@@ -346,10 +369,15 @@ function signalName(n: number): string {
   return SIGNALS[n] ?? `SIG${n}`;
 }
 
+/**
+ * Reads what the runner reported after the program: figures and resource use. The program can
+ * write here too, so nothing in it decides the status, and a figure is only kept when it is a
+ * well-formed PNG within the size cap.
+ */
 function parseControl(buf: Buffer, maxImageBytes: number) {
   const images: { data: string; bytes: number }[] = [];
   let dropped = 0;
-  let usage: { cpuMs?: number; maxRssKb?: number; exit?: number } | undefined;
+  let usage: { cpuMs?: number; maxRssKb?: number } | undefined;
   let i = 0;
   while (i < buf.length) {
     const nl = buf.indexOf(10, i);
@@ -361,8 +389,7 @@ function parseControl(buf: Buffer, maxImageBytes: number) {
       const n = Number(fig[1]);
       const png = buf.subarray(i, i + n);
       i += n;
-      const isPng = png.length === n && png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-      if (isPng && n <= maxImageBytes) images.push({ data: png.toString('base64'), bytes: n });
+      if (png.length === n && n <= maxImageBytes && pngProblem(png) === null) images.push({ data: png.toString('base64'), bytes: n });
       else dropped++;
       continue;
     }
@@ -371,9 +398,7 @@ function parseControl(buf: Buffer, maxImageBytes: number) {
       continue;
     }
     const u = /^usage (\d+) (\d+)$/.exec(line);
-    if (u) usage = { ...usage, cpuMs: Number(u[1]), maxRssKb: Number(u[2]) };
-    const x = /^exit (\d+)$/.exec(line);
-    if (x) usage = { ...usage, exit: Number(x[1]) };
+    if (u) usage = { cpuMs: Number(u[1]), maxRssKb: Number(u[2]) };
   }
   return { images, dropped, usage };
 }

@@ -81,6 +81,9 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_FIREJAIL_PATH: z.string().min(1).default('/usr/bin/firejail'),
     BRAIN_SANDBOX_PYTHON: z.string().min(1).default('/usr/bin/python3'),
     BRAIN_SANDBOX_CGROUP: z.enum(['auto', 'off']).default('auto'),
+    // Per project workspace; 0 = no quota. As root each workspace is a filesystem of this size.
+    BRAIN_WORKSPACE_QUOTA_MB: int(0, 1_048_576).refine((v) => v === 0 || v >= 16, 'use 0 (no quota) or at least 16 (MB)').default(1024),
+    BRAIN_WORKSPACE_MAX_FILES: int(64, 100_000_000).default(100_000),
 
     // Operations
     BRAIN_METRICS_PORT: int(0, 65_535).default(0),
@@ -141,6 +144,8 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     firejailPath: e.BRAIN_FIREJAIL_PATH,
     sandboxPython: e.BRAIN_SANDBOX_PYTHON,
     sandboxCgroup: e.BRAIN_SANDBOX_CGROUP,
+    workspaceQuotaBytes: e.BRAIN_WORKSPACE_QUOTA_MB * 1024 * 1024,
+    workspaceMaxFiles: e.BRAIN_WORKSPACE_MAX_FILES,
     metricsPort: e.BRAIN_METRICS_PORT,
     metricsHost: e.BRAIN_METRICS_HOST,
     vacuumIntervalHours: e.BRAIN_VACUUM_INTERVAL_HOURS,

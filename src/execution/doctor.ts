@@ -7,12 +7,13 @@ import type { Config } from '../core/config.js';
 import type { Check } from '../doctor.js';
 import { removeCgroupBase } from '../../worker/cgroup.js';
 import { Sandbox, type RunResult } from '../../worker/sandbox-process.js';
-import { detectHost, ensureWorkspace, isProblem, mechanisms, type SandboxHost } from './host.js';
+import { detectHost, isProblem, mechanisms, type SandboxHost } from './host.js';
 import { canaryProgram, judgeCanary } from './self-test.js';
+import { openWorkspaces, type Workspaces } from './workspaces.js';
 
-async function runOnce(host: SandboxHost, code: string): Promise<RunResult> {
+async function runOnce(host: SandboxHost, workspaces: Workspaces, code: string): Promise<RunResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'brain-doctor-'));
-  const sandbox = new Sandbox(host.spec, ensureWorkspace(host, ''), host.plan);
+  const sandbox = new Sandbox({ ...host.spec, holder: workspaces.holder() }, (await workspaces.ensure('')).path, host.plan);
   try {
     return await sandbox.run(
       { code, language: 'python', stdin: '', files: [] },
@@ -46,37 +47,49 @@ export async function sandboxChecks(config: Config): Promise<Check[]> {
   const host = detectHost(config);
   if (isProblem(host)) return [{ name: 'sandbox', ok: false, detail: `execute is unavailable: ${host.reason}`, fix: host.fix }];
   const checks: Check[] = [];
+  const workspaces = openWorkspaces(host, config);
   try {
-    const r = await runOnce(host, canaryProgram(path.resolve(config.dbPath)));
-    const report = r.status === 'succeeded' ? judgeCanary(r.stdout.head, host, process.env) : { passed: [], failed: [`canary program ${r.status}: ${r.stderr.head.slice(0, 300)}`] };
-    checks.push({
-      name: 'sandbox',
-      ok: report.failed.length === 0,
-      detail: report.failed.length
-        ? `execute is disabled: ${report.failed.join('; ')}`
-        : `firejail as ${host.user}; ${report.passed.length} canary attacks contained (${report.passed.join(', ')}); workspaces in ${host.workspaceRoot}`,
-      fix: 'check that firejail works (`firejail --version`), run `sudo scripts/setup-sandbox.sh`, then brain doctor again',
-    });
-    if (report.failed.length) return checks;
+    return await sandboxRuns(config, host, workspaces, checks);
   } catch (err) {
-    return [{ name: 'sandbox', ok: false, detail: `a sandbox could not start: ${(err as Error).message}`, fix: 'run `sudo scripts/setup-sandbox.sh` and check `firejail --version`' }];
-  }
-  for (const [limit, how] of Object.entries(mechanisms(host, config))) {
-    const weak = limit === 'memory' && !host.plan;
-    checks.push({ name: `sandbox ${limit.replace('_', ' ')}`, ok: !weak, optional: true, detail: how, fix: weak ? 'run brain as root (cgroup v1) or give it a delegated cgroup v2 subtree so memory limits count /tmp too' : undefined });
-  }
-  try {
-    const r = await runOnce(host, STACK);
-    const missing = r.stdout.head.split('\n').filter((l) => l.endsWith(' -')).map((l) => l.split(' ')[0]);
-    checks.push({
-      name: 'python stack',
-      ok: r.status === 'succeeded' && missing.length === 0,
-      optional: true,
-      detail: r.stdout.head.trim().split('\n').join(', ') || r.status,
-      fix: `install the missing packages from Debian: sudo apt-get install ${missing.map((m) => `python3-${m}`).join(' ')}`,
-    });
+    return [...checks, { name: 'sandbox', ok: false, detail: `a sandbox could not start: ${(err as Error).message}`, fix: 'run `sudo scripts/setup-sandbox.sh` and check `firejail --version`' }];
   } finally {
+    workspaces.close();
     removeCgroupBase(host.plan);
   }
+}
+
+async function sandboxRuns(config: Config, host: SandboxHost, workspaces: Workspaces, checks: Check[]): Promise<Check[]> {
+  const canary = await runOnce(host, workspaces, canaryProgram(path.resolve(config.dbPath)));
+  const report = canary.status === 'succeeded' ? judgeCanary(canary.stdout.head, host, process.env) : { passed: [], failed: [`canary program ${canary.status}: ${canary.stderr.head.slice(0, 300)}`] };
+  checks.push({
+    name: 'sandbox',
+    ok: report.failed.length === 0,
+    detail: report.failed.length
+      ? `execute is disabled: ${report.failed.join('; ')}`
+      : `firejail as ${host.user}; ${report.passed.length} canary attacks contained (${report.passed.join(', ')}); workspaces in ${host.workspaceRoot}`,
+    fix: 'check that firejail works (`firejail --version`), run `sudo scripts/setup-sandbox.sh`, then brain doctor again',
+  });
+  if (report.failed.length) return checks;
+  for (const [limit, how] of Object.entries(mechanisms(host, config))) {
+    const weakMemory = limit === 'memory' && !host.plan;
+    const weakQuota = limit === 'workspace_quota' && host.quota.how !== 'filesystem';
+    const fix = weakMemory
+      ? 'run brain as root (cgroup v1) or give it a delegated cgroup v2 subtree so memory limits count /tmp too'
+      : weakQuota
+        ? host.quota.how === 'none'
+          ? 'set BRAIN_WORKSPACE_QUOTA_MB to the most one project may keep'
+          : 'run brain as root (a filesystem per workspace), or put BRAIN_EXECUTION_PATH on a filesystem of its own so a full workspace cannot fill the disk brain writes to'
+        : undefined;
+    checks.push({ name: `sandbox ${limit.replaceAll('_', ' ')}`, ok: !weakMemory && !weakQuota, optional: true, detail: how, fix });
+  }
+  const stack = await runOnce(host, workspaces, STACK);
+  const missing = stack.stdout.head.split('\n').filter((l) => l.endsWith(' -')).map((l) => l.split(' ')[0]);
+  checks.push({
+    name: 'python stack',
+    ok: stack.status === 'succeeded' && missing.length === 0,
+    optional: true,
+    detail: stack.stdout.head.trim().split('\n').join(', ') || stack.status,
+    fix: `install the missing packages from Debian: sudo apt-get install ${missing.map((m) => `python3-${m}`).join(' ')}`,
+  });
   return checks;
 }

@@ -1,11 +1,11 @@
 // What this host offers for sandboxing: firejail, the interpreter, the unprivileged user, cgroups.
 // Decided once at start-up; anything missing makes `execute` fail closed with the fix to apply.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { detectCgroups, type CgroupPlan } from '../../worker/cgroup.js';
-import { profilePath, type SandboxSpec } from '../../worker/firejail-args.js';
+import { NS_TOOLS, profilePath, type SandboxSpec } from '../../worker/firejail-args.js';
+import { LEGACY_WORKSPACES, quotaPlan, type QuotaPlan } from './workspaces.js';
 
 export interface HostProblem {
   reason: string;
@@ -16,7 +16,11 @@ export interface SandboxHost {
   spec: SandboxSpec;
   plan: CgroupPlan | null;
   user: string;
+  /** One directory per project (0700; as root, each one the mount point of its filesystem). */
   workspaceRoot: string;
+  /** As root with a quota: the filesystem image of each project's workspace. */
+  imageRoot: string;
+  quota: QuotaPlan;
   outputRoot: string;
 }
 
@@ -68,29 +72,6 @@ function runSockets(): string[] {
   return out;
 }
 
-/** Whether `uid` can reach `dir` (every ancestor searchable for it). */
-export function traversableBy(dir: string, uid: number, gid: number): boolean {
-  let p = path.resolve(dir);
-  const chain: string[] = [];
-  while (true) {
-    chain.push(p);
-    const parent = path.dirname(p);
-    if (parent === p) break;
-    p = parent;
-  }
-  for (const d of chain) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(d);
-    } catch {
-      continue; // not created yet: brain creates it with mode 0755
-    }
-    const ok = st.mode & 0o001 || (st.uid === uid && st.mode & 0o100) || (st.gid === gid && st.mode & 0o010);
-    if (!ok) return false;
-  }
-  return true;
-}
-
 /** Processes of a uid right now (RLIMIT_NPROC counts them all, not just one sandbox's). */
 function processesOf(uid: number): number {
   let n = 0;
@@ -112,7 +93,12 @@ function nprocLimit(config: Config, root: boolean, cgroup: boolean): number {
   return (cgroup ? config.maxProcesses * 4 : config.maxProcesses) + sandboxes * 3;
 }
 
-export const FALLBACK_WORKSPACES = '/srv/brain-workspaces';
+/**
+ * An empty directory every root sandbox binds its own workspace onto, in a mount namespace of
+ * its own, for firejail to mount as home. It has to be on a path the sandbox user can walk
+ * (firejail resolves it as that user), and outside /var/lib, which firejail mounts read-only.
+ */
+export const SANDBOX_STUB = '/run/brain-sandbox/home';
 
 const SETUP = 'run `sudo scripts/setup-sandbox.sh` from the brain package (it creates the sandbox user), then restart brain';
 
@@ -130,6 +116,7 @@ export function hiddenPaths(config: Config, sandboxHome: string): string[] {
     path.resolve(config.socketPath),
     path.dirname(path.resolve(config.socketPath)),
     path.resolve(config.executionPath),
+    LEGACY_WORKSPACES,
     '/run/user',
     ...runSockets(),
   ];
@@ -198,68 +185,31 @@ export function detectHost(config: Config): SandboxHost | HostProblem {
     fileBytes: config.maxFileBytes,
     rlimitAs: plan === null,
   };
-  // Created here with mode 0755 so that whatever creates it later (the outputs directory is
-  // 0700) does not decide whether the sandbox user can reach the workspaces.
+  const executions = path.resolve(config.executionPath);
+  const workspaceRoot = path.join(executions, 'workspaces');
+  const imageRoot = path.join(executions, 'workspace-images');
   try {
-    fs.mkdirSync(path.resolve(config.executionPath), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(executions, { recursive: true, mode: 0o755 });
+    // Only root (or, without root, the one user) may enter: as root, no sandbox user has a path
+    // to any workspace here; its own is bound into its mount namespace (SANDBOX_STUB).
+    fs.mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
+    fs.chmodSync(workspaceRoot, 0o700);
   } catch (err) {
-    return { reason: `cannot create ${config.executionPath}: ${(err as Error).message}`, fix: 'set BRAIN_EXECUTION_PATH to a writable directory' };
+    return { reason: `cannot create the workspaces in ${executions}: ${(err as Error).message}`, fix: 'set BRAIN_EXECUTION_PATH to a writable directory' };
   }
-  let workspaceRoot = path.join(path.resolve(config.executionPath), 'workspaces');
-  // firejail resolves the workspace path as the sandbox user, so every directory above it must be
-  // traversable by that user. When it is not (root's XDG default under /root, a 0700 temp dir),
-  // workspaces live under /srv/brain-workspaces instead (mode 0711: reachable, not listable),
-  // one folder per brain data directory. Not inside the sandbox user's home: firejail cannot
-  // mount a directory over its own ancestor, and it mounts /var/lib read-only.
-  if (root && !traversableBy(path.resolve(config.executionPath), uid!, gid!)) {
-    const tag = createHash('sha256').update(path.resolve(config.executionPath)).digest('hex').slice(0, 16);
-    workspaceRoot = path.join(FALLBACK_WORKSPACES, tag);
+  if (root) {
+    const missing = Object.values(NS_TOOLS).filter((t) => !executable(t));
+    if (missing.length) return { reason: `${missing.join(', ')} not found (brain as root starts each sandbox in a mount namespace of its own)`, fix: 'install util-linux (`sudo apt-get install util-linux`), then restart brain' };
     try {
-      fs.mkdirSync(workspaceRoot, { recursive: true, mode: 0o711 });
-      fs.chmodSync(FALLBACK_WORKSPACES, 0o711);
-      fs.chmodSync(workspaceRoot, 0o711);
-      // Written aside and renamed: another brain on the same data directory reads it meanwhile, and
-      // a truncated file in between would read as no owner.
-      const owner = path.join(workspaceRoot, `${OWNER_FILE}.${process.pid}`);
-      fs.writeFileSync(owner, path.resolve(config.executionPath), { mode: 0o600 });
-      fs.renameSync(owner, path.join(workspaceRoot, OWNER_FILE));
+      fs.mkdirSync(SANDBOX_STUB, { recursive: true, mode: 0o755 });
+      fs.chmodSync(path.dirname(SANDBOX_STUB), 0o755);
+      fs.chmodSync(SANDBOX_STUB, 0o755);
     } catch (err) {
-      return { reason: `cannot create ${workspaceRoot}: ${(err as Error).message}`, fix: 'set BRAIN_EXECUTION_PATH to a directory the sandbox user can reach (e.g. /opt/brain/executions with mode 0755 parents)' };
+      return { reason: `cannot create ${SANDBOX_STUB}: ${(err as Error).message}`, fix: 'check that /run is writable for root' };
     }
-    removeOrphanWorkspaces(workspaceRoot);
-    spec.hidden.push(FALLBACK_WORKSPACES);
+    spec.stub = SANDBOX_STUB;
   }
-  return { spec, plan, user, workspaceRoot, outputRoot };
-}
-
-/** In each folder under FALLBACK_WORKSPACES: the BRAIN_EXECUTION_PATH it belongs to. */
-const OWNER_FILE = '.owner';
-
-/**
- * Removes the fallback workspace folders of brain data directories that no longer exist (a
- * temporary directory deleted, a data directory moved), so they do not pile up. A folder without
- * an owner file (made by an older brain) is left alone: nothing says whose it is.
- */
-export function removeOrphanWorkspaces(keep: string): number {
-  let removed = 0;
-  for (const name of fs.readdirSync(FALLBACK_WORKSPACES)) {
-    const dir = path.join(FALLBACK_WORKSPACES, name);
-    if (dir === keep) continue;
-    let owner: string;
-    try {
-      owner = fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8');
-    } catch {
-      continue;
-    }
-    if (!path.isAbsolute(owner) || fs.existsSync(owner)) continue;
-    try {
-      fs.rmSync(dir, { recursive: true, force: true });
-      removed++;
-    } catch {
-      // Another brain removing it at the same moment, or a file in use: the next start retries.
-    }
-  }
-  return removed;
+  return { spec, plan, user, workspaceRoot, imageRoot, quota: quotaPlan(config, root), outputRoot };
 }
 
 export function isProblem(x: SandboxHost | HostProblem): x is HostProblem {
@@ -279,20 +229,17 @@ export function mechanisms(host: SandboxHost, config: Config): Record<string, st
     file_size: `${Math.round(config.maxFileBytes / 1048576)} MB per file by RLIMIT_FSIZE`,
     output: `${(config.maxOutputBytes / 1048576).toFixed(2)} MB stdout+stderr by brain's capture (the sandbox is killed past it)`,
     network: 'none (firejail --net=none: a new network namespace with only loopback)',
-    filesystem: 'workspace as home, private /tmp and /dev, minimal /etc; brain data, notes, logs, sockets hidden',
+    filesystem: host.spec.stub
+      ? "its own workspace as home, bound into a mount namespace of its own (every workspace sits in a directory only root enters, so no other brain's or project's is reachable); private /tmp and /dev, minimal /etc; brain data, notes, logs, sockets hidden"
+      : `workspace as home, private /tmp and /dev, minimal /etc; brain data, notes, logs, sockets hidden; runs as ${host.user}, so it reads what ${host.user} can read outside brain's paths (run brain as root for a sandbox user of its own)`,
+    workspace_quota: quotaText(host.quota),
     privileges: `${process.getuid?.() === 0 ? `user ${host.user} (uid ${host.spec.uid}), ` : ''}no capabilities, no new privileges, seccomp, no root in the sandbox`,
   };
 }
 
-/** The workspace directory of a project ('' = global), created on first use and owned by the sandbox user. */
-export function ensureWorkspace(host: SandboxHost, project: string): string {
-  const dir = path.join(host.workspaceRoot, project === '' ? '_global' : project);
-  if (!fs.existsSync(dir)) {
-    fs.mkdirSync(host.workspaceRoot, { recursive: true, mode: 0o755 });
-    fs.mkdirSync(dir, { mode: 0o755 });
-    if (host.spec.uid !== undefined) fs.chownSync(dir, host.spec.uid, host.spec.gid!);
-  }
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) throw new Error(`the workspace ${dir} is not a directory; remove it`);
-  return dir;
+function quotaText(q: QuotaPlan): string {
+  const limits = `${Math.round(q.bytes / 1048576)} MB and ${q.files} files per project workspace`;
+  if (q.how === 'filesystem') return `${limits} by an ext4 filesystem per workspace (a loop device; space reserved when the project first runs code; the kernel refuses writes past it and brain stops the program)`;
+  if (q.how === 'walk') return `${limits} checked by brain while code runs (every 0.1 s or more, spaced by what a walk costs), which stops the program past it; writes between two checks get through (${q.why})`;
+  return `none (${q.why}): a workspace can grow until the disk is full`;
 }

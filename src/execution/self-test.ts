@@ -35,7 +35,7 @@ print(json.dumps(r))
 }
 
 /** Variables firejail or brain set inside the sandbox; anything else from the server is a leak. */
-const SANDBOX_ENV = new Set(['PATH', 'LANG', 'HOME', 'SHELL', 'LC_CTYPE', 'MPLBACKEND', 'MPLCONFIGDIR', 'PYTHONDONTWRITEBYTECODE', 'OPENBLAS_NUM_THREADS', 'container', 'QT_X11_NO_MITSHM', 'QML_DISABLE_DISK_CACHE', 'KDE_FORK_SLAVES', 'PROMPT_COMMAND', 'FIREJAIL_QUIET', 'PWD', 'SHLVL', '_', 'LC_ALL', 'TERM']);
+const SANDBOX_ENV = new Set(['PATH', 'LANG', 'HOME', 'SHELL', 'LC_CTYPE', 'MPLBACKEND', 'MPLCONFIGDIR', 'XDG_CACHE_HOME', 'PYTHONDONTWRITEBYTECODE', 'OPENBLAS_NUM_THREADS', 'container', 'QT_X11_NO_MITSHM', 'QML_DISABLE_DISK_CACHE', 'KDE_FORK_SLAVES', 'PROMPT_COMMAND', 'FIREJAIL_QUIET', 'PWD', 'SHLVL', '_', 'LC_ALL', 'TERM']);
 
 export function judgeCanary(stdout: string, host: SandboxHost, serverEnv: NodeJS.ProcessEnv): CanaryReport {
   const passed: string[] = [];

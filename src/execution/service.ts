@@ -12,9 +12,10 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { pidAlive, removeCgroupBase } from '../../worker/cgroup.js';
 import type { ExecOutcome, ExecTask, WarmTask } from '../../worker/execute-worker.js';
-import { detectHost, ensureWorkspace, isProblem, mechanisms, type SandboxHost } from './host.js';
+import { detectHost, isProblem, mechanisms, type SandboxHost } from './host.js';
 import { inline, readPage, type Page } from './output.js';
 import { canaryProgram, judgeCanary } from './self-test.js';
+import { openWorkspaces, type WorkspacePaths, type Workspaces } from './workspaces.js';
 import {
   failOrphans, finishExecution, getExecution, insertExecution, listExecutions, markRunning, purgeExecutions,
   type ExecutionFilter, type ExecutionRow, type ExecutionStatus,
@@ -64,9 +65,11 @@ export interface ExecuteResult {
   wall_ms: number;
   cpu_ms: number | null;
   max_rss_kb: number | null;
-  files: { path: string; size: number; change: string }[];
+  files: { path: string; size: number; change: string; escaped?: true }[];
   images: { data: string; bytes: number }[];
   warm: boolean;
+  /** brain's own sentences about the run: the limit it was stopped at and how to raise it, figures or names it could not return as they were. */
+  note?: string;
 }
 
 export interface ExecutionService {
@@ -81,7 +84,7 @@ export interface ExecutionService {
   get(id: number): ExecutionRow | undefined;
   list(filter: ExecutionFilter): ExecutionRow[];
   readOutput(id: number, stream: 'stdout' | 'stderr', offset: number, length: number): Page;
-  workspaceFor(project: string): string;
+  workspaceFor(project: string): Promise<WorkspacePaths>;
   purge(retentionDays: number): number;
   close(): Promise<void>;
 }
@@ -117,6 +120,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   const { db, config, logger, metrics } = deps;
   let status: SandboxStatus = { state: 'starting' };
   let host: SandboxHost | undefined;
+  let workspaces: Workspaces | undefined;
   let pool: Piscina | undefined;
   let starting: Promise<SandboxHost> | undefined;
   let closed = false;
@@ -131,35 +135,37 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   metrics.executionSource.queueSize = () => (pool ? pool.queueSize : 0);
   metrics.executionSource.workers = () => (pool?.threads ?? []).map((t) => ({ id: String(t.threadId), healthy: status.state === 'ready' }));
 
-  function workspaceFor(project: string): string {
-    if (!host) throw new UnavailableError('the sandbox is not ready');
-    return ensureWorkspace(host, project);
+  async function workspaceFor(project: string): Promise<WorkspacePaths> {
+    if (!host || !workspaces) throw new UnavailableError('the sandbox is not ready');
+    return workspaces.ensure(project);
   }
 
   function baseTask(h: SandboxHost) {
-    return { spec: h.spec, plan: h.plan, warm: config.sandboxWarm };
+    return { spec: { ...h.spec, holder: workspaces?.holder() }, plan: h.plan, warm: config.sandboxWarm };
   }
 
   async function runTask(task: ExecTask, signal?: AbortSignal): Promise<ExecOutcome> {
     return (await pool!.run(task, { transferList: [task.port] as never, signal: signal ?? null })) as ExecOutcome;
   }
 
-  function warm(project: string) {
+  async function warm(project: string) {
     if (!host || !pool || config.sandboxWarm === 0 || closed) return;
-    const workspace = workspaceFor(project);
+    const workspace = (await workspaceFor(project)).path;
     const task: WarmTask = { kind: 'warm', workspace, ...baseTask(host) };
-    pool.run(task).catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) }));
+    await pool.run(task);
   }
 
   async function selfTest(h: SandboxHost): Promise<{ passed: string[]; failed: string[] }> {
     const { port1, port2 } = new MessageChannel();
     fs.mkdirSync(h.outputRoot, { recursive: true, mode: 0o700 });
     const out = path.join(h.outputRoot, `self-test-${process.pid}`);
+    const ws = await workspaceFor('');
     const task: ExecTask = {
       kind: 'execute',
       ...baseTask(h),
       warm: 0,
-      workspace: workspaceFor(''),
+      workspace: ws.path,
+      view: ws.view,
       program: { code: canaryProgram(path.resolve(config.dbPath)), language: 'python', stdin: '', files: [] },
       timeoutMs: 20_000,
       maxOutputBytes: 65_536,
@@ -191,6 +197,15 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       throw new UnavailableError(`Code execution is unavailable: ${detected.reason}. To fix: ${detected.fix}.`);
     }
     host = detected;
+    // Said once at start-up: without root the quota is a check, not a limit the kernel holds.
+    if (detected.quota.how !== 'filesystem') logger.warn(`workspace quota: ${mechanisms(detected, config).workspace_quota}`);
+    workspaces = openWorkspaces(detected, config, (message) => logger.warn(message));
+    try {
+      const moved = await workspaces.adoptLegacy();
+      if (moved) logger.info(`moved ${moved} workspace(s) out of the shared /srv/brain-workspaces`);
+    } catch (err) {
+      logger.warn('could not move workspaces out of /srv/brain-workspaces', { error: String(err) });
+    }
     // Loaded on first use: the memory server's start-up does not pay for the pool.
     const { Piscina: Pool } = await import('piscina');
     pool = new Pool({
@@ -231,10 +246,29 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     return starting;
   }
 
+  /** brain's sentences about a run: which limit stopped it and how to raise it, what it could not return. */
+  function noteFor(r: ExecOutcome, timeoutMs: number): string | undefined {
+    const mb = (bytes: number) => `${Math.round((bytes / 1048576) * 100) / 100} MB`;
+    const parts: string[] = [];
+    if (r.status === 'timeout') {
+      const max = config.maxExecutionTimeMs;
+      parts.push(`Stopped at the time limit of ${timeoutMs} ms; ${timeoutMs < max ? `pass a larger timeout_ms (up to ${max} ms, set by BRAIN_MAX_EXECUTION_TIME_MS)` : `timeout_ms can ask for at most ${max} ms: raise BRAIN_MAX_EXECUTION_TIME_MS for more`}.`);
+    }
+    if (r.status === 'oom') parts.push(`Stopped at the memory limit of ${config.maxMemoryMb} MB (BRAIN_MAX_MEMORY_MB); use less memory (e.g. process data in chunks) or raise BRAIN_MAX_MEMORY_MB.`);
+    if (r.status === 'output_truncated') parts.push(`Stopped at the output limit of ${mb(config.maxOutputBytes)} (BRAIN_MAX_OUTPUT_SIZE_MB); print less (write large results to files) or raise BRAIN_MAX_OUTPUT_SIZE_MB.`);
+    if (r.workspaceLimit === 'bytes') parts.push(`The workspace of this project reached its quota of ${mb(config.workspaceQuotaBytes)} (BRAIN_WORKSPACE_QUOTA_MB): writes past it fail and brain stops the program there; delete files from the workspace or raise BRAIN_WORKSPACE_QUOTA_MB.`);
+    if (r.workspaceLimit === 'files') parts.push(`The workspace of this project reached its limit of ${config.workspaceMaxFiles} files (BRAIN_WORKSPACE_MAX_FILES): no more can be created and brain stops the program there; delete files from the workspace or raise BRAIN_WORKSPACE_MAX_FILES.`);
+    if (r.imagesDropped) parts.push(`${r.imagesDropped} figure(s) larger than BRAIN_MAX_IMAGE_KB (${Math.round(config.maxImageBytes / 1024)} KB) or not valid PNG images were not returned; save them to files instead.`);
+    const escaped = r.files.filter((f) => f.escaped).length;
+    if (escaped) parts.push(`${escaped} file name(s) are not valid UTF-8: they are listed with their odd bytes as \\xNN (and "\\" as "\\\\"), marked escaped: true.`);
+    return parts.length ? parts.join(' ') : undefined;
+  }
+
   /** Records a finished execution: its row, the metrics, and an event when it timed out or ran out of memory. */
-  function record(id: number, r: ExecOutcome) {
+  function record(id: number, r: ExecOutcome, note: string | undefined) {
     finishExecution(db, id, {
       status: r.status,
+      error: note ?? null,
       exitCode: r.exitCode,
       signal: r.signal,
       stdout: r.stdout,
@@ -297,11 +331,13 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   }
 
   /** The worker's task for execution `id`: the program, its limits, and where its full output goes. */
-  function programTask(id: number, h: SandboxHost, workspace: string, req: ExecuteRequest, timeoutMs: number, port: MessagePort): ExecTask {
+  function programTask(id: number, h: SandboxHost, workspace: WorkspacePaths, req: ExecuteRequest, timeoutMs: number, port: MessagePort): ExecTask {
     return {
       kind: 'execute',
       ...baseTask(h),
-      workspace,
+      workspace: workspace.path,
+      view: workspace.view,
+      quota: workspaces!.watch(workspace),
       program: { code: req.code, language: req.language, stdin: req.stdin ?? '', files: (req.files ?? []).map((f) => ({ path: f.path, base64: f.data.toString('base64') })) },
       timeoutMs,
       maxOutputBytes: config.maxOutputBytes,
@@ -319,7 +355,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
    * starts (the row turns `running`; progress notifications begin); cancelling drops a queued task
    * from the queue and has the worker kill a running one.
    */
-  async function run(id: number, h: SandboxHost, workspace: string, req: ExecuteRequest, timeoutMs: number, ctx: ExecuteContext): Promise<ExecOutcome> {
+  async function run(id: number, h: SandboxHost, workspace: WorkspacePaths, req: ExecuteRequest, timeoutMs: number, ctx: ExecuteContext): Promise<ExecOutcome> {
     const queuedAt = performance.now();
     fs.mkdirSync(h.outputRoot, { recursive: true, mode: 0o700 });
     const { port1, port2 } = new MessageChannel();
@@ -356,7 +392,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   }
 
   /** The answer to the caller: inline heads and tails of the output, and pointers to the rest. */
-  function toResult(id: number, r: ExecOutcome): ExecuteResult {
+  function toResult(id: number, r: ExecOutcome, note: string | undefined): ExecuteResult {
     const truncated = r.status === 'output_truncated' || r.stdout.bytes > Buffer.byteLength(r.stdout.head) + Buffer.byteLength(r.stdout.tail) || r.stderr.bytes > Buffer.byteLength(r.stderr.head) + Buffer.byteLength(r.stderr.tail);
     return {
       execution_id: id,
@@ -364,9 +400,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       exit_code: r.exitCode,
       signal: r.signal,
       stdout: inline(r.stdout.head, r.stdout.tail, r.stdout.bytes, id, 'stdout'),
-      stderr:
-        inline(r.stderr.head, r.stderr.tail, r.stderr.bytes, id, 'stderr') +
-        (r.imagesDropped ? `\n[brain: ${r.imagesDropped} figure(s) larger than BRAIN_MAX_IMAGE_KB (${Math.round(config.maxImageBytes / 1024)} KB) or unreadable were not returned; save them to files instead]\n` : ''),
+      stderr: inline(r.stderr.head, r.stderr.tail, r.stderr.bytes, id, 'stderr'),
       truncated,
       stdout_bytes: r.stdout.bytes,
       stderr_bytes: r.stderr.bytes,
@@ -376,17 +410,19 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       files: r.files,
       images: r.images,
       warm: r.warmHit,
+      ...(note ? { note } : {}),
     };
   }
 
   async function execute(req: ExecuteRequest, ctx: ExecuteContext = {}): Promise<ExecuteResult> {
     const h = await ready();
     const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
-    const workspace = workspaceFor(req.project);
+    const workspace = await workspaceFor(req.project);
     const id = admit(req, timeoutMs);
     const r = await run(id, h, workspace, req, timeoutMs, ctx);
-    record(id, r);
-    return toResult(id, r);
+    const note = noteFor(r, timeoutMs);
+    record(id, r, note);
+    return toResult(id, r, note);
   }
 
   return {
@@ -394,7 +430,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       // In the background: start-up of the memory server never waits for the sandbox.
       setTimeout(() => {
         ready().then(
-          () => warm(''),
+          () => warm('').catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) })),
           () => undefined,
         );
       }, 50).unref();
@@ -430,6 +466,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       // Terminating the threads closes every sandbox's pipes: waiting sandboxes exit on EOF and
       // running ones are killed by their watchdog.
       if (p) await p.destroy().catch(() => undefined);
+      workspaces?.close();
       removeCgroupBase(host?.plan ?? null);
     },
   };

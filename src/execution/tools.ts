@@ -101,6 +101,7 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
       max_rss_kb: z.number().nullable(),
       files: z.array(loose),
       images: z.number(),
+      note: z.string().optional(),
     },
     async handle(args, ctx) {
       // Limits checked here rather than in the schema, which every conversation pays for.
@@ -135,6 +136,7 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
         max_rss_kb: r.max_rss_kb,
         files: r.files,
         images: r.images.length,
+        ...(r.note ? { note: r.note } : {}),
       };
     },
     extraContent(result): ContentBlock[] {

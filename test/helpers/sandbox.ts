@@ -12,6 +12,8 @@ export const SANDBOX_LIMITS = {
   BRAIN_MAX_FILE_SIZE_MB: '32',
   BRAIN_WORKER_MAX: '2',
   BRAIN_SANDBOX_WARM: '1',
+  // As root each project's workspace is a preallocated filesystem of this size.
+  BRAIN_WORKSPACE_QUOTA_MB: '64',
 };
 
 function uidOf(user: string): number | undefined {
