@@ -82,7 +82,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_SANDBOX_PYTHON: z.string().min(1).default('/usr/bin/python3'),
     BRAIN_SANDBOX_CGROUP: z.enum(['auto', 'off']).default('auto'),
     // Per project workspace; 0 = no quota. As root each workspace is a filesystem of this size.
-    BRAIN_WORKSPACE_QUOTA_MB: int(0, 1_048_576).refine((v) => v === 0 || v >= 16, 'use 0 (no quota) or at least 16 (MB)').default(1024),
+    BRAIN_WORKSPACE_QUOTA_MB: int(0, 1_048_576).refine((v) => v === 0 || v >= 16, 'use 0 (no quota) or at least 16 (MB)').default(256),
     BRAIN_WORKSPACE_MAX_FILES: int(64, 100_000_000).default(100_000),
 
     // Operations
