@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, startBrain, tempDir, type Connected } from './helpers/brain.js';
-import { daemonEnv, freePort, socketClient, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
+import { ADMIN_TOKEN, adminPost, daemonEnv, freePort, socketClient, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
 
 let dir: string;
 let env: Record<string, string>;
@@ -64,7 +64,7 @@ describe('metrics side port', () => {
     const run = await call<{ status: string }>(c, 'execute', { code: 'print(sum(range(10)))' });
     expect(run.status).toBe('succeeded');
     const second = await socketClient(daemon.socket);
-    const backup = await fetch(daemon.url('/admin/backup'), { method: 'POST' });
+    const backup = await adminPost(daemon, 'backup');
     expect(backup.status).toBe(200);
     expect(await backup.json()).toMatchObject({ ok: true });
 
@@ -160,12 +160,12 @@ describe('metrics side port', () => {
     daemon = await startServe(env);
     const c = await socketClient(daemon.socket);
     await call(c, 'remember', { key: 'a', content: 'one warm memory' });
-    const r = await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST' });
+    const r = await adminPost(daemon, 'rebalance-memory');
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ promoted: 1, demoted: 0, hot_items: 1 });
-    const refused = await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST', headers: { origin: 'http://evil.example' } });
+    const refused = await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST', headers: { origin: 'http://evil.example', authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(refused.status).toBe(403);
-    expect((await fetch(daemon.url('/admin/nothing'), { method: 'POST' })).status).toBe(404);
+    expect((await adminPost(daemon, 'nothing')).status).toBe(404);
     const ev = await call<{ events: { type: string }[] }>(c, 'events', { type: ['memory.rebalance'] });
     expect(ev.events).toHaveLength(1);
     await c.close();
