@@ -32,6 +32,8 @@ export interface McpHttpOptions {
   idleMs?: number;
   /** Open sessions at most (default 100); past it the longest-idle one goes, or the new one waits. */
   maxSessions?: number;
+  /** How long a session must have been idle before it may be closed to make room (default 1 minute). */
+  evictIdleAfterMs?: number;
   /** Largest request body (default 10 MB, as for stdio). */
   maxBodyBytes?: number;
   /** What is kept for resuming dropped streams. */
@@ -46,8 +48,6 @@ export interface McpHttpServer {
   close(): Promise<void>;
 }
 
-/** A session idle at least this long may be closed to make room for a new one. */
-const EVICTABLE_AFTER_MS = 60_000;
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -96,6 +96,7 @@ export function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer> {
   const sessions = new Map<string, Session>();
   const idleMs = opts.idleMs ?? 30 * 60_000;
   const maxSessions = opts.maxSessions ?? 100;
+  const evictAfterMs = opts.evictIdleAfterMs ?? 60_000;
   const maxBody = opts.maxBodyBytes ?? MAX_MESSAGE_BYTES;
   const eventStores = createEventStores(opts.eventLimits ?? DEFAULT_EVENT_LIMITS);
   const recordRefusal = refusalRecorder(logger, metrics, 'mcp');
@@ -116,7 +117,7 @@ export function startMcpHttp(opts: McpHttpOptions): Promise<McpHttpServer> {
     if (sessions.size < maxSessions) return true;
     let idlest: Session | undefined;
     for (const s of sessions.values()) if (!idlest || s.lastSeen < idlest.lastSeen) idlest = s;
-    if (!idlest || Date.now() - idlest.lastSeen < EVICTABLE_AFTER_MS) return false;
+    if (!idlest || Date.now() - idlest.lastSeen < evictAfterMs) return false;
     logger.info('closing the longest-idle MCP HTTP session to make room', { idle_s: Math.round((Date.now() - idlest.lastSeen) / 1000), limit: maxSessions });
     await idlest.transport.close();
     return sessions.size < maxSessions;
