@@ -5,7 +5,8 @@
 // other header through untouched (a foreign Host must still reach brain to be refused).
 // Scenarios written for the SDK's test server call fixture tools, prompts and resources
 // ("test_simple_text", "test://static-text") that brain does not have; they are listed below with
-// the reason, and the README names them. Every other scenario must pass without a failed check.
+// the reason (the README names them) and must fail for that reason only, with the error code the
+// specification gives. Every other scenario must pass without a failed check or a warning.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -31,32 +32,54 @@ const APPLICABLE = [
   'dns-rebinding-protection',
 ];
 
-const FIXTURE_TOOL = 'calls a tool of the suite\'s test server (test_*), which brain does not have; brain answers -32602 "Unknown tool"';
-/** The rest, and why they do not apply (the README's table says the same). */
-const NOT_APPLICABLE: Record<string, string> = {
-  'completion-complete':
-    'asks for completions of the test server\'s prompt "test_prompt_with_arguments"; brain answers -32602 for an unknown prompt, as the specification says (brain\'s own completions are tested in protocol-stdio)',
-  'tools-call-simple-text': FIXTURE_TOOL,
-  'tools-call-image': FIXTURE_TOOL,
-  'tools-call-audio': FIXTURE_TOOL,
-  'tools-call-embedded-resource': FIXTURE_TOOL,
-  'tools-call-mixed-content': FIXTURE_TOOL,
-  'tools-call-with-logging': FIXTURE_TOOL,
-  'tools-call-error': FIXTURE_TOOL,
-  'tools-call-with-progress': FIXTURE_TOOL,
-  'tools-call-sampling': `${FIXTURE_TOOL}; brain never asks the client for sampling`,
-  'tools-call-elicitation': `${FIXTURE_TOOL}; brain never asks the client for input`,
-  'elicitation-sep1034-defaults': `${FIXTURE_TOOL}; brain never asks the client for input`,
-  'elicitation-sep1330-enums': `${FIXTURE_TOOL}; brain never asks the client for input`,
-  'resources-read-text': 'reads the test server\'s test://static-text; brain serves brain:// URIs only',
-  'resources-read-binary': 'reads the test server\'s test://static-binary; brain serves brain:// URIs only',
-  'resources-templates-read': 'reads the test server\'s test://template/{id}/data; brain serves brain:// URIs only',
-  'resources-subscribe': 'brain does not offer resource subscriptions (it does not declare resources.subscribe)',
-  'resources-unsubscribe': 'brain does not offer resource subscriptions (it does not declare resources.subscribe)',
-  'prompts-get-simple': 'gets the test server\'s prompt test_simple_prompt; brain\'s prompt is init',
-  'prompts-get-with-args': 'gets the test server\'s prompt test_prompt_with_arguments; brain\'s prompt is init',
-  'prompts-get-embedded-resource': 'gets the test server\'s prompt test_prompt_with_embedded_resource; brain\'s prompt is init',
-  'prompts-get-with-image': 'gets the test server\'s prompt test_prompt_with_image; brain\'s prompt is init',
+interface NotApplicable {
+  why: string;
+  /** How brain must answer it: the reason above, seen in the suite's own failure message. */
+  failsWith: RegExp;
+}
+const fixtureTool = (extra = ''): NotApplicable => ({
+  why: `calls a tool of the suite's test server (test_*), which brain does not have; brain answers -32602, unknown tool${extra}`,
+  failsWith: /^Failed: MCP error -32602: Unknown tool "test_\w+"\. Available tools: init, /,
+});
+const fixturePrompt: NotApplicable = {
+  why: "gets a prompt of the suite's test server; brain's prompt is init",
+  failsWith: /^Failed: MCP error -32602: Unknown prompt "test_\w+"; prompts\/list shows what brain offers\.$/,
+};
+const fixtureResource: NotApplicable = {
+  why: 'reads a test:// URI of the suite\'s test server; brain serves brain:// URIs only',
+  failsWith: /^Failed: MCP error -32002: Unknown resource test:\/\/\S+; resources\/templates\/list shows the URI forms brain serves\.$/,
+};
+const noSubscriptions: NotApplicable = {
+  why: 'brain does not offer resource subscriptions (it does not declare resources.subscribe)',
+  failsWith: /^Failed: MCP error -32601: Method not found$/,
+};
+/** The rest, why they do not apply (the README's table says the same), and the answer that shows it. */
+const NOT_APPLICABLE: Record<string, NotApplicable> = {
+  'completion-complete': {
+    why: 'asks for completions of the test server\'s prompt "test_prompt_with_arguments"; brain answers -32602 for an unknown prompt, as the specification says (brain\'s own completions are tested in protocol-stdio)',
+    failsWith: /^Failed: MCP error -32602: Unknown prompt "test_prompt_with_arguments"/,
+  },
+  'tools-call-simple-text': fixtureTool(),
+  'tools-call-image': fixtureTool(),
+  'tools-call-audio': fixtureTool(),
+  'tools-call-embedded-resource': fixtureTool(),
+  'tools-call-mixed-content': fixtureTool(),
+  'tools-call-with-logging': fixtureTool(),
+  'tools-call-error': fixtureTool(),
+  'tools-call-with-progress': fixtureTool(),
+  'tools-call-sampling': fixtureTool('; brain never asks the client for sampling'),
+  'tools-call-elicitation': fixtureTool('; brain never asks the client for input'),
+  'elicitation-sep1034-defaults': fixtureTool('; brain never asks the client for input'),
+  'elicitation-sep1330-enums': fixtureTool('; brain never asks the client for input'),
+  'resources-read-text': fixtureResource,
+  'resources-read-binary': fixtureResource,
+  'resources-templates-read': fixtureResource,
+  'resources-subscribe': noSubscriptions,
+  'resources-unsubscribe': noSubscriptions,
+  'prompts-get-simple': fixturePrompt,
+  'prompts-get-with-args': fixturePrompt,
+  'prompts-get-embedded-resource': fixturePrompt,
+  'prompts-get-with-image': fixturePrompt,
 };
 
 /** npm failures that mean "no way to download", the only reason this test may skip. */
@@ -200,6 +223,15 @@ describe('MCP conformance suite (server scenarios)', () => {
       const bad = checks!.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
       expect(bad, `${scenario}: ${JSON.stringify(bad)}`).toEqual([]);
       expect(checks!.some((c) => c.status === 'SUCCESS'), scenario).toBe(true);
+    }
+    // The others fail only for the reason given: a fixture brain does not have, answered with the
+    // code the specification names (not, say, an isError result that happens to look like a pass).
+    for (const [scenario, { why, failsWith }] of Object.entries(NOT_APPLICABLE)) {
+      const checks = found.get(scenario);
+      expect(checks, `${scenario} did not run`).toBeDefined();
+      const failures = checks!.filter((c) => c.status === 'FAILURE').map((c) => c.errorMessage ?? '');
+      expect(failures.length, `${scenario} (${why}) did not fail as expected: ${JSON.stringify(checks)}`).toBeGreaterThan(0);
+      for (const message of failures) expect(message, `${scenario}: ${why}`).toMatch(failsWith);
     }
   });
 });
