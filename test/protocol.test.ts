@@ -100,7 +100,8 @@ describe('describeIssues', () => {
     expect(say({ name: 'x', kind: 'c' })).toBe('"kind" must be one of "a", "b" (got "c")');
     expect(say({ name: 'x', either: 5 })).toBe('"either" must be text (a string) or a list (got 5)');
     expect(say({ name: 'x', limit: 1000 })).toBe('"limit": Too big: expected number to be <=100 (got 1000)');
-    expect(say({ name: 'x', text: '' })).toBe('"text": text cannot be empty (got "")');
+    // A message written for the field is kept as it is.
+    expect(say({ name: 'x', text: '' })).toBe('"text": text cannot be empty');
     expect(say({ name: 'x', extra: 1, more: 2 })).toBe('unknown fields "extra", "more"; remove them');
   });
 

@@ -60,7 +60,10 @@ function unionKinds(issue: z.core.$ZodIssueInvalidUnion): string | undefined {
 /** One issue as a clause: `"limit" must be a whole number (got 1.5)`. */
 export function describeIssue(issue: z.core.$ZodIssue, prefix = ''): string {
   const where = place(issue.path, prefix);
-  const got = 'input' in issue ? ` (got ${shown(issue.input)})` : '';
+  // zod's own messages say what was expected but not what came; a message written for the field
+  // already says what to change, and is left as it is.
+  const generic = /^(Invalid|Too (big|small)|Expected)/.test(issue.message);
+  const got = 'input' in issue && generic ? ` (got ${shown(issue.input)})` : '';
   switch (issue.code) {
     case 'unrecognized_keys': {
       const names = issue.keys.map((k) => `"${k}"`).join(', ');
@@ -70,7 +73,7 @@ export function describeIssue(issue: z.core.$ZodIssue, prefix = ''): string {
     case 'invalid_type': {
       if (isMissing(issue)) return `${where} is required`;
       // A message written for this field says more than the generic one.
-      if (!issue.message.startsWith('Invalid input')) return `${where}: ${issue.message}${got}`;
+      if (!generic) return `${where}: ${issue.message}`;
       return `${where} must be ${KINDS[issue.expected] ?? issue.expected}${got}`;
     }
     case 'invalid_union': {
