@@ -5,6 +5,7 @@ import { packageVersion } from './core/version.js';
 import { createLogger, silentLogger, type Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { startCheckpointer } from './core/checkpointer.js';
+import { createNoticeBoard, type NoticeBoard } from './core/notices.js';
 import { createServer } from './core/server.js';
 import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
@@ -94,6 +95,8 @@ export interface App {
   clusters: ClusterService;
   /** The one maintenance scheduler: running on timers in the serving modes, on demand in every mode. */
   maintenance: Scheduler;
+  /** Warnings for every open MCP session (sent to clients as log messages). */
+  notices: NoticeBoard;
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -104,6 +107,7 @@ export interface App {
 export function createApp(config: Config, opts: AppOptions = {}): App {
   const logger = opts.logger ?? silentLogger();
   const metrics = opts.metrics ?? createMetrics();
+  const notices = createNoticeBoard();
   const db = openDatabase(config.dbPath, { busyTimeoutMs: config.busyTimeoutMs, cacheSizeMb: config.cacheSizeMb });
   const mode = opts.mode ?? 'oneshot';
   // A serving process checkpoints the WAL from a worker thread, off its commits (checkpointer.ts);
@@ -130,6 +134,8 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     logger,
     metrics,
     slow: (label, ms) => slowQuery(label, ms),
+    onProblems: (project, rel, problems) =>
+      notices.publish('warning', `The note ${project || 'global'}/${rel} was indexed with problems: ${problems.join('; ')}.`, { project: project || 'global', path: rel }),
   });
   const sessions = createSessionService({ db, ttlMs: config.sessionTtlMs, retentionDays: config.retentionDays });
   const initTools = sessionTools({
@@ -139,13 +145,20 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     sections: [projectInitSection(projects), notesInitSection(notes)],
     checkProject: (name, create) => void projects.ensureUsable(name, create),
   });
-  const prompts = [initPrompt(initTools[0], logger)];
+  const projectNames = () => projects.list().map((p) => p.name);
+  const prompts = [initPrompt(initTools[0], logger, projectNames)];
   const executions = createExecutionService({
     db,
     config,
     logger,
     metrics,
-    onEvent: (type, severity, message, details) => events.record(type, severity, message, details),
+    onEvent: (type, severity, message, details) => {
+      events.record(type, severity, message, details);
+      // The sandbox being unavailable is a standing condition every session should hear about
+      // (execute will refuse until it is fixed); a sandbox that failed one run is news once.
+      if (type === 'execution.sandbox_unavailable') notices.standing('sandbox', { level: severity, message, data: details });
+      else if (type === 'execution.sandbox_failed') notices.publish('error', message, details);
+    },
   });
   const clusters = createClusterService({
     db,
@@ -173,7 +186,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...clusterTools(clusters),
     ...workTools(clusters),
   ];
-  const resources = [noteResources(notes, config.notesPath), projectResources(projects), executionResources(executions)];
+  const resources = [noteResources(notes, config.notesPath, projectNames), projectResources(projects), executionResources(executions)];
 
   // Every area's upkeep in one list, as its tools are above: the same tasks in every mode.
   const tasks = [
@@ -225,6 +238,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     executions,
     clusters,
     maintenance,
+    notices,
     tools,
     connect() {
       open++;
@@ -239,6 +253,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
         prompts,
         logger,
         metrics,
+        notices,
         onHandlerTime: (tool, ms, session) => {
           slowQuery(`tool ${tool}`, ms);
           keepSessionAlive(session);

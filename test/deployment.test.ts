@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, ROOT, tempDir } from './helpers/brain.js';
-import { daemonEnv, socketClient, startServe, type RunningDaemon } from './helpers/daemon.js';
+import { adminPost, daemonEnv, socketClient, startServe, type RunningDaemon } from './helpers/daemon.js';
 
 const DEPLOY = path.join(ROOT, 'deployment');
 
@@ -83,8 +83,8 @@ describe('Grafana dashboard against a live /metrics', () => {
     await c.callTool({ name: 'recall', arguments: { key: 'absent' } });
     const run = await call<{ status: string }>(c, 'execute', { code: 'print(6 * 7)' });
     expect(run.status).toBe('succeeded');
-    await fetch(daemon.url('/admin/backup'), { method: 'POST' });
-    await fetch(daemon.url('/admin/rebalance-memory'), { method: 'POST' });
+    expect((await adminPost(daemon, 'backup')).status).toBe(200);
+    expect((await adminPost(daemon, 'rebalance-memory')).status).toBe(200);
     // An active cluster measured once (the scheduler does it every BRAIN_CLUSTER_SCALE_INTERVAL_SEC).
     await call(c, 'blueprint', { action: 'save', yaml: fs.readFileSync(path.join(ROOT, 'blueprints', 'software-team.yaml'), 'utf8') });
     await call(c, 'cluster', { action: 'create', blueprint: 'software-team', id: 'web' });

@@ -114,7 +114,14 @@ describe('stdio server', () => {
     expect(await callError(c, 'recall', { cursor: 'not-a-cursor' })).toMatch(/cursor.*not valid/);
     expect(await callError(c, 'forget', { before: '12', confirm: true })).toMatch(/ISO 8601/);
     expect(await callError(c, 'forget', { type: 'general' })).toMatch(/would forget 1 memory.*confirm/);
-    expect(await callError(c, 'nonexistent_tool', {})).toMatch(/Unknown tool/);
+    // Not a tool result: the call never reached a tool, so it is a JSON-RPC error (-32602), and its
+    // message carries the client's "MCP error -32602:" prefix once, not twice.
+    const unknown = await c.callTool({ name: 'nonexistent_tool', arguments: {} }).then(
+      () => undefined,
+      (err: { code: number; message: string }) => err,
+    );
+    expect(unknown?.code).toBe(-32602);
+    expect(unknown?.message).toMatch(/^MCP error -32602: Unknown tool "nonexistent_tool"\. Available tools: init, remember/);
     for (const query of ['foo AND (', '"unbalanced', '*', 'NEAR(a b)', 'col:umn', '^x', '🙂 ünïcödé ∑', '']) {
       const r = await c.callTool({ name: 'recall', arguments: { query } });
       expect(r.isError, `query ${JSON.stringify(query)}`).toBeFalsy();

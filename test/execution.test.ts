@@ -117,8 +117,16 @@ describe('execute', () => {
     // The same capture as resources: the execution as JSON, the output in pages by byte offset.
     const detail = await brain.client.readResource({ uri: `brain://executions/${r.execution_id}` });
     expect(JSON.parse((detail.contents[0] as { text: string }).text)).toMatchObject({ id: r.execution_id, status: 'succeeded', stdout_bytes: full.length });
-    const page = await brain.client.readResource({ uri: `brain://executions/${r.execution_id}/stdout?offset=100000` });
-    expect((page.contents[0] as { text: string }).text).toBe(full.slice(100000));
+    // Pages of 16 KB, each ending with a line naming the next one, until the capture ends.
+    let uri: string | undefined = `brain://executions/${r.execution_id}/stdout?offset=100000`;
+    let paged = '';
+    while (uri) {
+      const page = ((await brain.client.readResource({ uri })).contents[0] as { text: string }).text;
+      const next = /\n\n\[brain: bytes \d+-\d+ of \d+; the next page is (\S+)\]$/.exec(page);
+      paged += next ? page.slice(0, next.index) : page;
+      uri = next?.[1];
+    }
+    expect(paged).toBe(full.slice(100000));
     const { resourceTemplates } = await brain.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('brain://executions/{id}/{stream}{?offset}');
   });

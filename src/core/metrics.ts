@@ -164,6 +164,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['check'] as const,
       registers,
     }),
+    httpRefused: new client.Counter({
+      name: 'brain_http_refused_total',
+      help: 'HTTP requests refused before any work, by port (mcp, ops) and reason (token, host, origin, browser, session, size, busy).',
+      labelNames: ['port', 'reason'] as const,
+      registers,
+    }),
+    httpSessions: new client.Gauge({
+      name: 'brain_http_sessions',
+      help: 'MCP sessions open over Streamable HTTP (each also counts in brain_active_sessions).',
+      registers,
+    }),
     slowQueries: new client.Counter({
       name: 'brain_slow_queries_total',
       help: 'Database work slower than BRAIN_SLOW_QUERY_MS (each is also a row in query_log).',

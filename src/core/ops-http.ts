@@ -1,8 +1,14 @@
 // The operations side port: Prometheus metrics, health checks and a few admin actions over plain
 // HTTP. Loopback by default (BRAIN_METRICS_HOST). It never takes MCP traffic, and a port that is
 // already taken is a warning, not a reason to stop serving memory.
+// Who may ask what: /metrics and /health* answer without a token (Prometheus and service
+// managers' probes carry none), but only to requests addressed to this port by a loopback name
+// or an IP address: /health tells where the database is and how much memory and disk are left,
+// which a web page must not learn through DNS rebinding. /admin/* acts, so it also needs the
+// bearer token (BRAIN_HTTP_TOKEN / BRAIN_HTTP_TOKEN_FILE) and never answers a browser.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bearerFingerprint, hostAllowed, loopbackHosts, refusalRecorder } from './http-guard.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -31,7 +37,9 @@ export interface OpsHttpOptions {
   /** Whether new work should be sent here (false while starting, stopping or unhealthy). */
   ready?: () => boolean;
   /** POST /admin/<name>: each returns a JSON-able result or throws. */
-  admin?: Record<string, () => unknown>;
+  admin?: ReadonlyMap<string, () => unknown>;
+  /** Bearer tokens that may use /admin/*; with none, admin actions are off. */
+  adminTokens?: readonly string[];
 }
 
 export interface OpsServer {
@@ -54,11 +62,24 @@ function send(res: http.ServerResponse, code: number, body: unknown, type = 'app
 /** Starts the side port; resolves to undefined (after a warning) when it cannot listen. */
 export function startOpsServer(opts: OpsHttpOptions): Promise<OpsServer | undefined> {
   const { metrics, logger } = opts;
+  const recordRefusal = refusalRecorder(logger, metrics, 'ops');
+  const adminTokens = opts.adminTokens ?? [];
+  const adminNames = [...(opts.admin?.keys() ?? [])];
+  let allowedHosts = new Set<string>();
+  let port = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
+    const refuse = (reason: Parameters<typeof recordRefusal>[0], code: number, error: string) => {
+      recordRefusal(reason, req, code);
+      req.resume();
+      send(res, code, { error });
+    };
     void (async () => {
       try {
+        if (!hostAllowed(req.headers.host, allowedHosts, port, true)) {
+          return refuse('host', 403, `Host "${req.headers.host ?? ''}" is not allowed; use ${[...allowedHosts][0]} or this machine's IP address`);
+        }
         if (route === 'GET /metrics') {
           try {
             opts.beforeScrape?.();
@@ -79,13 +100,21 @@ export function startOpsServer(opts: OpsHttpOptions): Promise<OpsServer | undefi
         }
         if (req.method === 'POST' && url.pathname.startsWith('/admin/')) {
           // A web page may POST to loopback (browsers send an Origin then); admin is for operators' tools.
-          if (req.headers.origin) return send(res, 403, { error: 'admin endpoints do not accept browser requests' });
-          const action = opts.admin?.[url.pathname.slice('/admin/'.length)];
-          if (!action) return send(res, 404, { error: `no admin action ${url.pathname}` });
+          if (req.headers.origin) return refuse('browser', 403, 'admin endpoints do not accept browser requests');
+          if (!adminTokens.length) {
+            return refuse('token', 403, 'admin endpoints are off: set BRAIN_HTTP_TOKEN or BRAIN_HTTP_TOKEN_FILE, then send Authorization: Bearer <token>');
+          }
+          if (!bearerFingerprint(req.headers.authorization, adminTokens)) {
+            return refuse('token', 401, 'missing or wrong bearer token (Authorization: Bearer <BRAIN_HTTP_TOKEN>)');
+          }
+          // A Map, not an object: "constructor" or "toString" must not name an action.
+          const action = opts.admin?.get(url.pathname.slice('/admin/'.length));
           req.resume();
+          if (!action) return send(res, 404, { error: `no admin action ${url.pathname}`, actions: adminNames.map((n) => `POST /admin/${n}`) });
           return send(res, 200, await action());
         }
-        send(res, 404, { error: 'not found', endpoints: ['/metrics', '/health', '/health/live', '/health/ready', 'POST /admin/rebalance-memory'] });
+        req.resume();
+        send(res, 404, { error: 'not found', endpoints: ['/metrics', '/health', '/health/live', '/health/ready', ...adminNames.map((n) => `POST /admin/${n} (token)`)] });
       } catch (err) {
         logger.error('ops endpoint failed', { route, error: (err as Error).stack ?? String(err) });
         if (!res.headersSent) send(res, 500, { error: (err as Error).message });
@@ -103,7 +132,8 @@ export function startOpsServer(opts: OpsHttpOptions): Promise<OpsServer | undefi
       resolve(undefined);
     });
     server.listen(opts.port, opts.host, () => {
-      const port = (server.address() as AddressInfo).port;
+      port = (server.address() as AddressInfo).port;
+      allowedHosts = loopbackHosts(opts.host, port);
       logger.info('metrics side port listening', { host: opts.host, port });
       resolve({
         port,

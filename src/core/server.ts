@@ -1,35 +1,77 @@
 // The MCP server factory. Areas hand it a list of tools; it registers them through one loop that
 // validates input strictly, maps errors to `isError` results with an actionable sentence, returns
 // compact structuredContent, and times every call. Transports only connect it to a pipe.
+// Protocol errors (an unknown tool, prompt or resource) are JSON-RPC errors with the codes the MCP
+// specification gives them; resource reads come in pages; completions come from the areas'
+// completers; and warnings published on the notice board reach the session as log messages.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
+  SetLevelRequestSchema,
   type CallToolResult,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { UserError } from './errors.js';
+import { NotFoundError, UserError } from './errors.js';
+import { describeIssues, REPORT_INPUT } from './input-errors.js';
+import { ProtocolError, RESOURCE_NOT_FOUND } from './jsonrpc.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { severity, type LogLevel, type Notice, type NoticeBoard } from './notices.js';
 import { TOOL_NAME, type AnyTool, type SessionState, type ToolContext } from './tool.js';
+
+/**
+ * Suggestions for one argument of a prompt or resource template (`completion/complete`), given
+ * what the person typed so far and the arguments already chosen. Best first; core sends 100.
+ */
+export type Completer = (value: string, context: Record<string, string>, session: SessionState) => string[];
+
+/**
+ * The values that fit what was typed: those starting with it first, then those containing it
+ * (case does not matter), each group in the order given.
+ */
+export function completeFrom(values: Iterable<string>, typed: string): string[] {
+  const t = typed.toLowerCase();
+  const starts: string[] = [];
+  const contains: string[] = [];
+  for (const v of new Set(values)) {
+    const lower = v.toLowerCase();
+    if (lower.startsWith(t)) starts.push(v);
+    else if (lower.includes(t)) contains.push(v);
+  }
+  return [...starts, ...contains];
+}
+
+/** One `brain://` URI template; `complete` maps its variables to their completers. */
+export interface ResourceTemplate {
+  uriTemplate: string;
+  name: string;
+  title?: string;
+  description: string;
+  mimeType?: string;
+  complete?: Record<string, Completer>;
+}
 
 /**
  * `brain://` resources an area serves. Areas describe them; core registers the MCP handlers once
  * for all providers (the first provider whose `read` returns something answers).
  */
 export interface ResourceProvider {
-  templates: { uriTemplate: string; name: string; title?: string; description: string; mimeType?: string }[];
+  templates: ResourceTemplate[];
   /** Concrete resources to list: keep it short (e.g. the most recent ones). */
   list(session: SessionState): { uri: string; name: string; title?: string; description?: string; mimeType?: string }[];
-  /** Contents of `uri`, or undefined when this provider does not serve it. May throw UserError. */
+  /**
+   * Contents of `uri`, or undefined when this provider does not serve it. May throw UserError
+   * (NotFoundError for a well-formed URI naming nothing). Core pages long texts.
+   */
   read(uri: string, session: SessionState): { uri: string; mimeType: string; text: string } | undefined;
 }
 
@@ -38,7 +80,7 @@ export interface PromptDef {
   name: string;
   title: string;
   description: string;
-  arguments?: { name: string; description: string; required?: boolean }[];
+  arguments?: { name: string; description: string; required?: boolean; complete?: Completer }[];
   /** The prompt text for these arguments. May throw UserError. */
   get(args: Record<string, string>, session: SessionState): Promise<string> | string;
 }
@@ -52,6 +94,8 @@ export interface ServerDeps {
   prompts?: PromptDef[];
   logger: Logger;
   metrics: Metrics;
+  /** Warnings for every open session (sent as MCP log messages). */
+  notices?: NoticeBoard;
   /** Called once per connection to make its session state (areas may fill it in later). */
   newSession?: () => SessionState;
   /** Called when the connection closes, with its session state. */
@@ -123,22 +167,64 @@ function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
   return map;
 }
 
-/** One readable sentence from a zod error: which field, what is wrong, what to change. */
+/** One readable sentence from a zod error: which field, what is wrong (and what was given), what to change. */
 export function describeInputError(tool: string, error: z.ZodError): string {
-  const parts = error.issues.map((issue) => {
-    const where = issue.path.length ? `"${issue.path.join('.')}"` : 'the arguments';
-    if (issue.code === 'unrecognized_keys') {
-      const names = issue.keys.map((k) => `"${k}"`).join(', ');
-      return issue.keys.length === 1 ? `unknown field ${names}; remove it` : `unknown fields ${names}; remove them`;
-    }
-    if (issue.code === 'invalid_type' && issue.input === undefined) return `${where} is required`;
-    return `${where}: ${issue.message}`;
-  });
-  return `Invalid arguments for ${tool}: ${parts.join('; ')}.`;
+  return `Invalid arguments for ${tool}: ${describeIssues(error)}.`;
 }
 
 function errorResult(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** Characters of a resource per `resources/read` answer, as note_read pages notes; `?page=N` reads on. */
+export const RESOURCE_PAGE_CHARS = 20_000;
+/** Most values one completion answer carries (the specification's limit). */
+const MAX_COMPLETIONS = 100;
+
+/** Splits `?page=N` (or `&page=N`) off a resource URI; providers never see it. */
+function splitPage(uri: string): { base: string; page: number } {
+  const q = uri.indexOf('?');
+  if (q === -1) return { base: uri, page: 1 };
+  let page = 1;
+  const rest = uri
+    .slice(q + 1)
+    .split('&')
+    .filter((part) => {
+      if (!part.startsWith('page=')) return true;
+      const n = Number(part.slice(5));
+      if (!Number.isSafeInteger(n) || n < 1) throw new ProtocolError(ErrorCode.InvalidParams, `"page" in ${uri} must be a whole number from 1.`);
+      page = n;
+      return false;
+    });
+  return { base: rest.length ? `${uri.slice(0, q)}?${rest.join('&')}` : uri.slice(0, q), page };
+}
+
+function withPage(base: string, page: number): string {
+  return `${base}${base.includes('?') ? '&' : '?'}page=${page}`;
+}
+
+/** A page boundary that does not split a surrogate pair (an emoji cut in half is not text). */
+function boundary(text: string, i: number): number {
+  if (i <= 0 || i >= text.length) return Math.min(Math.max(i, 0), text.length);
+  const prev = text.charCodeAt(i - 1);
+  return prev >= 0xd800 && prev <= 0xdbff ? i - 1 : i;
+}
+
+/** One page of a resource's text, with a last line saying where the next page is. */
+export function pageOf(contents: { uri: string; mimeType: string; text: string }, uri: string, base: string, page: number) {
+  const { text } = contents;
+  if (page === 1 && text.length <= RESOURCE_PAGE_CHARS) return { ...contents, uri };
+  const pages = Math.max(1, Math.ceil(text.length / RESOURCE_PAGE_CHARS));
+  if (page > pages) throw new ProtocolError(ErrorCode.InvalidParams, `${base} has ${pages} page${pages === 1 ? '' : 's'}; page ${page} is past its end.`);
+  const slice = text.slice(boundary(text, (page - 1) * RESOURCE_PAGE_CHARS), boundary(text, page * RESOURCE_PAGE_CHARS));
+  const next = page < pages ? withPage(base, page + 1) : undefined;
+  const note = next ? `\n\n[brain: page ${page} of ${pages}, ${text.length} characters in all; the next page is ${next}]` : '';
+  return { uri, mimeType: contents.mimeType, text: slice + note, _meta: { 'brain/page': { page, pages, total_chars: text.length, ...(next ? { next } : {}) } } };
+}
+
+function completion(values: string[]) {
+  const unique = [...new Set(values)];
+  return { completion: { values: unique.slice(0, MAX_COMPLETIONS), total: unique.length, hasMore: unique.length > MAX_COMPLETIONS } };
 }
 
 export function createServer(deps: ServerDeps): { server: Server; session: SessionState; cleanup: () => void } {
@@ -147,60 +233,125 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
   let listing: Tool[] | undefined;
   const tools = () => (registered ??= register(deps.tools));
   const session: SessionState = deps.newSession?.() ?? { id: null, project: '' };
+  const prompts = new Map((deps.prompts ?? []).map((p) => [p.name, p]));
+  const providers = deps.resources ?? [];
+  const templates = new Map(providers.flatMap((p) => p.templates).map((t) => [t.uriTemplate, t]));
+  const completes = [...prompts.values()].some((p) => p.arguments?.some((a) => a.complete)) || [...templates.values()].some((t) => t.complete);
   const server = new Server(
     { name: deps.name, version: deps.version },
     {
       capabilities: {
         tools: {},
         logging: {},
-        ...(deps.resources?.length ? { resources: {} } : {}),
-        ...(deps.prompts?.length ? { prompts: {} } : {}),
+        ...(providers.length ? { resources: {} } : {}),
+        ...(prompts.size ? { prompts: {} } : {}),
+        ...(completes ? { completions: {} } : {}),
       },
       instructions: deps.instructions,
     },
   );
 
-  const prompts = new Map((deps.prompts ?? []).map((p) => [p.name, p]));
+  /** An area's error during a protocol request: its UserErrors are the client's to fix; anything else is logged. */
+  function areaError(what: string, err: unknown, uri?: string): ProtocolError {
+    if (err instanceof ProtocolError) return err;
+    if (err instanceof NotFoundError && uri) return new ProtocolError(RESOURCE_NOT_FOUND, err.message, { uri });
+    if (err instanceof UserError) return new ProtocolError(ErrorCode.InvalidParams, err.message);
+    deps.logger.error(`${what} failed`, { error: (err as Error).stack ?? String(err) });
+    return new ProtocolError(ErrorCode.InternalError, `brain could not ${what}; the details are in brain's error log.`);
+  }
+  function fromArea<T>(what: string, run: () => T, uri?: string): T {
+    try {
+      return run();
+    } catch (err) {
+      throw areaError(what, err, uri);
+    }
+  }
+
   if (prompts.size) {
     server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-      prompts: [...prompts.values()].map(({ name, title, description, arguments: args }) => ({ name, title, description, arguments: args })),
+      prompts: [...prompts.values()].map(({ name, title, description, arguments: args }) => ({
+        name,
+        title,
+        description,
+        arguments: args?.map(({ name, description, required }) => ({ name, description, required })),
+      })),
     }));
     server.setRequestHandler(GetPromptRequestSchema, async (request) => {
       const prompt = prompts.get(request.params.name);
-      if (!prompt) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}"; prompts/list shows what brain offers.`);
+      if (!prompt) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown prompt "${request.params.name}"; prompts/list shows what brain offers.`);
+      let text: string;
       try {
-        const text = await prompt.get(request.params.arguments ?? {}, session);
-        return { description: prompt.description, messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }] };
+        text = await prompt.get(request.params.arguments ?? {}, session);
       } catch (err) {
-        if (err instanceof UserError) throw new McpError(ErrorCode.InvalidParams, err.message);
-        deps.logger.error('prompt failed', { prompt: prompt.name, error: (err as Error).stack ?? String(err) });
-        throw new McpError(ErrorCode.InternalError, `brain could not build the prompt ${prompt.name}; the details are in brain's error log.`);
+        throw areaError(`build the prompt ${prompt.name}`, err);
       }
+      return { description: prompt.description, messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }] };
     });
   }
 
-  const providers = deps.resources ?? [];
   if (providers.length) {
     server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: providers.flatMap((p) => p.list(session)) }));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: providers.flatMap((p) => p.templates) }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+      resourceTemplates: [...templates.values()].map(({ complete: _complete, ...listed }) => listed),
+    }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
       const uri = request.params.uri;
-      try {
-        for (const p of providers) {
-          const contents = p.read(uri, session);
-          if (contents) return { contents: [contents] };
-        }
-      } catch (err) {
-        if (err instanceof UserError) throw new McpError(ErrorCode.InvalidParams, err.message);
-        deps.logger.error('resource read failed', { uri, error: (err as Error).stack ?? String(err) });
-        throw new McpError(ErrorCode.InternalError, `brain could not read ${uri}; the details are in brain's error log.`);
+      const { base, page } = splitPage(uri);
+      const contents = fromArea(
+        `read ${base}`,
+        () => {
+          for (const p of providers) {
+            const found = p.read(base, session);
+            if (found) return found;
+          }
+          return undefined;
+        },
+        uri,
+      );
+      if (!contents) {
+        throw new ProtocolError(RESOURCE_NOT_FOUND, `Unknown resource ${uri}; resources/templates/list shows the URI forms brain serves.`, { uri });
       }
-      throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${uri}; resources/templates/list shows the URI forms brain serves.`);
+      return { contents: [pageOf(contents, uri, base, page)] };
     });
   }
+
+  if (completes) {
+    server.setRequestHandler(CompleteRequestSchema, async (request) => {
+      const { ref, argument, context } = request.params;
+      const chosen = context?.arguments ?? {};
+      if (ref.type === 'ref/prompt') {
+        const prompt = prompts.get(ref.name);
+        if (!prompt) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown prompt "${ref.name}"; prompts/list shows what brain offers.`);
+        const arg = prompt.arguments?.find((a) => a.name === argument.name);
+        if (!arg) throw new ProtocolError(ErrorCode.InvalidParams, `The prompt ${prompt.name} has no argument "${argument.name}" (it has: ${prompt.arguments?.map((a) => a.name).join(', ') || 'none'}).`);
+        return completion(arg.complete ? fromArea(`complete ${prompt.name} ${arg.name}`, () => arg.complete!(argument.value, chosen, session)) : []);
+      }
+      const template = templates.get(ref.uri);
+      if (!template) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown resource template ${ref.uri}; resources/templates/list shows the ones brain serves.`);
+      const complete = template.complete?.[argument.name];
+      return completion(complete ? fromArea(`complete ${template.name} ${argument.name}`, () => complete(argument.value, chosen, session)) : []);
+    });
+  }
+
+  // Log messages: only the level this session asked for and above (until it asks, info and up).
+  let logLevel: LogLevel = 'info';
+  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    logLevel = request.params.level;
+    return {};
+  });
+  const sendNotice = (notice: Notice) => {
+    if (severity(notice.level) < severity(logLevel)) return;
+    const data = notice.data ? { message: notice.message, ...notice.data } : notice.message;
+    server.notification({ method: 'notifications/message', params: { level: notice.level, logger: 'brain', data } }).catch(() => {
+      // The session is closing; it no longer needs the warning.
+    });
+  };
+  let unsubscribe: (() => void) | undefined;
 
   server.oninitialized = () => {
     session.clientName = server.getClientVersion()?.name;
+    // Only after `initialized`: the specification has the server send nothing but pings before it.
+    unsubscribe ??= deps.notices?.subscribe(sendNotice);
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: (listing ??= [...tools().values()].map((r) => r.listing)) }));
@@ -209,12 +360,14 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
     const name = request.params.name;
     const tool = tools().get(name);
     if (!tool) {
-      return errorResult(`Unknown tool "${name}". Available tools: ${[...tools().keys()].join(', ')}.`);
+      // A JSON-RPC error, as the specification's example for an unknown tool has it: the call
+      // never reached a tool, so there is no tool result to flag with isError.
+      throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool "${name}". Available tools: ${[...tools().keys()].join(', ')}.`);
     }
     const started = process.hrtime.bigint();
     let status = 'ok';
     try {
-      const parsed = tool.input.safeParse(request.params.arguments ?? {});
+      const parsed = tool.input.safeParse(request.params.arguments ?? {}, REPORT_INPUT);
       if (!parsed.success) {
         status = 'invalid';
         deps.metrics.toolErrors.inc({ tool: name, kind: 'user' });
@@ -259,6 +412,10 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
     }
   });
 
-  server.onclose = () => deps.onClose?.(session);
-  return { server, session, cleanup: () => deps.onClose?.(session) };
+  const end = () => {
+    unsubscribe?.();
+    deps.onClose?.(session);
+  };
+  server.onclose = end;
+  return { server, session, cleanup: end };
 }

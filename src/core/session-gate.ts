@@ -4,8 +4,12 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
-/** JSON-RPC server error code brain uses for "not accepting sessions now". */
-export const SESSION_REFUSED = -32001;
+/**
+ * JSON-RPC server error code brain uses for "not accepting sessions now": from the range JSON-RPC
+ * leaves to servers, and not one the MCP SDK gives a meaning (-32001 is its RequestTimeout, which
+ * clients may retry at once or report as a timeout).
+ */
+export const SESSION_REFUSED = -32010;
 
 /**
  * Wraps a transport so that an `initialize` request is answered with an error when `refusal()`

@@ -10,6 +10,8 @@ import { maintenanceState } from '../ops/settings.js';
 export interface OpsSideOptions {
   app: App;
   ready: () => boolean;
+  /** Bearer tokens that may use /admin/* (none: admin actions are off). */
+  adminTokens: readonly string[];
 }
 
 export function healthChecks(app: App): Record<string, CheckFn> {
@@ -27,14 +29,17 @@ export function startOpsSide(opts: OpsSideOptions): Promise<OpsServer | undefine
   const checks = healthChecks(app);
   const newest = listBackups(config.backupPath)[0];
   if (newest) metrics.backupLastSuccess.set(newest.mtimeMs / 1000);
-  const admin: Record<string, () => unknown> = {
-    backup: async () => ({ ok: await app.maintenance.runNow('backup'), newest: listBackups(config.backupPath)[0]?.file ?? null }),
-    'rebalance-memory': () => {
-      const r = memories.rebalance('manual');
-      events.record('memory.rebalance', 'info', `memory tiers rebalanced on request: ${r.promoted} promoted, ${r.demoted} demoted`, { ...r });
-      return r;
-    },
-  };
+  const admin = new Map<string, () => unknown>([
+    ['backup', async () => ({ ok: await app.maintenance.runNow('backup'), newest: listBackups(config.backupPath)[0]?.file ?? null })],
+    [
+      'rebalance-memory',
+      () => {
+        const r = memories.rebalance('manual');
+        events.record('memory.rebalance', 'info', `memory tiers rebalanced on request: ${r.promoted} promoted, ${r.demoted} demoted`, { ...r });
+        return r;
+      },
+    ],
+  ]);
   return startOpsServer({
     host: config.metricsHost,
     port: config.metricsPort,
@@ -49,5 +54,6 @@ export function startOpsSide(opts: OpsSideOptions): Promise<OpsServer | undefine
     health: () => runChecks(checks, metrics),
     ready: opts.ready,
     admin,
+    adminTokens: opts.adminTokens,
   });
 }

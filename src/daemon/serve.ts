@@ -14,7 +14,9 @@ import { SocketTransport } from '../core/socket-transport.js';
 import type { Logger } from '../core/logger.js';
 import { sessionRefusal } from '../ops/settings.js';
 import { watchHealth } from '../ops/health.js';
+import { announceMaintenance } from './maintenance-notice.js';
 import { healthChecks, startOpsSide } from './ops-side.js';
+import { readTokens } from './tokens.js';
 import { claimSocketPath, DaemonStartError, listenUnix } from './unix-socket.js';
 
 export interface Daemon {
@@ -26,24 +28,12 @@ export interface Daemon {
   stop(reason: string): Promise<void>;
 }
 
-function readToken(config: Config): string | undefined {
-  if (config.httpToken) return config.httpToken;
-  if (!config.httpTokenFile) return undefined;
-  let token: string;
-  try {
-    token = fs.readFileSync(config.httpTokenFile, 'utf8').trim();
-  } catch (err) {
-    throw new DaemonStartError(`cannot read BRAIN_HTTP_TOKEN_FILE ${config.httpTokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  if (token.length < 16) throw new DaemonStartError(`BRAIN_HTTP_TOKEN_FILE ${config.httpTokenFile} holds fewer than 16 characters; put a long random token in it`);
-  return token;
-}
-
 export async function startDaemon(config: Config, opts: { logger?: Logger; metrics?: Metrics } = {}): Promise<Daemon> {
   const logger = opts.logger ?? createAppLogger(config);
   const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
   metrics.buildInfo.set({ version: packageVersion(), node_version: process.versions.node }, 1);
-  const token = config.httpAddr ? readToken(config) : undefined;
+  // Read before anything opens: a token file that cannot be read is a start-up error.
+  const tokens = readTokens(config);
 
   // Before opening anything: a second daemon must not run maintenance on a database the first owns.
   await claimSocketPath(config.socketPath);
@@ -58,17 +48,19 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     live.add(sock);
     sock.on('close', () => live.delete(sock));
     const { server } = app.connect();
-    server.connect(gateSessions(new SocketTransport(sock), refusal)).catch((err: Error) => {
+    const transport = new SocketTransport(sock, { onProblem: (problem) => logger.warn('socket session: message refused', { problem: problem.slice(0, 300) }) });
+    server.connect(gateSessions(transport, refusal)).catch((err: Error) => {
       logger.warn('could not start a socket session', { error: err.message });
       sock.destroy();
     });
   });
   socketServer.on('error', (err) => logger.error('socket server error', { error: err.message }));
 
-  const ops = config.metricsPort > 0 ? await startOpsSide({ app, ready: () => accepting }) : undefined;
+  const ops = config.metricsPort > 0 ? await startOpsSide({ app, ready: () => accepting, adminTokens: tokens }) : undefined;
+  const stopMaintenanceNotices = announceMaintenance(app.db, app.notices, logger);
 
   let http: McpHttpServer | undefined;
-  if (config.httpAddr && token) {
+  if (config.httpAddr && tokens.length) {
     const i = config.httpAddr.lastIndexOf(':');
     try {
       // Loaded only when asked for: the HTTP stack costs every embedded start tens of milliseconds.
@@ -76,12 +68,14 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
       http = await startMcpHttp({
         host: config.httpAddr.slice(0, i),
         port: Number(config.httpAddr.slice(i + 1)),
-        token,
+        tokens,
         logger,
+        metrics,
         connect: () => app.connect(),
         refusal,
       });
     } catch (err) {
+      stopMaintenanceNotices();
       await ops?.close();
       app.close();
       throw new DaemonStartError(`cannot serve MCP over HTTP on BRAIN_HTTP_ADDR=${config.httpAddr}: ${(err as Error).message}`);
@@ -111,6 +105,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
   } catch (err) {
     // Another brain serve claimed the path in the moment since we checked it.
     stopHealthWatch();
+    stopMaintenanceNotices();
     await maintenance.stop();
     await http?.close();
     await ops?.close();
@@ -133,6 +128,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
         for (const sock of live) sock.end();
         await http?.close();
         stopHealthWatch();
+        stopMaintenanceNotices();
         await maintenance.stop();
         events.record('brain.stop', 'info', `brain serve stopping: ${reason}`);
         await ops?.close();

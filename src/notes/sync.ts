@@ -30,6 +30,8 @@ export interface SyncOptions {
   pollMs: number;
   logger: Logger;
   metrics?: Metrics;
+  /** Told when a changed file is indexed with problems (front matter that is not YAML, bytes that are not UTF-8, ...). */
+  onProblems?: (project: string, rel: string, problems: string[]) => void;
 }
 
 export interface SyncStats {
@@ -148,7 +150,9 @@ export function createNoteSync(opts: SyncOptions) {
       if (row.size_bytes !== st.size || row.mtime_ms !== st.mtimeMs) store.restat(db, row.id, st.size, st.mtimeMs);
       return 'same';
     }
-    store.putNote(db, entryFor(project, rel, bytes, st));
+    const entry = entryFor(project, rel, bytes, st);
+    store.putNote(db, entry);
+    if (entry.problems.length) opts.onProblems?.(project, rel, entry.problems);
     return row ? 'updated' : 'added';
   }
 

@@ -1,14 +1,23 @@
 // Projects as brain:// resources: brain://projects/<name>, the description and context as JSON.
 import { UserError } from '../core/errors.js';
 import { PROJECT_NAME } from '../core/scope.js';
-import type { ResourceProvider } from '../core/server.js';
+import { completeFrom, type ResourceProvider } from '../core/server.js';
 import type { ProjectService } from './service.js';
 
 const PREFIX = 'brain://projects/';
 
 export function projectResources(projects: ProjectService): ResourceProvider {
   return {
-    templates: [{ uriTemplate: 'brain://projects/{name}', name: 'project', title: 'Project', description: 'A project\'s description and context (goals, decisions, conventions, open questions).', mimeType: 'application/json' }],
+    templates: [
+      {
+        uriTemplate: 'brain://projects/{name}',
+        name: 'project',
+        title: 'Project',
+        description: 'A project\'s description and context (goals, decisions, conventions, open questions).',
+        mimeType: 'application/json',
+        complete: { name: (typed) => completeFrom(projects.list().map((p) => p.name), typed) },
+      },
+    ],
     list() {
       return projects.list().map((p) => ({ uri: PREFIX + p.name, name: p.name, title: p.name, description: p.description.slice(0, 200) || undefined, mimeType: 'application/json' }));
     },

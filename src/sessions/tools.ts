@@ -4,9 +4,9 @@
 // picks for a start (its initContext).
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
-import { displayProject, projectName, visibleProjects } from '../core/scope.js';
+import { displayProject, GLOBAL, projectName, visibleProjects } from '../core/scope.js';
 import type { Logger } from '../core/logger.js';
-import { describeInputError, type PromptDef } from '../core/server.js';
+import { completeFrom, describeInputError, type PromptDef } from '../core/server.js';
 import { defineTool, type AnyTool, type ToolContext } from '../core/tool.js';
 import type { MemoryService } from '../memory/service.js';
 import type { HitRow } from '../memory/types.js';
@@ -170,12 +170,20 @@ function formatInit(r: InitResult): string {
 }
 
 /** The `init` prompt: the same context as the init tool, for clients where the user starts it. */
-export function initPrompt(initTool: AnyTool, logger: Logger): PromptDef {
+/** `projectNames`: every project's name, offered when the client completes the project argument. */
+export function initPrompt(initTool: AnyTool, logger: Logger, projectNames: () => string[]): PromptDef {
   return {
     name: 'init',
     title: 'Start with brain',
     description: 'Load what brain knows (preferences, the active project, the most useful memories) into this conversation.',
-    arguments: [{ name: 'project', description: 'Project to work in; "global" for none.', required: false }],
+    arguments: [
+      {
+        name: 'project',
+        description: 'Project to work in; "global" for none.',
+        required: false,
+        complete: (typed) => completeFrom([GLOBAL, ...projectNames()], typed),
+      },
+    ],
     async get(args, session) {
       const parsed = z.strictObject(initTool.input).safeParse(args.project ? { project: args.project } : {});
       if (!parsed.success) throw new UserError(describeInputError('init', parsed.error));

@@ -47,14 +47,23 @@ export interface RunningDaemon {
   stop(): Promise<number | null>;
 }
 
-/** Environment for a daemon in `dir` with a free metrics port. */
+/** The bearer token daemonEnv configures: /admin/* on the metrics port needs it. */
+export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+
+/** Environment for a daemon in `dir` with a free metrics port (and ADMIN_TOKEN as its HTTP token). */
 export async function daemonEnv(dir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
   return brainEnv(dir, {
     BRAIN_SOCKET_PATH: path.join(dir, 'brain.sock'),
     BRAIN_METRICS_PORT: String(await freePort()),
     BRAIN_LOG_FILES: 'false',
+    BRAIN_HTTP_TOKEN: ADMIN_TOKEN,
     ...extra,
   });
+}
+
+/** POST /admin/<action> on the metrics port with the admin token, as an operator's script does. */
+export function adminPost(daemon: RunningDaemon, action: string, token = ADMIN_TOKEN): Promise<Response> {
+  return fetch(daemon.url(`/admin/${action}`), { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 }
 
 export async function startServe(env: Record<string, string>): Promise<RunningDaemon> {

@@ -9,7 +9,7 @@ export const stdioCommand = defineCommand({
   name: 'stdio',
   summary: 'run one MCP session on stdin/stdout (what Claude Desktop / Claude Code start)',
   details: 'stdout carries JSON-RPC only; logs go to stderr and BRAIN_LOG_PATH. The database is created when missing.',
-  run: async () => (await import('../stdio-server.js')).runStdio(await cliConfig()),
+  run: async () => (await import('../../daemon/stdio.js')).runStdio(await cliConfig()),
 });
 
 export const serveCommand = defineCommand({

@@ -1,0 +1,76 @@
+// `brain` / `brain stdio`: one MCP session on stdin/stdout, embedded (this process opens the
+// database itself). stdout carries JSON-RPC only; everything human goes to stderr and the log.
+// Input goes through brain's line transport: a line that is too long, not JSON or not a valid
+// request is answered with its JSON-RPC error and logged, and the session reads on. The process
+// exits when stdin ends, stdout breaks, or on SIGINT/SIGTERM/SIGHUP.
+import { createApp, createAppLogger, packageVersion } from '../app.js';
+import type { Config } from '../core/config.js';
+import { LineTransport } from '../core/line-transport.js';
+import { createMetrics } from '../core/metrics.js';
+import type { OpsServer } from '../core/ops-http.js';
+import { gateSessions } from '../core/session-gate.js';
+import { sessionRefusal } from '../ops/settings.js';
+import { announceMaintenance } from './maintenance-notice.js';
+import { startOpsSide } from './ops-side.js';
+import { readTokens } from './tokens.js';
+
+export async function runStdio(config: Config): Promise<void> {
+  const logger = createAppLogger(config);
+  // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
+  const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
+  const app = createApp(config, { logger, metrics, mode: 'embedded' });
+  const { server, cleanup } = app.connect();
+  const lines = new LineTransport(process.stdin, process.stdout, {
+    onProblem: (problem) => logger.warn('stdio: message refused', { problem: problem.slice(0, 300) }),
+  });
+  const transport = gateSessions(lines, sessionRefusal(app.db));
+  const stopMaintenanceNotices = announceMaintenance(app.db, app.notices, logger);
+  let ops: OpsServer | undefined;
+
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('brain stopping', { reason });
+    stopMaintenanceNotices();
+    try {
+      await server.close();
+    } catch {
+      /* already closed */
+    }
+    cleanup();
+    await ops?.close();
+    await app.maintenance.stop();
+    app.close();
+    // Let winston flush its file transports before exiting.
+    setTimeout(() => process.exit(0), 50).unref();
+  };
+  // The transport closes when stdin ends or stdout breaks: a client that went away must not
+  // leave brain running.
+  const closeSession = server.onclose;
+  server.onclose = () => {
+    closeSession?.();
+    void stop('the client closed the connection');
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
+
+  await server.connect(transport);
+  if (config.metricsPort > 0) {
+    let adminTokens: string[] = [];
+    try {
+      adminTokens = readTokens(config);
+    } catch (err) {
+      // The session matters more than the admin actions: serve it, and say why they are off.
+      logger.warn(`${(err as Error).message}; the metrics port's admin actions are off`);
+    }
+    ops = await startOpsSide({ app, ready: () => !stopping, adminTokens });
+  }
+  logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `brain ${packageVersion()}: database ${config.dbPath}; waiting for an MCP client on stdin (Ctrl-D quits; see README for the Claude config)\n`,
+    );
+  }
+}
