@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/core/db.js';
 import { brainEnv, call, callError, CLI, startBrain, tempDir, type Connected } from './helpers/brain.js';
 import { waitFor } from './helpers/daemon.js';
 import { startRaw, type RawStdio } from './helpers/raw-stdio.js';
@@ -137,6 +138,8 @@ describe('JSON-RPC input over stdio', () => {
 
   it('maintenance mode refuses a new session with its own code (-32010), not RequestTimeout (-32001)', async () => {
     const maint = (mode: string) => spawnSync(process.execPath, [CLI, 'maintenance', mode, 'restoring'], { env, encoding: 'utf8' });
+    // Operators put an existing brain into maintenance; `brain maintenance` refuses a missing database.
+    openDatabase(env.BRAIN_DB_PATH).close();
     expect(maint('on').status).toBe(0);
     raw = startRaw(env);
     await raw.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
