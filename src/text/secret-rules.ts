@@ -125,8 +125,10 @@ const URL_CREDENTIALS: SecretRule = {
   id: 'url-credentials',
   kind: 'credentials in a URL',
   keywords: ['://'],
-  pattern: /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s/:@]{1,128}:([^\s/@]{3,256})@[\w.[-]/gi,
-  check: (value) => !isPlaceholder(value),
+  // Starts at "://" and checks the scheme behind it in code: a pattern starting with the scheme
+  // (or a lookbehind for it) is tried at every character, ~5 ms on a 200 KB note.
+  pattern: /:\/\/[^\s/:@]{1,128}:([^\s/@]{3,256})@[\w.[-]/g,
+  check: (value, m, text) => /\b[a-z][a-z0-9+.-]{1,20}$/i.test(text.slice(Math.max(0, m.index - 21), m.index)) && !isPlaceholder(value),
 };
 
 /** A Go MySQL DSN: `user:pw@tcp(host:3306)/db` (no scheme, so URL_CREDENTIALS cannot see it). */
@@ -134,8 +136,12 @@ const GO_DSN: SecretRule = {
   id: 'dsn',
   kind: 'a database DSN with a password',
   keywords: ['@tcp(', '@unix(', '@udp('],
-  pattern: /[\w.-]{1,64}:([^\s:@/()]{3,128})@(?:tcp|unix|udp)6?\(/gi,
-  check: (value) => !isPlaceholder(value),
+  // Starts at "@tcp(" and reads `user:password` back from there (as URL_CREDENTIALS does).
+  pattern: /@(?:tcp|unix|udp)6?\(/gi,
+  check(_value, m, text) {
+    const before = /[\w.-]:([^\s:@/()"'`]{3,128})$/.exec(text.slice(Math.max(0, m.index - 130), m.index));
+    return before !== null && !isPlaceholder(before[1]);
+  },
 };
 
 /** Azure storage/service bus connection strings and SAS tokens. */
@@ -161,6 +167,8 @@ const token = (id: string, kind: string, keywords: string[], pattern: RegExp, ch
 
 /** Token formats that secretlint's recommended preset lacks (or matches only in their newest form). */
 const FORMATS: SecretRule[] = [
+  // secretlint has this behind an option that also reports account ids, which are not secret.
+  token('aws-access-key-id', 'an AWS access key id', ['akia', 'asia', 'a3t', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva'], /\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b/g, (v) => !v.endsWith('EXAMPLE')),
   token('stripe', 'a Stripe key', ['sk_live_', 'rk_live_', 'sk_test_', 'rk_test_', 'whsec_'], /\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/]{32,})/g),
   token('google-api-key', 'a Google API key', ['aiza'], /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g),
   token('google-oauth-secret', 'a Google OAuth client secret', ['gocspx-'], /\bGOCSPX-[A-Za-z0-9_-]{28}(?![A-Za-z0-9_-])/g),
@@ -173,7 +181,7 @@ const FORMATS: SecretRule[] = [
   token('discord-webhook', 'a Discord webhook URL', ['discord'], /discord(?:app)?\.com\/api\/webhooks\/\d+\/[\w-]{60,}/gi),
   token('digitalocean', 'a DigitalOcean token', ['_v1_'], /\bdo[por]_v1_[a-f0-9]{64}\b/g),
   token('mailgun', 'a Mailgun API key', ['key-'], /\bkey-[0-9a-f]{32}\b/g),
-  token('mailchimp', 'a Mailchimp API key', [], /\b[0-9a-f]{32}-us\d{1,2}\b/g),
+  token('mailchimp', 'a Mailchimp API key', ['-us'], /-us\d{1,2}\b/g, (_v, m, text) => /\b[0-9a-f]{32}$/.test(text.slice(Math.max(0, m.index - 33), m.index))),
   token('square', 'a Square token', ['sq0'], /\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}\b/g),
   token('atlassian', 'an Atlassian API token', ['atatt3'], /\bATATT3[A-Za-z0-9_=-]{150,}/g),
   token('heroku', 'a Heroku API key', ['hrku-'], /\bHRKU-[A-Za-z0-9_-]{20,}/g),
@@ -188,7 +196,7 @@ const FORMATS: SecretRule[] = [
   token('anthropic', 'an Anthropic API key', ['sk-ant-'], /\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,}/g),
   // OpenAI and the many services that copied its `sk-` keys; the rest must be random, which
   // leaves names such as sk-learn-compatible-estimator alone.
-  token('sk-key', 'an API key', ['sk-'], /\bsk-(?:[a-z]{2,8}-)?([A-Za-z0-9_-]{32,})/g, (v) => looksRandom(v, 32)),
+  token('sk-key', 'an API key', ['sk-'], /sk-(?:[a-z]{2,8}-)?([A-Za-z0-9_-]{32,})/g, (v, m, text) => !/[A-Za-z0-9]/.test(text[m.index - 1] ?? '') && looksRandom(v, 32)),
 ];
 
 /** Rules found by the words around a value: run when the text contains one of their keywords. */

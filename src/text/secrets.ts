@@ -20,13 +20,24 @@ import { isPlaceholder } from './secret-shape.js';
  * Mongolian vowel separator, zero-width space/joiners, direction marks and embeddings, word joiner
  * and invisible operators, direction isolates, variation selectors, byte-order mark, tag characters.
  */
-const INVISIBLE = /[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]|\udb40[\udc00-\udc7f]/g;
+const INVISIBLE = /[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\u{e0000}-\u{e007f}]/gu;
 const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Characters NFKC turns into ASCII letters, digits or punctuation: full-width forms, mathematical
+ * alphanumerics, enclosed and circled letters, super- and subscripts, letter-like symbols,
+ * ligatures, small forms (spaces are left alone: they separate tokens either way). Only these are
+ * put through NFKC: the whole of a 200 KB note costs ~1.5 ms, and NFKC of these characters one by
+ * one is what it would do to them.
+ */
+const FOLDABLE = /[\u00b2\u00b3\u00b9\u2070-\u209f\u2100-\u214f\u2460-\u24ff\u3000\ufb00-\ufb06\ufe50-\ufe6b\uff01-\uff5e\u{1d400}-\u{1d7ff}\u{1f100}-\u{1f1ff}]/gu;
 
 /** The text as a reader sees it: invisible characters removed, then NFKC (full-width `ｇｈｐ＿` is `ghp_`). */
 export function normalizeForScan(text: string): string {
   if (!NON_ASCII.test(text)) return text;
-  return text.replace(INVISIBLE, '').normalize('NFKC');
+  INVISIBLE.lastIndex = 0;
+  const visible = INVISIBLE.test(text) ? text.replace(INVISIBLE, '') : text;
+  return visible.replace(FOLDABLE, (ch) => ch.normalize('NFKC'));
 }
 
 // secretlint's rule API, as far as brain uses it (the package ships no types of its own for it).
@@ -82,14 +93,12 @@ const PRESET_MESSAGE_KINDS: Record<string, string> = {
   AWSAccessKeyID: 'an AWS access key id',
   AWSSecretAccessKey: 'an AWS secret access key',
 };
-/**
- * Reports that are not credentials: an AWS account id identifies, it does not authenticate.
- * (secretlint-disable comments are not honoured: brain's opt-out is allow_secrets.)
- */
+/** Not credentials: an AWS account id identifies, it does not authenticate. */
 const IGNORED_MESSAGES = new Set(['AWSAccountID']);
+/** secretlint-disable comments are not honoured: brain's opt-out is allow_secrets. */
 const SKIPPED_RULES = new Set(['@secretlint/secretlint-rule-filter-comments']);
-/** Access key ids too (off in secretlint by default): with one, half a credential is already out. */
-const PRESET_OPTIONS: Record<string, Record<string, unknown>> = { '@secretlint/secretlint-rule-aws': { enableIDScanRule: true } };
+/** Options per rule (none today: access key ids are a rule of brain's, see secret-rules.ts). */
+const PRESET_OPTIONS: Record<string, Record<string, unknown>> = {};
 
 /** One scan's reports; the rules are created once and report into whichever scan is running. */
 let reports: { rule: string; messageId: string; range: [number, number] }[] = [];
@@ -167,11 +176,27 @@ function hasToken(text: string): boolean {
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One alternation of literals, longest first, so that `sk-ant-` is found where `sk-` also is. */
+const alternation = (words: string[]) => [...new Set(words)].sort((a, b) => b.length - a.length).map(escape).join('|');
+
 /**
- * Any context rule's keyword. Only these are looked for in every text: one alternation of the 15
- * costs ~2.5 µs on 500 characters of prose, one of all ~60 keywords (token prefixes included) ~10.
+ * Any context rule's keyword. Only these are looked for in every text: an alternation of these 15
+ * costs ~2.5 µs on 500 characters of prose, one of all ~60 keywords (token prefixes too) ~10.
+ * Context rules' patterns start at their keyword, so once one is present they all just run.
  */
-const KEYWORD_GATE = new RegExp([...new Set(CONTEXT_RULES.flatMap((r) => r.keywords))].map(escape).join('|'), 'i');
+const KEYWORD_GATE = new RegExp(alternation(CONTEXT_RULES.flatMap((r) => r.keywords)), 'i');
+/**
+ * The token rules' keywords, found in one pass once a text holds a token: per-rule `includes`
+ * read a 200 KB note ~60 times over (~10 ms).
+ */
+const TOKEN_KEYWORDS = new RegExp(alternation(TOKEN_RULES.flatMap((r) => r.keywords)), 'gi');
+
+function tokenRulesFor(text: string): SecretRule[] {
+  const found = new Set<string>();
+  for (const m of text.matchAll(TOKEN_KEYWORDS)) found.add(m[0].toLowerCase());
+  const present = [...found];
+  return TOKEN_RULES.filter((rule) => rule.keywords.length === 0 || rule.keywords.some((k) => present.some((f) => f.includes(k))));
+}
 
 function matches(rule: SecretRule, text: string): boolean {
   rule.pattern.lastIndex = 0;
@@ -186,6 +211,22 @@ function matches(rule: SecretRule, text: string): boolean {
   return false;
 }
 
+/** A PEM block's last line, which holds no token but which the preset's private-key rule needs. */
+const PEM_END = '-----END';
+
+/**
+ * The lines of a long text that can hold a token match: those with a token (hasToken) and PEM
+ * end lines. The preset and the token rules read only these: every token format fits on a line
+ * (a PEM block is its lines), and on a 200 KB note the preset alone costs ~3-6 ms over all of it.
+ */
+function tokenLines(text: string): string {
+  if (text.length < 4096) return text;
+  return text
+    .split('\n')
+    .filter((line) => hasToken(line) || line.includes(PEM_END))
+    .join('\n');
+}
+
 /** The kind of credential the text seems to contain ("a GitHub token"), or undefined. Never the value. */
 export function findSecret(raw: string): string | undefined {
   const text = normalizeForScan(raw);
@@ -193,16 +234,13 @@ export function findSecret(raw: string): string | undefined {
   const keywords = KEYWORD_GATE.test(text);
   if (!tokens && !keywords) return undefined;
   if (tokens) {
-    const kind = scanPreset(text);
+    const candidates = tokenLines(text);
+    const kind = scanPreset(candidates);
     if (kind) return kind;
-  }
-  const lower = text.toLowerCase();
-  const runs = (rule: SecretRule) => rule.keywords.length === 0 || rule.keywords.some((k) => lower.includes(k));
-  if (tokens) {
-    for (const rule of TOKEN_RULES) if (runs(rule) && matches(rule, text)) return rule.kind;
+    for (const rule of tokenRulesFor(candidates)) if (matches(rule, candidates)) return rule.kind;
   }
   if (keywords) {
-    for (const rule of CONTEXT_RULES) if (runs(rule) && matches(rule, text)) return rule.kind;
+    for (const rule of CONTEXT_RULES) if (matches(rule, text)) return rule.kind;
   }
   return undefined;
 }
