@@ -85,6 +85,7 @@ function secrets(): [string, string][] {
   add('password yaml', () => `password: ${password()}`, 3);
   add('password env', () => `${pick(['DB_PASSWORD', 'MYSQL_ROOT_PASSWORD', 'REDIS_PASS', 'SMTP_PASSWORD'])}=${password()}`, 3);
   add('password json', () => JSON.stringify({ user: 'admin', password: password() }), 2);
+  add('password, short name', () => `${pick(['pw', 'pwd', 'db_pass', 'passwd'])}: ${password()}`, 2);
   add('password prose', () => `${pick(['my bank password is', 'the wifi password is', 'the password for the staging db is', 'her email password was'])} ${password()}`, 4);
   add('password flag', () => `mysqldump --user=root --password=${password()} shop > dump.sql`, 2);
   add('url credentials', () => `${pick(['postgres', 'mysql', 'amqp', 'redis', 'mongodb+srv'])}://app:${password().replace(/[#%&/@:]/g, 'x')}@db.internal:5432/app`, 4);
@@ -201,6 +202,20 @@ function lookAlikes(): [string, string][] {
     'The signature check uses Ed25519 over the canonical JSON.',
     'Signing key rotation happens quarterly; the key id is in the JWKS.',
     'sig=1 means the signal handler ran',
+    'signature = 3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b',
+    'X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+    'tests pass: 100%',
+    'author: Jane Roe <jane@example.com>',
+    'tokenizer: cl100k_base',
+    'keyId: 7f3a9c2e-5b1d-4e8f-9a6c-2d4b8e1f3a7c',
+    'private_key_path: /etc/ssl/private/server.key',
+    'ssh_key: ~/.ssh/id_ed25519',
+    'The wifi password is on the fridge.',
+    'API key rotation: every 90 days',
+    'secret: the launch date moves to March',
+    'commit message: fix auth: handle expired sessions',
+    'encryption_key: AES-256',
+    'api_key: see the 1Password item "Stripe prod"',
     'https://www.example.com/search?q=secret+management&page=2',
     'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseV9ub3RfYV9zZWNyZXRfanVzdF9ib3lz jane@laptop',
     'The Discord server for the team is discord.gg/acme-eng.',
@@ -238,7 +253,7 @@ describe('the labelled set', () => {
     console.info(
       `secret detector: recall ${(recall * 100).toFixed(1)}% (${positives.length - missed.length}/${positives.length} secrets, ${new Set(positives.map(([l]) => l)).size} kinds), ` +
         `false positives ${(fpRate * 100).toFixed(1)}% (${refused.length}/${negatives.length} look-alikes)` +
-        (missed.length ? `\n  missed: ${missed.map(([label]) => label).join(', ')}` : '') +
+        (missed.length ? `\n  missed: ${missed.map(([label, t]) => label + ' ' + JSON.stringify(t)).join(', ')}` : '') +
         (refused.length ? `\n  refused: ${refused.map(([text, kind]) => `${JSON.stringify(text.slice(0, 60))} as ${kind}`).join('; ')}` : ''),
     );
     expect(recall).toBeGreaterThanOrEqual(0.95);

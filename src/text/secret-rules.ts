@@ -31,7 +31,8 @@ function nameWords(name: string): string[] {
 }
 
 const PASSWORD_NOUNS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'passcode', 'pass', 'pw']);
-const SECRET_NOUNS = new Set(['secret', 'token', 'apikey', 'credential', 'credentials', 'auth', 'sig', 'signature']);
+/** Not `signature` or `sig`: a webhook signature or a hash is computed from a secret, not one. */
+const SECRET_NOUNS = new Set(['secret', 'token', 'apikey', 'credential', 'credentials', 'auth']);
 /** What may stand before "key" for the key to be a secret: `api_key`, `AccountKey`, not `sort_key`. */
 const KEY_QUALIFIERS = new Set([
   'api', 'access', 'secret', 'private', 'account', 'signing', 'encryption', 'master', 'client', 'app', 'auth',
@@ -43,7 +44,8 @@ function nameClass(name: string): 'password' | 'token' | undefined {
   const words = nameWords(name);
   const last = words[words.length - 1];
   if (last === undefined) return undefined;
-  if (PASSWORD_NOUNS.has(last)) return last === 'pass' || last === 'pw' ? (words.length > 1 ? 'password' : undefined) : 'password';
+  // `pass` alone is too often a test result ("pass: 100%"); `db_pass` is a password.
+  if (PASSWORD_NOUNS.has(last)) return last === 'pass' && words.length === 1 ? undefined : 'password';
   if (SECRET_NOUNS.has(last)) return 'token';
   if (last === 'key' && words.length > 1 && KEY_QUALIFIERS.has(words[words.length - 2])) return 'token';
   return undefined;
@@ -62,18 +64,18 @@ function nameAt(text: string, start: number, matched: string): string {
 /**
  * `password: hunter2`, `DB_PASSWORD=...`, `"api_key": "..."`, `AccountKey=...;`, `--password=...`,
  * `x-api-key: ...`. The name ends in a word that announces a secret (nameClass); the value after
- * `:`, `=`, `=>` or `:=` (quoted or not, up to a space, quote, `;`, `,` or `&`, which end a
- * value in connection strings and query strings) must then look like one. The pattern starts at the
+ * `:`, `=`, `=>` or `:=` (quoted or not) must then look like one. The pattern starts at the
  * keyword (a literal the regex engine finds fast) and the name is read back from there.
  */
 const ASSIGNMENT: SecretRule = {
   id: 'assignment',
   kind: 'a password or secret assignment',
-  keywords: ['pass', 'pwd', 'pw', 'secret', 'token', 'key', 'credential', 'auth', 'sig'],
-  pattern: /(pass(?:word|wd|phrase|code)?|pwd|pw|secret|token|key|credentials?|auth|sig(?:nature)?)([\w-]{0,30})["']?\s*(?:=>|:=|[:=])\s*["'`]?([^\s"'`<>;,&]{1,512})/gi,
+  keywords: ['pass', 'pwd', 'pw', 'secret', 'token', 'key', 'credential', 'auth'],
+  pattern: /(pass(?:word|wd|phrase|code)?|pwd|pw|secret|token|key|credentials?|auth)([\w-]{0,30})["']?\s*(?:=>|:=|[:=])\s*["'`]?([^\s"'`<>]{1,512})/gi,
   check(_value, m, text) {
     const cls = nameClass(nameAt(text, m.index, m[1] + m[2]));
-    const value = trimValue(m[3]);
+    // A connection or query string goes on with `;Server=...` or `&user=...`: that is not the value.
+    const value = trimValue(m[3].replace(/[;&,][A-Za-z_ ]*=.*$/, ''));
     if (cls === 'password') return looksLikePassword(value);
     if (cls === 'token') return looksRandom(value, 16);
     return false;
@@ -167,13 +169,12 @@ const token = (id: string, kind: string, keywords: string[], pattern: RegExp, ch
 
 /** Token formats that secretlint's recommended preset lacks (or matches only in their newest form). */
 const FORMATS: SecretRule[] = [
-  // secretlint has this behind an option that also reports account ids, which are not secret.
-  token('aws-access-key-id', 'an AWS access key id', ['akia', 'asia', 'a3t', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva'], /\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b/g, (v) => !v.endsWith('EXAMPLE')),
   token('stripe', 'a Stripe key', ['sk_live_', 'rk_live_', 'sk_test_', 'rk_test_', 'whsec_'], /\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/]{32,})/g),
   token('google-api-key', 'a Google API key', ['aiza'], /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g),
   token('google-oauth-secret', 'a Google OAuth client secret', ['gocspx-'], /\bGOCSPX-[A-Za-z0-9_-]{28}(?![A-Za-z0-9_-])/g),
+  // secretlint's rule takes no '-' in the first part and one in the second; keys are base64url.
+  token('sendgrid', 'a SendGrid API key', ['sg.'], /\bSG\.[\w-]{22}\.[\w-]{43}(?![\w-])/g),
   token('jwt', 'a JSON Web Token', ['eyj'], /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}/g),
-  token('azure-ad-secret', 'an Azure AD client secret', ['q~'], /(?<![\w~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])/g),
   token('pypi', 'a PyPI token', ['pypi-'], /\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}/g),
   token('twilio', 'a Twilio API key', [], /\bSK[0-9a-f]{32}\b/g),
   token('telegram', 'a Telegram bot token', [':aa'], /\b\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])/g),
@@ -199,7 +200,18 @@ const FORMATS: SecretRule[] = [
   token('sk-key', 'an API key', ['sk-'], /sk-(?:[a-z]{2,8}-)?([A-Za-z0-9_-]{32,})/g, (v, m, text) => !/[A-Za-z0-9]/.test(text[m.index - 1] ?? '') && looksRandom(v, 32)),
 ];
 
+/**
+ * Formats that a token gate would miss: AWS access key ids are base32 and one in 28 has no digit;
+ * Azure AD secrets are cut into short runs by '~' and '.'. Their literals are rare in prose.
+ * (secretlint has access key ids behind an option that also reports account ids, which are not
+ * secret.)
+ */
+const UNGATED_FORMATS: SecretRule[] = [
+  token('aws-access-key-id', 'an AWS access key id', ['akia', 'asia', 'a3t', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva'], /\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b/g, (v) => !v.endsWith('EXAMPLE')),
+  token('azure-ad-secret', 'an Azure AD client secret', ['q~'], /(?<![\w~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])/g),
+];
+
 /** Rules found by the words around a value: run when the text contains one of their keywords. */
-export const CONTEXT_RULES: SecretRule[] = [ASSIGNMENT, PASSWORD_IN_PROSE, PASSWORD_FLAG, BEARER, BASIC_AUTH, GO_DSN, AZURE_SAS];
+export const CONTEXT_RULES: SecretRule[] = [ASSIGNMENT, PASSWORD_IN_PROSE, PASSWORD_FLAG, BEARER, BASIC_AUTH, GO_DSN, AZURE_SAS, ...UNGATED_FORMATS];
 /** Rules whose every match holds a URL, a PEM header or a long token: run only on text with one. */
 export const TOKEN_RULES: SecretRule[] = [URL_CREDENTIALS, PRIVATE_KEY, ...FORMATS];

@@ -29,7 +29,8 @@ const STAND_IN_WORDS = new Set([
  * `...EXAMPLE` keys, or a word from STAND_IN_WORDS.
  */
 export function isPlaceholder(value: string): boolean {
-  if (/^[<${%[(]/.test(value) || /[>}\]]$/.test(value)) return true;
+  // Templates and variables: ${X}, $(cmd), {{ x }}, {% x %}, <x>, [X], $X, %X%, ...{x}.
+  if (/^(?:\$\{|\$\(|\{\{|\{%|<|\[)|[>}\]]$/.test(value) || /^\$[A-Za-z_]\w*$/.test(value) || /^%[\w.]+%$/.test(value)) return true;
   if (/(?:x{4,}|\*{3,}|\.{3,}|…|•{3,})/i.test(value)) return true;
   const lower = value.toLowerCase();
   if (/example|placeholder|redacted|changeme|dummy|here$|^your[-_]|^my[-_]|^some[-_]|^insert[-_]|^replace[-_]|^enter[-_]/.test(lower)) return true;
@@ -51,9 +52,12 @@ export function isCodeReference(value: string): boolean {
   );
 }
 
-/** A path or an address, which names where a secret is kept rather than holding it. */
+/**
+ * A path or an address, which names where a secret is kept rather than holding it. An absolute
+ * path must start with a directory name (`/etc/`, `/run/`, `/Users/`): base64 may start with "/".
+ */
 function isLocation(value: string): boolean {
-  return /^(?:\.{0,2}\/|~\/|[a-z][a-z0-9+.-]*:\/\/)/i.test(value);
+  return /^(?:\.{1,2}\/|~\/|\/(?:[a-z]{2,}|Users|Volumes|Library)\/|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/.test(value);
 }
 
 /**
@@ -82,11 +86,12 @@ export function looksRandom(value: string, minLength = 16): boolean {
 
 /**
  * Looks chosen as a password: 4 to 200 characters, not a stand-in or a reference, with a digit or
- * a symbol in it ("hunter2", "Tr0ub4dor&3"). Letters alone are left alone: after "password is"
- * they are far more often an adjective ("required", "incorrect") than a password.
+ * a symbol in it ("hunter2", "Tr0ub4dor&3") or random-looking case ("izCBqEsKOLxLu"). Other
+ * letters alone are left alone: after "password is" they are far more often an adjective
+ * ("required", "incorrect") than a password.
  */
 export function looksLikePassword(value: string): boolean {
   if (value.length < 4 || value.length > 200) return false;
   if (isPlaceholder(value) || isCodeReference(value) || isLocation(value)) return false;
-  return /\d|[^A-Za-z0-9\-_.]/.test(value);
+  return /\d|[^A-Za-z0-9\-_.]/.test(value) || (value.match(/[a-z][A-Z]/g)?.length ?? 0) >= 3;
 }
