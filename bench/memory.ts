@@ -35,6 +35,8 @@ import {
   type Timed,
 } from './lib.js';
 import { COMBINED_CASES, NEEDLES, NOTE_NEEDLES, relevancePairs } from './relevance.js';
+import { secretCheckTable } from './secrets.js';
+import { findSecret } from '../src/text/secrets.js';
 
 const require = createRequire(import.meta.url);
 
@@ -63,9 +65,13 @@ export function queriesFrom(docs: Doc[], n: number, seed = 7): string[] {
   return out;
 }
 
+/**
+ * The timed calls run the credential check like any remember; the few man pages that show example
+ * credentials (`--password=123456`, `user:password@` URLs) say allow_secrets, as a user storing
+ * them on purpose would.
+ */
 function rememberArgs(doc: Doc) {
-  // allow_secrets: a few man pages show example credentials (proxy URLs with user:password@).
-  return { key: doc.key, content: doc.text, type: 'reference', tags: [doc.section], allow_secrets: true };
+  return { key: doc.key, content: doc.text, type: 'reference', tags: [doc.section], allow_secrets: findSecret(doc.text) !== undefined };
 }
 
 /** Loads documents with several calls in flight (as a busy client would), returns docs/s. */
@@ -309,6 +315,7 @@ const section: BenchSection = {
     const timed = ctx.quick ? 300 : 1_000;
     const corpus = loadCorpus(large + timed);
     console.log(`corpus: ${corpus.length} paragraphs of man pages / Python docstrings (avg ${Math.round(corpus.reduce((a, d) => a + d.text.length, 0) / corpus.length)} chars)`);
+    secretCheckTable(corpus);
 
     const floorServer = await startFloor();
     const b10 = await benchBrain(corpus, small, { timed, quality: true, floor: floorServer.peer.client });

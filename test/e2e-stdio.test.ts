@@ -110,7 +110,7 @@ describe('stdio server', () => {
     expect(await callError(c, 'remember', { content: 'x', colour: 'red' })).toMatch(/unknown field "colour"/);
     expect(await callError(c, 'remember', {})).toMatch(/"content" is required/);
     expect(await callError(c, 'remember', { content: 'y'.repeat(300 * 1024) })).toMatch(/limit is 262144/);
-    expect(await callError(c, 'remember', { content: 'token ghp_' + 'a'.repeat(36) })).toMatch(/GitHub token.*allow_secrets/);
+    expect(await callError(c, 'remember', { content: 'token ghp_' + 'Zk3q9XvB2mLp7RtY4wNc8HdJ6sFa1GeU0iOb' })).toMatch(/GitHub token.*allow_secrets/);
     expect(await callError(c, 'recall', { cursor: 'not-a-cursor' })).toMatch(/cursor.*not valid/);
     expect(await callError(c, 'forget', { before: '12', confirm: true })).toMatch(/ISO 8601/);
     expect(await callError(c, 'forget', { type: 'general' })).toMatch(/would forget 1 memory.*confirm/);

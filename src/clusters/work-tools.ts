@@ -5,6 +5,7 @@
 // error instead of being ignored.
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
+import { refuseSecrets } from '../core/secrets.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import { MAX_LIST } from './board.js';
 import { MAX_PAGE, PRIORITIES } from './mailbox.js';
@@ -16,7 +17,7 @@ const TASK_ACTIONS = ['post', 'claim', 'heartbeat', 'complete', 'fail', 'get', '
 
 /** Fields each action takes besides `action` (and, for message, `agent`); the first list is required. */
 const MESSAGE_FIELDS: Record<(typeof MESSAGE_ACTIONS)[number], [string[], string[]]> = {
-  send: [['subject'], ['to', 'to_role', 'broadcast', 'body', 'context', 'priority']],
+  send: [['subject'], ['to', 'to_role', 'broadcast', 'body', 'context', 'priority', 'allow_secrets']],
   inbox: [[], ['include', 'cursor', 'limit']],
   ack: [['ids'], []],
   history: [['with'], ['cursor', 'limit']],
@@ -43,6 +44,12 @@ function checkFields(tool: string, action: string, args: Record<string, unknown>
 // Bounds that the service checks with a sentence of its own are left out of the schemas: each
 // "minimum"/"maximum"/"maxLength" costs every conversation about 20 bytes of tools/list.
 const json = z.unknown().optional();
+/**
+ * The opt-out of the credential check (core/secrets.ts), in fewer bytes than other tools' wording.
+ * Only messages are checked: task payloads and results would need the field on `task` too, 71
+ * bytes more than the area's 5 KB of tools/list allows.
+ */
+const allowSecrets = z.boolean().optional().describe('Store secrets anyway.');
 const priority = z.enum(PRIORITIES).optional();
 function whole(field: string, n: number | undefined, min = 1, max = Number.MAX_SAFE_INTEGER) {
   if (n !== undefined && !(Number.isSafeInteger(n) && n >= min && n <= max)) {
@@ -67,7 +74,7 @@ export function workTools(clusters: ClusterService): AnyTool[] {
     name: 'message',
     title: 'Agent messages',
     description:
-      "Messages between a cluster's agents, as agent: send (to, to_role, broadcast), inbox, ack, history.",
+      "Cluster agents' mail, as agent: send (to, to_role, broadcast), inbox, ack, history.",
     kind: 'write',
     input: {
       action: z.enum(MESSAGE_ACTIONS).describe('Action.'),
@@ -84,6 +91,7 @@ export function workTools(clusters: ClusterService): AnyTool[] {
       include: z.enum(['pending', 'all']).optional().describe('inbox: all adds acknowledged.'),
       cursor: z.string().optional().describe("Last page's next_cursor."),
       limit: z.number().optional().describe('Page size (10, max 50).'),
+      allow_secrets: allowSecrets,
     },
     output: {
       id: z.number().optional(),
@@ -101,6 +109,7 @@ export function workTools(clusters: ClusterService): AnyTool[] {
       for (const id of args.ids ?? []) whole('ids', id);
       whole('limit', args.limit, 1, MAX_PAGE);
       const mail = clusters.messages;
+      if (!args.allow_secrets) refuseSecrets({ subject: args.subject, body: args.body, context: args.context });
       switch (args.action) {
         case 'send':
           return mail.send({

@@ -2,6 +2,7 @@
 // creates or edits, `delete_event` removes. Three tools so each carries honest annotations.
 import { z } from 'zod';
 import { NotFoundError, UserError } from '../core/errors.js';
+import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
 import { dateArg, isoTime } from '../core/time.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import { parseQuery } from '../text/query.js';
@@ -119,9 +120,11 @@ export function eventTools(events: EventsService): AnyTool[] {
       message: z.string().trim().min(1, 'message cannot be empty').max(4000).optional().describe('What happened (to create).'),
       source: z.string().max(200).nullable().optional().describe('Who reports it. Default: this client.'),
       details: details.nullable().optional().describe('Extra data (JSON object).'),
+      allow_secrets: allowSecretsArg,
     },
     output: { id: z.number(), created: z.boolean(), updated_at: z.string() },
     handle(args, ctx) {
+      if (!args.allow_secrets) refuseSecrets({ message: args.message, details: args.details, source: args.source });
       if (args.id === undefined) {
         if (!args.type || !args.message) throw new UserError('To create an event, give "type" and "message" (or "id" to update one).');
         const row = events.create({

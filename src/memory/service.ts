@@ -7,8 +7,8 @@ import { databaseSizeBytes, isBusy, toDbTime, withoutWaiting, type Db } from '..
 import { NotFoundError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { refuseSecrets } from '../core/secrets.js';
 import { parseQuery, type Query } from '../text/query.js';
-import { findSecret } from './secrets.js';
 import { latestChange, LiveIndex, pruneChanges } from './live-index.js';
 import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
@@ -167,14 +167,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
           `content is ${bytes} bytes; the limit is ${opts.maxContentBytes} (BRAIN_MAX_CONTENT_KB). Split it into several memories, or store long text as a note.`,
         );
       }
-      if (!args.allowSecrets) {
-        const secret = findSecret(args.content) ?? (args.key ? findSecret(args.key) : undefined);
-        if (secret) {
-          throw new UserError(
-            `content looks like it contains ${secret}; memories are read back in future conversations, so brain does not store credentials. Remove the secret, or call again with "allow_secrets": true if storing it is intended.`,
-          );
-        }
-      }
+      if (!args.allowSecrets) refuseSecrets({ content: args.content, key: args.key, tags: args.tags });
       const result = store.upsertMemory(db, args);
       recallIndex.changed();
       cache.upsert(result.row);

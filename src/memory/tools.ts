@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { dateArg, isoTime } from '../core/time.js';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg } from '../core/scope.js';
+import { allowSecretsArg } from '../core/secrets.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import { parseQuery } from '../text/query.js';
 import { snippetOf } from '../text/snippet.js';
@@ -175,7 +176,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       importance: z.number().min(0, 'importance is between 0 and 1').max(1, 'importance is between 0 and 1').default(0.5).describe('0..1; 0.8+ starts in the hot tier.'),
       project: writeProjectArg,
       ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget automatically after this many seconds.'),
-      allow_secrets: z.boolean().default(false).describe('Set true only to store text that looks like a credential on purpose.'),
+      allow_secrets: allowSecretsArg,
     },
     output: {
       id: z.number(),

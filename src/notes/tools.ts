@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, writeProjectArg, ALL } from '../core/scope.js';
+import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
 import { defineTool, type AnyTool, type SessionState } from '../core/tool.js';
 import { summary, type NotesService } from './service.js';
 
@@ -49,11 +50,13 @@ export function noteTools(notes: NotesService): AnyTool[] {
       tags: z.array(tag).max(20).optional().describe('Tags (append adds to existing ones).'),
       base_hash: hash.optional().describe('The hash you last read; replace fails if the file changed since.'),
       project: writeProjectArg,
+      allow_secrets: allowSecretsArg,
     },
     output: { project: z.string(), path: z.string(), title: z.string(), hash: z.string(), created_file: z.boolean() },
     async handle(args, ctx) {
       await notes.settle();
       if (args.title === undefined && args.path === undefined) throw new UserError('Give a "title" (or a "path") for the note.');
+      if (!args.allow_secrets) refuseSecrets({ title: args.title, path: args.path, content: args.content, tags: args.tags });
       const { row, created } = notes.write({
         project: writeProject(args.project, ctx.session),
         path: args.path,

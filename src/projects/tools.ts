@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { displayProject, GLOBAL, projectName } from '../core/scope.js';
+import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
 import { defineTool, type AnyTool, type SessionState } from '../core/tool.js';
 import { MAX_ITEM_CHARS, MAX_ITEMS, type Project, type ProjectService } from './service.js';
 import { CONTEXT_KEYS } from './store.js';
@@ -67,11 +68,13 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
       remove: patch.optional().describe('Items to remove, by exact text.'),
       archived: z.boolean().optional().describe('true: archive (hidden, nothing deleted); false: restore.'),
       expected_version: z.number().int().positive().optional().describe('Fail if it changed since this version.'),
+      allow_secrets: allowSecretsArg,
     },
     output: projectOut.shape,
     handle(args, ctx) {
       const name = args.name ?? ctx.session.project;
       if (!name) throw new UserError('No active project: pass "name", or choose one with project_use or init {project}.');
+      if (!args.allow_secrets) refuseSecrets({ description: args.description, add: args.add });
       if (args.create) {
         if (args.archived !== undefined || args.remove || args.expected_version !== undefined) {
           throw new UserError('With "create": true, give only name, description and add.');
