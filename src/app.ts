@@ -5,6 +5,7 @@ import { packageVersion } from './core/version.js';
 import { createLogger, silentLogger, type Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { startCheckpointer } from './core/checkpointer.js';
+import { watchIntegrity } from './core/integrity-watch.js';
 import { createServer } from './core/server.js';
 import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
@@ -109,6 +110,14 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   // A serving process checkpoints the WAL from a worker thread, off its commits (checkpointer.ts);
   // a one-shot command has no requests to keep fast.
   const checkpointer = mode !== 'oneshot' ? startCheckpointer(db, logger) : undefined;
+  // A file too large to check before start-up is checked while serving; damage stops every write.
+  const integrity =
+    mode !== 'oneshot'
+      ? watchIntegrity(db, {
+          onDamage: (err) => logger.error(err.message),
+          onSkipped: (reason) => logger.warn(reason),
+        })
+      : undefined;
   const memories = createMemoryService({
     db,
     budget: { maxItems: config.hotTierMaxItems, maxBytes: config.hotTierMaxBytes },
@@ -266,6 +275,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       notes.close();
       void executions.close();
       checkpointer?.stop();
+      integrity?.stop();
       db.close();
     },
   };
