@@ -50,7 +50,7 @@ async function describe(err: unknown): Promise<[string, number]> {
   if (err instanceof DatabaseVersionError || err instanceof DatabaseDamagedError) return [err.message, EXIT.database];
   // Damage that shows only when a page is read (a file larger than the check at open covers).
   if (isCorruption(err)) {
-    return [`the database is damaged (${(err as Error).message}): run brain check, then restore the newest backup (brain restore FILE) or copy what is readable into a new file (brain recover)`, EXIT.database];
+    return [`the database is damaged (${(err as Error).message}): run brain check, then restore the newest backup with brain restore FILE, or copy what is readable into a new file with brain recover`, EXIT.database];
   }
   if (err instanceof DaemonStartError) return [err.message, EXIT.failed];
   const e = err as NodeJS.ErrnoException;

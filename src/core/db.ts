@@ -66,7 +66,7 @@ export class DatabaseDamagedError extends Error {
     readonly problem: string,
   ) {
     super(
-      `${file} is damaged (${problem}); brain did not write to it: restore the newest backup (brain restore FILE) or copy what is readable into a new file (brain recover)`,
+      `${file} is damaged (${problem}); brain did not write to it: restore the newest backup with brain restore FILE, or copy what is readable into a new file with brain recover`,
     );
   }
 }

@@ -77,10 +77,10 @@ export interface SwapLock {
 /**
  * Takes SQLite's exclusive lock on the database at `file` and holds it, so that no connection
  * exists while the caller swaps files, and a process starting meanwhile waits (its open then
- * notices that the path names another file, see openDatabase). Leaving WAL mode is what asks for
- * the lock: it fails with SQLITE_BUSY while any other connection is open, and it folds the WAL
- * into the file, so the copy that is kept is one complete file. A damaged file cannot be locked
- * this way; then the /proc answer (usersOf) stands alone.
+ * notices that the path names another file, see openDatabase). In exclusive locking mode the
+ * first read asks for the lock, which SQLite grants only when no other connection is open, and
+ * changes nothing in the file. The WAL is then folded in, so the copy that is kept is one whole
+ * file. A damaged file cannot be locked this way; then the /proc answer (usersOf) stands alone.
  */
 export function lockForSwap(file: string, waitMs = 2_000): SwapLock {
   const none: SwapLock = { release() {} };
@@ -89,21 +89,18 @@ export function lockForSwap(file: string, waitMs = 2_000): SwapLock {
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { fileMustExist: true, timeout: waitMs });
-    db.pragma('journal_mode = DELETE');
     db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('BEGIN EXCLUSIVE');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
     const now = fs.statSync(file);
     if (now.ino !== before.ino || now.dev !== before.dev) throw new Error(`${file} was replaced while this restore waited for it (is another restore running?); the database was not changed`);
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      // A damaged file keeps its WAL beside it (the caller moves both).
+      if (!isCorruption(err)) throw err;
+    }
     const locked = db;
-    return {
-      release() {
-        try {
-          locked.exec('ROLLBACK');
-        } finally {
-          locked.close();
-        }
-      },
-    };
+    return { release: () => locked.close() };
   } catch (err) {
     db?.close();
     if (isBusy(err)) {

@@ -180,6 +180,7 @@ function columnsOf(db: Db, table: string): string[] {
 export function recoverDatabase(dbPath: string, target: string, progress?: OperationProgress): RecoverResult {
   const started = performance.now();
   if (!fs.existsSync(dbPath)) throw new Error(`there is no database at ${dbPath} to recover`);
+  if (fs.statSync(dbPath).size === 0) throw new Error(`${dbPath} is empty (0 bytes), so there is nothing to recover; restore the newest backup instead (brain restore FILE)`);
   if (fs.existsSync(target)) throw new Error(`${target} already exists; give a new file name to recover into`);
   const dir = path.dirname(path.resolve(target));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
