@@ -195,6 +195,7 @@ export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = 
     const problem = backupProblem(tmp);
     if (problem) throw new Error(`the backup copy is not sound (${problem}); no backup was written`);
     fs.chmodSync(tmp, 0o600);
+    const bytes = fs.statSync(tmp).size;
     const file = claimName(dir, tmp, nowMs);
     if (notesPath) progress?.step('archiving the notes folder');
     const notes = notesPath ? archiveNotes(notesPath, file.replace(/\.db$/, '.notes.tar.gz')) : null;
@@ -210,7 +211,7 @@ export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = 
         removed.push(path.join(dir, name));
       }
     }
-    return { file, notes, bytes: fs.statSync(file).size, elapsed_ms: performance.now() - started, integrity: 'ok', removed };
+    return { file, notes, bytes, elapsed_ms: performance.now() - started, integrity: 'ok', removed };
   } finally {
     fs.rmSync(tmp, { force: true });
   }
