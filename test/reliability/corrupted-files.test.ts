@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
-import { checkDatabaseFile, DatabaseDamagedError, openDatabase } from '../src/core/db.js';
-import { damageOf, watchIntegrity } from '../src/core/integrity-watch.js';
-import { databaseCheck } from '../src/ops/health.js';
-import { brainEnv, CLI, tempDir, testConfig } from './helpers/brain.js';
-import { damage, type Damage } from './helpers/damage.js';
+import { createApp } from '../../src/app.js';
+import { checkDatabaseFile, DatabaseDamagedError, openDatabase } from '../../src/core/db.js';
+import { damageOf, watchIntegrity } from '../../src/core/integrity-watch.js';
+import { databaseCheck } from '../../src/ops/health.js';
+import { brainEnv, CLI, tempDir, testConfig } from '../helpers/brain.js';
+import { damage, type Damage } from '../helpers/damage.js';
+import { report } from './figures.js';
 
 function brain(args: string[], env: Record<string, string>, input = '') {
   const r = spawnSync(process.execPath, [CLI, ...args], { env, input, encoding: 'utf8', timeout: 60_000 });
@@ -67,6 +68,17 @@ describe('a damaged database at start-up', () => {
     expect(check.stderr).not.toMatch(/unexpected error|\n\s+at /);
     expect(JSON.parse(brain(['check', '--json'], env).stdout)).toMatchObject({ ok: false });
     expect(sha(env.BRAIN_DB_PATH)).toBe(before);
+    const recovered = brain(['recover', path.join(dir, 'recovered.db'), '--json'], env);
+    const rows = recovered.status === 0 ? (JSON.parse(recovered.stdout) as { tables: { memories?: { copied: number } } }).tables.memories?.copied ?? 0 : 0;
+    expect(sha(env.BRAIN_DB_PATH)).toBe(before);
+    report(`corrupted file (${kind})`, {
+      'starts refused': 2,
+      'writes into it': 0,
+      'file changed': 0,
+      'check says': 'NOT SOUND',
+      'crashes (stack traces)': 0,
+      'memories recovered': `${rows} of 2,000`,
+    });
   });
 
   it('recover copies the readable rows into a sound file that restore accepts; brain works on it', () => {
