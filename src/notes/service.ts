@@ -207,6 +207,8 @@ export function createNotesService(opts: NotesOptions) {
       const inTheWay = (err: unknown) => {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') return new UserError(`"${rel}" cannot be written: a file or folder of that name is in the way. Choose another path.`);
+        if (code === 'ENOSPC' || code === 'EDQUOT') return new UserError(`"${rel}" was not written: the disk holding the notes folder ${root} is full (${code}). Free some space, then write it again.`);
+        if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new UserError(`"${rel}" was not written: the notes folder ${root} cannot be written to (${code}). Make it writable, then write it again.`);
         return err;
       };
       let st: fs.Stats;

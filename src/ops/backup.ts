@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -378,6 +379,40 @@ export interface CheckResult {
   tables: Record<string, number>;
 }
 
+function isWritable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A read-only connection for checking, and what to do after closing it. A WAL database in a
+ * folder this process cannot write to (read-only media or mount) cannot get its shared-memory
+ * file, so SQLite cannot open it there; nothing can be writing to it either, so a copy in the
+ * temp folder is checked instead.
+ */
+function openForCheck(dbPath: string): { db: Db; cleanup(): void } {
+  let db: Db | undefined;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return { db, cleanup() {} };
+  } catch (err) {
+    db?.close();
+    if ((err as { code?: string }).code !== 'SQLITE_CANTOPEN') throw err;
+    // In a writable folder the cause is something else.
+    if (isWritable(path.dirname(path.resolve(dbPath)))) throw err;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'brain-check-'));
+    const copy = path.join(tmp, 'brain.db');
+    fs.copyFileSync(dbPath, copy);
+    if (fs.existsSync(dbPath + '-wal')) fs.copyFileSync(dbPath + '-wal', copy + '-wal');
+    return { db: new Database(copy, { readonly: true, fileMustExist: true }), cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  }
+}
+
 /**
  * A full integrity check of the database file (read-only; safe while brain runs). A damaged file
  * is a result (ok: false, with what is wrong), not an error: that is what the check is for.
@@ -387,8 +422,9 @@ export function checkDatabase(dbPath: string, progress?: OperationProgress): Che
   const header = headerProblem(dbPath);
   if (header) return { ...result, integrity: header };
   let db: Db | undefined;
+  let cleanup = () => {};
   try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
+    ({ db, cleanup } = openForCheck(dbPath));
     progress?.step('integrity_check (reads every page)');
     result.integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
     result.journal_mode = db.pragma('journal_mode', { simple: true }) as string;
@@ -412,6 +448,7 @@ export function checkDatabase(dbPath: string, progress?: OperationProgress): Che
     result.integrity = result.integrity && result.integrity !== 'ok' ? result.integrity : (err as Error).message;
   } finally {
     db?.close();
+    cleanup();
   }
   result.ok = result.integrity === 'ok' && result.foreign_key_problems === 0;
   return result;

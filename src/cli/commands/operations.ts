@@ -100,6 +100,8 @@ export const checkCommand = defineCommand({
     try {
       r = checkDatabase(config.dbPath, bar);
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') throw new CliError(`${config.dbPath} cannot be read (${message(err)}); check that it and its folder are readable by this user.`, EXIT.database);
       throw new CliError(`${config.dbPath} cannot be checked (${message(err)}); restore the newest backup (brain restore FILE).`);
     } finally {
       bar.end();
