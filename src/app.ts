@@ -24,6 +24,7 @@ import { opsTasks } from './ops/maintenance.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
 import { createScheduler, type Scheduler } from './ops/scheduler.js';
+import { getSetting, setSetting } from './ops/settings.js';
 import { sessionTasks } from './sessions/tasks.js';
 import { createProjectService, type ProjectService } from './projects/service.js';
 import { projectTools } from './projects/tools.js';
@@ -57,6 +58,9 @@ export { packageVersion };
  * - `oneshot`: CLI commands and tests: tasks run only when asked (`brain maintain`), nothing on timers.
  */
 export type AppMode = 'embedded' | 'daemon' | 'oneshot';
+
+/** When a full quick_check last found the file sound (ms), in the config table. */
+const INTEGRITY_CHECKED = 'integrity_checked_at';
 
 /**
  * What each serving mode leaves off its timers (still runnable on demand, e.g. POST /admin/backup).
@@ -110,12 +114,16 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   // A serving process checkpoints the WAL from a worker thread, off its commits (checkpointer.ts);
   // a one-shot command has no requests to keep fast.
   const checkpointer = mode !== 'oneshot' ? startCheckpointer(db, logger) : undefined;
-  // A file too large to check before start-up is checked while serving; damage stops every write.
+  // A file too large to check before start-up is checked while serving, once a day at most (by
+  // whichever process starts first: embedded ones start with every conversation); damage stops
+  // every write.
   const integrity =
     mode !== 'oneshot'
       ? watchIntegrity(db, {
           onDamage: (err) => logger.error(err.message),
           onSkipped: (reason) => logger.warn(reason),
+          due: () => !(Date.now() - Number(getSetting(db, INTEGRITY_CHECKED) ?? 0) < 86_400_000),
+          onSound: () => setSetting(db, INTEGRITY_CHECKED, String(Date.now())),
         })
       : undefined;
   const memories = createMemoryService({
