@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { isCorruption, openDatabase, type Db, type Statement } from '../core/db.js';
+import { headerProblem, isCorruption, openDatabase, type Db, type Statement } from '../core/db.js';
 import type { OperationProgress } from './backup.js';
 
 export interface TableRecovery {
@@ -34,10 +34,12 @@ function stamp(ms: number): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
 }
 
-/** brain.db -> brain.recovered-YYYYMMDD_HHMMSS.db beside it. */
+/** brain.db -> brain.recovered-YYYYMMDD_HHMMSS.db beside it (_1, _2, ... when that is taken). */
 export function defaultRecoverTarget(dbPath: string, nowMs = Date.now()): string {
-  const base = dbPath.replace(/\.db$/, '');
-  return `${base}.recovered-${stamp(nowMs)}.db`;
+  const base = `${dbPath.replace(/\.db$/, '')}.recovered-${stamp(nowMs)}`;
+  let target = `${base}.db`;
+  for (let i = 1; fs.existsSync(target); i++) target = `${base}_${i}.db`;
+  return target;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -169,6 +171,57 @@ function dropOrphans(db: Db, tables: Record<string, TableRecovery>) {
   }
 }
 
+const PAGE_SIZES = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
+
+/**
+ * Makes the copy's first 100 bytes (the SQLite header) readable again, so SQLite opens it and
+ * the rows can be reached: an overwritten header is written anew (the page size is the smallest
+ * that holds page 1's cell pointers, which sit right after the header), and a header that
+ * counts more pages than a truncated file has is told the true count (SQLite refuses such a
+ * file outright). Other damage is left for the row-by-row copy to step over.
+ */
+function repairHeader(copy: string): void {
+  const fd = fs.openSync(copy, 'r+');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 65536 + 100));
+    fs.readSync(fd, head, 0, head.length, 0);
+    const magic = Buffer.from('SQLite format 3\0', 'latin1');
+    let pageSize = head.readUInt16BE(16) === 1 ? 65536 : head.readUInt16BE(16);
+    if (!head.subarray(0, 16).equals(magic) || !PAGE_SIZES.includes(pageSize)) {
+      // Page 1's b-tree header follows the file header: its cell pointers are offsets into the page.
+      const type = head[100];
+      const cells = head.readUInt16BE(103);
+      const first = 100 + (type === 0x05 ? 12 : 8);
+      let top = 0;
+      for (let i = 0; i < cells && first + 2 * i + 1 < head.length; i++) top = Math.max(top, head.readUInt16BE(first + 2 * i));
+      pageSize = type === 0x05 || type === 0x0d ? (PAGE_SIZES.find((p) => p > top) ?? 4096) : 4096;
+      const fresh = Buffer.alloc(100);
+      magic.copy(fresh, 0);
+      fresh.writeUInt16BE(pageSize === 65536 ? 1 : pageSize, 16);
+      fresh[18] = 1; // rollback journal: no WAL is needed to read it
+      fresh[19] = 1;
+      fresh[21] = 64;
+      fresh[22] = 32;
+      fresh[23] = 32;
+      fresh.writeUInt32BE(1, 24); // change counter, equal to "version valid for" below
+      fresh.writeUInt32BE(1, 40); // schema cookie
+      fresh.writeUInt32BE(4, 44); // schema format
+      fresh.writeUInt32BE(1, 56); // UTF-8
+      fresh.writeUInt32BE(1, 92);
+      fresh.writeUInt32BE(3_040_000, 96);
+      fresh.copy(head, 0);
+    }
+    const pages = Math.ceil(size / pageSize);
+    if (head.readUInt32BE(28) !== pages) head.writeUInt32BE(pages, 28);
+    head.writeUInt32BE(head.readUInt32BE(24), 92);
+    fs.writeSync(fd, head, 0, 100, 0);
+    if (size % pageSize) fs.ftruncateSync(fd, pages * pageSize);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function columnsOf(db: Db, table: string): string[] {
   return (db.pragma(`table_info(${quote(table)})`) as { name: string }[]).map((c) => c.name);
 }
@@ -190,6 +243,7 @@ export function recoverDatabase(dbPath: string, target: string, progress?: Opera
     const copy = path.join(work, 'damaged.db');
     fs.copyFileSync(dbPath, copy);
     if (fs.existsSync(dbPath + '-wal')) fs.copyFileSync(dbPath + '-wal', copy + '-wal');
+    if (headerProblem(copy)) repairHeader(copy);
     const src = new Database(copy, { readonly: true, fileMustExist: true });
     const made = path.join(work, 'recovered.db');
     const tables: Record<string, TableRecovery> = {};
