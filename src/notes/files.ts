@@ -115,14 +115,7 @@ export function installStaged(tmp: string, file: string, exclusive: boolean): In
   };
 }
 
-/** Writes a whole file or nothing (stageFile, then installStaged, kept at once). */
-export function writeFileAtomic(file: string, text: string, exclusive: boolean): fs.Stats {
-  const { tmp } = stageFile(file, text);
-  installStaged(tmp, file, exclusive).keep();
-  return fs.statSync(file);
-}
-
-export function removeFile(file: string): void {
+function removeFile(file: string): void {
   fs.rmSync(file, { force: true });
   fsyncDir(path.dirname(file));
 }
