@@ -196,6 +196,7 @@ describe('output for people and --json for scripts', () => {
     const backup = check(['backup'], /^backup: .*brain_\d{8}_\d{6}(_1)?\.db \(.*integrity_check ok/);
     expect(backup).toMatchObject({ integrity: 'ok' });
     expect(check(['restore', backup.file as string], /restored .* from .*\(integrity_check ok\)\nthe database it replaced is kept at/)).toMatchObject({ integrity: 'ok' });
+    expect(check(['recover'], /^recovered .* into .*\.recovered-\d{8}_\d{6}(_1)?\.db \(integrity_check ok, .*\n +memories +2 rows$/m)).toMatchObject({ integrity: 'ok', tables: { memories: { copied: 2, damaged: 0 } } });
     const file = path.join(dir, 'all.jsonl');
     expect(check(['export', file], /^$/)).toEqual({ file, records: 2 });
     expect(check(['import', file], /^imported .*all\.jsonl \(brain format\): 0 created, 0 updated, 2 skipped/)).toMatchObject({ format: 'brain', skipped: 2 });

@@ -4,7 +4,7 @@ import { packageVersion } from '../core/version.js';
 import { defineCommand, type Command } from './command.js';
 import { blueprintGroup } from './commands/blueprints.js';
 import { exportCommand, importCommand, rebalanceCommand, statsCommand } from './commands/memories.js';
-import { backupCommand, checkCommand, doctorCommand, maintainCommand, maintenanceGroup, restoreCommand } from './commands/operations.js';
+import { backupCommand, checkCommand, doctorCommand, maintainCommand, maintenanceGroup, recoverCommand, restoreCommand } from './commands/operations.js';
 import { connectCommand, serveCommand, stdioCommand } from './commands/session.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { columns, helpText } from './help.js';
@@ -60,6 +60,7 @@ export const program: Command = defineCommand({
     backupCommand,
     restoreCommand,
     checkCommand,
+    recoverCommand,
     maintainCommand,
     maintenanceGroup,
     doctorCommand,
