@@ -98,19 +98,22 @@ describe.skipIf(!have)('dashboard and alerts in a real Prometheus', () => {
     return out;
   }
 
-  /** Waits until Prometheus has scraped brain and run every rule group at least `n` times after `since` (unix s). */
-  async function settledAfter(since: number, n = 3) {
+  /**
+   * Waits until Prometheus has scraped brain `n` times after `since` (unix s) and run every rule
+   * group after its n-th scrape; returns the time of the newest scrape.
+   */
+  async function settledAfter(since: number, n = 3): Promise<number> {
+    let newest = 0;
     await waitFor(`${n} scrapes and rule evaluations after ${since}`, async () => {
-      const scrapes = await query(`count_over_time(up{job="brain"}[1m])`);
-      const groups = await api<{ groups: { name: string; lastEvaluation: string; interval: number }[] }>('/api/v1/rules');
-      const lastScrape = await query(`timestamp(up{job="brain"})`);
-      return (
-        scrapes.length === 1 &&
-        Number(lastScrape[0]?.value[1]) > since + n &&
-        groups.groups.length > 0 &&
-        groups.groups.every((g) => Date.parse(g.lastEvaluation) / 1000 > since + n)
-      );
+      const window = Math.floor(Date.now() / 1000 - since);
+      if (window < 1) return false;
+      const scrapes = await query(`count_over_time(up{job="brain"}[${window}s])`);
+      if (!(Number(scrapes[0]?.value[1]) >= n)) return false;
+      newest = Number((await query('timestamp(up{job="brain"})'))[0].value[1]);
+      const groups = await api<{ groups: { lastEvaluation: string }[] }>('/api/v1/rules');
+      return groups.groups.length > 0 && groups.groups.every((g) => Date.parse(g.lastEvaluation) / 1000 > newest);
     }, 30_000);
+    return newest;
   }
 
   beforeAll(async () => {
@@ -148,9 +151,7 @@ describe.skipIf(!have)('dashboard and alerts in a real Prometheus', () => {
   }, 30_000);
 
   it('fresh service: only the panels listed as empty have no data, and no alert is pending or firing', async () => {
-    const started = Math.floor(Date.now() / 1000);
-    await settledAfter(started);
-    const at = Math.floor(Date.now() / 1000) - 1;
+    const at = await settledAfter(Date.now() / 1000);
     expect(await emptyPanels(at)).toEqual(EMPTY_WHEN_FRESH);
     expect(await alertsMatching(at)).toEqual([]);
     // No backup exists yet (the gauge is 0): the backup alerts are quiet, the panel says "none yet".
@@ -179,7 +180,7 @@ describe.skipIf(!have)('dashboard and alerts in a real Prometheus', () => {
       const run = await call<{ status: string }>(c, 'execute', { code: 'print(6 * 7)' });
       expect(run.status).toBe('succeeded');
     }
-    const at = Math.floor(Date.now() / 1000);
+    const at = Date.now() / 1000;
     await c.close();
     await settledAfter(at);
     expect(await emptyPanels(at)).toEqual([]);
