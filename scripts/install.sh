@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install brain from this checkout on Debian/Ubuntu: system packages, npm dependencies, build,
 # and a `brain` command on the PATH. Safe to run again.
+# --service: then install it as the system service as well (scripts/install-service.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,3 +37,6 @@ case ":$PATH:" in *":$bindir:"*) ;; *) echo "brain install: add $bindir to your 
 # brain running as root sandboxes code as an unprivileged user: create it (idempotent).
 if [ "$(id -u)" -eq 0 ]; then scripts/setup-sandbox.sh; fi
 "$bindir/brain" doctor || true
+
+# --service: the system service, from the build above (a separate script: see its header).
+if [ "${1:-}" = "--service" ]; then exec scripts/install-service.sh; fi

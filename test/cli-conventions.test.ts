@@ -204,6 +204,7 @@ describe('output for people and --json for scripts', () => {
     expect(check(['blueprint', 'validate', blueprint], /a valid blueprint\nid: +software-team/)).toMatchObject({ valid: true, id: 'software-team' });
     expect(check(['blueprint', 'save', blueprint], /saved blueprint software-team as revision 1|blueprint software-team is unchanged/)).toMatchObject({ id: 'software-team', revision: 1 });
     expect(check(['blueprint', 'list'], /^software-team r1 +Software team/)).toEqual([expect.objectContaining({ id: 'software-team' })]);
+    expect(check(['audit'], /^brain audit of the last 7 day\(s\)[\s\S]*\nno findings\n$/)).toMatchObject({ days: 7, findings: [] });
     const doctor = check(['doctor'], /^ok +node: Node/m) as { ready: boolean; checks: { name: string; ok: boolean }[] };
     expect(doctor.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'sqlite', 'database']));
 

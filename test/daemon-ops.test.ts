@@ -97,7 +97,10 @@ describe('metrics side port', () => {
     expect(get(after, 'brain_health_status{check="database"}')).toBe(1);
     expect(get(after, 'brain_events_total{type="brain.start",severity="info"}')).toBe(1);
     expect([...after.keys()].some((k) => k.startsWith('brain_build_info{'))).toBe(true);
-    expect(get(after, 'brain_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(get(after, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    // Node's default metrics keep their standard names; brain's own are all brain_*.
+    expect([...after.keys()].some((k) => k.startsWith('brain_process_') || k.startsWith('brain_nodejs_'))).toBe(false);
+    expect(get(after, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
     expect(get(after, 'brain_executions_total{status="succeeded"}') - get(before, 'brain_executions_total{status="succeeded"}')).toBe(1);
     expect(get(after, 'brain_mcp_request_duration_seconds_count{tool="execute",status="ok"}')).toBe(1);
     expect(get(after, 'brain_execution_queue_size')).toBe(0);

@@ -2,6 +2,7 @@
 // version and shell completion, which are made from the tree itself.
 import { packageVersion } from '../core/version.js';
 import { defineCommand, type Command } from './command.js';
+import { auditCommand } from './commands/audit.js';
 import { blueprintGroup } from './commands/blueprints.js';
 import { exportCommand, importCommand, rebalanceCommand, statsCommand } from './commands/memories.js';
 import { backupCommand, checkCommand, doctorCommand, maintainCommand, maintenanceGroup, recoverCommand, restoreCommand } from './commands/operations.js';
@@ -64,6 +65,7 @@ export const program: Command = defineCommand({
     maintainCommand,
     maintenanceGroup,
     doctorCommand,
+    auditCommand,
     statsCommand,
     rebalanceCommand,
     exportCommand,
