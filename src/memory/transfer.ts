@@ -231,7 +231,7 @@ function fromBrain(records: { line: number; value: Record<string, unknown> }[], 
 /**
  * server-memory keeps a knowledge graph: entities with observations, and relations between them.
  * Each entity becomes one memory (key = entity name, tags = its entity type) whose content lists
- * its observations and its relations, so a recall of either side finds it.
+ * its observations and every relation it takes part in, from either end.
  */
 function fromServerMemory(records: { line: number; value: Record<string, unknown> }[], report: ImportReport) {
   const now = toDbTime();
@@ -248,10 +248,15 @@ function fromServerMemory(records: { line: number; value: Record<string, unknown
       report.errors.push(`line ${line}: neither an entity (type, name, observations) nor a relation (type, from, to)`);
     }
   }
+  // Both ends mention the relation, as one sentence, so a recall of either entity shows it
+  // (recall {key: "Anthropic"} lists who works there, not only each person where they work).
   for (const r of relations) {
-    const from = entities.get(r.from) ?? { entityType: 'entity', observations: [], relations: [] };
-    from.relations.push(`${r.relationType} ${r.to}`);
-    entities.set(r.from, from);
+    const sentence = `${r.from} ${r.relationType} ${r.to}`;
+    for (const end of r.from === r.to ? [r.from] : [r.from, r.to]) {
+      const e = entities.get(end) ?? { entityType: 'entity', observations: [], relations: [] };
+      if (!e.relations.includes(sentence)) e.relations.push(sentence);
+      entities.set(end, e);
+    }
   }
   const rows: ImportRow[] = [];
   for (const [name, e] of entities) {
