@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { detectCgroups, type CgroupPlan } from '../../worker/cgroup.js';
+import { scriptPath } from '../core/version.js';
 import { NS_TOOLS, profilePath, type SandboxSpec } from '../../worker/firejail-args.js';
 import { LEGACY_WORKSPACES, quotaPlan, type QuotaPlan } from './workspaces.js';
 
@@ -100,7 +101,7 @@ function nprocLimit(config: Config, root: boolean, cgroup: boolean): number {
  */
 export const SANDBOX_STUB = '/run/brain-sandbox/home';
 
-const SETUP = 'run `sudo scripts/setup-sandbox.sh` from the brain package (it creates the sandbox user), then restart brain';
+const SETUP = `run \`sudo ${scriptPath('setup-sandbox.sh')}\` (it creates the sandbox user), then restart brain`;
 
 /** Paths the sandbox must never see, whatever the configuration puts where. */
 export function hiddenPaths(config: Config, sandboxHome: string): string[] {
