@@ -198,8 +198,11 @@ describe('output for people and --json for scripts', () => {
     expect(backup).toMatchObject({ integrity: 'ok' });
     expect(check(['restore', backup.file as string], /restored .* from .*\(integrity_check ok\)\nthe database it replaced is kept at/)).toMatchObject({ integrity: 'ok' });
     const file = path.join(dir, 'all.jsonl');
-    expect(check(['export', file], /^$/)).toEqual({ file, records: 2 });
-    expect(check(['import', file], /^imported .*all\.jsonl \(brain format\): 0 created, 0 updated, 2 skipped/)).toMatchObject({ format: 'brain', skipped: 2 });
+    // The two memories, and the events the commands above recorded.
+    const exported = check(['export', file], /^$/) as { file: string; records: number };
+    expect(exported.file).toBe(file);
+    expect(exported.records).toBeGreaterThan(2);
+    expect(check(['import', file], /^imported .*all\.jsonl \(brain format\): 0 created, 0 updated, \d+ skipped/)).toMatchObject({ format: 'brain', created: 0, skipped: exported.records });
     const blueprint = path.join(ROOT, 'blueprints', 'software-team.yaml');
     expect(check(['blueprint', 'validate', blueprint], /a valid blueprint\nid: +software-team/)).toMatchObject({ valid: true, id: 'software-team' });
     expect(check(['blueprint', 'save', blueprint], /saved blueprint software-team as revision 1|blueprint software-team is unchanged/)).toMatchObject({ id: 'software-team', revision: 1 });
@@ -216,8 +219,9 @@ describe('output for people and --json for scripts', () => {
 
   it('export to stdout keeps stdout for the records: the count goes to stderr, and --json needs a FILE', { timeout: 60_000 }, () => {
     const r = brain(['export'], { env });
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).kind)).toEqual(['memory', 'memory']);
-    expect(r.stderr).toBe('brain: exported 2 records\n');
+    const kinds = r.stdout.trim().split('\n').map((l) => JSON.parse(l).kind as string);
+    expect(kinds.filter((k) => k === 'memory')).toEqual(['memory', 'memory']);
+    expect(r.stderr).toBe(`brain: exported ${kinds.length} records\n`);
     const json = brain(['export', '--json'], { env });
     expect(json.status).toBe(2);
     expect(json.stderr).toMatch(/--json needs a FILE/);

@@ -3,7 +3,8 @@
 import { packageVersion } from '../core/version.js';
 import { defineCommand, type Command } from './command.js';
 import { blueprintGroup } from './commands/blueprints.js';
-import { exportCommand, importCommand, rebalanceCommand, statsCommand } from './commands/memories.js';
+import { rebalanceCommand, statsCommand } from './commands/memories.js';
+import { exportCommand, importCommand } from './commands/transfer.js';
 import { backupCommand, checkCommand, doctorCommand, maintainCommand, maintenanceGroup, restoreCommand } from './commands/operations.js';
 import { connectCommand, serveCommand, stdioCommand } from './commands/session.js';
 import { bashCompletion, zshCompletion } from './completion.js';

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import { assertProjectName, GLOBAL } from '../core/scope.js';
 import { editDistance } from '../text/fuzzy.js';
 import * as store from './store.js';
+import { projectTransfer } from './transfer.js';
 import { CONTEXT_KEYS, type ContextKey, type ProjectContext, type ProjectRow } from './store.js';
 
 export const MAX_ITEMS = 50;
@@ -95,6 +96,9 @@ export function createProjectService(db: Db) {
   }
 
   return {
+    /** Projects in the full export (brain export / import). */
+    transfer: projectTransfer(db),
+
     get(name: string): Project {
       return rowToProject(mustGet(name));
     },
