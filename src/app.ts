@@ -10,6 +10,7 @@ import { watchIntegrity } from './core/integrity-watch.js';
 import { createServer } from './core/server.js';
 import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
+import type { AreaTransfer } from './core/transfer.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
 import { memoryTasks } from './memory/tasks.js';
@@ -102,6 +103,11 @@ export interface App {
   maintenance: Scheduler;
   /** Warnings for every open MCP session (sent to clients as log messages). */
   notices: NoticeBoard;
+  /**
+   * Each area's half of the full export, in the order an import needs: projects before what
+   * lives in them, memories, notes, events, then teams (a cluster before its agents).
+   */
+  transfers: AreaTransfer[];
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -257,6 +263,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     maintenance,
     notices,
     tools,
+    transfers: [projects.transfer, memories.transfer, notes.transfer, events.transfer, clusters.transfer],
     connect() {
       open++;
       metrics.activeSessions.set(open);

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, startBrain, tempDir, type Connected } from './helpers/brain.js';
 import { ADMIN_TOKEN, adminPost, daemonEnv, freePort, socketClient, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
+import { requireTool } from './helpers/tools.js';
 
 let dir: string;
 let env: Record<string, string>;
@@ -38,7 +39,7 @@ function samples(text: string): Map<string, number> {
 }
 
 function promtool(text: string) {
-  return spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  return spawnSync(requireTool('promtool', 'prometheus'), ['check', 'metrics'], { input: text, encoding: 'utf8' });
 }
 
 /** The operations guide's metric names: dashboards and alerts are written against them. */
@@ -53,6 +54,7 @@ const CONTRACT = [
 
 describe('metrics side port', () => {
   it('/metrics passes promtool check metrics; contract and operator metrics present and moving', async () => {
+    requireTool('promtool', 'prometheus');
     daemon = await startServe(env);
     const scrape = async () => (await fetch(daemon!.url('/metrics'))).text();
     const c = await socketClient(daemon.socket);
@@ -235,6 +237,7 @@ describe('metrics side port', () => {
   }, 60_000);
 
   it('embedded stdio: metrics when BRAIN_METRICS_PORT is set; a port in use is a warning, not a crash', async () => {
+    requireTool('promtool', 'prometheus');
     const port = await freePort();
     embedded = await startBrain({ ...env, BRAIN_METRICS_PORT: String(port) });
     await call(embedded.client, 'remember', { content: 'embedded with metrics' });

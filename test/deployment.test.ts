@@ -6,11 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, ROOT, tempDir } from './helpers/brain.js';
 import { adminPost, daemonEnv, socketClient, startServe, type RunningDaemon } from './helpers/daemon.js';
+import { requireTool } from './helpers/tools.js';
 
 const DEPLOY = path.join(ROOT, 'deployment');
 
 describe('deployment files', () => {
   it('systemd unit: systemd-analyze verify accepts it with no warnings, hardened but without MemoryDenyWriteExecute', () => {
+    requireTool('systemd-analyze', 'systemd');
     let unit = fs.readFileSync(path.join(DEPLOY, 'brain.service'), 'utf8');
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=(yes|true)/m);
     expect(unit).toMatch(/^ExecStart=\/opt\/brain\/node\/bin\/node \/opt\/brain\/dist\/src\/cli\.js serve$/m);
@@ -44,6 +46,7 @@ describe('deployment files', () => {
   });
 
   it('Prometheus: promtool accepts the alert rules and the scrape config, and the rules pass their unit tests', () => {
+    requireTool('promtool', 'prometheus');
     const rules = spawnSync('promtool', ['check', 'rules', path.join(DEPLOY, 'prometheus', 'brain-alerts.yml')], { encoding: 'utf8' });
     expect(rules.status, rules.stdout + rules.stderr).toBe(0);
     expect(rules.stdout).toMatch(/SUCCESS: \d+ rules found/);

@@ -20,6 +20,7 @@ import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
 import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
 import * as store from './store.js';
 import { createNoteSync, entryFor, type NoteSync, type SyncOptions } from './sync.js';
+import { noteTransfer } from './transfer.js';
 
 export const MAX_NOTE_BYTES = 1024 * 1024;
 export const MAX_TITLE_CHARS = 200;
@@ -372,6 +373,8 @@ export function createNotesService(opts: NotesOptions) {
     remove: timedFn('notes delete', remove),
     recent,
     locate,
+    /** Notes in the full export (brain export / import): each file as it is, front matter and body. */
+    transfer: noteTransfer(db, root, () => sync.ensureFresh()),
     /**
      * Lets file-watcher events that are already queued reach the index before a call looks at it:
      * an edit saved just before the request then counts (tools await this first).
