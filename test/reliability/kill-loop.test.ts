@@ -16,7 +16,7 @@ const LANES = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('SIGKILL loop', () => {
-  it(`${KILLS} kills during writes lose no acknowledged memory or note`, { timeout: Math.max(120_000, KILLS * 3_000) }, async () => {
+  it(`${KILLS} kills during writes lose no acknowledged memory or note`, { timeout: Math.max(300_000, KILLS * 6_000) }, async () => {
     const dir = tempDir('brain-kill-');
     // No sandbox: its start-up self-test would take most of each short-lived process's CPU.
     const env = brainEnv(dir, { BRAIN_LOG_FILES: 'false', BRAIN_LOG_LEVEL: 'error', BRAIN_FIREJAIL_PATH: path.join(dir, 'no-firejail'), BRAIN_WORKER_MIN: '0', BRAIN_SANDBOX_WARM: '0' });
@@ -68,7 +68,7 @@ describe('SIGKILL loop', () => {
         })();
         if (!early) {
           await ready;
-          await firstAnswer;
+          await Promise.race([firstAnswer, sleep(20_000)]);
           killAt = Date.now() + 50 + Math.random() * 300;
         }
         await sleep(killAt - Date.now());
