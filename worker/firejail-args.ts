@@ -37,6 +37,16 @@ export interface SandboxSpec {
 }
 
 /** util-linux programs that start a sandbox in its own mount namespace (root only). */
+/**
+ * nsenter's arguments (before the command) for running in the holder's mount namespace. Entering a
+ * mount namespace resets the root to the namespace's own, which is not brain's when brain runs
+ * chrooted (a chroot keeps its namespace): `--root` takes the holder's root (the same directory as
+ * brain's), so paths mean the same on both sides.
+ */
+export function enterHolder(pid: number): string[] {
+  return [`--mount=/proc/${pid}/ns/mnt`, `--root=/proc/${pid}/root`, '--'];
+}
+
 export const NS_TOOLS = { nsenter: '/usr/bin/nsenter', unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', mount: '/usr/bin/mount', sh: '/bin/sh' };
 
 /**
@@ -63,7 +73,7 @@ export function sandboxCommand(spec: SandboxSpec, workspace: string): SandboxCom
     spec.firejail, ...firejailArgs(spec, spec.stub),
   ];
   if (spec.holder === undefined) return { file: start[0], args: start.slice(1) };
-  return { file: NS_TOOLS.nsenter, args: [`--mount=/proc/${spec.holder}/ns/mnt`, '--', ...start] };
+  return { file: NS_TOOLS.nsenter, args: [...enterHolder(spec.holder), ...start] };
 }
 
 /** deployment/brain-sandbox.profile: the options that do not depend on configuration. */
