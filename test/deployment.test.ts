@@ -57,7 +57,7 @@ describe('deployment files', () => {
       // Sandbox cgroups go in the unit's own delegated cgroup, the one part of the tree left writable.
       'ReadWritePaths=-/sys/fs/cgroup/system.slice/brain.service',
       // /run/firejail is made before the mounts are set up: on a fresh boot it does not exist.
-      'ExecStartPre=+/usr/bin/mkdir -p -m 0755 /run/firejail',
+      'ExecStartPre=+/bin/mkdir -p -m 0755 /run/firejail',
     ]) {
       expect(unit).toContain(line);
     }
