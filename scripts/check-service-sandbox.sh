@@ -26,9 +26,11 @@ done
 [ -f "$ROOT/dist/src/cli.js" ] || die "no build in $ROOT/dist: run npm run build first"
 
 # The unit's [Service] settings but how it starts, stops and restarts (the run replaces those) and
-# Group= (the socket's group, not a sandboxing setting, and a group this host may not have).
+# Group= (the socket's group, not a sandboxing setting, and a group this host may not have). The
+# run is a unit of another name, so the paths naming brain.service's own cgroup name the run's.
+RUN_UNIT="brain-service-check-$$.service"
 PROPS=()
-while IFS= read -r line; do PROPS+=(-p "$line"); done < <(awk '
+while IFS= read -r line; do PROPS+=(-p "${line//\/brain.service/\/$RUN_UNIT}"); done < <(awk '
   /^\[Service\]/ { s = 1; next }
   /^\[/ { s = 0 }
   s && /^[A-Z][A-Za-z]*=/ {
@@ -46,7 +48,7 @@ run_suites() {
   # outside the unit), which the unit leaves writable only when it exists at start: a host
   # upgraded from a version that used it. brain removes the folder once no brain uses it.
   "$@" mkdir -p /srv/brain-workspaces
-  "$@" systemd-run --wait --pipe --quiet --collect "${PROPS[@]}" \
+  "$@" systemd-run --unit="$RUN_UNIT" --wait --pipe --quiet --collect "${PROPS[@]}" \
     -p WorkingDirectory="$ROOT" -p ReadWritePaths="$ROOT" -p ReadWritePaths="$MODULES" \
     -p Environment=PATH=/usr/bin:/bin -p Environment=HOME=/tmp -p Environment=CI=1 \
     -- "$NODE" "$MODULES/vitest/vitest.mjs" run "${TESTS[@]}"
