@@ -120,7 +120,9 @@ describe('workspaces from earlier versions', () => {
     fs.writeFileSync(path.join(mine, '.owner'), executions);
     fs.writeFileSync(path.join(orphan, '.owner'), path.join(dir, 'gone', 'executions'));
     fs.writeFileSync(path.join(mine, 'old-proj', 'kept.txt'), 'from before');
-    fs.chownSync(path.join(mine, 'old-proj'), sandboxUid(), sandboxUid());
+    // As code in the sandbox left them: the sandbox user's (root's file would be 0600 under the
+    // service's UMask=0077, which scripts/check-service-sandbox.sh runs this under).
+    for (const f of ['', 'kept.txt']) fs.chownSync(path.join(mine, 'old-proj', f), sandboxUid(), sandboxUid());
     const brain = await startBrain(brainEnv(dir, extra));
     try {
       const r = await call<Exec>(brain.client, 'execute', { code: 'print(open("kept.txt").read())', project: 'old-proj' });

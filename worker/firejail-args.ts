@@ -50,8 +50,11 @@ export function enterHolder(pid: number): string[] {
 export const NS_TOOLS = { nsenter: '/usr/bin/nsenter', unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', mount: '/usr/bin/mount', sh: '/bin/sh' };
 
 /**
- * Runs in the new mount namespace as root: binds the workspace onto the stub, then becomes the
- * sandbox user and starts firejail ("$@"). Arguments, never interpolation: paths stay data.
+ * Runs in the new mount namespace as root: binds the workspace onto the stub, then starts firejail
+ * ("$@") through setpriv with the sandbox user as its real uid and gid and root still effective:
+ * the state a setuid firejail starts in, reached without executing a setuid binary, so it works
+ * under no-new-privileges (systemd's NoNewPrivileges=, and what every seccomp setting implies).
+ * firejail runs the program as the real uid. Arguments, never interpolation: paths stay data.
  */
 const BIND_AND_START = '"$1" --bind -- "$2" "$3" </dev/null || exit 125; shift 3; exec "$@"';
 
@@ -69,7 +72,7 @@ export function sandboxCommand(spec: SandboxSpec, workspace: string): SandboxCom
   const start = [
     NS_TOOLS.unshare, '--mount', '--propagation', 'private', '--',
     NS_TOOLS.sh, '-c', BIND_AND_START, 'brain-sandbox', NS_TOOLS.mount, workspace, spec.stub,
-    NS_TOOLS.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups', '--',
+    NS_TOOLS.setpriv, `--ruid=${spec.uid}`, `--rgid=${spec.gid}`, '--clear-groups', '--',
     spec.firejail, ...firejailArgs(spec, spec.stub),
   ];
   if (spec.holder === undefined) return { file: start[0], args: start.slice(1) };
