@@ -165,6 +165,8 @@ interface Target {
   after(k: number, rec: Recorder): Promise<void>;
   closeSessions(): Promise<void>;
   stop(): Promise<void>;
+  /** A line about the sessions, printed with the figures. */
+  sessions(): string;
 }
 
 /** Runs every lane until `until` (ms timestamp). */
@@ -246,6 +248,7 @@ async function soak(target: Target, minutes: number, lanesN: number, growthPct: 
       return [label, s.n, (s.n / seconds).toFixed(1), ms(s.p50), ms(s.p95), rec.errors.get(label)?.n ?? 0];
     }),
   );
+  console.log(target.sessions());
   console.log(`sandbox processes seen below the server: ${watch.seen.size}; still running at the end outside its tree: ${orphans.length}; still running after it exited: ${afterExit.length}`);
 
   const flags: string[] = [];
@@ -280,6 +283,7 @@ async function stdioTarget(env: Record<string, string>, lanes: number): Promise<
     session: async () => client,
     after: async () => undefined,
     closeSessions: async () => undefined,
+    sessions: () => 'one stdio session throughout',
     async stop() {
       await client.close();
       // Closing stdin asks brain to exit; wait until it has, so the leftover check sees its end.
@@ -300,6 +304,7 @@ async function daemonTarget(env: Record<string, string>, lanes: number): Promise
   let sessions = 0;
   const target: Target = {
     label: 'brain serve (socket sessions)',
+    sessions: () => `socket sessions opened and closed: ${sessions}`,
     pid: daemon.pid!,
     async session(k, rec) {
       let s = open.get(k);
@@ -327,7 +332,6 @@ async function daemonTarget(env: Record<string, string>, lanes: number): Promise
     },
     async stop() {
       await target.closeSessions();
-      console.log(`socket sessions opened and closed: ${sessions}`);
       if (daemon.exitCode === null) {
         daemon.kill('SIGTERM');
         await new Promise((r) => daemon.once('exit', r));
