@@ -4,13 +4,14 @@ import fs from 'node:fs';
 
 export interface ProcSample {
   rssKb: number;
+  /** The part of RSS that is file pages (SQLite maps the database: it grows with the file, and the kernel takes it back when short). */
+  rssFileKb: number;
   fds: number;
   /** pid -> command name of every process below the watched one. */
   children: Map<number, string>;
 }
 
-function statusField(pid: number, field: string): number {
-  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+function statusField(text: string, field: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${field}:`));
   return line ? Number(line.split(/\s+/)[1]) : NaN;
 }
@@ -58,7 +59,8 @@ function descendantsWithStart(pid: number): Map<number, [string, string]> {
 }
 
 export function sample(pid: number): ProcSample {
-  return { rssKb: statusField(pid, 'VmRSS'), fds: fs.readdirSync(`/proc/${pid}/fd`).length, children: descendants(pid) };
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { rssKb: statusField(status, 'VmRSS'), rssFileKb: statusField(status, 'RssFile') + statusField(status, 'RssShmem'), fds: fs.readdirSync(`/proc/${pid}/fd`).length, children: descendants(pid) };
 }
 
 /** "firejail 2, python3 2, sleep 1" */
