@@ -2,8 +2,9 @@
 // mail and task board) back to back for minutes, first over stdio against the built server, then
 // through `brain serve` with sessions that come and go. Samples the server's resident memory, open
 // file descriptors and child processes (sandboxes) while idle after a warm-up and again at the end,
-// and flags growth: memory beyond a share of the warm baseline, descriptors or children above it,
-// sandbox processes left behind (also after the server exits).
+// and flags growth: anonymous memory (RSS less the mapped database file) beyond a share of the warm
+// baseline, descriptors or children above it, sandbox processes left behind (also after the server
+// exits), failed calls.
 // Knobs: SOAK_MINUTES (traffic per server, default 2; --quick 0.5), SOAK_LANES (calls in flight,
 // default 4), SOAK_RSS_GROWTH_PCT (default 25).
 import { spawn, type ChildProcess } from 'node:child_process';
