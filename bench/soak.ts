@@ -200,6 +200,8 @@ interface Row {
   calls: number;
   s: ProcSample;
   heapMb: number;
+  /** Heap in use right after a full collection (idle samples only). */
+  liveMb?: number;
   dbMb: number;
 }
 
@@ -209,6 +211,26 @@ async function heapUsedMb(port: number): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '));
   return line ? Number(line.split(' ')[1]) / 1048576 : NaN;
 }
+
+/**
+ * A full garbage collection in the server, through its inspector (HeapProfiler.collectGarbage),
+ * so the heap in use read right after it is what is still referenced: the figure a leak grows.
+ * Node 20 has a WebSocket client only behind a flag, so a short-lived node process makes the call.
+ */
+async function collectGarbage(inspectPort: number): Promise<void> {
+  const script = `
+    const [target] = await (await fetch('http://127.0.0.1:${inspectPort}/json/list')).json();
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    ws.onmessage = (m) => { if (JSON.parse(m.data).id === 1) { ws.close(); process.exit(0); } };
+    setTimeout(() => process.exit(1), 30000);`;
+  const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', '--input-type=module', '-e', script], { stdio: 'inherit' });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the full collection through the inspector on port ${inspectPort} failed (exit ${code})`);
+}
+
+/** How node runs brain here: with its inspector on a loopback port, for collectGarbage. */
+const nodeArgs = (inspectPort: number) => [`--inspect=127.0.0.1:${inspectPort}`, CLI];
 
 /** The database file and its write-ahead log, MB. */
 function dbMb(dbPath: string): number {
@@ -222,6 +244,13 @@ async function soak(target: Target, env: Record<string, string>, minutes: number
   const rec = new Recorder();
   const port = Number(env.BRAIN_METRICS_PORT);
   const row = async (when: string, s: ProcSample): Promise<Row> => ({ when, calls: rec.calls, s, heapMb: await heapUsedMb(port), dbMb: dbMb(env.BRAIN_DB_PATH) });
+  /** An idle sample: memory, fds and children once they hold still, then the heap's live size (after a full collection). */
+  const idleRow = async (when: string): Promise<Row> => {
+    const s = await settle(target.pid);
+    const heapMb = await heapUsedMb(port);
+    await collectGarbage(Number(env.SOAK_INSPECT_PORT));
+    return { when, calls: rec.calls, s, heapMb, liveMb: await heapUsedMb(port), dbMb: dbMb(env.BRAIN_DB_PATH) };
+  };
   const lanes: Lane[] = Array.from({ length: lanesN }, (_, k) => ({ k, rand: rng(1000 + k), notes: new Map(), i: 0 }));
   const watch = watchDescendants(target.pid);
   const rows: Row[] = [await row('after start', sample(target.pid))];
@@ -230,8 +259,9 @@ async function soak(target: Target, env: Record<string, string>, minutes: number
 
   await traffic(target, rec, lanes, Date.now() + warm);
   await target.closeSessions();
-  const base = await settle(target.pid);
-  rows.push(await row('idle after warm-up (baseline)', base));
+  const baseRow = await idleRow('idle after warm-up (baseline)');
+  const base = baseRow.s;
+  rows.push(baseRow);
 
   rec.measuring = true;
   const measured = total - warm;
@@ -245,8 +275,9 @@ async function soak(target: Target, env: Record<string, string>, minutes: number
   const seconds = (performance.now() - started) / 1000;
   const measuredCalls = rec.calls - callsBefore;
   await target.closeSessions();
-  const end = await settle(target.pid);
-  rows.push(await row('idle at the end', end));
+  const endRow = await idleRow('idle at the end');
+  const end = endRow.s;
+  rows.push(endRow);
   const orphans = stillAlive(watch.seen.values()).filter((p) => !end.children.has(p.pid));
 
   await target.stop();
@@ -256,7 +287,7 @@ async function soak(target: Target, env: Record<string, string>, minutes: number
 
   table(
     `${target.label}: the server process (pid ${target.pid}) over ${minutes} min, ${lanesN} calls in flight`,
-    ['when', 'calls so far', 'RSS MB', 'of it file', 'anon', 'V8 heap', 'db file MB', 'open fds', 'children'],
+    ['when', 'calls so far', 'RSS MB', 'of it file', 'anon', 'V8 heap', 'live heap', 'db file MB', 'open fds', 'children'],
     rows.map((r) => [
       r.when,
       r.calls,
@@ -264,6 +295,7 @@ async function soak(target: Target, env: Record<string, string>, minutes: number
       (r.s.rssFileKb / 1024).toFixed(1),
       (anonKb(r.s) / 1024).toFixed(1),
       r.heapMb.toFixed(1),
+      r.liveMb === undefined ? '' : r.liveMb.toFixed(1),
       r.dbMb.toFixed(1),
       r.s.fds,
       `${r.s.children.size} (${describeChildren(r.s.children)})`,
@@ -290,6 +322,9 @@ async function soak(target: Target, env: Record<string, string>, minutes: number
     `RSS idle after warm-up ${mb(base.rssKb)} MB (anon ${mb(anonKb(base))}) -> idle at the end ${mb(end.rssKb)} MB (anon ${mb(anonKb(end))}): anon ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, limit +${growthPct} %`,
   );
   if (growth > growthPct) flags.push(`${target.label}: anonymous RSS grew ${growth.toFixed(1)} % after the warm-up (limit ${growthPct} %)`);
+  const live = ((endRow.liveMb! - baseRow.liveMb!) / baseRow.liveMb!) * 100;
+  console.log(`live heap after a full collection ${baseRow.liveMb!.toFixed(1)} MB -> ${endRow.liveMb!.toFixed(1)} MB: ${live >= 0 ? '+' : ''}${live.toFixed(1)} %, limit +${growthPct} %`);
+  if (live > growthPct) flags.push(`${target.label}: the live heap grew ${live.toFixed(1)} % after the warm-up (limit ${growthPct} %)`);
   if (end.fds > base.fds) flags.push(`${target.label}: ${end.fds} open fds at the end, ${base.fds} after the warm-up`);
   if (end.children.size > base.children.size) flags.push(`${target.label}: ${end.children.size} child processes at the end (${describeChildren(end.children)}), ${base.children.size} after the warm-up`);
   if (orphans.length) flags.push(`${target.label}: left outside its tree: ${orphans.map((p) => `${p.comm} ${p.pid}`).join(', ')}`);
@@ -307,7 +342,7 @@ async function setUpCluster(client: Client, lanes: number): Promise<void> {
 }
 
 async function stdioTarget(env: Record<string, string>, lanes: number): Promise<Target> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env, stderr: 'inherit' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: nodeArgs(Number(env.SOAK_INSPECT_PORT)), env, stderr: 'inherit' });
   const client = new McpClient({ name: 'brain-soak', version: '1.0.0' });
   await client.connect(transport);
   await setUpCluster(client, lanes);
@@ -329,7 +364,7 @@ async function stdioTarget(env: Record<string, string>, lanes: number): Promise<
 
 /** `brain serve`; each lane is a socket session that closes after 50 to 150 calls and opens anew (an assistant's conversations). */
 async function daemonTarget(env: Record<string, string>, lanes: number): Promise<Target> {
-  const daemon: ChildProcess = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const daemon: ChildProcess = spawn(process.execPath, [...nodeArgs(Number(env.SOAK_INSPECT_PORT)), 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForSocket(env.BRAIN_SOCKET_PATH, daemon);
   const setup = await socketClient(env.BRAIN_SOCKET_PATH);
   await setUpCluster(setup, lanes);
@@ -388,7 +423,10 @@ async function run(ctx: BenchContext): Promise<void> {
   for (const make of [stdioTarget, daemonTarget]) {
     const dir = tempDir('brain-bench-soak-');
     // The auto-scaler is off so that the coders the lanes act as stay.
-    const env = brainEnv(dir, { BRAIN_SOCKET_PATH: path.join(dir, 'brain.sock'), BRAIN_CLUSTER_SCALE_INTERVAL_SEC: '0', BRAIN_METRICS_PORT: String(await freePort()) });
+    const env = brainEnv(dir, { BRAIN_SOCKET_PATH: path.join(dir, 'brain.sock'), BRAIN_CLUSTER_SCALE_INTERVAL_SEC: '0', BRAIN_METRICS_PORT: String(await freePort()),
+      // Not brain's: the bench's own note of where the server's inspector listens.
+      SOAK_INSPECT_PORT: String(await freePort()),
+    });
     try {
       const target = await make(env, lanes);
       flags.push(...(await soak(target, env, minutes, lanes, growthPct)));
