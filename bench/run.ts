@@ -1,14 +1,15 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
-// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters]
+// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak]
 import clusters from './clusters.js';
 import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
 import memory from './memory.js';
 import { notesBench } from './notes.js';
 import execution from './execution.js';
+import soak from './soak.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution, clusters];
+const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution, clusters, soak];
 
 async function main() {
   const args = process.argv.slice(2);
