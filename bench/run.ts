@@ -1,5 +1,6 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
 // same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak]
+// Sections marked onRequest (minutes long) run only when --only names them.
 import clusters from './clusters.js';
 import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
@@ -18,7 +19,7 @@ async function main() {
   const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',') : undefined;
   const ctx: BenchContext = { quick, shared: {} };
   for (const section of SECTIONS) {
-    if (only && !only.includes(section.name)) continue;
+    if (only ? !only.includes(section.name) : section.onRequest) continue;
     console.log(`\n=== ${section.name} ===`);
     const t = performance.now();
     await section.run(ctx);

@@ -448,5 +448,5 @@ async function run(ctx: BenchContext): Promise<void> {
   } else console.log('\nsoak: no growth: memory within the limit, descriptors and child processes back to their baseline, no sandbox process left behind');
 }
 
-const section: BenchSection = { name: 'soak', run };
+const section: BenchSection = { name: 'soak', onRequest: true, run };
 export default section;
