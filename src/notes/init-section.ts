@@ -33,5 +33,10 @@ export function notesInitSection(notes: NotesService): InitSection {
       }
       return out;
     },
+    more(session, shown) {
+      const total = notes.list({ projects: visibleProjects(undefined, session) }, 0, 1).total;
+      const rest = total - (shown as unknown[]).length;
+      return rest > 0 ? `${rest} more notes: note {"action": "list"}, or search.` : undefined;
+    },
   };
 }

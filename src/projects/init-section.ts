@@ -35,5 +35,9 @@ export function projectInitSection(projects: ProjectService): InitSection {
       if (omitted) value.omitted_items = omitted;
       return size() > budgetChars ? undefined : value;
     },
+    more(_session, shown) {
+      const { name, omitted_items } = shown as z.infer<typeof schema>;
+      return omitted_items ? `${omitted_items} more items of ${name}: project {"action": "list", "name": ${JSON.stringify(name)}}.` : undefined;
+    },
   };
 }

@@ -8,4 +8,9 @@ export interface InitSection {
   schema: z.ZodType;
   /** Builds the section within `budgetChars` (JSON length), or undefined to leave it out. */
   build(session: SessionState, budgetChars: number): unknown | undefined;
+  /**
+   * A sentence saying how many more items there are than `shown` (what build returned) and how
+   * to get them, or undefined when init showed them all.
+   */
+  more?(session: SessionState, shown: unknown): string | undefined;
 }
