@@ -166,8 +166,9 @@ export function createProjectService(db: Db) {
      * works for a new repository), refused when archived, and not created when the name is one
      * or two letters away from an existing project (a typo would start an empty project and
      * scatter memories; see typoDistance for how near is near) unless `create` says a new one is meant.
+     * `flag` is the argument that says so in the tool being called, for the refusal to name.
      */
-    ensureUsable(name: string, create = false): Project {
+    ensureUsable(name: string, create = false, flag = 'create_project'): Project {
       checkName(name);
       const row = store.getProject(db, name);
       if (row?.status === 'archived') {
@@ -179,7 +180,7 @@ export function createProjectService(db: Db) {
       if (!create) {
         const near = nearName(name, store.listProjects(db, false));
         if (near) {
-          throw new UserError(`There is no project "${name}", but there is "${near.name}". Use "${near.name}", or call again with "create_project": true to start a new project named "${name}".`);
+          throw new UserError(`There is no project "${name}", but there is "${near.name}". Use "${near.name}", or call again with "${flag}": true to start a new project named "${name}".`);
         }
       }
       try {

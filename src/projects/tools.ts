@@ -97,7 +97,7 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
       opts.onSwitch?.(session);
       return { project: GLOBAL, previous };
     }
-    const p = projects.ensureUsable(name, create);
+    const p = projects.ensureUsable(name, create, 'create');
     session.project = p.name;
     opts.onSwitch?.(session);
     return { project: p.name, previous, description: p.description, context: p.context };
