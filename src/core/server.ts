@@ -220,6 +220,22 @@ function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
   return map;
 }
 
+/**
+ * What a list of tools costs in `tools/list`, in UTF-8 bytes of JSON: `visible` is what the model
+ * reads (each tool's name, description and input schema), `whole` the answer as sent (with titles,
+ * annotations and output schemas, which clients use and models mostly do not see).
+ */
+export function toolListBytes(tools: AnyTool[]): { visible: number; whole: number } {
+  const listing = [...register(tools).values()].map((r) => r.listing);
+  return listingBytes(listing);
+}
+
+/** The same figures for a `tools/list` answer as a client received it. */
+export function listingBytes(listing: readonly Tool[]): { visible: number; whole: number } {
+  const visible = Buffer.byteLength(JSON.stringify(listing.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema }))));
+  return { visible, whole: Buffer.byteLength(JSON.stringify({ tools: listing })) };
+}
+
 /** One readable sentence from a zod error: which field, what is wrong (and what was given), what to change. */
 export function describeInputError(tool: string, error: z.ZodError): string {
   return `Invalid arguments for ${tool}: ${describeIssues(error)}.`;

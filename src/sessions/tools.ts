@@ -54,6 +54,20 @@ function brief(row: HitRow) {
   };
 }
 
+/**
+ * A preference as init shows it: what it says and the key that updates it. Its type is the list
+ * it is in, and it always applies, so importance and tier would only take room from the next one.
+ */
+function preference(row: HitRow) {
+  const long = row.content.length > INIT_MEMORY_CHARS;
+  return {
+    key: row.key,
+    content: long ? row.content.slice(0, INIT_MEMORY_CHARS) + '…' : row.content,
+    ...(row.project ? { project: row.project } : {}),
+    ...(long ? { truncated: true } : {}),
+  };
+}
+
 const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 /** Adds items while they fit; returns the items and how many did not. */
@@ -89,7 +103,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
       session_id: z.string().uuid('session_id is the id a previous init returned').optional().describe('Resume this earlier session.'),
     },
     output: {
-      preferences: z.array(initMemory),
+      preferences: z.array(z.object({ key: z.string(), content: z.string(), project: z.string().optional(), truncated: z.boolean().optional() })),
       ...extraShape,
       memories: z.array(initMemory),
       more: z.string().optional(),
@@ -126,7 +140,7 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
       // Budget order: preferences first (they always apply), then the other areas' sections, then
       // memories fill what is left; the bookkeeping fields and the "more" sentences are set aside.
       let remaining = opts.budgetChars - 700;
-      const prefs = fit(preferences.map(brief), Math.max(0, remaining * 0.4));
+      const prefs = fit(preferences.map(preference), Math.max(0, remaining * 0.6));
       remaining -= prefs.used;
       const extra: Record<string, unknown> = {};
       const more: string[] = [];
