@@ -65,7 +65,7 @@ export function eventTools(events: EventsService): AnyTool[] {
     name: 'events',
     title: 'Events',
     description:
-      "The event log of brain's backups, maintenance and failures, and of what you record (a deploy, an incident): list (newest first), record (with id: edit) or delete.",
+      "Log of what happened (a deploy, an incident) beside brain's backups, maintenance and failures: list (newest first), record (with id: edit) or delete.",
     kind: 'destructive',
     input: {
       action: z.enum(ACTIONS).default('list'),

@@ -181,7 +181,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       importance: z.number().min(0, 'importance is between 0 and 1').max(1, 'importance is between 0 and 1').optional().describe('0..1, default 0.5.'),
       project: writeProjectArg,
       ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget after this long.'),
-      restore: z.number().int().min(0).optional().describe('Instead of content: 0 undoes forgetting key; N brings back its version N.'),
+      restore: z.number().int().min(0).optional().describe('Instead of content: 0 undoes a forget; N brings back version N.'),
       allow_secrets: allowSecretsArg,
     },
     output: {

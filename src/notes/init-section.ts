@@ -12,6 +12,7 @@ const schema = z.array(z.object({ project: z.string(), path: z.string(), title: 
 export function notesInitSection(notes: NotesService): InitSection {
   return {
     name: 'recent_notes',
+    shows: 'recent notes',
     schema,
     build(session, budgetChars) {
       let rows;

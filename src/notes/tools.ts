@@ -63,7 +63,7 @@ export function noteTools(notes: NotesService): AnyTool[] {
     kind: 'destructive',
     input: {
       action: z.enum(ACTIONS),
-      title: z.string().max(200).optional().describe('Title (or give path); write: also names the file.'),
+      title: z.string().max(200).optional().describe('Or path; write: also names the file.'),
       path: notePath.optional(),
       content: z.string().optional().describe('write: Markdown, without front matter.'),
       mode: z.enum(['create', 'append', 'replace']).default('create').describe('write: append creates if missing; replace needs base_hash.'),

@@ -15,6 +15,7 @@ const schema = z.object({
 export function projectInitSection(projects: ProjectService): InitSection {
   return {
     name: 'project_context',
+    shows: 'the active project',
     schema,
     build(session, budgetChars) {
       if (!session.project) return undefined;

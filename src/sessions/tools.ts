@@ -68,6 +68,8 @@ function preference(row: HitRow) {
   };
 }
 
+const listOf = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : items[0]);
+
 const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 /** Adds items while they fit; returns the items and how many did not. */
@@ -90,11 +92,17 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
   const extraShape: Record<string, z.ZodType> = {};
   for (const s of sections) extraShape[s.name] = s.schema.optional();
 
+  // Only what this brain offers: a capability that is off is never mentioned.
+  const shows = [
+    ...(opts.memories ? ["the user's preferences"] : []),
+    ...sections.map((s) => s.shows),
+    ...(opts.memories ? ['the most useful memories'] : []),
+  ];
+  if (!shows.length) shows.push('a session for this conversation');
   const init = defineTool({
     name: 'init',
     title: 'Start with brain',
-    description:
-      'Call once at the start of every conversation: opens a session and returns the user\'s preferences, the active project\'s context and recent notes, and the most useful memories.',
+    description: `Call once at the start of every conversation: returns ${listOf(shows)}.`,
     kind: 'write',
     input: {
       project: projectName.optional().describe('Project to work in ("global": none). Default: the last one.'),

@@ -5,6 +5,8 @@ import type { SessionState } from '../core/tool.js';
 export interface InitSection {
   /** Key in the init result. */
   name: string;
+  /** What it shows, for init's description (e.g. "recent notes"). */
+  shows: string;
   schema: z.ZodType;
   /** Builds the section within `budgetChars` (JSON length), or undefined to leave it out. */
   build(session: SessionState, budgetChars: number): unknown | undefined;
