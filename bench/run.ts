@@ -1,6 +1,7 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
 // same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters]
 import clusters from './clusters.js';
+import context from './context.js';
 import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
 import memory from './memory.js';
@@ -8,7 +9,7 @@ import { notesBench } from './notes.js';
 import execution from './execution.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution, clusters];
+const SECTIONS: BenchSection[] = [context, memory, daemonBench, notesBench, execution, clusters];
 
 async function main() {
   const args = process.argv.slice(2);
