@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { listingBytes } from '../src/core/server.js';
-import { capabilityCosts } from '../src/tool-sizes.js';
+import { capabilityCosts } from '../src/cli/tool-sizes.js';
 import { brainEnv, CLI, connectStdio, tempDir, type BenchContext, type BenchSection } from './lib.js';
 
 const require = createRequire(import.meta.url);

@@ -8,7 +8,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { createApp } = await import(path.join(root, 'dist/src/app.js'));
 const { loadConfig } = await import(path.join(root, 'dist/src/core/config.js'));
-const { capabilityCosts, offeredCost } = await import(path.join(root, 'dist/src/tool-sizes.js'));
+const { capabilityCosts, offeredCost } = await import(path.join(root, 'dist/src/cli/tool-sizes.js'));
 
 export function toolTable(tools) {
   const firstSentence = (text) => text.replace(/\s+/g, ' ').trim();

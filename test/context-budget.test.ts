@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { CAPABILITIES } from '../src/core/config.js';
 import { listingBytes, toolListBytes } from '../src/core/server.js';
-import { capabilityCosts } from '../src/tool-sizes.js';
+import { capabilityCosts } from '../src/cli/tool-sizes.js';
 import { brainEnv, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
 
 /** What the model reads of tools/list (name, description, input schema as JSON) with everything on. */

@@ -235,7 +235,7 @@ export const doctorCommand = defineCommand({
     const { doctorChecks, isReady, runDoctor } = await import('../../doctor.js');
     const { daemonChecks } = await import('../../daemon/doctor-check.js');
     const { sandboxChecks } = await import('../../execution/doctor.js');
-    const { toolSizeChecks } = await import('../../tool-sizes.js');
+    const { toolSizeChecks } = await import('../tool-sizes.js');
     const providers = [daemonChecks, sandboxChecks, toolSizeChecks];
     if (!inv.json) return (await runDoctor(config, print, providers)) ? EXIT.ok : EXIT.failed;
     const checks = await doctorChecks(config, providers);

@@ -1,9 +1,9 @@
 // What each capability group costs the assistant's context, for `brain doctor`, the README table
 // and the bench: every conversation pays for tools/list before its first word.
-import type { App, CapabilityGroup } from './app.js';
-import type { Config } from './core/config.js';
-import { toolListBytes } from './core/server.js';
-import type { Check } from './doctor.js';
+import type { App, CapabilityGroup } from '../app.js';
+import type { Config } from '../core/config.js';
+import { toolListBytes } from '../core/server.js';
+import type { Check } from '../doctor.js';
 
 export interface GroupCost {
   name: CapabilityGroup['name'];
@@ -26,7 +26,7 @@ export function offeredCost(app: Pick<App, 'tools'>): { visible: number; whole: 
 
 /** One doctor line per group, saying whether it is on and what it costs; never a failure. */
 export async function toolSizeChecks(config: Config): Promise<Check[]> {
-  const { createApp } = await import('./app.js');
+  const { createApp } = await import('../app.js');
   const app = createApp(config);
   try {
     const offered = offeredCost(app);
