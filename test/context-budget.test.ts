@@ -61,6 +61,29 @@ describe('context budget', () => {
     }
   });
 
+  it('a merged tool names the field an action does not use, and what each action needs', async () => {
+    const dir = tempDir();
+    brain = await startBrain(brainEnv(dir));
+    const c = brain.client;
+    const fails = async (name: string, args: Record<string, unknown>) => {
+      const r = await c.callTool({ name, arguments: args });
+      expect(r.isError, `${name} ${JSON.stringify(args)}`).toBe(true);
+      return textOf(r);
+    };
+    expect(await fails('note', { action: 'list', content: 'x' })).toMatch(/note list does not use "content" \(it takes "tags", "folder", "limit", "offset", "project"\)/);
+    expect(await fails('note', { action: 'write', title: 'T' })).toMatch(/note write needs "content"/);
+    expect(await fails('project', { action: 'list', archived: false })).toMatch(/project list does not use "archived"/);
+    expect(await fails('project', { action: 'use' })).toMatch(/project use needs "name"/);
+    expect(await fails('events', { action: 'delete' })).toMatch(/events delete needs the "id"/);
+    expect(await fails('events', { action: 'record', type: ['a', 'b'], message: 'm' })).toMatch(/one "type"/);
+    expect(await fails('events', { action: 'list', message: 'm' })).toMatch(/events list does not use "message"/);
+    // Bounds left out of the listed schema are still checked, with a sentence naming them.
+    expect(await fails('recall', { limit: 500 })).toMatch(/limit is at most 50/);
+    expect(await fails('remember', { content: 'x', key: 'k', project: 'not a name!' })).toMatch(/project name is 1-64 letters/);
+    await brain.close();
+    brain = undefined;
+  });
+
   it('BRAIN_TOOLS=memory lists only the memory tools; a call to a tool of a group that is off names the variable', async () => {
     const dir = tempDir();
     brain = await startBrain(brainEnv(dir, { BRAIN_TOOLS: 'memory' }));

@@ -143,7 +143,7 @@ export function listedSchema(node: unknown): unknown {
   }
   // A union of strings that differ only in their patterns reads as one string to the model.
   const any = out.anyOf as Record<string, unknown>[] | undefined;
-  if (any && any.every((b) => b.type === 'string' && Object.keys(b).length <= 2)) {
+  if (any && any.every((b) => b.type === 'string' && !('enum' in b) && Object.keys(b).length <= 2)) {
     delete out.anyOf;
     out.type = 'string';
   }

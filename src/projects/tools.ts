@@ -36,6 +36,8 @@ const FIELDS: Record<Action, readonly string[]> = {
   save: ['create', 'description', 'add', 'remove', 'archived', 'expected_version', 'allow_secrets'],
 };
 
+const DEFAULTS_FALSE = new Set(['create', 'include_archived', 'allow_secrets']);
+
 export function projectTools(projects: ProjectService, opts: ProjectToolOptions = {}): AnyTool[] {
   const project = defineTool({
     name: 'project',
@@ -65,7 +67,8 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
     handle(args, ctx) {
       const allowed = FIELDS[args.action];
       const extra = Object.entries(args)
-        .filter(([k, v]) => v !== undefined && v !== false && k !== 'action' && k !== 'name' && !allowed.includes(k))
+        // A default (false) is what leaving a field out gives: only what the caller wrote can be a mistake.
+        .filter(([k, v]) => v !== undefined && !(v === false && DEFAULTS_FALSE.has(k)) && k !== 'action' && k !== 'name' && !allowed.includes(k))
         .map(([k]) => k);
       if (extra.length) throw new UserError(`project ${args.action} does not use ${extra.map((f) => `"${f}"`).join(', ')} (it takes "name", ${allowed.map((f) => `"${f}"`).join(', ')}).`);
       if (args.action === 'list') return list(args.name, args.include_archived, ctx.session);
