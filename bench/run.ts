@@ -2,6 +2,7 @@
 // same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak]
 // Sections marked onRequest (minutes long) run only when --only names them.
 import clusters from './clusters.js';
+import context from './context.js';
 import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
 import memory from './memory.js';
@@ -10,7 +11,7 @@ import execution from './execution.js';
 import soak from './soak.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution, clusters, soak];
+const SECTIONS: BenchSection[] = [context, memory, daemonBench, notesBench, execution, clusters, soak];
 
 async function main() {
   const args = process.argv.slice(2);

@@ -107,7 +107,7 @@ const MIX: [number, Op][] = [
     8,
     async (r, c, l) => {
       if (l.notes.size === 0) return;
-      await r.call(c, 'note_read', 'note_read', { title: pick(l, [...l.notes.keys()]) });
+      await r.call(c, 'note read', 'note', { action: 'read', title: pick(l, [...l.notes.keys()]) });
     },
   ],
   [
@@ -116,7 +116,7 @@ const MIX: [number, Op][] = [
       const title = `Soak ${l.k} ${Math.floor(l.rand() * 30)}`;
       const base = l.notes.get(title);
       const content = `# ${title}\n\n${phrase(l, 60)}\n\nSee [[Soak ${l.k} ${Math.floor(l.rand() * 30)}]].\n`;
-      const out = await r.call(c, 'note_write', 'note_write', base ? { title, content, mode: 'replace', base_hash: base } : { title, content });
+      const out = await r.call(c, 'note write', 'note', base ? { action: 'write', title, content, mode: 'replace', base_hash: base } : { action: 'write', title, content });
       if (out) l.notes.set(title, out.hash as string);
     },
   ],

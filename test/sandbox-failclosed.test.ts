@@ -53,13 +53,13 @@ describe('fail closed', () => {
     await call(client, 'init', { project: 'offline' });
     await call(client, 'remember', { key: 'still-works', content: 'memory works without a sandbox' });
     expect((await call<{ results: { key: string }[] }>(client, 'recall', { key: 'still-works' })).results[0].key).toBe('still-works');
-    await call(client, 'project_save', { add: { goals: ['work without firejail'] } });
-    expect((await call<{ projects: { context: { goals: string[] } }[] }>(client, 'project_list', { name: 'offline' })).projects[0].context.goals).toEqual(['work without firejail']);
-    await call(client, 'note_write', { title: 'Plan', content: 'notes work without a sandbox' });
-    expect((await call<{ content: string }>(client, 'note_read', { title: 'Plan' })).content).toMatch(/notes work without a sandbox/);
+    await call(client, 'project', { action: 'save', add: { goals: ['work without firejail'] } });
+    expect((await call<{ projects: { context: { goals: string[] } }[] }>(client, 'project', { action: 'list', name: 'offline' })).projects[0].context.goals).toEqual(['work without firejail']);
+    await call(client, 'note', { action: 'write', title: 'Plan', content: 'notes work without a sandbox' });
+    expect((await call<{ content: string }>(client, 'note', { action: 'read', title: 'Plan' })).content).toMatch(/notes work without a sandbox/);
     const found = await call<{ results: { kind: string }[] }>(client, 'search', { query: 'without a sandbox' });
     expect(found.results.map((r) => r.kind).sort()).toEqual(['memory', 'note']);
-    const event = await call<{ id: number }>(client, 'record_event', { type: 'deploy', message: 'deployed without a sandbox' });
+    const event = await call<{ id: number }>(client, 'events', { action: 'record', type: 'deploy', message: 'deployed without a sandbox' });
     expect((await call<{ events: { id: number }[] }>(client, 'events', { query: 'deployed' })).events.map((e) => e.id)).toEqual([event.id]);
     expect((await call<{ blueprints: unknown[] }>(client, 'blueprint', { action: 'list' })).blueprints).toEqual([]);
   });

@@ -299,7 +299,7 @@ export interface StoredStats {
   totals: { promoted: number; demoted: number };
 }
 
-/** What memory_stats reports from the tables; `projects` undefined = every project. */
+/** What brain stats reports from the tables; `projects` undefined = every project. */
 export function storedStats(db: Db, projects?: string[]): StoredStats {
   const where = projects ? 'WHERE project IN (SELECT value FROM json_each(?))' : '';
   const params = projects ? [JSON.stringify(projects)] : [];

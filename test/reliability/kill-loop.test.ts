@@ -1,4 +1,4 @@
-// SIGKILL at random moments while brain processes start and write: every remember and note_write that was
+// SIGKILL at random moments while brain processes start and write: every remember and note write that was
 // acknowledged survives, whole, and the database stays sound. Two embedded processes share the
 // file at once (as two conversations do). RELIABILITY_KILLS sets the number of kills (default 50;
 // 500 for a long run).
@@ -56,7 +56,7 @@ describe('SIGKILL loop', () => {
             sent++;
             let answer;
             try {
-              answer = await callTool(peer, note ? 'note_write' : 'remember', note ? { title: key, content } : { key, content });
+              answer = await callTool(peer, note ? 'note' : 'remember', note ? { action: 'write', title: key, content } : { key, content });
             } catch {
               answered();
               return; // killed before it answered: not acknowledged
