@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# Install brain from this checkout on Debian/Ubuntu: system packages, npm dependencies, build,
-# and a `brain` command on the PATH. Safe to run again.
+# Install brain from this folder (a clone or an unpacked release) on Debian/Ubuntu: system
+# packages, npm dependencies, build, and a `brain` command on the PATH. Safe to run again.
+#   --dev      also the programs the test suite runs besides brain (`npm test` needs them)
+#   --service  then install it as the system service as well (scripts/install-service.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+dev=0
+service=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    --service) service=1 ;;
+    *) echo "brain install: unknown option $arg (use --dev and/or --service)" >&2; exit 2 ;;
+  esac
+done
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -17,6 +29,21 @@ $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
 $SUDO apt-get install -y -qq --no-install-recommends python3-numpy python3-pandas python3-matplotlib || \
   echo "brain install: the Python scientific packages could not be installed; execute still works without them"
 
+if [ "$dev" -eq 1 ]; then
+  # What tests run besides brain: promtool (the alert rules and /metrics), systemd-analyze (the
+  # unit file), zsh (completion), script (a terminal). Keep in step with requireTool() in the
+  # tests (test/install.test.ts checks).
+  dev_pkgs=(prometheus systemd zsh bsdutils)
+  had_prometheus=0
+  dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "ok installed" && had_prometheus=1
+  echo "brain install: apt-get install ${dev_pkgs[*]} (test prerequisites)"
+  $SUDO apt-get install -y -qq --no-install-recommends "${dev_pkgs[@]}"
+  # Only promtool is wanted from the prometheus package: a server it started would listen on :9090.
+  if [ "$had_prometheus" -eq 0 ] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
+
 major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$major" -lt 20 ]; then
   echo "brain install: Node.js $(node -v) is too old; brain needs Node 20 or newer." >&2
@@ -24,7 +51,14 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
-npm ci --no-audit --no-fund
+# npm ci starts from nothing (better-sqlite3 compiles again, about two minutes): skip it when the
+# installed dependencies already match the lock file and the database driver loads.
+if [ node_modules/.package-lock.json -nt package-lock.json ] && [ node_modules/.package-lock.json -nt package.json ] &&
+  node -e 'new (require("better-sqlite3"))(":memory:").close()' 2>/dev/null; then
+  echo "brain install: npm dependencies are up to date"
+else
+  npm ci --no-audit --no-fund
+fi
 npm run build
 chmod +x dist/src/cli.js
 
@@ -36,3 +70,6 @@ case ":$PATH:" in *":$bindir:"*) ;; *) echo "brain install: add $bindir to your 
 # brain running as root sandboxes code as an unprivileged user: create it (idempotent).
 if [ "$(id -u)" -eq 0 ]; then scripts/setup-sandbox.sh; fi
 "$bindir/brain" doctor || true
+
+# --service: the system service, from the build above (a separate script: see its header).
+if [ "$service" -eq 1 ]; then exec scripts/install-service.sh; fi

@@ -6,9 +6,11 @@ import { createLogger, silentLogger, type Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { startCheckpointer } from './core/checkpointer.js';
 import { createNoticeBoard, type NoticeBoard } from './core/notices.js';
+import { watchIntegrity } from './core/integrity-watch.js';
 import { createServer } from './core/server.js';
 import type { Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
+import type { AreaTransfer } from './core/transfer.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
 import { memoryTools } from './memory/tools.js';
 import { memoryTasks } from './memory/tasks.js';
@@ -24,6 +26,7 @@ import { opsTasks } from './ops/maintenance.js';
 import { slowQueryRecorder, type SlowQueryRecorder } from './ops/query-log.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
 import { createScheduler, type Scheduler } from './ops/scheduler.js';
+import { getSetting, setSetting } from './ops/settings.js';
 import { sessionTasks } from './sessions/tasks.js';
 import { createProjectService, type ProjectService } from './projects/service.js';
 import { projectTools } from './projects/tools.js';
@@ -57,6 +60,9 @@ export { packageVersion };
  * - `oneshot`: CLI commands and tests: tasks run only when asked (`brain maintain`), nothing on timers.
  */
 export type AppMode = 'embedded' | 'daemon' | 'oneshot';
+
+/** When a full quick_check last found the file sound (ms), in the config table. */
+const INTEGRITY_CHECKED = 'integrity_checked_at';
 
 /**
  * What each serving mode leaves off its timers (still runnable on demand, e.g. POST /admin/backup).
@@ -97,6 +103,11 @@ export interface App {
   maintenance: Scheduler;
   /** Warnings for every open MCP session (sent to clients as log messages). */
   notices: NoticeBoard;
+  /**
+   * Each area's half of the full export, in the order an import needs: projects before what
+   * lives in them, memories, notes, events, then teams (a cluster before its agents).
+   */
+  transfers: AreaTransfer[];
   tools: AnyTool[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
@@ -113,6 +124,18 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   // A serving process checkpoints the WAL from a worker thread, off its commits (checkpointer.ts);
   // a one-shot command has no requests to keep fast.
   const checkpointer = mode !== 'oneshot' ? startCheckpointer(db, logger) : undefined;
+  // A file too large to check before start-up is checked while serving, once a day at most (by
+  // whichever process starts first: embedded ones start with every conversation); damage stops
+  // every write.
+  const integrity =
+    mode !== 'oneshot'
+      ? watchIntegrity(db, {
+          onDamage: (err) => logger.error(err.message),
+          onSkipped: (reason) => logger.warn(reason),
+          due: () => !(Date.now() - Number(getSetting(db, INTEGRITY_CHECKED) ?? 0) < 86_400_000),
+          onSound: () => setSetting(db, INTEGRITY_CHECKED, String(Date.now())),
+        })
+      : undefined;
   const memories = createMemoryService({
     db,
     budget: { maxItems: config.hotTierMaxItems, maxBytes: config.hotTierMaxBytes },
@@ -240,6 +263,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     maintenance,
     notices,
     tools,
+    transfers: [projects.transfer, memories.transfer, notes.transfer, events.transfer, clusters.transfer],
     connect() {
       open++;
       metrics.activeSessions.set(open);
@@ -281,6 +305,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       notes.close();
       void executions.close();
       checkpointer?.stop();
+      integrity?.stop();
       db.close();
     },
   };

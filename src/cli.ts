@@ -46,8 +46,12 @@ async function main(argv: string[]): Promise<void> {
 async function describe(err: unknown): Promise<[string, number]> {
   if (err instanceof CliError) return [err.message, err.code];
   // Loaded only now: it brings the SQLite driver, which --help and completion do without.
-  const { DatabaseVersionError } = await import('./core/db.js');
-  if (err instanceof DatabaseVersionError) return [err.message, EXIT.database];
+  const { DatabaseDamagedError, DatabaseVersionError, isCorruption } = await import('./core/db.js');
+  if (err instanceof DatabaseVersionError || err instanceof DatabaseDamagedError) return [err.message, EXIT.database];
+  // Damage that shows only when a page is read (a file larger than the check at open covers).
+  if (isCorruption(err)) {
+    return [`the database is damaged (${(err as Error).message}): run brain check, then restore the newest backup with brain restore FILE, or copy what is readable into a new file with brain recover`, EXIT.database];
+  }
   if (err instanceof DaemonStartError) return [err.message, EXIT.failed];
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'SQLITE_CANTOPEN' || e?.code === 'EACCES') {

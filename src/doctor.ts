@@ -14,6 +14,8 @@ export interface Check {
   fix?: string;
   /** Optional checks warn but do not fail the doctor. */
   optional?: boolean;
+  /** What a failure takes away when the rest of brain works (e.g. "execute"). */
+  disables?: string;
 }
 
 /** Other areas (the sandbox, ...) add their checks here. */
@@ -91,6 +93,12 @@ export async function runDoctor(config: Config, print: (line: string) => void, p
     if (!c.ok && c.fix) print(`      fix: ${c.fix}`);
   }
   const ok = isReady(checks);
-  print(ok ? 'brain is ready.' : 'brain is not ready: fix the FAIL lines above.');
+  const failed = checks.filter((c) => !c.ok && !c.optional);
+  const partial = failed.length > 0 && failed.every((c) => c.disables);
+  if (ok) print('brain is ready.');
+  else if (partial) {
+    const lost = [...new Set(failed.map((c) => c.disables))].join(', ');
+    print(`brain works without ${lost}: memory, notes, projects, events and clusters are ready; fix the FAIL lines above for ${lost}.`);
+  } else print('brain is not ready: fix the FAIL lines above.');
   return ok;
 }

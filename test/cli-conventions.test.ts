@@ -12,6 +12,7 @@ import { createApp } from '../src/app.js';
 import type { Command } from '../src/cli/command.js';
 import { program } from '../src/cli/program.js';
 import { brainEnv, CLI, ROOT, tempDir, testConfig } from './helpers/brain.js';
+import { requireTool } from './helpers/tools.js';
 
 interface Run {
   status: number | null;
@@ -38,7 +39,7 @@ const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs a shell command line on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
 function onTerminal(commandLine: string, env: Record<string, string>, cwd: string): Run {
-  const r = spawnSync('script', ['-qec', commandLine, '/dev/null'], { env, cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(requireTool('script', 'bsdutils'), ['-qec', commandLine, '/dev/null'], { env, cwd, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -196,13 +197,18 @@ describe('output for people and --json for scripts', () => {
     const backup = check(['backup'], /^backup: .*brain_\d{8}_\d{6}(_1)?\.db \(.*integrity_check ok/);
     expect(backup).toMatchObject({ integrity: 'ok' });
     expect(check(['restore', backup.file as string], /restored .* from .*\(integrity_check ok\)\nthe database it replaced is kept at/)).toMatchObject({ integrity: 'ok' });
+    expect(check(['recover'], /^recovered .* into .*\.recovered-\d{8}_\d{6}(_1)?\.db \(integrity_check ok, .*\n +memories +2 rows$/m)).toMatchObject({ integrity: 'ok', tables: { memories: { copied: 2, damaged: 0 } } });
     const file = path.join(dir, 'all.jsonl');
-    expect(check(['export', file], /^$/)).toEqual({ file, records: 2 });
-    expect(check(['import', file], /^imported .*all\.jsonl \(brain format\): 0 created, 0 updated, 2 skipped/)).toMatchObject({ format: 'brain', skipped: 2 });
+    // The two memories, and the events the commands above recorded.
+    const exported = check(['export', file], /^$/) as { file: string; records: number };
+    expect(exported.file).toBe(file);
+    expect(exported.records).toBeGreaterThan(2);
+    expect(check(['import', file], /^imported .*all\.jsonl \(brain format\): 0 created, 0 updated, \d+ skipped/)).toMatchObject({ format: 'brain', created: 0, skipped: exported.records });
     const blueprint = path.join(ROOT, 'blueprints', 'software-team.yaml');
     expect(check(['blueprint', 'validate', blueprint], /a valid blueprint\nid: +software-team/)).toMatchObject({ valid: true, id: 'software-team' });
     expect(check(['blueprint', 'save', blueprint], /saved blueprint software-team as revision 1|blueprint software-team is unchanged/)).toMatchObject({ id: 'software-team', revision: 1 });
     expect(check(['blueprint', 'list'], /^software-team r1 +Software team/)).toEqual([expect.objectContaining({ id: 'software-team' })]);
+    expect(check(['audit'], /^brain audit of the last 7 day\(s\)[\s\S]*\nno findings\n$/)).toMatchObject({ days: 7, findings: [] });
     const doctor = check(['doctor'], /^ok +node: Node/m) as { ready: boolean; checks: { name: string; ok: boolean }[] };
     expect(doctor.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'sqlite', 'database']));
 
@@ -215,8 +221,9 @@ describe('output for people and --json for scripts', () => {
 
   it('export to stdout keeps stdout for the records: the count goes to stderr, and --json needs a FILE', { timeout: 60_000 }, () => {
     const r = brain(['export'], { env });
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).kind)).toEqual(['memory', 'memory']);
-    expect(r.stderr).toBe('brain: exported 2 records\n');
+    const kinds = r.stdout.trim().split('\n').map((l) => JSON.parse(l).kind as string);
+    expect(kinds.filter((k) => k === 'memory')).toEqual(['memory', 'memory']);
+    expect(r.stderr).toBe(`brain: exported ${kinds.length} records\n`);
     const json = brain(['export', '--json'], { env });
     expect(json.status).toBe(2);
     expect(json.stderr).toMatch(/--json needs a FILE/);
@@ -415,8 +422,8 @@ comp brain export x ''`;
     expect(second).toBe('|');
   });
 
-  const hasZsh = spawnSync('zsh', ['--version']).status === 0;
-  it.skipIf(!hasZsh)('zsh: the script loads with compinit and offers the same commands, options and files', { timeout: 60_000 }, () => {
+  it('zsh: the script loads with compinit and offers the same commands, options and files', { timeout: 60_000 }, () => {
+    requireTool('zsh', 'zsh');
     const bin = binDir();
     const env = { PATH: `${bin}:${process.env.PATH}`, HOME: bin };
     const loaded = spawnSync('zsh', ['-f', '-c', 'autoload -Uz compinit && compinit -u -D; source <(brain completion zsh); print -r -- ${_comps[brain]}'], { env, encoding: 'utf8' });

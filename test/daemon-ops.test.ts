@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, startBrain, tempDir, type Connected } from './helpers/brain.js';
 import { ADMIN_TOKEN, adminPost, daemonEnv, freePort, socketClient, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
+import { requireTool } from './helpers/tools.js';
 
 let dir: string;
 let env: Record<string, string>;
@@ -38,7 +39,7 @@ function samples(text: string): Map<string, number> {
 }
 
 function promtool(text: string) {
-  return spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  return spawnSync(requireTool('promtool', 'prometheus'), ['check', 'metrics'], { input: text, encoding: 'utf8' });
 }
 
 /** The operations guide's metric names: dashboards and alerts are written against them. */
@@ -53,6 +54,7 @@ const CONTRACT = [
 
 describe('metrics side port', () => {
   it('/metrics passes promtool check metrics; contract and operator metrics present and moving', async () => {
+    requireTool('promtool', 'prometheus');
     daemon = await startServe(env);
     const scrape = async () => (await fetch(daemon!.url('/metrics'))).text();
     const c = await socketClient(daemon.socket);
@@ -97,7 +99,10 @@ describe('metrics side port', () => {
     expect(get(after, 'brain_health_status{check="database"}')).toBe(1);
     expect(get(after, 'brain_events_total{type="brain.start",severity="info"}')).toBe(1);
     expect([...after.keys()].some((k) => k.startsWith('brain_build_info{'))).toBe(true);
-    expect(get(after, 'brain_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(get(after, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    // Node's default metrics keep their standard names; brain's own are all brain_*.
+    expect([...after.keys()].some((k) => k.startsWith('brain_process_') || k.startsWith('brain_nodejs_'))).toBe(false);
+    expect(get(after, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
     expect(get(after, 'brain_executions_total{status="succeeded"}') - get(before, 'brain_executions_total{status="succeeded"}')).toBe(1);
     expect(get(after, 'brain_mcp_request_duration_seconds_count{tool="execute",status="ok"}')).toBe(1);
     expect(get(after, 'brain_execution_queue_size')).toBe(0);
@@ -232,6 +237,7 @@ describe('metrics side port', () => {
   }, 60_000);
 
   it('embedded stdio: metrics when BRAIN_METRICS_PORT is set; a port in use is a warning, not a crash', async () => {
+    requireTool('promtool', 'prometheus');
     const port = await freePort();
     embedded = await startBrain({ ...env, BRAIN_METRICS_PORT: String(port) });
     await call(embedded.client, 'remember', { content: 'embedded with metrics' });

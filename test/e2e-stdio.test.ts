@@ -31,7 +31,9 @@ describe('stdio server', () => {
       expect(tool.description!.length).toBeGreaterThan(20);
       expect(tool.annotations?.openWorldHint).toBe(tool.name === 'execute');
       expect(tool.inputSchema.type).toBe('object');
-      expect(tool.outputSchema?.type).toBe('object');
+      // executions answers a page of output as plain text alone, which a client refuses from a tool with an output schema.
+      if (tool.name === 'executions') expect(tool.outputSchema).toBeUndefined();
+      else expect(tool.outputSchema?.type).toBe('object');
       for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
         expect((schema as { description?: string }).description, `${tool.name}.${field} has a description`).toBeTruthy();
       }

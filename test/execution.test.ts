@@ -18,6 +18,30 @@ let bigDir: string;
 let bigWorkspaces: string;
 
 
+/**
+ * Reads a stream page by page with executions {id, stream, offset}: each page is a text block
+ * alone, its last line saying where it sits and where the next one starts.
+ */
+async function pageThrough(id: number, stream: 'stdout' | 'stderr', seen?: (pageBytes: number, responseBytes: number) => void): Promise<string> {
+  let text = '';
+  let offset: number | undefined = 0;
+  while (offset !== undefined) {
+    const result = await brain.client.callTool({ name: 'executions', arguments: { id, stream, offset } });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toBeUndefined();
+    const block = (result.content as { type: string; text: string }[])[0].text;
+    const m = /\n\n\[brain: (stdout|stderr) of execution (\d+), bytes (\d+)-(\d+) of (\d+); (?:the next page is executions (\{.*\})|the end)\]$/.exec(block);
+    expect(m, block.slice(-200)).not.toBeNull();
+    expect([m![1], Number(m![2]), Number(m![3])]).toEqual([stream, id, offset]);
+    const page = block.slice(0, m!.index);
+    expect(Buffer.byteLength(page)).toBe(Number(m![4]) - offset);
+    seen?.(Buffer.byteLength(page), Buffer.byteLength(JSON.stringify(result)));
+    text += page;
+    offset = m![6] ? (JSON.parse(m![6]) as { offset: number }).offset : undefined;
+  }
+  return text;
+}
+
 beforeAll(async () => {
   dir = tempDir();
   const extra = { ...SANDBOX_LIMITS, BRAIN_EXECUTION_INLINE_KB: '2' };
@@ -96,6 +120,24 @@ describe('execute', () => {
     expect(r.stderr).toMatch(/refused/);
   });
 
+  it('executions: a page costs what it holds (no record, no second copy), and pages end on whole characters', async () => {
+    // 20,000 lines with two- and three-byte characters: 32 KB pages cut through them.
+    const r = await call<Exec>(brain.client, 'execute', { code: 'for i in range(20000): print("línea", i, "€ ü")' });
+    expect(r.status).toBe('succeeded');
+    const full = Array.from({ length: 20000 }, (_, i) => `línea ${i} € ü\n`).join('');
+    expect(r.stdout_bytes).toBe(Buffer.byteLength(full));
+    const record = await call<{ execution: { id: number; stdout: string; stdout_bytes: number } }>(brain.client, 'executions', { id: r.execution_id });
+    expect(record.execution).toMatchObject({ id: r.execution_id, stdout_bytes: Buffer.byteLength(full) });
+    expect(record).not.toHaveProperty('output');
+    const sizes: { page: number; response: number }[] = [];
+    const text = await pageThrough(r.execution_id, 'stdout', (page, response) => sizes.push({ page, response }));
+    expect(text).toBe(full);
+    expect(sizes.length).toBeGreaterThan(5);
+    // The whole answer (JSON-RPC result, escaping and the line saying where the page sits) is the
+    // page plus a little: one copy of it, neither the record nor the inline output beside it.
+    for (const { page, response } of sizes) expect(response).toBeLessThan(page * 1.1 + 300);
+  });
+
   it('execute: big output comes back as head and tail; executions pages the full output', async () => {
     const r = await call<Exec>(brain.client, 'execute', { code: 'for i in range(20000): print("line", i)' });
     expect(r.status).toBe('succeeded');
@@ -106,14 +148,7 @@ describe('execute', () => {
     expect(r.stdout).toMatch(/bytes omitted/);
     const full = Array.from({ length: 20000 }, (_, i) => `line ${i}\n`).join('');
     expect(r.stdout_bytes).toBe(full.length);
-    let text = '';
-    let offset: number | undefined = 0;
-    while (offset !== undefined) {
-      const page: { output: { text: string; next_offset?: number; total: number } } = await call(brain.client, 'executions', { id: r.execution_id, offset });
-      text += page.output.text;
-      offset = page.output.next_offset;
-    }
-    expect(text).toBe(full);
+    expect(await pageThrough(r.execution_id, 'stdout')).toBe(full);
     // The same capture as resources: the execution as JSON, the output in pages by byte offset.
     const detail = await brain.client.readResource({ uri: `brain://executions/${r.execution_id}` });
     expect(JSON.parse((detail.contents[0] as { text: string }).text)).toMatchObject({ id: r.execution_id, status: 'succeeded', stdout_bytes: full.length });

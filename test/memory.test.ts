@@ -405,6 +405,27 @@ describe.each([
       expect(keysOf('spanish')).toContain('John_Smith');
     });
 
+    it('a server-memory relation is in the memories of both its ends', () => {
+      const entity = (name: string, entityType: string) => JSON.stringify({ type: 'entity', name, entityType, observations: [] });
+      const relation = (from: string, relationType: string, to: string) => JSON.stringify({ type: 'relation', from, to, relationType });
+      const report = app.memories.importLines([
+        entity('Alice', 'person'),
+        entity('Bob', 'person'),
+        entity('Anthropic', 'organization'),
+        relation('Alice', 'works_at', 'Anthropic'),
+        relation('Bob', 'works_at', 'Anthropic'),
+        relation('Alice', 'mentors', 'Carol'),
+      ]);
+      // Carol appears only as the end of a relation and still gets a memory.
+      expect(report).toMatchObject({ created: 4, errors: [] });
+      const anthropic = app.memories.getByKey([''], 'Anthropic')!.content;
+      expect(anthropic).toMatch(/^- Alice works_at Anthropic$/m);
+      expect(anthropic).toMatch(/^- Bob works_at Anthropic$/m);
+      expect(app.memories.getByKey([''], 'Alice')!.content).toMatch(/^- Alice works_at Anthropic$/m);
+      expect(app.memories.getByKey([''], 'Carol')!.content).toMatch(/^- Alice mentors Carol$/m);
+      expect(keysOf('bob')).toEqual(expect.arrayContaining(['Bob', 'Anthropic']));
+    });
+
     it('importing an unchanged file again makes no new version; a changed entity makes one', () => {
       const entity = (name: string, observations: string[]) => JSON.stringify({ type: 'entity', name, entityType: 'person', observations });
       const lines = [entity('Ada', ['Writes programs']), entity('Alan', ['Breaks codes']), JSON.stringify({ type: 'relation', from: 'Ada', to: 'Alan', relationType: 'knows' })];

@@ -369,6 +369,18 @@ describe('projects', () => {
     expect((await run('project_list')).projects.map((x: { name: string }) => x.name).sort()).toEqual(['brain', 'brian', 'website']);
   });
 
+  it('short names: "dem" next to "demo" is refused as a typo too; a one-letter name is never a typo', async () => {
+    await run('project_use', { name: 'demo' });
+    await run('project_use', { name: 'api' });
+    expect(await fails('project_use', { name: 'dem' })).toMatch(/no project "dem", but there is "demo".*"create_project": true/);
+    expect(await fails('init', { project: 'ap' })).toMatch(/there is "api"/);
+    // Two letters from a short name is another name, not a typo ("ui" is not "api").
+    expect((await run('project_use', { name: 'ui' })).project).toBe('ui');
+    expect((await run('project_use', { name: 'x' })).project).toBe('x');
+    expect((await run('project_use', { name: 'dem', create_project: true })).project).toBe('dem');
+    expect((await run('project_list')).projects.map((x: { name: string }) => x.name).sort()).toEqual(['api', 'dem', 'demo', 'ui', 'x']);
+  });
+
   it('init stays within its size budget with a large project context and many notes', async () => {
     app.close();
     open({ BRAIN_INIT_BUDGET_CHARS: '6000' });

@@ -3,6 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { detectHost, isProblem } from '../src/execution/host.js';
 import { judgeCanary } from '../src/execution/self-test.js';
 import { brainEnv, call, callError, CLI, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
@@ -18,18 +20,48 @@ afterEach(async () => {
   dir = undefined;
 });
 
+/**
+ * How to start brain on this machine as if firejail were not installed (a Mac, Windows, a
+ * container without it): as root, in a mount namespace of its own where the default
+ * /usr/bin/firejail is /dev/null (there, but nothing to run); otherwise through
+ * BRAIN_FIREJAIL_PATH naming a file that does not exist.
+ */
+function withoutFirejail(dir: string): { command: string; args: string[]; env: Record<string, string> } {
+  const env = brainEnv(dir, SANDBOX_LIMITS);
+  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/firejail')) return { command: process.execPath, args: [CLI], env: { ...env, BRAIN_FIREJAIL_PATH: '/nonexistent/firejail' } };
+  delete env.BRAIN_FIREJAIL_PATH;
+  return { command: 'unshare', args: ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind /dev/null /usr/bin/firejail && exec "$@"', 'sh', process.execPath, CLI], env };
+}
+
 describe('fail closed', () => {
-  it('execute without firejail: an error saying how to fix it, nothing recorded as run, memory still works', async () => {
+  it('without firejail brain starts, every tool but execute works, and execute says what to install', async () => {
     dir = tempDir();
     const marker = `${dir}/ran-unsandboxed`;
-    brain = await startBrain(brainEnv(dir, { ...SANDBOX_LIMITS, BRAIN_FIREJAIL_PATH: '/nonexistent/firejail' }));
-    const text = await callError(brain.client, 'execute', { code: `open(${JSON.stringify(marker)}, 'w').write('x')` });
+    const run = withoutFirejail(dir);
+    const transport = new StdioClientTransport({ ...run, stderr: 'pipe' });
+    const client = new Client({ name: 'no-sandbox', version: '1.0.0' });
+    await client.connect(transport);
+    brain = { client, transport, stderr: () => '', close: () => client.close() };
+    const text = await callError(client, 'execute', { code: `open(${JSON.stringify(marker)}, 'w').write('x')` });
     expect(text).toMatch(/firejail is not installed/);
     expect(text).toMatch(/apt-get install firejail/);
     expect(fs.existsSync(marker)).toBe(false);
-    await call(brain.client, 'remember', { key: 'still-works', content: 'memory works without a sandbox' });
-    const found = await call<{ results: { key: string }[] }>(brain.client, 'recall', { key: 'still-works' });
-    expect(found.results[0].key).toBe('still-works');
+    // Nothing was run, so nothing is listed as run.
+    expect((await call<{ executions: unknown[] }>(client, 'executions', { project: '*' })).executions).toEqual([]);
+
+    // Everything else: memory, projects, notes, search, events, blueprints.
+    await call(client, 'init', { project: 'offline' });
+    await call(client, 'remember', { key: 'still-works', content: 'memory works without a sandbox' });
+    expect((await call<{ results: { key: string }[] }>(client, 'recall', { key: 'still-works' })).results[0].key).toBe('still-works');
+    await call(client, 'project_save', { add: { goals: ['work without firejail'] } });
+    expect((await call<{ projects: { context: { goals: string[] } }[] }>(client, 'project_list', { name: 'offline' })).projects[0].context.goals).toEqual(['work without firejail']);
+    await call(client, 'note_write', { title: 'Plan', content: 'notes work without a sandbox' });
+    expect((await call<{ content: string }>(client, 'note_read', { title: 'Plan' })).content).toMatch(/notes work without a sandbox/);
+    const found = await call<{ results: { kind: string }[] }>(client, 'search', { query: 'without a sandbox' });
+    expect(found.results.map((r) => r.kind).sort()).toEqual(['memory', 'note']);
+    const event = await call<{ id: number }>(client, 'record_event', { type: 'deploy', message: 'deployed without a sandbox' });
+    expect((await call<{ events: { id: number }[] }>(client, 'events', { query: 'deployed' })).events.map((e) => e.id)).toEqual([event.id]);
+    expect((await call<{ blueprints: unknown[] }>(client, 'blueprint', { action: 'list' })).blueprints).toEqual([]);
   });
 
   it('a missing sandbox user is reported with the setup script to run', () => {
@@ -77,11 +109,15 @@ describe('brain doctor', () => {
     if (!isProblem(host)) fs.rmSync(host.workspaceRoot, { recursive: true, force: true });
   });
 
-  it('without firejail the sandbox line fails with the fix', () => {
+  it('without firejail the sandbox line fails with the fix, names every package execute needs, and says the rest works', () => {
     dir = tempDir();
-    const r = spawnSync(process.execPath, [CLI, 'doctor'], { env: brainEnv(dir, { BRAIN_FIREJAIL_PATH: '/nonexistent/firejail' }), encoding: 'utf8', timeout: 60_000 });
+    const run = withoutFirejail(dir);
+    const r = spawnSync(run.command, [...run.args, 'doctor'], { env: run.env, encoding: 'utf8', timeout: 60_000 });
     expect(r.stdout).toMatch(/^FAIL\s+sandbox: execute is unavailable: firejail is not installed/m);
     expect(r.stdout).toMatch(/fix: install it/);
+    expect(r.stdout).toMatch(/^warn\s+execute needs: firejail MISSING, python3 installed, python3-numpy (installed|missing \(optional\)), python3-pandas .*, python3-matplotlib .*; everything but execute works without them$/m);
+    expect(r.stdout).toMatch(/^\s+fix: sudo apt-get install firejail( python3-\w+)* \(Debian\/Ubuntu\), then restart brain$/m);
+    expect(r.stdout).toMatch(/^brain works without execute: memory, notes, projects, events and clusters are ready; fix the FAIL lines above for execute\.$/m);
     expect(r.status).toBe(1);
   });
 });

@@ -10,7 +10,7 @@ export const EXIT = {
   failed: 1,
   /** The command line or a BRAIN_* setting is wrong. */
   usage: 2,
-  /** The database cannot be used: missing, unreadable, or made by a newer brain. */
+  /** The database cannot be used: missing, unreadable, damaged, or made by a newer brain. */
   database: 3,
   /** brain connect: no brain serve answers on the socket (EX_UNAVAILABLE). */
   noDaemon: NO_DAEMON,
@@ -20,7 +20,7 @@ export const EXIT_CODE_HELP: readonly (readonly [string, string])[] = [
   [String(EXIT.ok), 'done; the check passed'],
   [String(EXIT.failed), 'a check or an operation failed (the message says which)'],
   [String(EXIT.usage), 'unknown command or option, missing argument, or a bad BRAIN_* setting'],
-  [String(EXIT.database), 'the database cannot be used: missing, unreadable, or made by a newer brain'],
+  [String(EXIT.database), 'the database cannot be used: missing, unreadable, damaged, or made by a newer brain'],
   [String(EXIT.noDaemon), 'brain connect: no brain serve answers on the socket'],
 ];
 

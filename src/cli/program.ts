@@ -2,9 +2,11 @@
 // version and shell completion, which are made from the tree itself.
 import { packageVersion } from '../core/version.js';
 import { defineCommand, type Command } from './command.js';
+import { auditCommand } from './commands/audit.js';
 import { blueprintGroup } from './commands/blueprints.js';
-import { exportCommand, importCommand, rebalanceCommand, statsCommand } from './commands/memories.js';
-import { backupCommand, checkCommand, doctorCommand, maintainCommand, maintenanceGroup, restoreCommand } from './commands/operations.js';
+import { rebalanceCommand, statsCommand } from './commands/memories.js';
+import { exportCommand, importCommand } from './commands/transfer.js';
+import { backupCommand, checkCommand, doctorCommand, maintainCommand, maintenanceGroup, recoverCommand, restoreCommand } from './commands/operations.js';
 import { connectCommand, serveCommand, stdioCommand } from './commands/session.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { columns, helpText } from './help.js';
@@ -60,9 +62,11 @@ export const program: Command = defineCommand({
     backupCommand,
     restoreCommand,
     checkCommand,
+    recoverCommand,
     maintainCommand,
     maintenanceGroup,
     doctorCommand,
+    auditCommand,
     statsCommand,
     rebalanceCommand,
     exportCommand,

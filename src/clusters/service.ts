@@ -11,6 +11,7 @@ import { createBoard } from './board.js';
 import { createMailbox } from './mailbox.js';
 import { createScaler, type AutoscaleResult, type ClusterSnapshot } from './scaling.js';
 import * as store from './store.js';
+import { clusterTransfer } from './transfer.js';
 import { holdsTask, requeueRunning } from './board-store.js';
 import type { AgentRow, AgentView, BlueprintRow, ClusterRow, ClusterStatus, ClusterView, TreeNode } from './types.js';
 import { liveWorkerCount, setWorkerCount, spawnCore, type WorkforceChange } from './workforce.js';
@@ -227,6 +228,8 @@ export function createClusterService(deps: ClusterDeps) {
     tasks: board,
     /** Acknowledged messages older than messageRetentionHours go; pending ones stay (the scheduler calls this). */
     purgeMessages: (): number => messages.purge(),
+    /** Blueprints, clusters, agents, tasks and messages in the full export (brain export / import). */
+    transfer: clusterTransfer(db),
 
     /** Makes a cluster from a blueprint: planning -> spawning -> active in one transaction. */
     create(input: CreateClusterInput): { cluster: ClusterView; agents: AgentView[] } {

@@ -8,10 +8,12 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new client.Registry();
   if (opts.defaultMetrics) {
-    client.collectDefaultMetrics({ register: registry, prefix: 'brain_' });
+    // No prefix: prom-client's prefix would rename these too, and the Node.js and process dashboards
+    // and alerts operators already have look for process_* and nodejs_* (brain's own stay brain_*).
+    client.collectDefaultMetrics({ register: registry });
     // These three are gauges named like counters, which Prometheus' linter (promtool check metrics)
-    // rejects; the same numbers are in brain_nodejs_active_{handles,requests,resources} by type.
-    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`brain_nodejs_${name}`);
+    // rejects; the same numbers are in nodejs_active_{handles,requests,resources} by type.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`nodejs_${name}`);
   }
   const registers = [registry];
   /** The execution area plugs its pool in here; the gauges read it at scrape time. */

@@ -110,7 +110,6 @@ export interface ServerDeps {
 interface Registered {
   def: AnyTool;
   input: z.ZodObject;
-  output: z.ZodObject;
   listing: Tool;
 }
 
@@ -148,18 +147,18 @@ function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
   for (const def of tools) {
     if (!TOOL_NAME.test(def.name)) throw new Error(`tool name ${JSON.stringify(def.name)} must match ${TOOL_NAME}`);
     if (map.has(def.name)) throw new Error(`tool ${def.name} is registered twice`);
+    if (!def.output && !def.plainText) throw new Error(`tool ${def.name} needs an output schema`);
+    if (def.output && def.plainText) throw new Error(`tool ${def.name}: plain-text results need a tool without an output schema (clients expect structuredContent from one)`);
     const input = z.strictObject(def.input);
-    const output = z.object(def.output);
     map.set(def.name, {
       def,
       input,
-      output,
       listing: {
         name: def.name,
         title: def.title,
         description: def.description,
         inputSchema: jsonSchema(input, 'input'),
-        outputSchema: jsonSchema(output, 'output') as Tool['outputSchema'],
+        ...(def.output ? { outputSchema: jsonSchema(z.object(def.output), 'output') as Tool['outputSchema'] } : {}),
         annotations: annotations(def),
       },
     });
@@ -391,6 +390,8 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
       deps.onHandlerTime?.(name, performance.now() - syncStarted, session);
       const result = await pending;
       const structured = result as Record<string, unknown>;
+      const plain = tool.def.plainText?.(structured);
+      if (plain !== undefined) return { content: [{ type: 'text', text: plain }] };
       const text = tool.def.text ? tool.def.text(structured) : JSON.stringify(structured);
       const content: CallToolResult['content'] = [{ type: 'text', text }];
       if (tool.def.extraContent) content.push(...tool.def.extraContent(structured));

@@ -45,7 +45,12 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
   /** True only for tools that touch the world outside brain's data (code execution). */
   openWorld?: boolean;
   input: I;
-  output: O;
+  /**
+   * The shape of structuredContent, declared to clients as outputSchema. Left out only by a tool
+   * with `plainText` results: a client holds a tool that declares one to always answering with
+   * structuredContent.
+   */
+  output?: O;
   handle(args: z.output<z.ZodObject<I>>, ctx: ToolContext): Promise<z.input<z.ZodObject<O>>> | z.input<z.ZodObject<O>>;
   /**
    * The text block for clients that read only `content` (default: the result as JSON). A tool
@@ -53,6 +58,12 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
    * half the bytes and tokens, and without JSON escaping for the model to read through.
    */
   text?(result: z.output<z.ZodObject<O>>): string;
+  /**
+   * A result that is best sent as this text alone, without structuredContent (a page of program
+   * output): clients show the model either the text or the structured copy, never both, so
+   * sending both only doubles what the answer costs on the wire. Undefined: the usual answer.
+   */
+  plainText?(result: z.output<z.ZodObject<O>>): string | undefined;
   /** Extra content blocks beside the text (e.g. images produced by code). */
   extraContent?(result: z.output<z.ZodObject<O>>): ContentBlock[];
 }

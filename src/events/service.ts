@@ -4,6 +4,7 @@ import type { Db } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import * as store from './store.js';
+import { eventTransfer } from './transfer.js';
 
 export type EventsService = ReturnType<typeof createEventsService>;
 
@@ -37,5 +38,7 @@ export function createEventsService(opts: { db: Db; metrics: Metrics; logger: Lo
     list: (filter: store.EventFilter, limit: number, beforeId?: number) => store.listEvents(db, filter, limit, beforeId),
     stats: (filter: store.EventFilter) => store.eventStats(db, filter),
     purge: () => store.purgeEvents(db, Math.max(opts.retentionDays, 30)),
+    /** Events in the full export (brain export / import). */
+    transfer: eventTransfer(db),
   };
 }

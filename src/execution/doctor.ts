@@ -1,9 +1,11 @@
 // The sandbox section of `brain doctor`: is execution available, did the canaries stay inside,
 // which mechanism enforces each limit here, and is the scientific stack usable.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../core/config.js';
+import { scriptPath } from '../core/version.js';
 import type { Check } from '../doctor.js';
 import { removeCgroupBase } from '../../worker/cgroup.js';
 import { Sandbox, type RunResult } from '../../worker/sandbox-process.js';
@@ -43,15 +45,65 @@ for m in ['numpy', 'pandas', 'matplotlib']:
         print(m, '-')
 `;
 
+/** Whether a file can be run by this user. */
+function runnable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * On a host where execute cannot run: every system package it needs, which are there and which
+ * are not, and one command that installs the missing ones. Memory, notes, projects, events and
+ * clusters need none of them (an npm install of brain brings everything they use).
+ */
+export function sandboxPackages(config: Config): Check {
+  const name = 'execute needs';
+  if (process.platform !== 'linux') {
+    return {
+      name,
+      ok: false,
+      optional: true,
+      detail: `Linux with firejail (Debian/Ubuntu packages firejail python3 python3-numpy python3-pandas python3-matplotlib); this host is ${process.platform}: everything but execute works here`,
+      fix: 'run brain on a Linux host (or a Linux VM) for execute',
+    };
+  }
+  const wanted: { pkg: string; there: boolean; optional?: boolean }[] = [
+    { pkg: 'firejail', there: runnable(config.firejailPath) },
+    { pkg: 'python3', there: runnable(config.sandboxPython) },
+  ];
+  const python = runnable(config.sandboxPython);
+  for (const m of ['numpy', 'pandas', 'matplotlib']) {
+    // Only an import by the interpreter the sandbox would use; no user code runs outside a sandbox.
+    const there = python && spawnSync(config.sandboxPython, ['-c', `import ${m}`], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+    wanted.push({ pkg: `python3-${m}`, there, optional: true });
+  }
+  if (process.getuid?.() === 0) {
+    wanted.push({ pkg: 'util-linux', there: ['/usr/bin/unshare', '/usr/bin/nsenter'].every(runnable) });
+    wanted.push({ pkg: 'e2fsprogs', there: ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].some(runnable), optional: true });
+  }
+  const missing = wanted.filter((w) => !w.there).map((w) => w.pkg);
+  return {
+    name,
+    ok: missing.length === 0,
+    optional: true,
+    detail: wanted.map((w) => `${w.pkg} ${w.there ? 'installed' : w.optional ? 'missing (optional)' : 'MISSING'}`).join(', ') + '; everything but execute works without them',
+    fix: missing.length ? `sudo apt-get install ${missing.join(' ')} (Debian/Ubuntu), then restart brain` : undefined,
+  };
+}
+
 export async function sandboxChecks(config: Config): Promise<Check[]> {
   const host = detectHost(config);
-  if (isProblem(host)) return [{ name: 'sandbox', ok: false, detail: `execute is unavailable: ${host.reason}`, fix: host.fix }];
+  if (isProblem(host)) return [{ name: 'sandbox', ok: false, detail: `execute is unavailable: ${host.reason}`, fix: host.fix, disables: 'execute' }, sandboxPackages(config)];
   const checks: Check[] = [];
   const workspaces = openWorkspaces(host, config);
   try {
     return await sandboxRuns(config, host, workspaces, checks);
   } catch (err) {
-    return [...checks, { name: 'sandbox', ok: false, detail: `a sandbox could not start: ${(err as Error).message}`, fix: 'run `sudo scripts/setup-sandbox.sh` and check `firejail --version`' }];
+    return [...checks, { name: 'sandbox', ok: false, detail: `a sandbox could not start: ${(err as Error).message}`, fix: `run \`sudo ${scriptPath('setup-sandbox.sh')}\` and check \`firejail --version\``, disables: 'execute' }];
   } finally {
     workspaces.close();
     removeCgroupBase(host.plan);
@@ -67,7 +119,8 @@ async function sandboxRuns(config: Config, host: SandboxHost, workspaces: Worksp
     detail: report.failed.length
       ? `execute is disabled: ${report.failed.join('; ')}`
       : `firejail as ${host.user}; ${report.passed.length} canary attacks contained (${report.passed.join(', ')}); workspaces in ${host.workspaceRoot}`,
-    fix: 'check that firejail works (`firejail --version`), run `sudo scripts/setup-sandbox.sh`, then brain doctor again',
+    fix: `check that firejail works (\`firejail --version\`), run \`sudo ${scriptPath('setup-sandbox.sh')}\`, then brain doctor again`,
+    disables: 'execute',
   });
   if (report.failed.length) return checks;
   for (const [limit, how] of Object.entries(mechanisms(host, config))) {

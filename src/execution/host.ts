@@ -1,9 +1,11 @@
 // What this host offers for sandboxing: firejail, the interpreter, the unprivileged user, cgroups.
 // Decided once at start-up; anything missing makes `execute` fail closed with the fix to apply.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { detectCgroups, type CgroupPlan } from '../../worker/cgroup.js';
+import { scriptPath } from '../core/version.js';
 import { NS_TOOLS, profilePath, type SandboxSpec } from '../../worker/firejail-args.js';
 import { LEGACY_WORKSPACES, quotaPlan, type QuotaPlan } from './workspaces.js';
 
@@ -100,7 +102,7 @@ function nprocLimit(config: Config, root: boolean, cgroup: boolean): number {
  */
 export const SANDBOX_STUB = '/run/brain-sandbox/home';
 
-const SETUP = 'run `sudo scripts/setup-sandbox.sh` from the brain package (it creates the sandbox user), then restart brain';
+const SETUP = `run \`sudo ${scriptPath('setup-sandbox.sh')}\` (it creates the sandbox user), then restart brain`;
 
 /** Paths the sandbox must never see, whatever the configuration puts where. */
 export function hiddenPaths(config: Config, sandboxHome: string): string[] {
@@ -204,12 +206,33 @@ export function detectHost(config: Config): SandboxHost | HostProblem {
       fs.mkdirSync(SANDBOX_STUB, { recursive: true, mode: 0o755 });
       fs.chmodSync(path.dirname(SANDBOX_STUB), 0o755);
       fs.chmodSync(SANDBOX_STUB, 0o755);
+      spec.profile = sandboxReadableProfile(spec.profile);
     } catch (err) {
-      return { reason: `cannot create ${SANDBOX_STUB}: ${(err as Error).message}`, fix: 'check that /run is writable for root' };
+      return { reason: `cannot create ${SANDBOX_STUB} or the profile beside it: ${(err as Error).message}`, fix: 'check that /run is writable for root' };
     }
     spec.stub = SANDBOX_STUB;
   }
   return { spec, plan, user, workspaceRoot, imageRoot, quota: quotaPlan(config, root), outputRoot };
+}
+
+/**
+ * firejail reads its profile as the sandbox user. brain installed where that user cannot look (an
+ * npm prefix under /root or another 0700 folder) would leave every sandbox failing with
+ * "inaccessible profile file", so root sandboxes read a copy in /run/brain-sandbox (mode 0644),
+ * named by its content so brains of different versions on one host each read their own.
+ */
+function sandboxReadableProfile(source: string): string {
+  const text = fs.readFileSync(source);
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const copy = path.join(path.dirname(SANDBOX_STUB), `brain-sandbox.${digest}.profile`);
+  if (!fs.existsSync(copy)) {
+    // Atomically: another brain may be starting a sandbox with it right now.
+    const tmp = `${copy}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.chmodSync(tmp, 0o644);
+    fs.renameSync(tmp, copy);
+  }
+  return copy;
 }
 
 export function isProblem(x: SandboxHost | HostProblem): x is HostProblem {

@@ -29,12 +29,25 @@ export function readPage(file: string, offset: number, length: number): Page {
   try {
     const total = fs.fstatSync(fd).size;
     const start = Math.min(offset, total);
-    const n = Math.max(0, Math.min(length, total - start));
+    let n = Math.max(0, Math.min(length, total - start));
     const buf = Buffer.alloc(n);
     fs.readSync(fd, buf, 0, n, start);
+    // A page that stops inside a UTF-8 character ends before it, so pages joined give the text back.
+    if (start + n < total) n = wholeCharacters(buf, n);
     const end = start + n;
-    return { text: buf.toString('utf8'), offset: start, length: n, total, ...(end < total ? { next_offset: end } : {}) };
+    return { text: buf.subarray(0, n).toString('utf8'), offset: start, length: n, total, ...(end < total ? { next_offset: end } : {}) };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** How many of the first n bytes end on a character boundary (n itself when the last sequence is whole, or on bytes that are not UTF-8). */
+function wholeCharacters(buf: Buffer, n: number): number {
+  for (let i = n - 1; i >= Math.max(0, n - 4); i--) {
+    const b = buf[i];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
+    const size = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + size > n && i > 0 ? i : n;
+  }
+  return n;
 }

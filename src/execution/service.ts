@@ -10,6 +10,7 @@ import { toDbTime, type Db } from '../core/db.js';
 import { UnavailableError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { scriptPath } from '../core/version.js';
 import { pidAlive, removeCgroupBase } from '../../worker/cgroup.js';
 import type { ExecOutcome, ExecTask, WarmTask } from '../../worker/execute-worker.js';
 import { detectHost, isProblem, mechanisms, type SandboxHost } from './host.js';
@@ -228,7 +229,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       status = {
         state: 'unavailable',
         reason: `the sandbox self-test failed: ${report.failed.join('; ')}`,
-        fix: 'run `brain doctor` for details; check that firejail works (`firejail --version`) and that scripts/setup-sandbox.sh ran as root',
+        fix: `run \`brain doctor\` for details; check that firejail works (\`firejail --version\`) and that ${scriptPath('setup-sandbox.sh')} ran as root`,
         canaries: report,
       };
       logger.error(`execute is disabled: ${status.reason}`);

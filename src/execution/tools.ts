@@ -7,7 +7,7 @@ import { dateArg, isoTime } from '../core/time.js';
 import { defineTool, type AnyTool, type ContentBlock } from '../core/tool.js';
 import { FINAL_STATUSES, type ExecutionRow } from './store.js';
 import type { ExecutionService, InputFile } from './service.js';
-import { inline } from './output.js';
+import { inline, type Page } from './output.js';
 
 const MAX_CODE_BYTES = 512 * 1024;
 const MAX_STDIN_BYTES = 1024 * 1024;
@@ -60,6 +60,18 @@ function summary(row: ExecutionRow) {
     created_at: isoTime(row.created_at),
     code: row.code.length > 120 ? row.code.slice(0, 120) + '…' : row.code,
   };
+}
+
+type OutputPage = Page & { id: number; stream: 'stdout' | 'stderr' };
+
+/**
+ * A page of output as the model reads it: the bytes themselves, then one line saying where they
+ * sit and how to get the next page (the shape brain://executions/<id>/<stream> pages have).
+ */
+function pageText(p: OutputPage): string {
+  const where = `${p.stream} of execution ${p.id}, bytes ${p.offset}-${p.offset + p.length} of ${p.total}`;
+  const next = p.next_offset === undefined ? 'the end' : `the next page is executions {"id": ${p.id}, "stream": "${p.stream}", "offset": ${p.next_offset}}`;
+  return `${p.text}\n\n[brain: ${where}; ${next}]`;
 }
 
 export function executionTools(executions: ExecutionService): AnyTool[] {
@@ -150,11 +162,13 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
   /** Figures of the call in flight, handed from handle() to extraContent() of the same call. */
   const imageStash = new Map<number, { data: string }[]>();
 
+  // No output schema: a page of output goes out as plain text (see plainText), which a client
+  // refuses from a tool that declares one. Lists and records are structured as everywhere else.
   const list = defineTool({
     name: 'executions',
     title: 'Past executions',
     description:
-      'List past code executions (by status, project, time); with id, inspect one and page its full output.',
+      'List past code executions (by status, project, time); with id, inspect one; with id and stream or offset, page its full output.',
     kind: 'read',
     input: {
       id: z.number().optional().describe('Inspect this one.'),
@@ -165,12 +179,6 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
       since: dateArg.optional().describe('Since (ISO 8601).'),
       before_id: z.number().optional().describe('Next page: next_before_id.'),
     },
-    output: {
-      executions: z.array(loose).optional(),
-      next_before_id: z.number().optional(),
-      execution: loose.optional(),
-      output: loose.optional(),
-    },
     handle(args, ctx) {
       const projects = visibleProjects(args.project, ctx.session);
       if (args.id !== undefined) {
@@ -178,9 +186,13 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
         if (!row || (projects && args.project !== undefined && !projects.includes(row.project))) {
           throw new NotFoundError(`No execution with id ${args.id}; list them with executions {} (add "project": "*" to see every project).`);
         }
-        const stream = args.stream ?? 'stdout';
-        const page = executions.readOutput(row.id, stream, Math.max(0, Math.floor(args.offset ?? 0)), PAGE_BYTES);
-        const stored = stream === 'stdout' ? row.stdout_stored : row.stderr_stored;
+        if (args.stream !== undefined || args.offset !== undefined) {
+          // A page carries only itself and where it sits: the record was read once already.
+          const stream = args.stream ?? 'stdout';
+          const page = executions.readOutput(row.id, stream, Math.max(0, Math.floor(args.offset ?? 0)), PAGE_BYTES);
+          const stored = stream === 'stdout' ? row.stdout_stored : row.stderr_stored;
+          return { page: { id: row.id, stream, ...page, total: Math.max(page.total, stored) } };
+        }
         return {
           execution: {
             id: row.id,
@@ -204,13 +216,15 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
             created_at: isoTime(row.created_at),
             finished_at: isoTime(row.finished_at),
           },
-          output: { stream, ...page, total: Math.max(page.total, stored) },
         };
       }
       const rows = executions.list({ projects, status: args.status, since: args.since, beforeId: args.before_id, limit: LIST_PAGE + 1 });
       const more = rows.length > LIST_PAGE;
       const shown = rows.slice(0, LIST_PAGE);
       return { executions: shown.map(summary), next_before_id: more ? shown[shown.length - 1].id : undefined };
+    },
+    plainText(result) {
+      return result.page ? pageText(result.page as OutputPage) : undefined;
     },
   });
 

@@ -14,7 +14,8 @@ import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
-import { exportLines, importLines, type ImportProgress, type ImportReport } from './transfer.js';
+import { exportLines, exportRecords, importLines, importRecords, type ImportProgress, type ImportReport } from './transfer.js';
+import type { AreaTransfer, NumberedRecord } from '../core/transfer.js';
 import type { HitRow, MemoryRow } from './types.js';
 
 /**
@@ -243,6 +244,29 @@ export function createMemoryService(opts: MemoryServiceOptions) {
       recallIndex.changed();
       return report;
     },
+
+    /** Server-memory records already read from a file (brain import of a memory.jsonl). */
+    importServerMemory(records: NumberedRecord[], onProgress?: ImportProgress): ImportReport {
+      const report = importRecords(db, 'server-memory', records, onProgress);
+      cache.invalidate();
+      recallIndex.changed();
+      return report;
+    },
+
+    /** Memories and their earlier versions in the full export (brain export / import). */
+    transfer: {
+      kinds: ['memory', 'memory_history'],
+      exportRecords: () => exportRecords(db),
+      importRecords(records, onProgress) {
+        const r = importRecords(db, 'brain', records, onProgress);
+        cache.invalidate();
+        recallIndex.changed();
+        return {
+          kinds: { memory: { created: r.created, updated: r.updated, skipped: r.skipped }, memory_history: { created: r.history, skipped: 0 } },
+          errors: r.errors,
+        };
+      },
+    } satisfies AreaTransfer,
 
     forgetOne(row: MemoryRow) {
       for (const gone of store.forgetRows(db, [row.id])) {

@@ -12,14 +12,19 @@ export interface ExportLine {
   [field: string]: unknown;
 }
 
-/** Every memory and every archived version, one JSON object per line. */
-export function* exportLines(db: Db): Generator<string> {
+/** Every memory and every archived version. */
+export function* exportRecords(db: Db): Generator<ExportLine> {
   for (const row of db.prepare('SELECT * FROM memories ORDER BY id').iterate() as Iterable<MemoryRow>) {
-    yield JSON.stringify({ kind: 'memory', ...row, tags: JSON.parse(row.tags) });
+    yield { kind: 'memory', ...row, tags: JSON.parse(row.tags) as unknown };
   }
   for (const row of db.prepare('SELECT * FROM memory_history ORDER BY id').iterate() as Iterable<HistoryRow>) {
-    yield JSON.stringify({ kind: 'memory_history', ...row, tags: JSON.parse(row.tags) });
+    yield { kind: 'memory_history', ...row, tags: JSON.parse(row.tags) as unknown };
   }
+}
+
+/** The same, one JSON object per line. */
+export function* exportLines(db: Db): Generator<string> {
+  for (const record of exportRecords(db)) yield JSON.stringify(record);
 }
 
 export interface ImportReport {
@@ -99,8 +104,7 @@ function alreadyStored(stored: MemoryRow, m: ImportRow, format: ImportReport['fo
  * A record that matches what is stored is skipped, so importing a file again changes nothing.
  */
 export function importLines(db: Db, lines: string[], onProgress?: ImportProgress): ImportReport {
-  const format = detectFormat(lines);
-  const report: ImportReport = { format, created: 0, updated: 0, skipped: 0, history: 0, errors: [] };
+  const errors: string[] = [];
   const records: { line: number; value: Record<string, unknown> }[] = [];
   lines.forEach((text, i) => {
     if (!text.trim()) return;
@@ -109,9 +113,18 @@ export function importLines(db: Db, lines: string[], onProgress?: ImportProgress
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
       records.push({ line: i + 1, value: value as Record<string, unknown> });
     } catch (err) {
-      if (report.errors.length < MAX_ERRORS) report.errors.push(`line ${i + 1}: ${(err as Error).message}`);
+      if (errors.length < MAX_ERRORS) errors.push(`line ${i + 1}: ${(err as Error).message}`);
     }
   });
+  const report = importRecords(db, detectFormat(lines), records, onProgress);
+  report.errors.unshift(...errors);
+  report.errors.splice(MAX_ERRORS);
+  return report;
+}
+
+/** Imports records already read from a file (brain's own kinds memory and memory_history, or server-memory's). */
+export function importRecords(db: Db, format: ImportReport['format'], records: { line: number; value: Record<string, unknown> }[], onProgress?: ImportProgress): ImportReport {
+  const report: ImportReport = { format, created: 0, updated: 0, skipped: 0, history: 0, errors: [] };
   const memories = format === 'brain' ? fromBrain(records, report) : fromServerMemory(records, report);
   const now = toDbTime();
   const total = memories.rows.length + memories.history.length;
@@ -231,7 +244,7 @@ function fromBrain(records: { line: number; value: Record<string, unknown> }[], 
 /**
  * server-memory keeps a knowledge graph: entities with observations, and relations between them.
  * Each entity becomes one memory (key = entity name, tags = its entity type) whose content lists
- * its observations and its relations, so a recall of either side finds it.
+ * its observations and every relation it takes part in, from either end.
  */
 function fromServerMemory(records: { line: number; value: Record<string, unknown> }[], report: ImportReport) {
   const now = toDbTime();
@@ -248,10 +261,15 @@ function fromServerMemory(records: { line: number; value: Record<string, unknown
       report.errors.push(`line ${line}: neither an entity (type, name, observations) nor a relation (type, from, to)`);
     }
   }
+  // Both ends mention the relation, as one sentence, so a recall of either entity shows it
+  // (recall {key: "Anthropic"} lists who works there, not only each person where they work).
   for (const r of relations) {
-    const from = entities.get(r.from) ?? { entityType: 'entity', observations: [], relations: [] };
-    from.relations.push(`${r.relationType} ${r.to}`);
-    entities.set(r.from, from);
+    const sentence = `${r.from} ${r.relationType} ${r.to}`;
+    for (const end of r.from === r.to ? [r.from] : [r.from, r.to]) {
+      const e = entities.get(end) ?? { entityType: 'entity', observations: [], relations: [] };
+      if (!e.relations.includes(sentence)) e.relations.push(sentence);
+      entities.set(end, e);
+    }
   }
   const rows: ImportRow[] = [];
   for (const [name, e] of entities) {

@@ -25,46 +25,97 @@ function fsyncDir(dir: string) {
   }
 }
 
+const tempName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+
 /**
- * Writes a whole file or nothing: the text goes to a hidden temp file in the same folder, is
- * flushed to disk, then renamed over the target (or hard-linked when `exclusive`, which fails
- * instead of replacing a file that appeared meanwhile). A crash at any point leaves either the
- * old file or the new one, never a mix.
+ * The first half of a write that is whole or nothing: the text goes to a hidden temp file in the
+ * target's folder and is flushed to disk. Nothing a reader sees has changed yet; a full disk
+ * fails here. Returns the temp file and its stats (the same inode the target will have).
  */
-export function writeFileAtomic(file: string, text: string, exclusive: boolean): fs.Stats {
+export function stageFile(file: string, text: string): { tmp: string; stats: fs.Stats } {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempName(file);
   const fd = fs.openSync(tmp, 'wx', 0o644);
   try {
-    try {
-      const data = Buffer.from(text, 'utf8');
-      let off = 0;
-      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (exclusive) {
-      try {
-        fs.linkSync(tmp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`A note file already exists at ${path.basename(file)}; choose another title or path, or write with mode "replace".`);
-        throw err;
-      }
-      fs.unlinkSync(tmp);
-    } else {
-      fs.renameSync(tmp, file);
-    }
+    const data = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+    fs.fsyncSync(fd);
+    const stats = fs.fstatSync(fd);
+    fs.closeSync(fd);
+    return { tmp, stats };
   } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dir);
-  return fs.statSync(file);
 }
 
-export function removeFile(file: string): void {
+/** A staged file put in place: `keep` once the database agrees, `undo` if it did not. */
+export interface Installed {
+  keep(): void;
+  undo(): void;
+}
+
+/**
+ * The second half: renames the staged file over the target (or hard-links it when `exclusive`,
+ * which fails instead of replacing a file that appeared meanwhile). The file it replaces stays
+ * reachable under a hidden temp name until `keep`, so `undo` is one rename and needs no free
+ * space (a write that fails for a full disk can still be taken back). A crash at any point leaves
+ * either the old file or the new one, never a mix; a leftover temp file is removed by the walk.
+ */
+export function installStaged(tmp: string, file: string, exclusive: boolean): Installed {
+  const dir = path.dirname(file);
+  if (exclusive) {
+    try {
+      fs.linkSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`A note file already exists at ${path.basename(file)}; choose another title or path, or write with mode "replace".`);
+      throw err;
+    }
+    fs.rmSync(tmp, { force: true });
+    return {
+      keep: () => fsyncDir(dir),
+      undo: () => removeFile(file),
+    };
+  }
+  let previous: string | undefined = tempName(file);
+  try {
+    fs.linkSync(file, previous);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    previous = undefined;
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    if (previous) fs.rmSync(previous, { force: true });
+    throw err;
+  }
+  return {
+    keep() {
+      if (previous) fs.rmSync(previous, { force: true });
+      fsyncDir(dir);
+    },
+    undo() {
+      if (previous) fs.renameSync(previous, file);
+      else removeFile(file);
+      fsyncDir(dir);
+    },
+  };
+}
+
+function removeFile(file: string): void {
   fs.rmSync(file, { force: true });
   fsyncDir(path.dirname(file));
 }

@@ -15,11 +15,12 @@ import { parseQuery, type Query } from '../text/query.js';
 import { NEW_ITEM, rankScore, recencyOf, relativeTexts, type MatchKind } from '../text/rank.js';
 import { SCORED_CHARS, type QueryStem, type WordStats } from '../text/score.js';
 import { COMMON_SYNONYMS } from '../text/synonyms.js';
-import { hashOf, removeFile, symlinkOnPath, writeFileAtomic } from './files.js';
+import { hashOf, installStaged, stageFile, symlinkOnPath, type Installed } from './files.js';
 import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
 import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
 import * as store from './store.js';
 import { createNoteSync, entryFor, type NoteSync, type SyncOptions } from './sync.js';
+import { noteTransfer } from './transfer.js';
 
 export const MAX_NOTE_BYTES = 1024 * 1024;
 export const MAX_TITLE_CHARS = 200;
@@ -154,8 +155,11 @@ export function createNotesService(opts: NotesOptions) {
     const title = args.title !== undefined ? checkTitle(args.title) : undefined;
     const tags = args.tags ? [...new Set(args.tags.map((t) => t.trim().toLowerCase()).filter(Boolean))] : undefined;
     const now = new Date().toISOString();
-
-    return db.transaction(() => {
+    // The file goes in place last, inside the transaction; if the commit then fails (a full disk
+    // or database), the file is taken back, so a failed call leaves nothing behind.
+    let staged: string | undefined;
+    let installed: Installed | undefined;
+    const inTransaction = db.transaction(() => {
       let current: Buffer | undefined;
       try {
         current = fs.readFileSync(file);
@@ -201,17 +205,47 @@ export function createNotesService(opts: NotesOptions) {
       }
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_NOTE_BYTES) throw new UserError(`The note would be ${Math.round(bytes / 1024)} KB; the limit is ${MAX_NOTE_BYTES / 1024} KB. Split it into several notes and link them with [[wiki links]].`);
+      const inTheWay = (err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') return new UserError(`"${rel}" cannot be written: a file or folder of that name is in the way. Choose another path.`);
+        if (code === 'ENOSPC' || code === 'EDQUOT') return new UserError(`"${rel}" was not written: the disk holding the notes folder ${root} is full (${code}). Free some space, then write it again.`);
+        if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new UserError(`"${rel}" was not written: the notes folder ${root} cannot be written to (${code}). Make it writable, then write it again.`);
+        return err;
+      };
       let st: fs.Stats;
       try {
-        st = writeFileAtomic(file, text, args.mode === 'create' || !current);
+        ({ tmp: staged, stats: st } = stageFile(file, text));
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') throw new UserError(`"${rel}" cannot be written: a file or folder of that name is in the way. Choose another path.`);
-        throw err;
+        throw inTheWay(err);
       }
       store.putNote(db, entryFor(args.project, rel, Buffer.from(text, 'utf8'), st));
-      return { row: store.getNote(db, args.project, rel)!, created };
-    }).immediate();
+      const row = store.getNote(db, args.project, rel)!;
+      try {
+        installed = installStaged(staged, file, args.mode === 'create' || !current);
+      } catch (err) {
+        throw inTheWay(err);
+      }
+      return { row, created };
+    });
+    try {
+      const result = inTransaction.immediate();
+      installed?.keep();
+      return result;
+    } catch (err) {
+      if (installed) takeBack(rel, installed.undo);
+      throw err;
+    } finally {
+      if (staged) fs.rmSync(staged, { force: true });
+    }
+  }
+
+  /** Undoes a file change whose database change failed; says so in the log if even that fails. */
+  function takeBack(rel: string, undo: () => void) {
+    try {
+      undo();
+    } catch (err) {
+      opts.logger.error('a failed note change could not be taken back on disk; the next rescan indexes the file as it is', { path: rel, error: String(err) });
+    }
   }
 
   function read(projects: string[], args: { path?: string; title?: string }) {
@@ -278,26 +312,34 @@ export function createNotesService(opts: NotesOptions) {
   /** Deleted notes go to BRAIN_NOTES_PATH/.trash, so a wrong delete can be undone by hand. */
   function remove(projects: string[], args: { path?: string; title?: string; baseHash?: string }) {
     const found = locate(projects, args);
-    return db.transaction(() => {
-      const file = noteFile(root, found.project, found.path);
-      refuseSymlink(file, found.path);
-      let bytes: Buffer;
-      try {
-        bytes = fs.readFileSync(file);
-      } catch {
+    const file = noteFile(root, found.project, found.path);
+    // As in write: the file moves to the trash last, and comes back if the commit fails.
+    let moved: string | undefined;
+    try {
+      return db.transaction(() => {
+        refuseSymlink(file, found.path);
+        let bytes: Buffer;
+        try {
+          bytes = fs.readFileSync(file);
+        } catch {
+          store.deleteNote(db, found.id);
+          return { row: found, trashed: undefined as string | undefined };
+        }
+        const hash = hashOf(bytes);
+        if (args.baseHash && args.baseHash !== hash) throw new ConflictError(`"${found.path}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${hash}); read it again before deleting.`);
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        const trashed = path.join(root, '.trash', projectDir(found.project), `${found.path}.${stamp}`);
         store.deleteNote(db, found.id);
-        return { row: found, trashed: undefined as string | undefined };
-      }
-      const hash = hashOf(bytes);
-      if (args.baseHash && args.baseHash !== hash) throw new ConflictError(`"${found.path}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${hash}); read it again before deleting.`);
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const trashed = path.join(root, '.trash', projectDir(found.project), `${found.path}.${stamp}`);
-      fs.mkdirSync(path.dirname(trashed), { recursive: true, mode: 0o700 });
-      fs.renameSync(file, trashed);
-      removeFile(file);
-      store.deleteNote(db, found.id);
-      return { row: found, trashed };
-    }).immediate();
+        fs.mkdirSync(path.dirname(trashed), { recursive: true, mode: 0o700 });
+        fs.renameSync(file, trashed);
+        moved = trashed;
+        return { row: found, trashed };
+      }).immediate();
+    } catch (err) {
+      const from = moved;
+      if (from) takeBack(found.path, () => fs.renameSync(from, file));
+      throw err;
+    }
   }
 
   function recent(projects: string[], limit: number): store.NoteRow[] {
@@ -331,6 +373,8 @@ export function createNotesService(opts: NotesOptions) {
     remove: timedFn('notes delete', remove),
     recent,
     locate,
+    /** Notes in the full export (brain export / import): each file as it is, front matter and body. */
+    transfer: noteTransfer(db, root, () => sync.ensureFresh()),
     /**
      * Lets file-watcher events that are already queued reach the index before a call looks at it:
      * an edit saved just before the request then counts (tools await this first).

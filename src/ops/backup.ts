@@ -1,14 +1,20 @@
 // Backups, restore and integrity checks. A backup is SQLite's online backup of the live database
-// into one self-contained file (journal_mode=DELETE, so no -wal beside it is needed), checked with
-// integrity_check before it counts. Restore refuses a file that fails the check and keeps the
-// database it replaces.
+// into one self-contained file (journal_mode=DELETE, so no -wal beside it is needed), checked
+// before it counts: a file that is empty, fails integrity_check or lacks brain's tables is no
+// backup. Each backup works in a temp file of its own and takes its final name with link(), which
+// never replaces a file, so backups running at once (two processes, or a timer and a request)
+// cannot share or overwrite a file. Restore refuses a file that is no sound backup, refuses while
+// any other process has the database open, and keeps the database it replaces.
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
-import { openDatabase, truncateWal, type Db } from '../core/db.js';
+import { BRAIN_MARKER_TABLE, headerProblem, isCorruption, openDatabase, type Db } from '../core/db.js';
+import { lockForSwap, usersOf } from './file-users.js';
 
 /** Where a long operation has got, for a display (the CLI shows it on a terminal). */
 export interface OperationProgress {
@@ -16,8 +22,8 @@ export interface OperationProgress {
   tick(done: number, total?: number): void;
 }
 
-/** brain_YYYYMMDD_HHMMSS.db, the name the operations guide's scripts use. */
-const BACKUP_NAME = /^brain_(\d{8})_(\d{6})(?:_\d+)?\.db$/;
+/** brain_YYYYMMDD_HHMMSS.db (and _N when several are made in one second), the name the operations guide's scripts use. */
+const BACKUP_NAME = /^brain_(\d{8})_(\d{6})(?:_(\d+))?\.db$/;
 
 export interface BackupResult {
   file: string;
@@ -34,7 +40,7 @@ function stamp(ms: number): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
 }
 
-/** Runs PRAGMA integrity_check on a file (read-only) and returns its first line ('ok' when sound). */
+/** Runs PRAGMA integrity_check on a file (read-only) and returns its first lines ('ok' when sound). */
 export function integrityOf(file: string): string {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -43,6 +49,39 @@ export function integrityOf(file: string): string {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Why `file` is not a sound brain database copy, or undefined when it is: it must have a sound
+ * SQLite header, pass integrity_check, and have brain's tables. (integrity_check alone passes an
+ * empty file: SQLite reads 0 bytes as an empty database.)
+ */
+export function backupProblem(file: string): string | undefined {
+  const header = headerProblem(file);
+  if (header) return header;
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    if (integrity !== 'ok') return `it failed integrity_check: ${integrity}`;
+    const hasMarker = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(BRAIN_MARKER_TABLE);
+    if (!hasMarker) return `it has no brain tables ("${BRAIN_MARKER_TABLE}" is missing)`;
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    db?.close();
+  }
+}
+
+/** Newest first: by the time in the name, then by the _N of backups made in the same second. */
+function backupOrder(a: string, b: string): number {
+  const ma = BACKUP_NAME.exec(path.basename(a))!;
+  const mb = BACKUP_NAME.exec(path.basename(b))!;
+  const ka = `${ma[1]}${ma[2]}`;
+  const kb = `${mb[1]}${mb[2]}`;
+  if (ka !== kb) return ka < kb ? 1 : -1;
+  return Number(mb[3] ?? 0) - Number(ma[3] ?? 0);
 }
 
 /** Backups in `dir`, newest first. */
@@ -55,12 +94,16 @@ export function listBackups(dir: string): { file: string; mtimeMs: number; bytes
   }
   return names
     .filter((n) => BACKUP_NAME.test(n))
-    .map((n) => {
+    .sort(backupOrder)
+    .flatMap((n) => {
       const file = path.join(dir, n);
-      const st = fs.statSync(file);
-      return { file, mtimeMs: st.mtimeMs, bytes: st.size };
-    })
-    .sort((a, b) => b.file.localeCompare(a.file));
+      try {
+        const st = fs.statSync(file);
+        return [{ file, mtimeMs: st.mtimeMs, bytes: st.size }];
+      } catch {
+        return []; // removed by another backup's retention meanwhile
+      }
+    });
 }
 
 const NOTES_ARCHIVE = /^brain_\d{8}_\d{6}(?:_\d+)?\.notes\.tar\.gz$/;
@@ -88,6 +131,47 @@ function archiveNotes(notesPath: string, archive: string): string | null {
   return archive;
 }
 
+/** A temp file of one backup: `.backup-<pid>-<random>.partial`, never shared with another backup. */
+const PARTIAL = /^\.backup-\d+-[0-9a-f]+\.partial$/;
+/** A partial file older than this was left by a backup that was killed (a 1 GB backup takes seconds). */
+const STALE_PARTIAL_MS = 3_600_000;
+
+function removeStalePartials(dir: string, nowMs: number) {
+  for (const name of fs.readdirSync(dir)) {
+    if (!PARTIAL.test(name)) continue;
+    try {
+      if (nowMs - fs.statSync(path.join(dir, name)).mtimeMs > STALE_PARTIAL_MS) fs.rmSync(path.join(dir, name), { force: true });
+    } catch {
+      /* another backup removed it */
+    }
+  }
+}
+
+/**
+ * Gives the verified copy `tmp` the first free backup name for `nowMs`. link() fails instead of
+ * replacing a name another backup took meanwhile; a file system without hard links gets an
+ * exclusive copy instead.
+ */
+function claimName(dir: string, tmp: string, nowMs: number): string {
+  for (let i = 0; ; i++) {
+    const file = path.join(dir, i === 0 ? `brain_${stamp(nowMs)}.db` : `brain_${stamp(nowMs)}_${i}.db`);
+    try {
+      fs.linkSync(tmp, file);
+      return file;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    }
+    try {
+      fs.copyFileSync(tmp, file, fs.constants.COPYFILE_EXCL);
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 /**
  * Copies the live database into `dir` while it keeps serving, verifies the copy, archives the
  * notes folder beside it, then keeps only the newest `keep` backups. The copy appears under its
@@ -96,33 +180,31 @@ function archiveNotes(notesPath: string, archive: string): string | null {
 export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = Date.now(), notesPath?: string, progress?: OperationProgress): Promise<BackupResult> {
   const started = performance.now();
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let name = `brain_${stamp(nowMs)}.db`;
-  for (let i = 1; fs.existsSync(path.join(dir, name)); i++) name = `brain_${stamp(nowMs)}_${i}.db`;
-  const file = path.join(dir, name);
-  const tmp = path.join(dir, `.${name}.partial`);
+  removeStalePartials(dir, Date.now());
+  const tmp = path.join(dir, `.backup-${process.pid}-${randomBytes(6).toString('hex')}.partial`);
   try {
     progress?.step('copying database pages');
     // 100 pages a step is better-sqlite3's own default; the callback only watches.
     await (progress ? db.backup(tmp, { progress: (p) => (progress.tick(p.totalPages - p.remainingPages, p.totalPages), 100) }) : db.backup(tmp));
     progress?.step('checking the copy (integrity_check)');
-    const copy = new Database(tmp);
+    const copy = new Database(tmp, { fileMustExist: true });
     try {
       copy.pragma('journal_mode = DELETE');
     } finally {
       copy.close();
     }
-    const integrity = integrityOf(tmp);
-    if (integrity !== 'ok') throw new Error(`the backup copy failed integrity_check: ${integrity}`);
+    const problem = backupProblem(tmp);
+    if (problem) throw new Error(`the backup copy is not sound (${problem}); no backup was written`);
     fs.chmodSync(tmp, 0o600);
-    fs.renameSync(tmp, file);
+    const bytes = fs.statSync(tmp).size;
+    const file = claimName(dir, tmp, nowMs);
     if (notesPath) progress?.step('archiving the notes folder');
     const notes = notesPath ? archiveNotes(notesPath, file.replace(/\.db$/, '.notes.tar.gz')) : null;
-    const removed = listBackups(dir)
-      .slice(keep)
-      .map((b) => {
-        fs.rmSync(b.file, { force: true });
-        return b.file;
-      });
+    const removed: string[] = [];
+    for (const b of listBackups(dir).slice(keep)) {
+      fs.rmSync(b.file, { force: true });
+      removed.push(b.file);
+    }
     // A notes archive goes with its database copy.
     for (const name of fs.readdirSync(dir)) {
       if (NOTES_ARCHIVE.test(name) && !fs.existsSync(path.join(dir, name.replace(/\.notes\.tar\.gz$/, '.db')))) {
@@ -130,7 +212,7 @@ export async function backupDatabase(db: Db, dir: string, keep: number, nowMs = 
         removed.push(path.join(dir, name));
       }
     }
-    return { file, notes, bytes: fs.statSync(file).size, elapsed_ms: performance.now() - started, integrity, removed };
+    return { file, notes, bytes, elapsed_ms: performance.now() - started, integrity: 'ok', removed };
   } finally {
     fs.rmSync(tmp, { force: true });
   }
@@ -184,12 +266,11 @@ function isGzip(file: string): boolean {
   }
 }
 
-/** integrity_check of a backup file, with a sentence for a file that is no database at all. */
-function backupIntegrity(file: string, source: string): string {
-  try {
-    return integrityOf(file);
-  } catch (err) {
-    throw new Error(`${source} is not a brain backup (${(err as Error).message}); give a file made by brain backup (brain_*.db, or one gzipped as .db.gz). The database was not changed.`);
+/** Refuses a file that is no sound brain database, in a sentence that says what to give instead. */
+function requireBackup(file: string, source: string): void {
+  const problem = backupProblem(file);
+  if (problem) {
+    throw new Error(`${source} is not a sound brain backup (${problem}); give a file made by brain backup (brain_*.db, or one gzipped as .db.gz) or by brain recover. The database was not changed.`);
   }
 }
 
@@ -210,9 +291,9 @@ async function gunzipTo(source: string, target: string, progress?: OperationProg
 /**
  * Replaces the database at `dbPath` with the backup `source` (and the notes folder with the notes
  * archive made with it, when there is one). The backup may be gzipped (brain_X.db.gz). Nothing is
- * touched unless the backup passes integrity_check. Run it with no brain process using the
- * database (the CLI checks the daemon's socket); embedded sessions that still hold the old file
- * keep writing to the kept copy.
+ * touched unless the backup is sound (backupProblem) and no other process has the database open:
+ * a process that kept it open would go on writing into the replaced file, and every write it
+ * acknowledged from then on would be lost to everyone else.
  */
 export async function restoreDatabase(dbPath: string, source: string, nowMs = Date.now(), notesPath?: string, progress?: OperationProgress): Promise<RestoreResult> {
   if (!fs.existsSync(source)) throw new Error(`${source} does not exist`);
@@ -221,21 +302,22 @@ export async function restoreDatabase(dbPath: string, source: string, nowMs = Da
 
   const dir = path.dirname(path.resolve(dbPath));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Staged beside the database, so putting it in place is one rename on the same file system.
-  const staging = path.join(dir, `.${path.basename(dbPath)}.restoring`);
+  // Staged beside the database, so putting it in place is one rename on the same file system;
+  // named for this restore alone, so two restores never share it.
+  const staging = path.join(dir, `.${path.basename(dbPath)}.restoring-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     if (isGzip(source)) {
       progress?.step(`unpacking ${path.basename(source)}`);
       await gunzipTo(source, staging, progress);
       progress?.step('checking the backup (integrity_check)');
-      const integrity = backupIntegrity(staging, source);
-      if (integrity !== 'ok') throw new Error(`${source} failed integrity_check (${integrity}); the database was not changed`);
+      requireBackup(staging, source);
     } else {
       progress?.step('checking the backup (integrity_check)');
-      const integrity = backupIntegrity(source, source);
-      if (integrity !== 'ok') throw new Error(`${source} failed integrity_check (${integrity}); the database was not changed`);
+      requireBackup(source, source);
       progress?.step('copying the backup');
       fs.copyFileSync(source, staging);
+      // The copy is what goes in place: check that it arrived whole (a full disk truncates it).
+      if (fs.statSync(staging).size !== fs.statSync(source).size) throw new Error(`${source} could not be copied whole beside the database (is the disk full?); the database was not changed`);
     }
     fs.chmodSync(staging, 0o600);
   } catch (err) {
@@ -244,24 +326,33 @@ export async function restoreDatabase(dbPath: string, source: string, nowMs = Da
   }
 
   let kept: string | null = null;
-  if (fs.existsSync(dbPath)) {
-    // Fold the WAL into the main file first, so the kept copy is one complete file.
-    try {
-      const old = new Database(dbPath, { fileMustExist: true });
-      try {
-        truncateWal(old);
-      } finally {
-        old.close();
+  try {
+    if (fs.existsSync(dbPath)) {
+      progress?.step('making sure no process has the database open');
+      const users = usersOf(dbPath);
+      if (users.length) {
+        const list = users.map((u) => `pid ${u.pid} (${u.command})`).join(', ');
+        throw new Error(`${dbPath} is open in ${list}; end those brain sessions (close the conversation, or kill the pid) and run the restore again. The database was not changed.`);
       }
-    } catch {
-      // A damaged database cannot be checkpointed; its -wal and -shm move with it below.
+      // Also asks SQLite, which sees processes of every user: it grants the lock only when no other
+      // connection exists, and holding it keeps new ones out until the files are swapped.
+      const lock = lockForSwap(dbPath);
+      try {
+        kept = `${dbPath}.replaced-${stamp(nowMs)}`;
+        for (let i = 1; fs.existsSync(kept); i++) kept = `${dbPath}.replaced-${stamp(nowMs)}_${i}`;
+        for (const suffix of ['', '-wal', '-shm']) {
+          if (fs.existsSync(dbPath + suffix)) fs.renameSync(dbPath + suffix, kept + suffix);
+        }
+        fs.renameSync(staging, dbPath);
+      } finally {
+        lock.release();
+      }
+    } else {
+      fs.renameSync(staging, dbPath);
     }
-    kept = `${dbPath}.replaced-${stamp(nowMs)}`;
-    for (const suffix of ['', '-wal', '-shm']) {
-      if (fs.existsSync(dbPath + suffix)) fs.renameSync(dbPath + suffix, kept + suffix);
-    }
+  } finally {
+    fs.rmSync(staging, { force: true });
   }
-  fs.renameSync(staging, dbPath);
   progress?.step('checking the restored database');
   // Opening applies the schema (a backup from an older brain gains the newer tables).
   const db = openDatabase(dbPath);
@@ -279,34 +370,86 @@ export async function restoreDatabase(dbPath: string, source: string, nowMs = Da
 export interface CheckResult {
   ok: boolean;
   database: string;
+  /** 'ok', or what is wrong: integrity_check's first lines, or why the file cannot be read at all. */
   integrity: string;
-  foreign_key_problems: number;
+  /** Rows that point at rows that do not exist; null when the file could not be read that far. */
+  foreign_key_problems: number | null;
   journal_mode: string;
   bytes: number;
   tables: Record<string, number>;
 }
 
-/** A full integrity check of the database file (read-only; safe while brain runs). */
-export function checkDatabase(dbPath: string, progress?: OperationProgress): CheckResult {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
+function isWritable(dir: string): boolean {
   try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A read-only connection for checking, and what to do after closing it. A WAL database in a
+ * folder this process cannot write to (read-only media or mount) cannot get its shared-memory
+ * file, so SQLite cannot open it there; nothing can be writing to it either, so a copy in the
+ * temp folder is checked instead.
+ */
+function openForCheck(dbPath: string): { db: Db; cleanup(): void } {
+  let db: Db | undefined;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return { db, cleanup() {} };
+  } catch (err) {
+    db?.close();
+    if ((err as { code?: string }).code !== 'SQLITE_CANTOPEN') throw err;
+    // In a writable folder the cause is something else.
+    if (isWritable(path.dirname(path.resolve(dbPath)))) throw err;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'brain-check-'));
+    const copy = path.join(tmp, 'brain.db');
+    fs.copyFileSync(dbPath, copy);
+    if (fs.existsSync(dbPath + '-wal')) fs.copyFileSync(dbPath + '-wal', copy + '-wal');
+    return { db: new Database(copy, { readonly: true, fileMustExist: true }), cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  }
+}
+
+/**
+ * A full integrity check of the database file (read-only; safe while brain runs). A damaged file
+ * is a result (ok: false, with what is wrong), not an error: that is what the check is for.
+ */
+export function checkDatabase(dbPath: string, progress?: OperationProgress): CheckResult {
+  const result: CheckResult = { ok: false, database: path.resolve(dbPath), integrity: '', foreign_key_problems: null, journal_mode: 'unknown', bytes: fs.statSync(dbPath).size, tables: {} };
+  const header = headerProblem(dbPath);
+  if (header) return { ...result, integrity: header };
+  let db: Db | undefined;
+  let cleanup = () => {};
+  try {
+    ({ db, cleanup } = openForCheck(dbPath));
     progress?.step('integrity_check (reads every page)');
-    const integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    result.integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    result.journal_mode = db.pragma('journal_mode', { simple: true }) as string;
+    const page = db.pragma('page_size', { simple: true }) as number;
+    result.bytes = page * (db.pragma('page_count', { simple: true }) as number);
+    if (result.integrity === 'ok' && !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(BRAIN_MARKER_TABLE)) {
+      result.integrity = `the file has no brain tables ("${BRAIN_MARKER_TABLE}" is missing)`;
+    }
     progress?.step('foreign_key_check');
-    const fk = (db.pragma('foreign_key_check') as unknown[]).length;
-    const journal = db.pragma('journal_mode', { simple: true }) as string;
-    const tables: Record<string, number> = {};
-    for (const t of ['memories', 'memory_history', 'sessions', 'events', 'query_log']) {
+    result.foreign_key_problems = (db.pragma('foreign_key_check') as unknown[]).length;
+    for (const t of ['memories', 'memory_history', 'sessions', 'events', 'notes', 'query_log']) {
       try {
-        tables[t] = db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
-      } catch {
-        /* a table this file does not have yet */
+        result.tables[t] = db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+      } catch (err) {
+        // A table this file does not have yet is no problem; one that cannot be read is.
+        if (isCorruption(err) && result.integrity === 'ok') result.integrity = `${t}: ${(err as Error).message}`;
       }
     }
-    const page = db.pragma('page_size', { simple: true }) as number;
-    const count = db.pragma('page_count', { simple: true }) as number;
-    return { ok: integrity === 'ok' && fk === 0, database: path.resolve(dbPath), integrity, foreign_key_problems: fk, journal_mode: journal, bytes: page * count, tables };
+  } catch (err) {
+    if (!isCorruption(err)) throw err;
+    result.integrity = result.integrity && result.integrity !== 'ok' ? result.integrity : (err as Error).message;
   } finally {
-    db.close();
+    db?.close();
+    cleanup();
   }
+  result.ok = result.integrity === 'ok' && result.foreign_key_problems === 0;
+  return result;
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Db } from '../core/db.js';
+import { damageOf } from '../core/integrity-watch.js';
 import type { CheckStatus, HealthCheck } from '../core/ops-http.js';
 import type { Metrics } from '../core/metrics.js';
 
@@ -24,6 +25,8 @@ export function databaseCheck(db: Db, dbPath: string): () => HealthCheck {
   }
   return () => {
     if (!db.open) return { status: 'fail', detail: 'the database handle is closed' };
+    const damaged = damageOf(db);
+    if (damaged) return { status: 'fail', detail: damaged.message };
     let st: fs.Stats;
     try {
       st = fs.statSync(dbPath);

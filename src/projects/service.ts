@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, UserError } from '../core/errors.js';
 import { assertProjectName, GLOBAL } from '../core/scope.js';
 import { editDistance } from '../text/fuzzy.js';
 import * as store from './store.js';
+import { projectTransfer } from './transfer.js';
 import { CONTEXT_KEYS, type ContextKey, type ProjectContext, type ProjectRow } from './store.js';
 
 export const MAX_ITEMS = 50;
@@ -45,6 +46,28 @@ export function rowToProject(row: ProjectRow): Project {
   };
 }
 
+/**
+ * How many edits away a new name may be from an existing project before it reads as a typo of it:
+ * two from 4 letters on ("brian" for "brain"), one for names of 2-3 letters ("dem" for "demo",
+ * "ap" for "api"), none for a single letter (every other one-letter name is one edit away).
+ */
+function typoDistance(name: string): number {
+  if (name.length >= 4) return 2;
+  return name.length >= 2 ? 1 : 0;
+}
+
+/** The existing project a new name is most likely a typo of (the closest; the first listed wins a tie). */
+function nearName(name: string, projects: ProjectRow[]): ProjectRow | undefined {
+  const max = typoDistance(name);
+  if (max === 0) return undefined;
+  let best: { row: ProjectRow; d: number } | undefined;
+  for (const p of projects) {
+    const d = editDistance(name.toLowerCase(), p.name.toLowerCase(), max);
+    if (d <= max && (!best || d < best.d)) best = { row: p, d };
+  }
+  return best?.row;
+}
+
 export type ProjectService = ReturnType<typeof createProjectService>;
 
 export function createProjectService(db: Db) {
@@ -73,6 +96,9 @@ export function createProjectService(db: Db) {
   }
 
   return {
+    /** Projects in the full export (brain export / import). */
+    transfer: projectTransfer(db),
+
     get(name: string): Project {
       return rowToProject(mustGet(name));
     },
@@ -139,7 +165,7 @@ export function createProjectService(db: Db) {
      * The project a session is about to work in: created on first use (so `init {project}` just
      * works for a new repository), refused when archived, and not created when the name is one
      * or two letters away from an existing project (a typo would start an empty project and
-     * scatter memories) unless `create` says a new one is meant.
+     * scatter memories; see typoDistance for how near is near) unless `create` says a new one is meant.
      */
     ensureUsable(name: string, create = false): Project {
       checkName(name);
@@ -151,7 +177,7 @@ export function createProjectService(db: Db) {
       const other = store.getProjectNoCase(db, name);
       if (other) throw new ConflictError(`There is a project "${other.name}" already; names differing only in case would share a notes folder. Use "${other.name}".`);
       if (!create) {
-        const near = store.listProjects(db, false).find((p) => name.length >= 4 && editDistance(name.toLowerCase(), p.name.toLowerCase(), 2) <= 2);
+        const near = nearName(name, store.listProjects(db, false));
         if (near) {
           throw new UserError(`There is no project "${name}", but there is "${near.name}". Use "${near.name}", or call again with "create_project": true to start a new project named "${name}".`);
         }

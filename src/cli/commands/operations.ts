@@ -44,7 +44,7 @@ export const restoreCommand = defineCommand({
   name: 'restore',
   summary: 'replace the database with a verified backup (.db or .db.gz); the old file is kept beside it',
   details:
-    'Refuses while brain serve runs, and refuses a backup that fails integrity_check. The database it replaces is kept as <name>.replaced-<time>; the notes archive made with the backup, when there is one, replaces the notes folder the same way.',
+    'Refuses while brain serve runs or any other process has the database open (it names them), and refuses a file that is empty, fails integrity_check or has no brain tables. The database it replaces is kept as <name>.replaced-<time>; the notes archive made with the backup, when there is one, replaces the notes folder the same way.',
   json: true,
   args: [{ name: 'FILE', description: 'a backup made by brain backup: brain_*.db, or one gzipped as brain_*.db.gz', complete: 'file' }],
   async run(inv) {
@@ -78,7 +78,7 @@ function checkText(r: CheckResult): string {
   return [
     `database:         ${r.database}`,
     `integrity_check:  ${r.integrity}`,
-    `foreign keys:     ${r.foreign_key_problems === 0 ? 'no problems' : `${count(r.foreign_key_problems)} rows point at rows that do not exist`}`,
+    `foreign keys:     ${r.foreign_key_problems === null ? 'not checked (the file cannot be read that far)' : r.foreign_key_problems === 0 ? 'no problems' : `${count(r.foreign_key_problems)} rows point at rows that do not exist`}`,
     `journal mode:     ${r.journal_mode}`,
     `size:             ${bytes(r.bytes)}`,
     `rows:             ${tally(r.tables)}`,
@@ -100,14 +100,49 @@ export const checkCommand = defineCommand({
     try {
       r = checkDatabase(config.dbPath, bar);
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CANTOPEN' || code === 'EACCES') throw new CliError(`${config.dbPath} cannot be read (${message(err)}); check that it and its folder are readable by this user.`, EXIT.database);
       throw new CliError(`${config.dbPath} cannot be checked (${message(err)}); restore the newest backup (brain restore FILE).`);
     } finally {
       bar.end();
     }
     if (inv.json) printJson(r);
     else print(checkText(r));
-    if (!r.ok && !inv.json) note(`${r.database} is damaged; restore the newest backup (brain restore FILE, see README "Backup and restore").`);
+    if (!r.ok && !inv.json) note(`${r.database} is damaged; restore the newest backup (brain restore FILE) or copy what is readable into a new file (brain recover), see README "Backup and restore".`);
     return r.ok ? EXIT.ok : EXIT.failed;
+  },
+});
+
+export const recoverCommand = defineCommand({
+  name: 'recover',
+  summary: 'copy what is readable of a damaged database into a new file (for brain restore)',
+  details:
+    'Reads the database (through a copy: the damaged file is never changed), skips damaged stretches of each table, rebuilds the search indexes and writes a new brain file that passes integrity_check, by default <name>.recovered-<time>.db beside the database. Check it (BRAIN_DB_PATH=FILE brain stats), then put it in place with brain restore FILE.',
+  json: true,
+  args: [{ name: 'FILE', description: 'the new file to write (default: beside the database)', optional: true, complete: 'file' }],
+  async run(inv) {
+    const config = await cliConfig();
+    requireDatabase(config);
+    const { defaultRecoverTarget, recoverDatabase } = await import('../../ops/recover.js');
+    const target = inv.args.FILE ?? defaultRecoverTarget(config.dbPath);
+    const bar = progress('recover');
+    let r;
+    try {
+      r = recoverDatabase(config.dbPath, target, bar);
+    } catch (err) {
+      throw new CliError(`recovery of ${config.dbPath} failed: ${message(err)}`);
+    } finally {
+      bar.end();
+    }
+    if (inv.json) return printJson(r);
+    const rows = Object.entries(r.tables)
+      .filter(([, t]) => t.copied || t.damaged)
+      .map(([name, t]) => {
+        const notes = [t.damaged ? `${t.damaged} damaged stretch${t.damaged === 1 ? '' : 'es'} skipped` : '', t.orphans ? `${count(t.orphans)} rows of lost rows dropped` : ''].filter(Boolean);
+        return `  ${name.padEnd(20)} ${count(t.copied).padStart(9)} rows${notes.length ? `, ${notes.join(', ')}` : ''}`;
+      });
+    print([`recovered ${r.from} into ${r.recovered_to} (integrity_check ${r.integrity}, ${seconds(r.elapsed_ms)})`, ...rows].join('\n'));
+    note(`check it (BRAIN_DB_PATH=${r.recovered_to} brain stats), then put it in place with: brain restore ${r.recovered_to}`);
   },
 });
 
