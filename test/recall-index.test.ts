@@ -10,6 +10,7 @@ import { createApp, type App } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
 import { indexFileOf, LiveIndex } from '../src/memory/live-index.js';
 import { searchMemories } from '../src/memory/search.js';
+import { flushTerms } from '../src/memory/terms.js';
 import { RankedList, WordIndex } from '../src/memory/word-index.js';
 import { parseQuery } from '../src/text/query.js';
 import { stemOf, wordsOf } from '../src/text/words.js';
@@ -339,6 +340,8 @@ describe('the index file beside the database', () => {
         write(`m${i}`, `memory ${i}: ${words}, filed under the orion project`, { tags: i % 4 ? [] : ['infra'], importance: (i % 10) / 10 });
       }
     })();
+    // Stored words reach memory_terms 100 ms after a write: every index compared here sees all of them.
+    flushTerms(b.db);
   });
   afterEach(() => {
     for (const index of started.splice(0)) index.stop();

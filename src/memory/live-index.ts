@@ -366,7 +366,8 @@ export class LiveIndex {
     index.seq = latestChange(this.db);
     let reader = this.db;
     if (this.db.name !== ':memory:' && this.db.name !== '') {
-      reader = openDatabase(this.db.name, { readonly: true, cacheSizeMb: 2 });
+      // The file was checked when this process opened it: no second quick_check here.
+      reader = openDatabase(this.db.name, { readonly: true, cacheSizeMb: 2, quickCheckMaxBytes: 0 });
       reader.pragma('mmap_size = 0');
     }
     this.scan = { index, reader, lastId: Number.MIN_SAFE_INTEGER, seen: new Uint8Array(index.docs.capacity), words: false };
