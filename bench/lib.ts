@@ -105,6 +105,8 @@ export interface BenchContext {
 
 export interface BenchSection {
   name: string;
+  /** Runs only when named with --only (it takes long: the scale section generates a million memories). */
+  onlyWhenNamed?: boolean;
   run(ctx: BenchContext): Promise<void>;
 }
 

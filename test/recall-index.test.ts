@@ -11,7 +11,9 @@ import { silentLogger } from '../src/core/logger.js';
 import { indexFileOf, LiveIndex } from '../src/memory/live-index.js';
 import { searchMemories } from '../src/memory/search.js';
 import { flushTerms } from '../src/memory/terms.js';
+import { TermDict } from '../src/memory/term-dict.js';
 import { RankedList, WordIndex } from '../src/memory/word-index.js';
+import { editDistance } from '../src/text/fuzzy.js';
 import { parseQuery } from '../src/text/query.js';
 import { stemOf, wordsOf } from '../src/text/words.js';
 import { brainEnv, indexReady, ROOT, tempDir, testConfig } from './helpers/brain.js';
@@ -131,6 +133,27 @@ describe('WordIndex', () => {
     // Devanagari vowel signs and kana voicing marks make different words (काम "work", कम "less").
     expect(wordsOf('काम कम カス ガス')).toEqual(['काम', 'कम', 'カス', 'ガス']);
     expect(stemOf('connections')).toBe(stemOf('connected'));
+  });
+});
+
+describe('TermDict.distanceTo', () => {
+  it('equals editDistance wherever that is within max, and is over max elsewhere', () => {
+    const rand = rng(11);
+    // A small alphabet makes near misses, swaps and repeats common.
+    const word = () => Array.from({ length: 1 + Math.floor(rand() * 12) }, () => 'abcde'[Math.floor(rand() * 5)]).join('');
+    const dict = new TermDict();
+    const words = Array.from({ length: 500 }, word);
+    for (const w of words) dict.add(w);
+    for (let k = 0; k < 20_000; k++) {
+      const query = word();
+      const stored = words[Math.floor(rand() * words.length)];
+      for (const max of [1, 2, 3]) {
+        const expected = editDistance(query, stored, max);
+        const got = dict.distanceTo(dict.get(stored), query, max);
+        if (expected <= max) expect(got).toBe(expected);
+        else expect(got).toBeGreaterThan(max);
+      }
+    }
   });
 });
 

@@ -7,7 +7,7 @@
 // candidates that share most of them (weighted by rarity) are checked with edit distance.
 // Memory: the words in a TermDict, and per trigram the words holding it (4 bytes each): about
 // 2 MB at 50,000 words.
-import { allowedEdits, editDistance } from '../text/fuzzy.js';
+import { allowedEdits } from '../text/fuzzy.js';
 import { grown, TermDict, type TermDictParts } from './term-dict.js';
 
 /** Everything a word list holds, as arrays (the index file stores them). */
@@ -128,10 +128,9 @@ export class WordList {
     if (touched.length > PROBE_WORDS) touched.sort((a, b) => scores[b] - scores[a] || a - b);
     const checked = touched.length > PROBE_WORDS ? touched.slice(0, PROBE_WORDS) : touched;
     for (const w of checked) {
-      const term = this.words.termAt(w);
-      if (term === word) continue;
-      const d = editDistance(word, term, max);
-      if (d <= max) out.set(term, d);
+      const d = this.words.distanceTo(w, word, max);
+      if (d === 0 || d > max) continue;
+      out.set(this.words.termAt(w), d);
     }
     for (const w of touched) scores[w] = 0;
     return out;
