@@ -8,7 +8,7 @@
 // first brain started on it builds the recall index from the rows (timed) and writes the index
 // file; every timed run works on a copy of both, so the cache never changes.
 // Usage: npm run bench -- --only scale [--scale-sizes 100000,1000000] [--scale-prepare-only] [--quick]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
-import { brainEnv, CLI, ms, summarize, table, tempDir, timeAlternating, timeCalls, type BenchContext, type BenchSection, type Summary } from './lib.js';
+import { brainEnv, CLI, freePort, ms, summarize, table, tempDir, timeAlternating, timeCalls, type BenchContext, type BenchSection, type Summary } from './lib.js';
 import { misspell, mix, plainQuery, scaleDocs, type ScaleDoc } from './scale-corpus.js';
 
 const CACHE = process.env.BRAIN_BENCH_CACHE ?? path.join(os.homedir(), '.cache', 'brain-bench');
@@ -43,16 +43,21 @@ function rememberArgs(doc: ScaleDoc) {
 }
 
 /** A brain over stdio, with its process id (for /proc). */
-async function start(env: Record<string, string>): Promise<{ client: Client; pid: number; startupMs: number; close: () => Promise<void> }> {
+async function start(env: Record<string, string>): Promise<{ client: Client; pid: number; startupMs: number; startupCpuMs: number; close: () => Promise<void> }> {
   const started = performance.now();
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env, stderr: 'ignore' });
   const client = new Client({ name: 'brain-scale-bench', version: '1.0.0' });
   await client.connect(transport);
-  return { client, pid: transport.pid!, startupMs: performance.now() - started, close: () => client.close() };
+  const startupMs = performance.now() - started;
+  return { client, pid: transport.pid!, startupMs, startupCpuMs: cpuMs(transport.pid!), close: () => client.close() };
 }
 
-/** VmRSS and VmHWM of a process, and its proportional set size (shared pages split between their users), in bytes. */
-function memoryOf(pid: number): { rss: number; peak: number; pss: number } {
+/**
+ * VmRSS and VmHWM of a process, the part of VmRSS that is its own (RssAnon: heap, typed arrays,
+ * SQLite's page cache) rather than mapped files (the database through mmap, node's binary), and
+ * its proportional set size (shared pages split between their users), in bytes.
+ */
+function memoryOf(pid: number): { rss: number; peak: number; anon: number; pss: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string, text: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
   let pss = NaN;
@@ -61,7 +66,7 @@ function memoryOf(pid: number): { rss: number; peak: number; pss: number } {
   } catch {
     // smaps_rollup needs Linux 4.14.
   }
-  return { rss: kb('VmRSS', status), peak: kb('VmHWM', status), pss };
+  return { rss: kb('VmRSS', status), peak: kb('VmHWM', status), anon: kb('RssAnon', status), pss };
 }
 
 /** CPU time a process has used (user + system), in ms: per call, it depends far less on other load than wall time. */
@@ -78,6 +83,13 @@ async function cpuPerCall(peer: { client: Client; pid: number }, name: string, a
   const before = cpuMs(peer.pid);
   await timeCalls(peer.client, name, args, n);
   return (cpuMs(peer.pid) - before) / n;
+}
+
+/** V8's heap in use and the memory outside it (typed arrays' buffers, chiefly), in bytes, from brain's metrics port. */
+async function heapOf(port: number): Promise<{ heap: number; external: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { heap: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') };
 }
 
 /** Waits until the index serves searches (or is off) and no words wait to be written; ms waited. */
@@ -160,9 +172,16 @@ function copyOf(size: number): string {
 
 interface Run {
   startup: Summary;
+  /** CPU the process had used when initialize was answered (ms, median). */
+  startupCpu: number;
   readyMs: number;
+  /** V8 heap in use and memory outside it (typed arrays), once ready and after the calls. */
+  heapReady: { heap: number; external: number };
+  heapAfter: { heap: number; external: number };
   rssReady: number;
+  anonReady: number;
   rssAfter: number;
+  anonAfter: number;
   peak: number;
   plain: Summary;
   typo: Summary;
@@ -188,16 +207,20 @@ function queriesOf(size: number, doc: (i: number) => ScaleDoc, n: number, salt: 
 async function measure(size: number, doc: (i: number) => ScaleDoc, index: boolean, timed: number): Promise<Run> {
   const dir = copyOf(size);
   try {
+    const port = await freePort();
     const env = brainEnv(dir, { BRAIN_RECALL_INDEX: String(index) });
     const startups: number[] = [];
+    const startupCpu: number[] = [];
     for (let i = 0; i < 5; i++) {
       const p = await start(env);
       startups.push(p.startupMs);
+      startupCpu.push(p.startupCpuMs);
       await p.close();
     }
-    const peer = await start(env);
+    const peer = await start({ ...env, BRAIN_METRICS_PORT: String(port) });
     const readyMs = (await settled(peer.client, 30 * 60_000)) + peer.startupMs;
-    const rssReady = memoryOf(peer.pid).rss;
+    const ready = memoryOf(peer.pid);
+    const heapReady = await heapOf(port);
     for (const q of queriesOf(size, doc, 300, 101)) await peer.client.callTool({ name: 'recall', arguments: { query: q.plain } });
     const queries = queriesOf(size, doc, timed, 7);
     const found = { plain: 0, typo: 0 };
@@ -227,12 +250,18 @@ async function measure(size: number, doc: (i: number) => ScaleDoc, index: boolea
     await settled(peer.client, 60_000);
     cpu.remember = (cpuMs(peer.pid) - beforeCpu) / 300;
     const after = memoryOf(peer.pid);
+    const heapAfter = await heapOf(port);
     await peer.close();
     return {
       startup: summarize(startups),
+      startupCpu: summarize(startupCpu).p50,
       readyMs,
-      rssReady,
+      heapReady,
+      heapAfter,
+      rssReady: ready.rss,
+      anonReady: ready.anon,
       rssAfter: after.rss,
+      anonAfter: after.anon,
       peak: after.peak,
       plain: summarize(plain),
       typo: summarize(typo),
@@ -261,6 +290,39 @@ async function shared(size: number, index: boolean) {
     await Promise.all(peers.map((p) => p.close()));
     return { alone, rss: each.reduce((a, m) => a + m.rss, 0), pss: each.reduce((a, m) => a + m.pss, 0) };
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Three clients through one `brain serve` (each client a `brain connect` bridge onto its socket):
+ * the daemon's resident size once its index is ready, and the three bridges'.
+ */
+async function throughDaemon(size: number) {
+  const dir = copyOf(size);
+  const env = brainEnv(dir, { BRAIN_SOCKET_PATH: path.join(dir, 'brain.sock'), BRAIN_METRICS_PORT: String(await freePort()), BRAIN_HTTP_TOKEN: 'scale-bench-admin-token-0123456789' });
+  const daemon = spawn(process.execPath, [CLI, 'serve'], { env, stdio: 'ignore' });
+  try {
+    for (let waited = 0; !fs.existsSync(env.BRAIN_SOCKET_PATH); waited += 50) {
+      if (waited > 120_000 || daemon.exitCode !== null) throw new Error('brain serve did not start listening');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const bridges = [];
+    for (let i = 0; i < 3; i++) {
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'connect'], env, stderr: 'ignore' });
+      const client = new Client({ name: 'brain-scale-bench', version: '1.0.0' });
+      await client.connect(transport);
+      bridges.push({ client, pid: transport.pid! });
+    }
+    await settled(bridges[0].client, 30 * 60_000);
+    for (const b of bridges) await b.client.callTool({ name: 'recall', arguments: { query: 'network interface configuration' } });
+    const server = memoryOf(daemon.pid!);
+    const each = bridges.map((b) => memoryOf(b.pid));
+    await Promise.all(bridges.map((b) => b.client.close()));
+    return { daemon: server, bridgesRss: each.reduce((a, m) => a + m.rss, 0), bridgesPss: each.reduce((a, m) => a + m.pss, 0) };
+  } finally {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.once('exit', r)));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -311,9 +373,14 @@ const section: BenchSection = {
           ['database / index file, MB', `${mb(prep.dbBytes)} / ${mb(prep.indexFileBytes)}`],
           ['first start: index built from the rows, s / RSS MB', `${(prep.buildMs / 1000).toFixed(1)} / ${mb(prep.buildRssBytes)}`],
           ['start-up to initialize p50 / max', `${ms(on.startup.p50)}, ${ms(on.startup.p99)} / ${ms(off.startup.p50)}, ${ms(off.startup.p99)}`],
+          ['CPU used by then, ms (p50)', `${on.startupCpu.toFixed(0)} / ${off.startupCpu.toFixed(0)}`],
           ['start to index ready (file loaded, caught up)', `${ms(on.readyMs)} / ${ms(off.readyMs)}`],
-          ['RSS once ready, MB', `${mb(on.rssReady)} / ${mb(off.rssReady)}`],
-          ['RSS after the timed calls (peak), MB', `${mb(on.rssAfter)} (${mb(on.peak)}) / ${mb(off.rssAfter)} (${mb(off.peak)})`],
+          ['RSS once ready (of it not mapped files), MB', `${mb(on.rssReady)} (${mb(on.anonReady)}) / ${mb(off.rssReady)} (${mb(off.anonReady)})`],
+          ['RSS after the timed calls (not mapped files; peak), MB', `${mb(on.rssAfter)} (${mb(on.anonAfter)}; ${mb(on.peak)}) / ${mb(off.rssAfter)} (${mb(off.anonAfter)}; ${mb(off.peak)})`],
+          [
+            'V8 heap used + outside it (typed arrays), ready -> after, MB',
+            `${mb(on.heapReady.heap)} + ${mb(on.heapReady.external)} -> ${mb(on.heapAfter.heap)} + ${mb(on.heapAfter.external)} / ${mb(off.heapReady.heap)} + ${mb(off.heapReady.external)} -> ${mb(off.heapAfter.heap)} + ${mb(off.heapAfter.external)}`,
+          ],
           ['recall p50, three plain words', pair(on.plain, off.plain, 'p50')],
           ['recall p95, three plain words', pair(on.plain, off.plain, 'p95')],
           ['recall p50, every long word misspelled', pair(on.typo, off.typo, 'p50')],
@@ -332,6 +399,7 @@ const section: BenchSection = {
       if (size === 100_000 || sizes.length === 1) {
         const withIndex = await shared(size, true);
         const without = await shared(size, false);
+        const viaDaemon = await throughDaemon(size);
         table(
           `three brains on one ${size.toLocaleString('en')}-memory database, each with its index ready (MB)`,
           ['what', 'RSS', 'PSS (shared pages split)'],
@@ -340,6 +408,8 @@ const section: BenchSection = {
             ['three brains, index on, together', mb(withIndex.rss), mb(withIndex.pss)],
             ['one brain, FTS5 only', mb(without.alone.rss), mb(without.alone.pss)],
             ['three brains, FTS5 only, together', mb(without.rss), mb(without.pss)],
+            ['one brain serve (index on) and three brain connect bridges, together', mb(viaDaemon.daemon.rss + viaDaemon.bridgesRss), mb(viaDaemon.daemon.pss + viaDaemon.bridgesPss)],
+            ['  of which the three bridges', mb(viaDaemon.bridgesRss), mb(viaDaemon.bridgesPss)],
           ],
         );
         console.log(`three together / one, index on: ${(withIndex.rss / withIndex.alone.rss).toFixed(2)}x RSS, ${(withIndex.pss / withIndex.alone.pss).toFixed(2)}x PSS`);
