@@ -7,7 +7,7 @@
 // default ~/.cache/brain-bench) and reused: the import time printed is the one measured then. The
 // first brain started on it builds the recall index from the rows (timed) and writes the index
 // file; every timed run works on a copy of both, so the cache never changes.
-// Usage: npm run bench -- --only scale [--scale-sizes 100000,1000000] [--scale-prepare-only] [--quick]
+// Usage: npm run bench -- --only scale [--scale-sizes 100000,1000000] [--scale-calls=1000] [--scale-prepare-only] [--quick]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -379,7 +379,8 @@ const section: BenchSection = {
       : ctx.quick
         ? [20_000]
         : [100_000, 1_000_000];
-    const timed = ctx.quick ? 200 : 1_000;
+    const callsArg = process.argv.find((a) => a.startsWith('--scale-calls='));
+    const timed = callsArg ? Number(callsArg.split('=')[1]) : ctx.quick ? 200 : 1_000;
     const doc = scaleDocs();
     console.log(`cache: ${CACHE}; example memory: ${JSON.stringify(doc(0).content.slice(0, 160))}...`);
     for (const size of sizes) {
