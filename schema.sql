@@ -97,6 +97,16 @@ CREATE TRIGGER IF NOT EXISTS memory_changes_other AFTER UPDATE OF project, type,
   INSERT INTO memory_changes (memory_id, words) VALUES (new.id, 0);
 END;
 
+-- The recall index file beside the database (src/memory/index-file.ts): the token and seq of the
+-- snapshot that is there, recorded in the transaction that renamed it into place. A file with
+-- another token (a restored backup, a copied file) is checked against every row before use.
+CREATE TABLE IF NOT EXISTS recall_index_file (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  token      TEXT    NOT NULL,
+  seq        INTEGER NOT NULL,
+  written_at TEXT    NOT NULL
+);
+
 -- Every distinct word ever stored, with a trigram index over the words: the fallback for
 -- fragments ("kubern") and misspellings ("kubernets") finds close words here, then searches
 -- memories_fts with them. Indexing words instead of whole memories keeps writes cheap.

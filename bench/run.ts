@@ -1,6 +1,6 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
-// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak]
-// Sections marked onRequest (minutes long) run only when --only names them.
+// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak,scale]
+// Sections marked onRequest (minutes long: soak, scale) run only when --only names them.
 import clusters from './clusters.js';
 import context from './context.js';
 import { daemonBench } from './daemon.js';
@@ -8,10 +8,11 @@ import type { BenchContext, BenchSection } from './lib.js';
 import memory from './memory.js';
 import { notesBench } from './notes.js';
 import execution from './execution.js';
+import scale from './scale.js';
 import soak from './soak.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [context, memory, daemonBench, notesBench, execution, clusters, soak];
+const SECTIONS: BenchSection[] = [context, memory, daemonBench, notesBench, execution, clusters, soak, scale];
 
 async function main() {
   const args = process.argv.slice(2);

@@ -5,12 +5,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
-import { CONTENT_KEPT, LiveIndex } from '../src/memory/live-index.js';
+import { indexFileOf, LiveIndex } from '../src/memory/live-index.js';
 import { searchMemories } from '../src/memory/search.js';
+import { flushTerms } from '../src/memory/terms.js';
+import { TermDict } from '../src/memory/term-dict.js';
 import { RankedList, WordIndex } from '../src/memory/word-index.js';
+import { editDistance } from '../src/text/fuzzy.js';
 import { parseQuery } from '../src/text/query.js';
 import { stemOf, wordsOf } from '../src/text/words.js';
 import { brainEnv, indexReady, ROOT, tempDir, testConfig } from './helpers/brain.js';
@@ -78,11 +81,79 @@ describe('WordIndex', () => {
     db.close();
   });
 
+  it('scores the same with its postings spread over segments, merged in slices while documents change, and renumbered', () => {
+    const db = new Database(':memory:');
+    db.exec(`CREATE VIRTUAL TABLE t USING fts5 (key, content, tags, tokenize = 'porter unicode61 remove_diacritics 2')`);
+    // A tail of 40 postings: a segment every few documents, and merges all the time.
+    const index = new WordIndex({ tailMax: 40, renumberAfter: 50 });
+    let puts = 0;
+    const put = (id: number) => {
+      const text = docText();
+      db.prepare('DELETE FROM t WHERE rowid = ?').run(id);
+      db.prepare('INSERT INTO t (rowid, key, content, tags) VALUES (?, ?, ?, ?)').run(id, text.key, text.content, text.tags);
+      index.set(id, text);
+      puts++;
+    };
+    const remove = (id: number) => {
+      db.prepare('DELETE FROM t WHERE rowid = ?').run(id);
+      index.delete(id);
+    };
+    // Merges advance a little between changes, so documents are added and removed mid-merge.
+    const mergeALittle = () => index.mergeJob()?.step(0);
+    for (let id = 1; id <= 400; id++) {
+      put(id);
+      mergeALittle();
+    }
+    compare(db, index);
+    for (let round = 0; round < 3; round++) {
+      for (let id = 1; id <= 400; id += 1 + round) {
+        if (id % 7 === round) remove(id);
+        else put(id);
+        mergeALittle();
+        if (id % 150 === 0) compare(db, index);
+      }
+    }
+    const before = index.stats();
+    expect(before.segments).toBeGreaterThan(1);
+    expect(before.removed).toBeGreaterThan(0);
+    // Renumbering merges ran meanwhile: fewer document numbers are in use than were handed out.
+    expect(before.documents).toBeLessThan(puts);
+    compare(db, index);
+    index.compact();
+    const after = index.stats();
+    expect(after).toMatchObject({ segments: 1, removed: 0, documents: index.size });
+    compare(db, index);
+    for (let id = 401; id <= 450; id++) put(id);
+    compare(db, index);
+    db.close();
+  });
+
   it('cuts words like FTS5: case, Latin accents and punctuation do not matter; marks of other scripts do', () => {
     expect(wordsOf('Café-au-lait, NAÏVE résumé! x_y')).toEqual(['cafe', 'au', 'lait', 'naive', 'resume', 'x', 'y']);
     // Devanagari vowel signs and kana voicing marks make different words (काम "work", कम "less").
     expect(wordsOf('काम कम カス ガス')).toEqual(['काम', 'कम', 'カス', 'ガス']);
     expect(stemOf('connections')).toBe(stemOf('connected'));
+  });
+});
+
+describe('TermDict.distanceTo', () => {
+  it('equals editDistance wherever that is within max, and is over max elsewhere', () => {
+    const rand = rng(11);
+    // A small alphabet makes near misses, swaps and repeats common.
+    const word = () => Array.from({ length: 1 + Math.floor(rand() * 12) }, () => 'abcde'[Math.floor(rand() * 5)]).join('');
+    const dict = new TermDict();
+    const words = Array.from({ length: 500 }, word);
+    for (const w of words) dict.add(w);
+    for (let k = 0; k < 20_000; k++) {
+      const query = word();
+      const stored = words[Math.floor(rand() * words.length)];
+      for (const max of [1, 2, 3]) {
+        const expected = editDistance(query, stored, max);
+        const got = dict.distanceTo(dict.get(stored), query, max);
+        if (expected <= max) expect(got).toBe(expected);
+        else expect(got).toBeGreaterThan(max);
+      }
+    }
   });
 });
 
@@ -194,11 +265,10 @@ describe('LiveIndex', () => {
     expect(a.memories.search(query, {}, 40).engine).toBe('index');
   });
 
-  it('reads texts longer than it keeps from the file, as they are now', () => {
+  it('reads the texts it shows from the file, as they are now', () => {
     const long = (word: string) => `Runbook for the ${word} failover. ` + 'Step: check the replicas and the load balancer. '.repeat(100);
     write('runbook', long('orion'));
     write('short', 'The orion cluster has three replicas.');
-    expect(long('orion').length).toBeGreaterThan(CONTENT_KEPT);
     let hits = a.memories.search('orion', {}, 5).hits;
     expect(hits.map((h) => h.row.content).sort()).toEqual([long('orion'), 'The orion cluster has three replicas.'].sort());
     // Another process rewrites the long text; the words stay, so only the text read can show it.
@@ -272,5 +342,126 @@ describe('LiveIndex', () => {
     expect(caughtUp.engine).toBe('index');
     const withAll = (r: typeof meanwhile) => r.hits.filter((h) => h.why.match === 'all_words').map((h) => h.row.key).sort();
     expect(withAll(caughtUp)).toEqual(withAll(meanwhile));
+  });
+});
+
+describe('the index file beside the database', () => {
+  let dir: string;
+  let a: App;
+  let b: App;
+  let file: string;
+  const started: LiveIndex[] = [];
+  beforeEach(() => {
+    dir = tempDir();
+    a = createApp(testConfig(dir));
+    b = createApp(testConfig(dir, { BRAIN_RECALL_INDEX: 'false' }));
+    file = indexFileOf(path.join(dir, 'brain.db'))!;
+    const rand = rng(3);
+    b.db.transaction(() => {
+      for (let i = 0; i < 300; i++) {
+        const words = Array.from({ length: 4 + (i % 9) }, () => VOCAB[Math.floor(rand() * VOCAB.length)]).join(' ');
+        write(`m${i}`, `memory ${i}: ${words}, filed under the orion project`, { tags: i % 4 ? [] : ['infra'], importance: (i % 10) / 10 });
+      }
+    })();
+    // Stored words reach memory_terms 100 ms after a write: every index compared here sees all of them.
+    flushTerms(b.db);
+  });
+  afterEach(() => {
+    for (const index of started.splice(0)) index.stop();
+    a.close();
+    b.close();
+  });
+  const write = (key: string, content: string, extra: Partial<Parameters<App['memories']['remember']>[0]> = {}) =>
+    b.memories.remember({ project: '', key, content, type: 'general', tags: [], importance: 0.5, ...extra });
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(done()).toBe(true);
+  };
+  /** A started index on a's connection, and the debug messages it logged. */
+  const open = (persist = true) => {
+    const logger = silentLogger();
+    const debug = vi.spyOn(logger, 'debug');
+    const index = new LiveIndex(a.db, logger, { file: persist ? file : undefined, persistMinMemories: 1 });
+    started.push(index);
+    index.start();
+    return { index, said: (message: string) => debug.mock.calls.some((c) => c[0] === message) };
+  };
+  const recorded = () => a.db.prepare('SELECT token, seq FROM recall_index_file').get() as { token: string; seq: number } | undefined;
+  const NOW = Date.parse('2030-01-01T00:00:00Z');
+  const QUERIES = ['orion', 'alpha bravo', 'zulu infra', 'memory 42', 'tango orion yankee', 'kilo limaa', 'whiskee', 'late nebula'];
+  /** What each query finds through an index: keys, scores and text scores, for comparing two indexes exactly. */
+  const answers = (index: LiveIndex, filter = {}) =>
+    QUERIES.map((q) => searchMemories(a.db, parseQuery(q), filter, 10, new Set(), index.current()!, NOW).hits.map((h) => [h.row.key, h.score, h.why.text, h.why.match]));
+  const fresh = async () => {
+    const built = open(false);
+    await until(() => built.index.ready);
+    return built.index;
+  };
+
+  it('is written after a build; a process starting later loads it and catches up from the change log', async () => {
+    const first = open();
+    await until(() => first.index.ready && recorded() !== undefined);
+    expect(first.said('recall index built')).toBe(true);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(recorded()!.seq).toBe(first.index.current()!.seq);
+    first.index.stop();
+    // Changed after the file was written: the next index sees these through the log.
+    write('late', 'a late memory about the orion nebula');
+    write('m5', 'memory 5 rewritten: nebula only');
+    b.memories.forgetOne(b.memories.getByKey([''], 'm6', false)!);
+    b.memories.remember({ project: '', key: 'm7', content: (b.memories.getByKey([''], 'm7', false)!).content, type: 'decision', tags: [], importance: 0.9 });
+    const second = open();
+    await until(() => second.index.ready);
+    expect(second.said('recall index loaded')).toBe(true);
+    expect(second.said('recall index built')).toBe(false);
+    const reference = await fresh();
+    expect(answers(second.index)).toEqual(answers(reference));
+    expect(answers(second.index, { type: 'decision' })).toEqual(answers(reference, { type: 'decision' }));
+    expect(answers(second.index, { tags: ['infra'], minImportance: 0.3 })).toEqual(answers(reference, { tags: ['infra'], minImportance: 0.3 }));
+    expect(second.index.counts()).toMatchObject({ total: 300, hot: reference.counts()!.hot });
+  });
+
+  it("one the database does not name, or one the log no longer reaches back to, is checked against every row", async () => {
+    const first = open();
+    await until(() => first.index.ready && recorded() !== undefined);
+    first.index.stop();
+    for (const [i, damage] of [
+      // The log pruned past the file: changes made since are known only from the rows.
+      () => a.db.prepare('DELETE FROM memory_changes').run(),
+      // Another token: a restored backup, or a file copied from elsewhere.
+      () => a.db.prepare("UPDATE recall_index_file SET token = 'another'").run(),
+    ].entries()) {
+      write(`late${i}`, `a late memory ${i} about the orion nebula`);
+      write(`m${10 + i}`, `memory rewritten: nebula ${i} only`, { importance: 0.95 });
+      b.memories.forgetOne(b.memories.getByKey([''], `m${20 + i}`, false)!);
+      damage();
+      // The file stays as it is (this index may not write it), so each round checks the same one.
+      const checked = (() => {
+        const logger = silentLogger();
+        const debug = vi.spyOn(logger, 'debug');
+        const index = new LiveIndex(a.db, logger, { file, persistMinMemories: Infinity });
+        started.push(index);
+        index.start();
+        return { index, said: (message: string) => debug.mock.calls.some((c) => c[0] === message) };
+      })();
+      await until(() => checked.index.ready);
+      expect(checked.said('recall index loaded')).toBe(false);
+      expect(checked.said('recall index built')).toBe(true);
+      const reference = await fresh();
+      expect(answers(checked.index)).toEqual(answers(reference));
+      expect(answers(checked.index, { minImportance: 0.9 })).toEqual(answers(reference, { minImportance: 0.9 }));
+      expect(checked.index.counts()!.total).toBe(reference.counts()!.total);
+    }
+  });
+
+  it('a damaged file is ignored and the index built from the rows', async () => {
+    const first = open();
+    await until(() => first.index.ready && recorded() !== undefined);
+    first.index.stop();
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+    const next = open();
+    await until(() => next.index.ready);
+    expect(next.said('recall index built')).toBe(true);
+    expect(answers(next.index)).toEqual(answers(await fresh()));
   });
 });

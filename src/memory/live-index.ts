@@ -1,20 +1,34 @@
-// An in-process index of every memory for recall: its words (WordIndex) and the columns that
-// ranking and filters read (MemoryMeta), so a search reads only the rows it returns.
-// It is kept in step with the database, which other brain processes may write to as well
-// (Claude Desktop starts two; several clients share one file).
+// An in-process index of every memory for recall: its words (WordIndex), the columns that ranking
+// and filters read (DocTable) and the stored words that typo tolerance looks up (WordList), so a
+// search reads from SQLite only the rows it shows. It is kept in step with the database, which
+// other brain processes may write to as well (Claude Desktop starts two; several clients share
+// one file).
 //
 // Triggers log every change to a memory in memory_changes (schema.sql), in commit order, except
 // access statistics: this process applies its own accesses directly, and another process's
 // accesses reach it with that memory's next logged change (they weigh little in ranking).
 // Before a search, the index applies the changes it has not seen (a cheap max(seq) check when
-// there are none). It also keeps the text of every memory up to CONTENT_KEPT characters, so a
-// search whose results are all short reads no rows at all. It is built in small slices after start-up, so start-up and other calls are
-// not held up; until it is ready, or while it is far behind, recall uses FTS5 directly.
-import { fromDbTime, stmt, type Db } from '../core/db.js';
+// there are none).
+//
+// Start-up: the index is loaded from the file beside the database (index-file.ts), then brought
+// up to date from the change log. Without a usable file it is built from the rows, a batch at a
+// time, without holding them all; with a file the log no longer reaches back to (or one that
+// belongs to another state of the database) the file is checked against every row instead, and
+// only memories that differ are indexed again. A large index that has seen many changes since the
+// file was written writes it again, so the next process loads rather than builds. All of this runs
+// in small slices after start-up, so start-up and calls are not held up; until the index is
+// ready, or while it is far behind, recall uses FTS5 directly.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fromDbTime, isBusy, openDatabase, stmt, toDbTime, withoutWaiting, type Db } from '../core/db.js';
 import { runLater } from '../core/later.js';
 import type { Logger } from '../core/logger.js';
-import type { HitRow } from './types.js';
-import { WordIndex } from './word-index.js';
+import { DocTable, keyHashOf, type IndexedRow } from './doc-table.js';
+import { readIndexFile, writeIndexFile, type Snapshot } from './index-file.js';
+import { refreshWordList } from './terms.js';
+import { WordIndex, type MergeJob } from './word-index.js';
+import { WordList } from './word-list.js';
 
 /** A search applies at most this many pending changes itself; a longer backlog is applied in the background. */
 const INLINE_CHANGES = 2_000;
@@ -26,7 +40,10 @@ const INLINE_CHANGES = 2_000;
  */
 const SLICE_MS = 2;
 const BUILD_BATCH = 100;
+const MERGE_SHARE_MS = 0.5;
 const CATCH_UP_BATCH = 20;
+/** Rows per slice when access statistics are read again after loading the file (an id range). */
+const REFRESH_IDS = 20_000;
 /**
  * This process's own writes are applied once writing pauses for this long, or after this many,
  * so that a burst of writes is not slowed by index work between them (a search applies what is
@@ -36,13 +53,16 @@ const SETTLE_MS = 200;
 const SETTLE_WRITES = 500;
 /** Wait before rebuilding after a failure (a database that went away, say). */
 const RETRY_MS = 5_000;
-/** Changes kept in memory_changes; a process further behind than this rebuilds its index. */
+/** Changes kept in memory_changes; a process further behind than this checks its index against every row. */
 const CHANGES_KEPT = 50_000;
 /**
- * Longer texts are read from the file when shown (about 25 MB more memory at 100k memories of a
- * few hundred characters; reading the rows was a fifth of a recall's own time).
+ * The index file is written for indexes of at least this many memories (smaller ones build in
+ * well under a second: 0.4 s at 10,000), once the file is this many changes behind: a twentieth
+ * of the memories, from 1,000 up to half of what the change log keeps (so a process loading the
+ * file can always catch up from the log). Checked at most every PERSIST_CHECK_MS.
  */
-export const CONTENT_KEPT = 2_000;
+const PERSIST_MIN_MEMORIES = 20_000;
+const PERSIST_CHECK_MS = 10_000;
 
 export function latestChange(db: Db): number {
   return (stmt(db, 'SELECT max(seq) FROM memory_changes').pluck().get() as number | null) ?? 0;
@@ -53,94 +73,93 @@ export function pruneChanges(db: Db): number {
   return stmt(db, 'DELETE FROM memory_changes WHERE seq <= (SELECT max(seq) FROM memory_changes) - ?').run(CHANGES_KEPT).changes;
 }
 
-/** Every column of a memory that search results, ranking and filters read. */
-export interface MemoryMeta extends Omit<HitRow, 'content'> {
-  /** The text, or null when it is longer than CONTENT_KEPT (read from the file when shown). */
-  content: string | null;
-  /** When it was last used (accessed_at, or updated_at if never accessed), in ms. */
-  last_used_ms: number;
-}
-
 export interface IndexView {
   words: WordIndex;
-  meta: ReadonlyMap<number, MemoryMeta>;
+  docs: DocTable;
+  /** The stored words, for typo and fragment lookups. */
+  wordList: WordList;
   /** The last logged change (memory_changes.seq) the index reflects. */
   readonly seq: number;
 }
 
 const COLUMNS = `id, project, key, content, type, tags, importance, storage_tier, access_count, version,
   coalesce(accessed_at, updated_at) AS last_used, updated_at, expires_at`;
-type IndexedRow = HitRow & { last_used: string };
-
-function metaOf(row: IndexedRow): MemoryMeta {
-  return {
-    id: row.id,
-    project: row.project,
-    key: row.key,
-    content: row.content.length <= CONTENT_KEPT ? row.content : null,
-    type: row.type,
-    tags: row.tags,
-    importance: row.importance,
-    storage_tier: row.storage_tier,
-    access_count: row.access_count,
-    version: row.version,
-    updated_at: row.updated_at,
-    expires_at: row.expires_at,
-    last_used_ms: fromDbTime(row.last_used),
-  };
-}
 
 /** How many memories there are, in the hot tier, and per project (init shows them). */
 export interface MemoryCounts {
   total: number;
   hot: number;
-  byProject: ReadonlyMap<string, number>;
+  inProject(project: string): number;
 }
 
-class Built implements IndexView, MemoryCounts {
-  readonly words = new WordIndex();
-  readonly meta = new Map<number, MemoryMeta>();
+class Built implements IndexView {
   seq = 0;
-  hot = 0;
-  readonly byProject = new Map<string, number>();
-
-  get total(): number {
-    return this.meta.size;
-  }
+  constructor(
+    readonly words: WordIndex = new WordIndex(),
+    readonly docs: DocTable = new DocTable(),
+    public wordList: WordList = new WordList(),
+  ) {}
 
   set(row: IndexedRow, words: boolean): void {
     if (words || !this.words.has(row.id)) this.words.set(row.id, row);
-    const meta = metaOf(row);
-    // This process's own uses reach the file up to 10 s later (service.ts): keep them meanwhile.
-    const before = this.meta.get(row.id);
-    if (before && before.key === meta.key && before.project === meta.project) {
-      meta.access_count = Math.max(meta.access_count, before.access_count);
-      meta.last_used_ms = Math.max(meta.last_used_ms, before.last_used_ms);
-    }
-    if (before) this.count(before, -1);
-    this.count(meta, 1);
-    this.meta.set(row.id, meta);
+    this.docs.set(row);
   }
 
   delete(id: number): void {
-    const before = this.meta.get(id);
-    if (before) this.count(before, -1);
     this.words.delete(id);
-    this.meta.delete(id);
+    this.docs.delete(id);
   }
+}
 
-  private count(m: MemoryMeta, delta: number): void {
-    if (m.storage_tier === 'hot') this.hot += delta;
-    const n = (this.byProject.get(m.project) ?? 0) + delta;
-    if (n === 0) this.byProject.delete(m.project);
-    else this.byProject.set(m.project, n);
-  }
+/** Whether a row is the memory the index holds, with the same text (so its words need not be read again). */
+function unchanged(index: Built, row: IndexedRow): boolean {
+  const slot = index.docs.slotOf(row.id);
+  return (
+    slot >= 0 &&
+    index.words.has(row.id) &&
+    index.docs.versionAt(slot) === row.version &&
+    index.docs.updatedAt(slot) === fromDbTime(row.updated_at) &&
+    index.docs.projectAt(slot) === row.project &&
+    index.docs.keyHashAt(slot) === keyHashOf(row.key)
+  );
+}
+
+/**
+ * A pass over every row: building an index from nothing, or checking one (loaded from a file, or
+ * behind a pruned log) against the database. Rows are read in id order, a batch at a time.
+ */
+interface Scan {
+  index: Built;
+  /**
+   * The connection the rows are read through: its own, read-only and without memory mapping, so
+   * the pages of every row pass through the system's cache instead of staying mapped into this
+   * process (at 100k memories the mapped file added 70 MB to its resident size).
+   */
+  reader: Db;
+  lastId: number;
+  /** Slots of the memories the index held when the pass began, marked as rows are seen. */
+  seen: Uint8Array;
+  /** Whether the rows are done and the stored words are being read. */
+  words: boolean;
+}
+
+export interface LiveIndexOptions {
+  /** Where the index file is (undefined: no file, for in-memory databases). */
+  file?: string;
+  /** Write the file for indexes of at least this many memories. */
+  persistMinMemories?: number;
 }
 
 export class LiveIndex {
   /** The index once built (its `seq` is the last change it reflects). */
   private index?: Built;
-  private building?: { index: Built; lastId: number };
+  private scan?: Scan;
+  private loading = false;
+  /** Access statistics read again after loading the file: the next id range, and since when. */
+  private refresh?: { nextId: number; maxId: number; since: string };
+  private merge?: MergeJob;
+  private persisting = false;
+  private lastPersistCheck = -Infinity;
   /** Cancels the background work waiting to run, if any. */
   private cancelPending?: () => void;
   private settleTimer?: NodeJS.Timeout;
@@ -148,21 +167,32 @@ export class LiveIndex {
   private writesPending = 0;
   private started = false;
   private stopped = false;
+  /** Bumped by start/stop/failure, so a file read that finishes late is dropped. */
+  private generation = 0;
+  private readonly file?: string;
+  private readonly persistMin: number;
 
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-  ) {}
+    opts: LiveIndexOptions = {},
+  ) {
+    this.file = opts.file;
+    this.persistMin = opts.persistMinMemories ?? PERSIST_MIN_MEMORIES;
+  }
 
-  /** Starts building the index from every memory, in the background. */
+  /** Loads or builds the index, in the background. */
   start(): void {
     this.started = true;
     this.stopped = false;
-    this.rebuild();
+    this.generation++;
+    void this.load(this.generation);
   }
 
   stop(): void {
     this.stopped = true;
+    this.generation++;
+    this.endScan();
     this.cancelLater();
     clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
@@ -173,14 +203,31 @@ export class LiveIndex {
     // Pending changes first, so the count matches the database.
     const index = this.index ? this.current() : undefined;
     const changes_behind = this.behind();
-    if (index) return { state: 'ready', memories: index.meta.size, changes_behind };
-    if (this.started && !this.stopped) return { state: 'building', memories: this.building?.index.meta.size ?? 0, changes_behind };
+    if (index) return { state: 'ready', memories: index.docs.total, changes_behind };
+    if (this.started && !this.stopped) return { state: 'building', memories: this.scan?.index.docs.total ?? 0, changes_behind };
     return { state: 'off', memories: 0, changes_behind: 0 };
   }
 
   /** Whether searches are served by the index (for statistics, benchmarks and tests). */
   get ready(): boolean {
     return this.index !== undefined;
+  }
+
+  /** What the index holds and the bytes it takes, part by part (for benchmarks). */
+  footprint(): Record<string, number> | undefined {
+    const index = this.index;
+    if (!index) return undefined;
+    const words = index.words.stats();
+    return {
+      memories: index.docs.total,
+      terms: words.terms,
+      postings: words.postings,
+      segments: words.segments,
+      word_index_bytes: words.bytes,
+      doc_table_bytes: index.docs.bytes,
+      stored_words: index.wordList.size,
+      word_list_bytes: index.wordList.bytes,
+    };
   }
 
   /**
@@ -192,6 +239,11 @@ export class LiveIndex {
     try {
       const latest = latestChange(this.db);
       if (latest === this.index.seq) return this.index;
+      if (latest < this.index.seq) {
+        // The log went back: the file was replaced (a restored backup). Check every row.
+        this.startScan(this.index);
+        return undefined;
+      }
       if (latest - this.index.seq > INLINE_CHANGES) {
         this.schedule(0);
         return undefined;
@@ -206,18 +258,14 @@ export class LiveIndex {
 
   /** Counts as of every committed change, or undefined when the index cannot say (see current()). */
   counts(): MemoryCounts | undefined {
-    return this.current() ? this.index : undefined;
+    const index = this.current() ? this.index! : undefined;
+    return index && { total: index.docs.total, hot: index.docs.hot, inProject: (project) => index.docs.inProject(project) };
   }
 
   /** This process used these memories (their access statistics are written to the file later). */
   accessed(ids: Iterable<number>, nowMs = Date.now()): void {
     if (!this.index) return;
-    for (const id of ids) {
-      const meta = this.index.meta.get(id);
-      if (!meta) continue;
-      meta.access_count++;
-      meta.last_used_ms = nowMs;
-    }
+    for (const id of ids) this.index.docs.accessed(id, nowMs);
   }
 
   /** This process wrote memories: apply the changes soon, off the caller's path. */
@@ -252,7 +300,7 @@ export class LiveIndex {
    * after pending I/O such as a client's call. One at a time; a failure goes to fail().
    */
   private later(delayMs: number, work: () => void): void {
-    if (this.stopped || this.cancelPending) return;
+    if (this.stopped || this.cancelPending || this.loading) return;
     const run = () => {
       this.cancelPending = undefined;
       try {
@@ -273,36 +321,146 @@ export class LiveIndex {
     this.later(delayMs, () => this.step());
   }
 
-  /** One slice of background work: building, or catching up with logged changes. */
+  /** Reads the index file (without blocking calls meanwhile), then builds, checks or catches up. */
+  private async load(generation: number): Promise<void> {
+    this.index = undefined;
+    this.endScan();
+    this.loading = true;
+    let snapshot: Snapshot | undefined;
+    try {
+      if (this.file) snapshot = await readIndexFile(this.file);
+    } finally {
+      if (generation === this.generation) this.loading = false;
+    }
+    if (generation !== this.generation || this.stopped) return;
+    try {
+      if (!snapshot) return this.startScan(new Built());
+      const index = new Built(new WordIndex({}, snapshot.words), new DocTable(snapshot.docs), new WordList(snapshot.wordList));
+      const recorded = stmt(this.db, 'SELECT token, seq FROM recall_index_file WHERE id = 1').get() as { token: string; seq: number } | undefined;
+      const first = stmt(this.db, 'SELECT min(seq) FROM memory_changes').pluck().get() as number | null;
+      const latest = latestChange(this.db);
+      const logReaches = snapshot.seq === latest || (first !== null && first <= snapshot.seq + 1);
+      if (recorded?.token === snapshot.token && snapshot.seq <= latest && logReaches) {
+        index.seq = snapshot.seq;
+        this.index = index;
+        const maxId = (stmt(this.db, 'SELECT max(id) FROM memories').pluck().get() as number | null) ?? 0;
+        // Other processes' uses since the file was written are not in the log: read them again.
+        this.refresh = { nextId: 0, maxId, since: toDbTime(snapshot.writtenAt - 60_000) };
+        this.logger.debug('recall index loaded', { memories: index.docs.total, seq: index.seq, behind: latest - index.seq });
+        this.schedule(0);
+        return;
+      }
+      // Not this database's latest file: check every row, reading the stored words again too.
+      index.wordList = new WordList();
+      this.startScan(index);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Begins a pass over every row (see Scan); the index serves no search until it is done. */
+  private startScan(index: Built): void {
+    this.endScan();
+    this.index = undefined;
+    this.merge = undefined;
+    index.seq = latestChange(this.db);
+    let reader = this.db;
+    if (this.db.name !== ':memory:' && this.db.name !== '') {
+      // The file was checked when this process opened it: no second quick_check here.
+      reader = openDatabase(this.db.name, { readonly: true, cacheSizeMb: 2, quickCheckMaxBytes: 0 });
+      reader.pragma('mmap_size = 0');
+    }
+    this.scan = { index, reader, lastId: Number.MIN_SAFE_INTEGER, seen: new Uint8Array(index.docs.capacity), words: false };
+    this.schedule(0);
+  }
+
+  private endScan(): void {
+    const reader = this.scan?.reader;
+    this.scan = undefined;
+    if (reader && reader !== this.db && reader.open) reader.close();
+  }
+
+  /** One slice of background work: a pass over the rows, catching up, merging, refreshing. */
   private step(): void {
     if (this.stopped) return;
     const started = performance.now();
-    const b = this.building;
-    if (b) {
-      const read = stmt(this.db, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`);
+    const budget = () => SLICE_MS - (performance.now() - started);
+    if (this.scan) {
+      if (!this.scanStep(budget)) return this.schedule(0);
+    }
+    const index = this.index;
+    if (!index) return;
+    let more = false;
+    if (latestChange(this.db) !== index.seq) {
+      do more = this.catchUp(CATCH_UP_BATCH);
+      while (more && budget() > 0);
+    }
+    if (!this.index) return;
+    if (!more && budget() > 0) more = this.mergeStep(budget());
+    if (!more && budget() > 0 && this.refresh) more = this.refreshStep();
+    if (more) return this.schedule(0);
+    this.maybePersist();
+  }
+
+  /** Reads rows for the pass; true once it is done and the index serves searches. */
+  private scanStep(budget: () => number): boolean {
+    const scan = this.scan!;
+    const { index } = scan;
+    if (!scan.words) {
+      const read = stmt(scan.reader, `SELECT ${COLUMNS} FROM memories WHERE id > ? ORDER BY id LIMIT ?`);
       let rows: IndexedRow[];
       do {
-        rows = read.all(b.lastId, BUILD_BATCH) as IndexedRow[];
-        for (const row of rows) b.index.set(row, true);
-        if (rows.length > 0) b.lastId = rows[rows.length - 1].id;
-      } while (rows.length === BUILD_BATCH && performance.now() - started < SLICE_MS);
-      if (rows.length === BUILD_BATCH) return this.schedule(0);
-      // The index's seq was taken before the first row was read, so rows may already hold later
-      // changes; applying those changes re-reads the same rows: nothing is missed or doubled.
-      this.index = b.index;
-      this.building = undefined;
-      this.logger.debug('recall index built', { memories: b.index.meta.size });
+        rows = read.all(scan.lastId, BUILD_BATCH) as IndexedRow[];
+        for (const row of rows) {
+          index.set(row, !unchanged(index, row));
+          const slot = index.docs.slotOf(row.id);
+          if (slot < scan.seen.length) scan.seen[slot] = 1;
+        }
+        if (rows.length > 0) scan.lastId = rows[rows.length - 1].id;
+        // Merges get a share of every slice, so segments do not pile up during a long build.
+        index.words.mergeJob()?.step(Math.max(MERGE_SHARE_MS, budget()));
+      } while (rows.length === BUILD_BATCH && budget() > 0);
+      if (rows.length === BUILD_BATCH) return false;
+      // Memories the index held that no row matched any more are gone.
+      for (let slot = 0; slot < scan.seen.length; slot++) if (!scan.seen[slot] && index.docs.isLive(slot)) index.delete(index.docs.idAt(slot));
+      scan.words = true;
     }
-    if (!this.index || latestChange(this.db) === this.index.seq) return;
-    let more: boolean;
-    do more = this.catchUp(CATCH_UP_BATCH);
-    while (more && performance.now() - started < SLICE_MS);
-    if (more) this.schedule(0);
+    while (budget() > 0) if (refreshWordList(scan.reader, index.wordList, 2_000) < 2_000) break;
+    if (budget() <= 0) return false;
+    // The index's seq was taken before the first row was read, so rows may already hold later
+    // changes; applying those changes re-reads the same rows: nothing is missed or doubled.
+    this.index = index;
+    this.endScan();
+    this.logger.debug('recall index built', { memories: index.docs.total });
+    this.lastPersistCheck = -Infinity;
+    return true;
+  }
+
+  /** Runs merges of the word index a slice at a time; true if more remain. */
+  private mergeStep(budgetMs: number): boolean {
+    this.merge ??= this.index!.words.mergeJob();
+    if (!this.merge) return false;
+    if (this.merge.step(budgetMs)) this.merge = undefined;
+    return true;
+  }
+
+  /** Reads access statistics recorded since the loaded file was written, one id range per call. */
+  private refreshStep(): boolean {
+    const r = this.refresh!;
+    const rows = stmt(
+      this.db,
+      'SELECT id, access_count, coalesce(accessed_at, updated_at) FROM memories WHERE id > ? AND id <= ? AND accessed_at >= ?',
+    ).raw().all(r.nextId, r.nextId + REFRESH_IDS, r.since) as [number, number, string][];
+    for (const [id, count, lastUsed] of rows) this.index!.docs.refreshUse(id, count, lastUsed);
+    r.nextId += REFRESH_IDS;
+    if (r.nextId < r.maxId) return true;
+    this.refresh = undefined;
+    return false;
   }
 
   /** Logged changes not applied yet (while building: since the build began). */
   private behind(): number {
-    const seq = (this.index ?? this.building?.index)?.seq;
+    const seq = (this.index ?? this.scan?.index)?.seq;
     return seq === undefined ? 0 : latestChange(this.db) - seq;
   }
 
@@ -316,8 +474,8 @@ export class LiveIndex {
     }[];
     if (changes.length === 0) return false;
     if (changes[0].seq !== index.seq + 1) {
-      // Older changes were pruned before this process saw them: start over.
-      this.rebuild();
+      // Older changes were pruned before this process saw them: check the index against every row.
+      this.startScan(index);
       return false;
     }
     // Each memory is read once, as it is now, however many of its changes are pending.
@@ -333,12 +491,52 @@ export class LiveIndex {
     return changes.length === max;
   }
 
-  private rebuild(): void {
-    this.index = undefined;
-    const index = new Built();
-    index.seq = latestChange(this.db);
-    this.building = { index, lastId: 0 };
-    this.schedule(0);
+  /**
+   * Writes the index file when this index is large and the file is far behind it (see
+   * PERSIST_MIN_MEMORIES). The file is written aside, then renamed into place in the same write
+   * transaction that records its token, so the database always names the file that is there.
+   */
+  private maybePersist(): void {
+    const index = this.index;
+    if (!this.file || !index || this.persisting || this.merge || index.docs.total < this.persistMin) return;
+    const now = performance.now();
+    if (now - this.lastPersistCheck < PERSIST_CHECK_MS) return;
+    this.lastPersistCheck = now;
+    const recorded = stmt(this.db, 'SELECT seq FROM recall_index_file WHERE id = 1').pluck().get() as number | undefined;
+    const due = Math.min(CHANGES_KEPT / 2, Math.max(1_000, Math.floor(index.docs.total / 20)));
+    if (recorded !== undefined && recorded <= index.seq && index.seq - recorded < due && fs.existsSync(this.file)) return;
+    const file = this.file;
+    const snapshot: Snapshot = {
+      token: randomBytes(16).toString('hex'),
+      seq: index.seq,
+      writtenAt: Date.now(),
+      words: index.words.parts(),
+      docs: index.docs.parts(),
+      wordList: index.wordList.parts(),
+    };
+    const temporary = `${file}.${process.pid}.tmp`;
+    const generation = this.generation;
+    this.persisting = true;
+    const started = performance.now();
+    writeIndexFile(temporary, snapshot)
+      .then(() => {
+        if (generation !== this.generation || !this.db.open) throw new Error('stopped while writing');
+        withoutWaiting(this.db, () =>
+          this.db.transaction(() => {
+            fs.renameSync(temporary, file);
+            stmt(this.db, 'INSERT OR REPLACE INTO recall_index_file (id, token, seq, written_at) VALUES (1, ?, ?, ?)').run(snapshot.token, snapshot.seq, toDbTime(snapshot.writtenAt));
+          }).immediate(),
+        );
+        this.logger.debug('recall index file written', { file, memories: index.docs.total, seq: snapshot.seq, ms: Math.round(performance.now() - started) });
+      })
+      .catch((err: unknown) => {
+        fs.rmSync(temporary, { force: true });
+        // Busy: another process holds the write lock; the next check tries again.
+        if (!isBusy(err) && generation === this.generation) this.logger.warn('could not write the recall index file', { file, error: String(err) });
+      })
+      .finally(() => {
+        this.persisting = false;
+      });
   }
 
   private fail(err: unknown): void {
@@ -346,8 +544,17 @@ export class LiveIndex {
     // Searching still works through FTS5; the index is rebuilt from scratch.
     this.logger.warn('recall index failed; recall uses FTS5 while it is rebuilt', { error: String(err) });
     this.index = undefined;
-    this.building = undefined;
+    this.endScan();
+    this.merge = undefined;
     this.cancelLater();
-    this.later(RETRY_MS, () => this.rebuild());
+    const generation = ++this.generation;
+    runLater(RETRY_MS, () => {
+      if (generation === this.generation && !this.stopped) void this.load(generation);
+    });
   }
+}
+
+/** The index file of a database (beside it), or undefined for an in-memory database. */
+export function indexFileOf(dbPath: string): string | undefined {
+  return dbPath === ':memory:' || dbPath === '' ? undefined : path.resolve(dbPath) + '.recall';
 }

@@ -4,10 +4,9 @@
 //
 // The text ranking normally comes from the in-process index (live-index.ts, word-index.ts):
 // every memory holding a query word is scored in one pass over the words' posting lists, filters
-// run on columns held in memory, and the texts shown come from memory too (only texts longer than
-// the index keeps are read from SQLite). While that index is being built, FTS5 ranks instead
-// (fts-search.ts).
-import { stmt, toDbTime, type Db } from '../core/db.js';
+// run on columns held in memory, and only the rows shown are read from SQLite. While that index is
+// being built, FTS5 ranks instead (fts-search.ts).
+import { fromDbTime, stmt, toDbTime, type Db } from '../core/db.js';
 import type { Query } from '../text/query.js';
 import { rankScore, recencyOf, relativeTexts, widestMatch, type MatchKind } from '../text/rank.js';
 import type { QueryStem, WordStats } from '../text/score.js';
@@ -15,7 +14,8 @@ import { COMMON_SYNONYMS } from '../text/synonyms.js';
 import { stemOf, wordsOf } from '../text/words.js';
 import { candidateOf, CANDIDATE_COLUMNS, filterSql, type Candidate, type CandidateRow, type SearchFilter } from './candidates.js';
 import { ftsSearchCandidates, ftsWordStats } from './fts-search.js';
-import type { IndexView, MemoryMeta } from './live-index.js';
+import { keyHashOf, type DocTable } from './doc-table.js';
+import type { IndexView } from './live-index.js';
 import { closeTerms } from './terms.js';
 import type { HitRow } from './types.js';
 import { RankedList } from './word-index.js';
@@ -50,49 +50,71 @@ export interface SearchResult {
   wordStats(stems: QueryStem[][]): WordStats;
 }
 
-/** The filter of filterSql, on a memory held by the in-process index. */
-function passes(m: MemoryMeta, filter: SearchFilter, nowText: string): boolean {
-  return (
-    (m.expires_at === null || m.expires_at > nowText) &&
-    (!filter.projects || filter.projects.includes(m.project)) &&
-    (!filter.type || m.type === filter.type) &&
-    (!filter.tags?.length || filter.tags.every((t) => (JSON.parse(m.tags) as string[]).includes(t))) &&
-    (filter.minImportance === undefined || m.importance >= filter.minImportance) &&
-    (!filter.since || m.updated_at >= filter.since) &&
-    (!filter.until || m.updated_at <= filter.until)
-  );
+/**
+ * The filter of filterSql, on memories held by the in-process index (by slot, see doc-table.ts).
+ * Strings are compared by number and tag sets checked once per distinct set.
+ */
+function slotFilter(docs: DocTable, filter: SearchFilter, nowMs: number): (slot: number) => boolean {
+  const projects = filter.projects && new Set(filter.projects.map((p) => docs.projectId(p)));
+  const type = filter.type === undefined ? undefined : docs.typeId(filter.type);
+  const tags = filter.tags?.length ? filter.tags : undefined;
+  const tagSetPasses = new Map<number, boolean>();
+  const min = filter.minImportance;
+  const since = filter.since ? fromDbTime(filter.since) : undefined;
+  const until = filter.until ? fromDbTime(filter.until) : undefined;
+  return (slot) => {
+    const expires = docs.expiresAt(slot);
+    if (expires !== undefined && expires <= nowMs) return false;
+    if (projects && !projects.has(docs.projectIdAt(slot))) return false;
+    if (type !== undefined && docs.typeIdAt(slot) !== type) return false;
+    if (tags) {
+      const set = docs.tagsIdAt(slot);
+      let ok = tagSetPasses.get(set);
+      if (ok === undefined) {
+        const have = docs.tagsOf(set);
+        tagSetPasses.set(set, (ok = tags.every((t) => have.includes(t))));
+      }
+      if (!ok) return false;
+    }
+    if (min !== undefined && docs.importanceAt(slot) < min) return false;
+    if (since !== undefined && docs.updatedAt(slot) < since) return false;
+    if (until !== undefined && docs.updatedAt(slot) > until) return false;
+    return true;
+  };
 }
 
-function candidateOfMeta(m: MemoryMeta, text: number, match: MatchKind): Candidate {
-  return { id: m.id, text, match, importance: m.importance, hot: m.storage_tier === 'hot', accesses: m.access_count, lastUsedMs: m.last_used_ms };
+function candidateOfSlot(docs: DocTable, slot: number, text: number, match: MatchKind): Candidate {
+  return { id: docs.idAt(slot), text, match, importance: docs.importanceAt(slot), hot: docs.isHot(slot), accesses: docs.accessesAt(slot), lastUsedMs: docs.lastUsedAt(slot) };
 }
 
 /**
  * Without a query: the `count` best memories that pass the filter, scored as the final ranking
  * scores them. Every memory the index holds is looked at (SQL would read and sort the table).
  */
-function bestWithoutQuery(view: IndexView, filter: SearchFilter, nowText: string, nowMs: number, shown: ReadonlySet<number>, count: number): Candidate[] {
+function bestWithoutQuery(view: IndexView, filter: SearchFilter, nowMs: number, shown: ReadonlySet<number>, count: number): Candidate[] {
+  const { docs } = view;
+  const passes = slotFilter(docs, filter, nowMs);
   const list = new RankedList();
-  for (const m of view.meta.values()) {
-    if (shown.has(m.id) || !passes(m, filter, nowText)) continue;
-    list.push(m.id, rankScore({ text: 0, hot: m.storage_tier === 'hot', importance: m.importance, accesses: m.access_count, recency: recencyOf(m.last_used_ms, nowMs) }));
+  for (let slot = 0; slot < docs.capacity; slot++) {
+    if (!docs.isLive(slot) || shown.has(docs.idAt(slot)) || !passes(slot)) continue;
+    list.push(docs.idAt(slot), rankScore({ text: 0, hot: docs.isHot(slot), importance: docs.importanceAt(slot), accesses: docs.accessesAt(slot), recency: recencyOf(docs.lastUsedAt(slot), nowMs) }));
   }
-  return list.top(count).ids.map((id) => candidateOfMeta(view.meta.get(id)!, 0, 'none'));
+  return list.top(count).ids.map((id) => candidateOfSlot(docs, docs.slotOf(id), 0, 'none'));
 }
 
 /**
  * The best `pool` memories of a ranked list that pass the filter, in ranked order. The filter is
  * applied to the top of the list first and reaches further down only when it rejected memories.
  */
-function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, nowText: string, pool: number, kind: MatchKind): Candidate[] {
+function filteredTop(view: IndexView, list: RankedList, passes: (slot: number) => boolean, pool: number, kind: MatchKind): Candidate[] {
   const out: Candidate[] = [];
   let examined = 0;
   for (let want = pool; out.length < pool && examined < list.length; want *= 4) {
     const top = list.top(want);
     for (let i = examined; i < top.ids.length && out.length < pool; i++) {
-      const m = view.meta.get(top.ids[i]);
-      if (!m || !passes(m, filter, nowText)) continue;
-      out.push(candidateOfMeta(m, top.scores[i], kind));
+      const slot = view.docs.slotOf(top.ids[i]);
+      if (slot < 0 || !passes(slot)) continue;
+      out.push(candidateOfSlot(view.docs, slot, top.scores[i], kind));
     }
     examined = top.ids.length;
   }
@@ -105,7 +127,7 @@ function filteredTop(view: IndexView, list: RankedList, filter: SearchFilter, no
  * the final ranking: a short memory with the one rare word asked for can beat long ones that have
  * every word.
  */
-function indexCandidates(db: Db, view: IndexView, words: string[], filter: SearchFilter, nowText: string, pool: number): Candidate[] {
+function indexCandidates(db: Db, view: IndexView, words: string[], filter: SearchFilter, nowMs: number, pool: number): Candidate[] {
   const index = view.words;
   let corrected = false;
   const groups: string[][] = [];
@@ -126,7 +148,7 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
     }
     // A typo or a fragment: the stored words closest to it (terms.ts) stand in for it.
     // (Stored words keep their accents; the index's words do not: "zürich" is "zurich" there.)
-    const alternatives = [...new Set(closeTerms(db, word).flatMap(wordsOf).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
+    const alternatives = [...new Set(closeTerms(db, word, view.wordList).flatMap(wordsOf).map(stemOf))].filter((s) => index.documentFrequency(s) > 0);
     // Failing that, two words run together ("backupschedule"): both must match, as if typed apart.
     const split = alternatives.length || !room ? undefined : splitWords(index, word);
     if (alternatives.length || split) corrected = true;
@@ -135,8 +157,9 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   }
   const matches = index.match(groups);
   const inexact = corrected || groups.some((g) => g.length === 0);
-  const candidates = filteredTop(view, matches.full, filter, nowText, pool, corrected ? 'corrected' : 'all_words');
-  if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, filter, nowText, pool, inexact ? 'fuzzy' : 'any_word'));
+  const passes = slotFilter(view.docs, filter, nowMs);
+  const candidates = filteredTop(view, matches.full, passes, pool, corrected ? 'corrected' : 'all_words');
+  if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, passes, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;
 }
 
@@ -196,7 +219,9 @@ function explainRank(s: Scored, nowMs: number): RankParts {
 
 /**
  * The rows of the given memories, by id (a memory deleted meanwhile is missing). Through the
- * index, only texts longer than it keeps are read from the file.
+ * index, a row is only used when it is still the memory the index ranked: another process may
+ * have changed the file since the index was checked, and ids can be reused after the newest
+ * memory is forgotten. Its use count includes this process's uses not yet written.
  */
 function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> {
   const rows = new Map<number, HitRow>();
@@ -205,44 +230,16 @@ function readRows(db: Db, ids: number[], view?: IndexView): Map<number, HitRow> 
     for (const row of stmt(db, 'SELECT * FROM memories WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as HitRow[]) rows.set(row.id, row);
     return rows;
   }
-  const long: number[] = [];
-  for (const id of ids) {
-    const m = view.meta.get(id);
-    if (!m) continue;
-    if (m.content === null) long.push(id);
-    rows.set(id, rowOf(m, m.content ?? ''));
-  }
-  if (long.length > 0) {
-    // Another process may have changed the file since the index was checked: a text is only used
-    // when its row is still the same memory (ids can be reused after the newest is forgotten).
-    const read = stmt(db, 'SELECT id, project, key, content FROM memories WHERE id IN (SELECT value FROM json_each(?))').raw();
-    const found = new Map((read.all(JSON.stringify(long)) as [number, string, string, string][]).map((r) => [r[0], r]));
-    for (const id of long) {
-      const row = rows.get(id)!;
-      const now = found.get(id);
-      if (now && now[1] === row.project && now[2] === row.key) row.content = now[3];
-      else rows.delete(id);
-    }
+  const read = stmt(db, `SELECT ${HIT_COLUMNS} FROM memories WHERE id IN (SELECT value FROM json_each(?))`);
+  for (const row of read.all(JSON.stringify(ids)) as HitRow[]) {
+    const slot = view.docs.slotOf(row.id);
+    if (slot < 0 || view.docs.projectAt(slot) !== row.project || view.docs.keyHashAt(slot) !== keyHashOf(row.key)) continue;
+    row.access_count = Math.max(row.access_count, view.docs.accessesAt(slot));
+    rows.set(row.id, row);
   }
   return rows;
 }
-
-function rowOf(m: MemoryMeta, content: string): HitRow {
-  return {
-    id: m.id,
-    project: m.project,
-    key: m.key,
-    content,
-    type: m.type,
-    tags: m.tags,
-    importance: m.importance,
-    storage_tier: m.storage_tier,
-    access_count: m.access_count,
-    version: m.version,
-    updated_at: m.updated_at,
-    expires_at: m.expires_at,
-  };
-}
+const HIT_COLUMNS = 'id, project, key, content, type, tags, importance, storage_tier, access_count, version, updated_at, expires_at';
 
 /** One page of ranked candidates as hits: only the rows shown are read. */
 function page(db: Db, candidates: Candidate[], shown: ReadonlySet<number>, limit: number, nowMs: number, view?: IndexView) {
@@ -284,7 +281,7 @@ export function searchMemories(
   if (query && query.text.trim() !== '' && terms.length === 0) return { hits: [], more: false, strategy: 'none', engine: 'fts', wordStats };
 
   if (terms.length === 0 && index) {
-    const candidates = bestWithoutQuery(index, filter, nowText, nowMs, shown, limit + 1);
+    const candidates = bestWithoutQuery(index, filter, nowMs, shown, limit + 1);
     return { ...page(db, candidates, shown, limit, nowMs, index), strategy: 'none', engine: 'index', wordStats };
   }
   if (terms.length === 0) {
@@ -301,7 +298,7 @@ export function searchMemories(
 
   // The in-process index serves every query with a word it holds (it leaves out stopwords).
   const viaIndex = index !== undefined && !query!.stopwordsOnly;
-  const candidates = viaIndex ? indexCandidates(db, index, terms, filter, nowText, pool) : ftsSearchCandidates(db, terms, filter, nowText, pool, few);
+  const candidates = viaIndex ? indexCandidates(db, index, terms, filter, nowMs, pool) : ftsSearchCandidates(db, terms, filter, nowText, pool, few);
   const found = page(db, candidates, shown, limit, nowMs, viaIndex ? index : undefined);
   // How far the search had to widen for the results it shows.
   return { ...found, strategy: widestMatch(found.hits.map((h) => h.why.match)), engine: viaIndex ? 'index' : 'fts', wordStats };

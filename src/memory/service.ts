@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { refuseSecrets } from '../core/secrets.js';
 import { parseQuery, type Query } from '../text/query.js';
-import { latestChange, LiveIndex, pruneChanges } from './live-index.js';
+import { indexFileOf, latestChange, LiveIndex, pruneChanges } from './live-index.js';
 import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
@@ -53,7 +53,7 @@ export type MemoryService = ReturnType<typeof createMemoryService>;
 export function createMemoryService(opts: MemoryServiceOptions) {
   const { db, metrics, logger } = opts;
   const cache = new HotCache(db);
-  const recallIndex = new LiveIndex(db, logger);
+  const recallIndex = new LiveIndex(db, logger, { file: indexFileOf(db.name) });
   if (opts.recallIndex) recallIndex.start();
   let rebalancePending = false;
   /** Where the change log stood after this process's last rebalance, and when it ran. */
@@ -93,7 +93,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
   /** How many memories there are in all, in the hot tier, and in `project` (init, metrics). */
   function counts(project: string): store.MemoryCounts {
     const kept = recallIndex.counts();
-    if (kept) return { total: kept.total, hot: kept.hot, in_project: kept.byProject.get(project) ?? 0 };
+    if (kept) return { total: kept.total, hot: kept.hot, in_project: kept.inProject(project) };
     return store.countMemories(db, project);
   }
 
@@ -324,6 +324,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     get indexReady() {
       return recallIndex.ready;
     },
+
+    /** What the recall index holds and the bytes each part takes (for benchmarks), or undefined before it is ready. */
+    indexFootprint: () => recallIndex.footprint(),
 
     /** Expired memories and old history go; run by the scheduler and at start-up. */
     purge() {

@@ -7,6 +7,7 @@ import { runLater } from '../core/later.js';
 import { trigramQuery } from '../text/fts.js';
 import { allowedEdits, editDistance, trigramsOf } from '../text/fuzzy.js';
 import { wordsOf } from '../text/words.js';
+import type { WordList } from './word-list.js';
 
 /** Words kept: shorter ones are not corrected, longer ones are not words (hashes, base64). */
 const MIN_CHARS = 3;
@@ -137,12 +138,31 @@ const PROBE_ROWS = 300;
 const MAX_EXPANSIONS = 6;
 
 /**
- * Stored words (and this process's words still waiting to be written) that a query word probably
- * meant, closest first (empty if none is close). Writes nothing: a search never waits for another
- * process's write lock (the waiting words are scanned instead: a few ms even for a large import's
- * backlog, which the background flush clears within seconds).
+ * Adds stored words the list does not hold yet (memory_terms rows past its last id), at most
+ * `maxRows` of them; returns how many were read.
  */
-export function closeTerms(db: Db, word: string): string[] {
+export function refreshWordList(db: Db, list: WordList, maxRows = Infinity): number {
+  const read = stmt(db, 'SELECT id, term FROM memory_terms WHERE id > ? ORDER BY id LIMIT ?').raw();
+  let total = 0;
+  while (total < maxRows) {
+    const rows = read.all(list.lastTermId, Math.min(REFRESH_BATCH, maxRows - total)) as [number, string][];
+    for (const [id, term] of rows) list.add(term, id);
+    total += rows.length;
+    if (rows.length < REFRESH_BATCH) break;
+  }
+  return total;
+}
+const REFRESH_BATCH = 1000;
+
+/**
+ * Stored words (and this process's words still waiting to be written) that a query word probably
+ * meant, closest first (empty if none is close). With `list` (the recall index's copy of the word
+ * list, brought up to date first), words are looked up in memory; without, in SQLite. Writes
+ * nothing: a search never waits for another process's write lock (the waiting words are scanned
+ * instead: a few ms even for a large import's backlog, which the background flush clears within
+ * seconds).
+ */
+export function closeTerms(db: Db, word: string, list?: WordList): string[] {
   if (word.length < 3) return [];
   const queue = queued.get(db);
   if (queue?.texts.length) cutWords(db, queue);
@@ -155,6 +175,12 @@ export function closeTerms(db: Db, word: string): string[] {
       const d = editDistance(word, term, max);
       if (d <= max) out.set(term, d);
     }
+  }
+  if (list) {
+    refreshWordList(db, list);
+    for (const term of list.containing(word, MAX_EXPANSIONS)) if (term !== word) out.set(term, 0.5);
+    for (const [term, d] of list.misspelt(word)) if ((out.get(term) ?? Infinity) > d) out.set(term, d);
+    return closest(out);
   }
   // A fragment: stored words containing it, shortest first ("keybind" -> "keybindings").
   const containing = stmt(
@@ -182,5 +208,10 @@ export function closeTerms(db: Db, word: string): string[] {
       if (d <= max && (out.get(term) ?? Infinity) > d) out.set(term, d);
     }
   }
-  return [...out.entries()].sort((a, b) => a[1] - b[1] || a[0].length - b[0].length).slice(0, MAX_EXPANSIONS).map(([t]) => t);
+  return closest(out);
+}
+
+/** The closest words first (then the shortest), at most MAX_EXPANSIONS. */
+function closest(found: Map<string, number>): string[] {
+  return [...found.entries()].sort((a, b) => a[1] - b[1] || a[0].length - b[0].length).slice(0, MAX_EXPANSIONS).map(([t]) => t);
 }

@@ -2,16 +2,27 @@
 //
 // Why: SQLite's FTS5 computes BM25 by walking the whole posting list of every query word (for its
 // document frequency) and scores every matching row, which costs ~0.5-1 ms per recall at 10,000
-// memories and several ms at 100,000. Here the posting lists are arrays in memory and the same
-// BM25 formula as FTS5's bm25() (k1 = 1.2, b = 0.75, weighted columns) runs over them
+// memories and several ms at 100,000. Here the posting lists are in memory and the same BM25
+// formula as FTS5's bm25() (k1 = 1.2, b = 0.75, weighted columns) runs over them
 // (test/recall-index.test.ts checks the scores against FTS5's). The database stays the source of
 // truth and FTS5 the fallback; live-index.ts keeps this index in step with the file.
+//
+// Layout (what the bytes go to): posting lists live in immutable segments (sorted term ids,
+// offsets, document numbers as 32-bit integers and weighted counts as bytes: 5 bytes a posting,
+// where arrays of JavaScript numbers took about 26 with their growth slack), plus a small tail
+// that new documents are appended to. A full tail becomes a segment; segments of similar size are
+// merged (in slices, by the caller: mergeJob), dropping removed documents. Terms are numbered by a
+// TermDict (term-dict.ts). A removed document is only flagged; its postings are skipped until a
+// merge drops them, and document frequencies subtract the flagged ones (counted once per term and
+// change). Nothing keeps a list of each document's terms (that alone took 37 MB at 100k memories).
 //
 // Words are cut, folded and stemmed by src/text/words.ts, for documents and queries alike, as
 // FTS5's tokenizer does. Stopwords are not indexed (recall drops them from queries), but count
 // towards a memory's length, as they do in FTS5.
 import { BM25_B as B, BM25_K1 as K1, FIELD_WEIGHTS, fts5Idf } from '../text/rank.js';
 import { isStopword, stemOf, wordsOf } from '../text/words.js';
+import { IdMap } from './id-map.js';
+import { grown, TermDict, type TermDictParts } from './term-dict.js';
 
 /** The text of a memory in the index's three columns, weighted as in recall's bm25(). */
 export interface IndexedText {
@@ -19,16 +30,41 @@ export interface IndexedText {
   content: string;
   tags: string;
 }
-const COLUMN_WEIGHTS = { key: FIELD_WEIGHTS.title, content: FIELD_WEIGHTS.body, tags: FIELD_WEIGHTS.tags } as const;
+const COLUMNS = [
+  ['key', FIELD_WEIGHTS.title],
+  ['content', FIELD_WEIGHTS.body],
+  ['tags', FIELD_WEIGHTS.tags],
+] as const;
 
-// Posting lists and per-document term lists are plain arrays of small integers: V8 stores them
-// packed, and most words occur in a few memories, where a typed array's fixed cost would dominate.
-interface Postings {
-  docs: number[];
-  /** Weighted count of the word in the document (COLUMN_WEIGHTS: 4 × in key + 1 × in content + 2 × in tags). */
-  freqs: number[];
-  /** Entries whose document is still in the index (the rest wait for compaction). */
-  live: number;
+/** Immutable posting lists of the documents added in one stretch, by term id. */
+export interface Segment {
+  /** Term ids with postings here, ascending. */
+  terms: Uint32Array;
+  /** Where each term's postings start in docs/freqs (terms.length + 1 entries). */
+  offsets: Uint32Array;
+  /** Document numbers, ascending within a term. */
+  docs: Uint32Array;
+  /** Weighted count of the term in the document (4 × in key + 1 × in content + 2 × in tags), up to 255. */
+  freqs: Uint8Array;
+  /** Position in docs -> count, for counts of 255 and more (long texts repeating a word). */
+  over: Map<number, number>;
+}
+
+const FREQ_CAP = 255;
+
+/** Where a term's postings are in a segment (its index in `terms`), or -1. */
+function findTerm(seg: Segment, term: number): number {
+  const { terms } = seg;
+  let lo = 0;
+  let hi = terms.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = terms[mid];
+    if (t === term) return mid;
+    if (t < term) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 /** Matches of one query, best first within each list. */
@@ -44,104 +80,158 @@ export interface IndexMatches {
   partial: RankedList;
 }
 
-function grow<T extends Int32Array | Float32Array | Float64Array | Uint16Array>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
-  next.set(a);
-  return next;
+/** Everything an index holds, as arrays (what the index file stores; see index-file.ts). */
+export interface WordIndexParts {
+  dict: TermDictParts;
+  segments: Segment[];
+  memoryIds: Float64Array;
+  lengths: Uint32Array;
+  dead: Uint8Array;
 }
 
+/** A merge of segments run a slice at a time (mergeJob). */
+export interface MergeJob {
+  /** Works for about `budgetMs`; true once the merge is done and in use. */
+  step(budgetMs: number): boolean;
+}
+
+export interface WordIndexOptions {
+  /** Postings the tail holds before it becomes a segment. */
+  tailMax?: number;
+  /** Removed documents needed (besides a quarter of all) before everything is merged and renumbered. */
+  renumberAfter?: number;
+}
+
+/** Postings in the tail before it becomes a segment: about 2,000 memories of a few hundred characters; turning it into a segment takes ~2 ms. */
+const TAIL_MAX = 65_536;
+
 export class WordIndex {
-  private readonly termIds = new Map<string, number>();
-  private postings: Postings[] = [];
-  private readonly docOf = new Map<number, number>();
-  // Memory ids are SQLite rowids (64-bit; imports may bring large ones): kept as doubles.
-  private memoryIds = new Float64Array(1024);
-  /** Tokens in each document; -1 once it is removed (its postings are skipped until compaction). */
-  private lengths = new Float32Array(1024);
-  /** Term ids of each document, to update document frequencies when it goes. */
-  private docTerms: (number[] | undefined)[] = [];
-  private docCount = 0;
+  private dict: TermDict;
+  private segments: Segment[];
+  // The tail: postings of the newest documents, in the order added, chained per term (newest first).
+  private tailTerm = new Uint32Array(1024);
+  private tailDoc = new Uint32Array(1024);
+  private tailFreq = new Uint32Array(1024);
+  private tailNext = new Int32Array(1024);
+  private tailSize = 0;
+  private readonly tailHead = new Map<number, number>();
+  private readonly tailCount = new Map<number, number>();
+  private readonly tailMax: number;
+  private readonly renumberAfter: number;
+  // Per document: its memory, its length in tokens, whether it was removed.
+  private memoryIds: Float64Array;
+  private lengths: Uint32Array;
+  private dead: Uint8Array;
+  private docCount: number;
+  private docOf = new IdMap();
   private liveDocs = 0;
   private totalLength = 0;
-  private livePostings = 0;
-  private deadPostings = 0;
+  /** Removed documents whose postings may still be in segments or the tail. */
   private deadDocs = 0;
+  /** Changes when postings of removed documents come or go: flagged counts per term are valid for one epoch. */
+  private epoch = 0;
+  private deadCacheEpoch = -1;
+  private readonly deadCache = new Map<number, number>();
+  private job?: MergeJob & { renumbers: boolean };
   // Scratch space for one query, reused so that a query allocates little.
   private scores = new Float64Array(1024);
   private masks = new Uint16Array(1024);
   private touched = new Int32Array(1024);
   private readonly full = new RankedList();
   private readonly partial = new RankedList();
+  private readonly docFreqs = new Map<number, number>();
+
+  constructor(opts: WordIndexOptions = {}, parts?: WordIndexParts) {
+    this.tailMax = opts.tailMax ?? TAIL_MAX;
+    this.renumberAfter = opts.renumberAfter ?? 1_000;
+    this.dict = new TermDict(parts?.dict);
+    this.segments = parts?.segments ?? [];
+    this.memoryIds = parts?.memoryIds ?? new Float64Array(1024);
+    this.lengths = parts?.lengths ?? new Uint32Array(1024);
+    this.dead = parts?.dead ?? new Uint8Array(1024);
+    this.docCount = parts ? parts.memoryIds.length : 0;
+    for (let doc = 0; doc < this.docCount; doc++) {
+      if (this.dead[doc]) {
+        this.deadDocs++;
+        continue;
+      }
+      this.docOf.set(this.memoryIds[doc], doc, this.docCount);
+      this.liveDocs++;
+      this.totalLength += this.lengths[doc];
+    }
+  }
 
   /** Memories in the index. */
   get size(): number {
     return this.liveDocs;
   }
 
-  /** In how many memories a stemmed word occurs. */
-  documentFrequency(stem: string): number {
-    const id = this.termIds.get(stem);
-    return id === undefined ? 0 : this.postings[id].live;
+  has(memoryId: number): boolean {
+    return this.docOf.get(memoryId) >= 0;
   }
 
-  has(memoryId: number): boolean {
-    return this.docOf.has(memoryId);
+  /** In how many memories a stemmed word occurs. */
+  documentFrequency(stem: string): number {
+    const term = this.dict.get(stem);
+    return term < 0 ? 0 : this.liveCount(term);
   }
 
   /** Adds a memory, or replaces what the index holds for it. */
   set(memoryId: number, text: IndexedText): void {
     this.delete(memoryId);
-    const freqs = new Map<number, number>();
+    const freqs = this.docFreqs;
+    freqs.clear();
     let length = 0;
-    for (const column of ['key', 'content', 'tags'] as const) {
-      const weight = COLUMN_WEIGHTS[column];
+    for (const [column, weight] of COLUMNS) {
       for (const word of wordsOf(text[column])) {
         length++;
         if (isStopword(word)) continue;
-        const term = this.termId(stemOf(word));
+        const term = this.dict.add(stemOf(word));
         freqs.set(term, (freqs.get(term) ?? 0) + weight);
       }
     }
     const doc = this.docCount++;
     if (doc >= this.memoryIds.length) {
-      this.memoryIds = grow(this.memoryIds, doc + 1);
-      this.lengths = grow(this.lengths, doc + 1);
+      this.memoryIds = grown(this.memoryIds, doc + 1);
+      this.lengths = grown(this.lengths, doc + 1);
+      this.dead = grown(this.dead, doc + 1);
     }
     this.memoryIds[doc] = memoryId;
     this.lengths[doc] = length;
-    this.docOf.set(memoryId, doc);
-    const terms: number[] = [];
-    for (const [term, freq] of freqs) {
-      terms.push(term);
-      const p = this.postings[term];
-      p.docs.push(doc);
-      p.freqs.push(freq);
-      p.live++;
+    this.dead[doc] = 0;
+    this.docOf.set(memoryId, doc, this.docCount);
+    if (this.tailSize + freqs.size > this.tailTerm.length) {
+      const need = this.tailSize + freqs.size;
+      this.tailTerm = grown(this.tailTerm, need);
+      this.tailDoc = grown(this.tailDoc, need);
+      this.tailFreq = grown(this.tailFreq, need);
+      this.tailNext = grown(this.tailNext, need);
     }
-    this.docTerms[doc] = terms;
+    for (const [term, freq] of freqs) {
+      const at = this.tailSize++;
+      this.tailTerm[at] = term;
+      this.tailDoc[at] = doc;
+      this.tailFreq[at] = freq;
+      this.tailNext[at] = this.tailHead.get(term) ?? -1;
+      this.tailHead.set(term, at);
+      this.tailCount.set(term, (this.tailCount.get(term) ?? 0) + 1);
+    }
     this.liveDocs++;
     this.totalLength += length;
-    this.livePostings += terms.length;
+    // A renumbering merge expects every posting it did not see to be in the tail.
+    if (this.tailSize >= this.tailMax && !this.job?.renumbers) this.freeze();
   }
 
   /** Removes a memory (a no-op if the index does not hold it). */
   delete(memoryId: number): void {
     const doc = this.docOf.get(memoryId);
-    if (doc === undefined) return;
+    if (doc < 0) return;
     this.docOf.delete(memoryId);
-    const terms = this.docTerms[doc]!;
-    for (const term of terms) this.postings[term].live--;
-    this.docTerms[doc] = undefined;
+    this.dead[doc] = 1;
     this.liveDocs--;
     this.totalLength -= this.lengths[doc];
-    this.lengths[doc] = -1;
-    this.livePostings -= terms.length;
-    this.deadPostings += terms.length;
     this.deadDocs++;
-    // Removed documents stay in posting lists (skipped when scoring) until they are a fifth of
-    // them, or (memories without indexed words) until they outnumber the live ones.
-    if ((this.deadPostings > 10_000 && this.deadPostings > this.livePostings / 4) || (this.deadDocs > 10_000 && this.deadDocs > this.liveDocs)) this.compact();
+    this.epoch++;
   }
 
   /**
@@ -153,36 +243,46 @@ export class WordIndex {
     const n = this.liveDocs;
     const avgLength = n > 0 ? this.totalLength / n : 1;
     if (this.scores.length < this.docCount) {
-      this.scores = grow(this.scores, this.docCount);
-      this.masks = grow(this.masks, this.docCount);
+      this.scores = grown(this.scores, this.docCount);
+      this.masks = grown(this.masks, this.docCount);
     }
-    const { scores, masks, lengths } = this;
+    const { scores, masks, lengths, dead } = this;
     // K1 * (1 - B + B * length / avgLength), as a + b * length.
     const normBase = K1 * (1 - B);
     const normPerToken = (K1 * B) / avgLength;
     let touchedCount = 0;
     let fullMask = 0;
+    const add = (doc: number, f: number, bit: number, weight: number) => {
+      if (masks[doc] === 0) this.touched[touchedCount++] = doc;
+      masks[doc] |= bit;
+      scores[doc] += (weight * f) / (f + normBase + normPerToken * lengths[doc]);
+    };
     for (let g = 0; g < groups.length && g < 16; g++) {
       const bit = 1 << g;
       fullMask |= bit;
       for (const stem of groups[g]) {
-        const term = this.termIds.get(stem);
-        if (term === undefined) continue;
-        const p = this.postings[term];
-        if (p.live === 0) continue;
-        const weight = fts5Idf(n, p.live) * (K1 + 1);
-        const { docs, freqs } = p;
-        const size = docs.length;
-        if (this.touched.length < touchedCount + size) this.touched = grow(this.touched, touchedCount + size);
-        const { touched } = this;
-        for (let j = 0; j < size; j++) {
-          const doc = docs[j];
-          const length = lengths[doc];
-          if (length < 0) continue;
-          const f = freqs[j];
-          if (masks[doc] === 0) touched[touchedCount++] = doc;
-          masks[doc] |= bit;
-          scores[doc] += (weight * f) / (f + normBase + normPerToken * length);
+        const term = this.dict.get(stem);
+        if (term < 0) continue;
+        const live = this.liveCount(term);
+        if (live === 0) continue;
+        const weight = fts5Idf(n, live) * (K1 + 1);
+        const need = touchedCount + this.rawCount(term);
+        if (this.touched.length < need) this.touched = grown(this.touched, need);
+        for (const seg of this.segments) {
+          const k = findTerm(seg, term);
+          if (k < 0) continue;
+          const { docs, freqs, over } = seg;
+          const end = seg.offsets[k + 1];
+          for (let j = seg.offsets[k]; j < end; j++) {
+            const doc = docs[j];
+            if (dead[doc]) continue;
+            const f = freqs[j];
+            add(doc, f === FREQ_CAP ? over.get(j)! : f, bit, weight);
+          }
+        }
+        for (let at = this.tailHead.get(term) ?? -1; at >= 0; at = this.tailNext[at]) {
+          const doc = this.tailDoc[at];
+          if (!dead[doc]) add(doc, this.tailFreq[at], bit, weight);
         }
       }
     }
@@ -198,46 +298,276 @@ export class WordIndex {
     return { full, partial };
   }
 
-  private termId(stem: string): number {
-    let id = this.termIds.get(stem);
-    if (id === undefined) {
-      id = this.postings.length;
-      this.termIds.set(stem, id);
-      this.postings.push({ docs: [], freqs: [], live: 0 });
+  /** Postings of a term, removed documents included. */
+  private rawCount(term: number): number {
+    let n = this.tailCount.get(term) ?? 0;
+    for (const seg of this.segments) {
+      const k = findTerm(seg, term);
+      if (k >= 0) n += seg.offsets[k + 1] - seg.offsets[k];
     }
-    return id;
+    return n;
   }
 
-  /** Drops removed documents from the posting lists and renumbers the rest densely. */
-  private compact(): void {
-    const renumber = new Int32Array(this.docCount).fill(-1);
-    let next = 0;
-    for (let doc = 0; doc < this.docCount; doc++) {
-      if (this.lengths[doc] < 0) continue;
-      renumber[doc] = next;
-      this.memoryIds[next] = this.memoryIds[doc];
-      this.lengths[next] = this.lengths[doc];
-      this.docTerms[next] = this.docTerms[doc];
-      this.docOf.set(this.memoryIds[next], next);
-      next++;
+  /** Live documents with a term: its postings less those of removed documents (counted once per epoch). */
+  private liveCount(term: number): number {
+    const raw = this.rawCount(term);
+    if (this.deadDocs === 0 || raw === 0) return raw;
+    if (this.deadCacheEpoch !== this.epoch || this.deadCache.size > 100_000) {
+      this.deadCache.clear();
+      this.deadCacheEpoch = this.epoch;
     }
-    this.docTerms.length = next;
-    this.docCount = next;
-    for (const p of this.postings) {
-      let kept = 0;
-      for (let j = 0; j < p.docs.length; j++) {
-        const doc = renumber[p.docs[j]];
-        if (doc < 0) continue;
-        p.docs[kept] = doc;
-        p.freqs[kept] = p.freqs[j];
-        kept++;
+    let flagged = this.deadCache.get(term);
+    if (flagged === undefined) {
+      flagged = 0;
+      const { dead } = this;
+      for (const seg of this.segments) {
+        const k = findTerm(seg, term);
+        if (k < 0) continue;
+        const end = seg.offsets[k + 1];
+        for (let j = seg.offsets[k]; j < end; j++) flagged += dead[seg.docs[j]];
       }
-      p.docs.length = kept;
-      p.freqs.length = kept;
+      for (let at = this.tailHead.get(term) ?? -1; at >= 0; at = this.tailNext[at]) flagged += dead[this.tailDoc[at]];
+      this.deadCache.set(term, flagged);
     }
-    this.deadPostings = 0;
-    this.deadDocs = 0;
+    return raw - flagged;
   }
+
+  /** Turns the tail into a segment (postings of removed documents left out). */
+  freeze(): void {
+    // A renumbering merge moves the tail's documents when it ends: the tail stays until then.
+    if (this.tailSize === 0 || this.job?.renumbers) return;
+    const terms = Uint32Array.from(this.tailHead.keys()).sort();
+    const slot = new Map<number, number>();
+    const offsets = new Uint32Array(terms.length + 1);
+    let total = 0;
+    for (let i = 0; i < terms.length; i++) {
+      slot.set(terms[i], i);
+      offsets[i] = total;
+      total += this.tailCount.get(terms[i])!;
+    }
+    offsets[terms.length] = total;
+    const cursor = offsets.slice(0, terms.length);
+    const docs = new Uint32Array(total);
+    const freqs = new Uint8Array(total);
+    const over = new Map<number, number>();
+    // In the order added, so documents ascend within each term.
+    for (let at = 0; at < this.tailSize; at++) {
+      const pos = cursor[slot.get(this.tailTerm[at])!]++;
+      docs[pos] = this.tailDoc[at];
+      const f = this.tailFreq[at];
+      freqs[pos] = Math.min(f, FREQ_CAP);
+      if (f >= FREQ_CAP) over.set(pos, f);
+    }
+    this.segments.push(dropDead({ terms, offsets, docs, freqs, over }, this.dead));
+    this.tailSize = 0;
+    this.tailHead.clear();
+    this.tailCount.clear();
+    if (this.tailTerm.length > 4 * this.tailMax) {
+      // A tail that grew during a renumbering merge goes back to its usual size.
+      this.tailTerm = new Uint32Array(this.tailMax);
+      this.tailDoc = new Uint32Array(this.tailMax);
+      this.tailFreq = new Uint32Array(this.tailMax);
+      this.tailNext = new Int32Array(this.tailMax);
+    }
+    this.epoch++;
+  }
+
+  /**
+   * The merge the index needs next, if any (the caller runs it a slice at a time): segments of
+   * similar size are merged, so there are about log2(postings / tail) of them and a posting is
+   * copied about as many times; and once removed documents are a quarter of all, everything is
+   * merged and renumbered so their slots go too.
+   */
+  mergeJob(): MergeJob | undefined {
+    if (this.job) return this.job;
+    const segs = this.segments;
+    if (this.deadDocs > this.renumberAfter && this.deadDocs * 4 > this.docCount) {
+      this.freeze();
+      return (this.job = this.merging(0, segs.length - 1, true));
+    }
+    // Sizes should fall by half or more from each segment to the next (merges that finish while
+    // newer segments were added leave a smaller one before a larger one): the cheapest pair that
+    // breaks the order is merged, or the cheapest pair of all past 16 segments.
+    let best = -1;
+    const cost = (i: number) => segs[i].docs.length + segs[i + 1].docs.length;
+    for (let i = 0; i + 1 < segs.length; i++) if (segs[i + 1].docs.length * 2 > segs[i].docs.length && (best < 0 || cost(i) < cost(best))) best = i;
+    if (best < 0 && segs.length > 16) for (let i = 0; i + 1 < segs.length; i++) if (best < 0 || cost(i) < cost(best)) best = i;
+    if (best >= 0) return (this.job = this.merging(best, best + 1, false));
+    return undefined;
+  }
+
+  /** Merges everything into one segment and renumbers the documents (what tests and small indexes use). */
+  compact(): void {
+    this.freeze();
+    this.job?.step(Infinity);
+    if (this.segments.length > 1 || this.deadDocs > 0) (this.job = this.merging(0, this.segments.length - 1, true)).step(Infinity);
+  }
+
+  /** The index as arrays, for the index file: the tail becomes a segment first. Arrays that change later are copied. */
+  parts(): WordIndexParts {
+    this.job?.step(Infinity);
+    this.freeze();
+    const dict = this.dict.parts();
+    return {
+      dict: { ...dict, table: dict.table.slice() },
+      segments: [...this.segments],
+      memoryIds: this.memoryIds.subarray(0, this.docCount),
+      lengths: this.lengths.subarray(0, this.docCount),
+      dead: this.dead.slice(0, this.docCount),
+    };
+  }
+
+  /** What the index holds, for statistics. */
+  stats(): { terms: number; postings: number; segments: number; documents: number; removed: number; bytes: number } {
+    let postings = this.tailSize;
+    let bytes = this.dict.bytes + this.docOf.bytes;
+    for (const s of this.segments) {
+      postings += s.docs.length;
+      bytes += s.terms.byteLength + s.offsets.byteLength + s.docs.byteLength + s.freqs.byteLength + s.over.size * 40;
+    }
+    bytes += this.tailTerm.byteLength * 4 + this.tailHead.size * 80;
+    bytes += this.memoryIds.byteLength + this.lengths.byteLength + this.dead.byteLength;
+    bytes += this.scores.byteLength + this.masks.byteLength + this.touched.byteLength;
+    return { terms: this.dict.size, postings, segments: this.segments.length, documents: this.docCount, removed: this.deadDocs, bytes };
+  }
+
+  /**
+   * Merges segments from..to into one. Without renumbering, documents keep their numbers and
+   * postings of removed ones are dropped. Renumbering (every segment, tail empty when it starts)
+   * also gives the documents alive at the start consecutive numbers, so removed ones stop taking
+   * room; documents added meanwhile are in the tail and move down with the rest.
+   */
+  private merging(from: number, to: number, renumber: boolean): MergeJob & { renumbers: boolean } {
+    const parts = this.segments.slice(from, to + 1);
+    const startDocs = this.docCount;
+    let map: Int32Array | undefined;
+    let kept = 0;
+    if (renumber) {
+      map = new Int32Array(startDocs);
+      for (let doc = 0; doc < startDocs; doc++) map[doc] = this.dead[doc] ? -1 : kept++;
+    }
+    let termBound = 0;
+    let postingBound = 0;
+    for (const p of parts) {
+      termBound += p.terms.length;
+      postingBound += p.docs.length;
+    }
+    const terms = new Uint32Array(termBound);
+    const offsets = new Uint32Array(termBound + 1);
+    const docs = new Uint32Array(postingBound);
+    const freqs = new Uint8Array(postingBound);
+    const over = new Map<number, number>();
+    const cursors = new Uint32Array(parts.length);
+    let nt = 0;
+    let np = 0;
+    const dead = () => this.dead;
+
+    const finish = () => {
+      offsets[nt] = np;
+      const trim = <T extends Uint8Array | Uint32Array>(a: T, n: number): T => (n > a.length * 0.9 ? (a.subarray(0, n) as T) : (a.slice(0, n) as T));
+      const merged: Segment = { terms: trim(terms, nt), offsets: trim(offsets, nt + 1), docs: trim(docs, np), freqs: trim(freqs, np), over };
+      this.segments.splice(from, to - from + 1, merged);
+      if (map) this.renumbered(map, kept, startDocs);
+      this.epoch++;
+      this.job = undefined;
+    };
+
+    const step = (budgetMs: number): boolean => {
+      const started = performance.now();
+      const flags = dead();
+      for (let round = 1; ; round++) {
+        let term = Infinity;
+        for (let k = 0; k < parts.length; k++) if (cursors[k] < parts[k].terms.length && parts[k].terms[cursors[k]] < term) term = parts[k].terms[cursors[k]];
+        if (term === Infinity) {
+          finish();
+          return true;
+        }
+        const begin = np;
+        for (let k = 0; k < parts.length; k++) {
+          const p = parts[k];
+          const c = cursors[k];
+          if (c >= p.terms.length || p.terms[c] !== term) continue;
+          cursors[k]++;
+          const end = p.offsets[c + 1];
+          for (let j = p.offsets[c]; j < end; j++) {
+            const doc = p.docs[j];
+            const to = map ? map[doc] : flags[doc] ? -1 : doc;
+            if (to < 0) continue;
+            docs[np] = to;
+            const f = p.freqs[j];
+            freqs[np] = f;
+            if (f === FREQ_CAP) over.set(np, p.over.get(j)!);
+            np++;
+          }
+        }
+        if (np > begin) {
+          terms[nt] = term;
+          offsets[nt] = begin;
+          nt++;
+        }
+        if ((round & 63) === 0 && performance.now() - started > budgetMs) return false;
+      }
+    };
+    return { step, renumbers: renumber };
+  }
+
+  /** Gives documents their numbers after a renumbering merge (see merging). */
+  private renumbered(map: Int32Array, kept: number, startDocs: number): void {
+    const shift = startDocs - kept;
+    const count = this.docCount - shift;
+    const memoryIds = new Float64Array(Math.max(1024, count));
+    const lengths = new Uint32Array(memoryIds.length);
+    const dead = new Uint8Array(memoryIds.length);
+    for (let doc = 0; doc < this.docCount; doc++) {
+      const to = doc < startDocs ? map[doc] : doc - shift;
+      if (to < 0) continue;
+      memoryIds[to] = this.memoryIds[doc];
+      lengths[to] = this.lengths[doc];
+      dead[to] = this.dead[doc];
+    }
+    for (let at = 0; at < this.tailSize; at++) this.tailDoc[at] -= shift;
+    this.memoryIds = memoryIds;
+    this.lengths = lengths;
+    this.dead = dead;
+    this.docCount = count;
+    this.docOf = new IdMap();
+    this.deadDocs = 0;
+    for (let doc = 0; doc < count; doc++) {
+      if (dead[doc]) this.deadDocs++;
+      else this.docOf.set(memoryIds[doc], doc, count);
+    }
+    this.scores = new Float64Array(Math.max(1024, count));
+    this.masks = new Uint16Array(this.scores.length);
+  }
+}
+
+/** A segment without the postings of removed documents (itself when it has none). */
+function dropDead(seg: Segment, dead: Uint8Array): Segment {
+  let any = false;
+  for (let j = 0; j < seg.docs.length && !any; j++) any = dead[seg.docs[j]] === 1;
+  if (!any) return seg;
+  const terms: number[] = [];
+  const offsets: number[] = [];
+  const docs = new Uint32Array(seg.docs.length);
+  const freqs = new Uint8Array(seg.docs.length);
+  const over = new Map<number, number>();
+  let np = 0;
+  for (let k = 0; k < seg.terms.length; k++) {
+    const begin = np;
+    for (let j = seg.offsets[k]; j < seg.offsets[k + 1]; j++) {
+      if (dead[seg.docs[j]]) continue;
+      docs[np] = seg.docs[j];
+      freqs[np] = seg.freqs[j];
+      if (seg.freqs[j] === FREQ_CAP) over.set(np, seg.over.get(j)!);
+      np++;
+    }
+    if (np > begin) {
+      terms.push(seg.terms[k]);
+      offsets.push(begin);
+    }
+  }
+  offsets.push(np);
+  return { terms: Uint32Array.from(terms), offsets: Uint32Array.from(offsets), docs: docs.slice(0, np), freqs: freqs.slice(0, np), over };
 }
 
 /** Memories with their scores; the best few are picked without sorting them all. */
@@ -252,8 +582,8 @@ export class RankedList {
 
   push(memoryId: number, score: number): void {
     if (this.length === this.ids.length) {
-      this.ids = grow(this.ids, this.length + 1);
-      this.scores = grow(this.scores, this.length + 1);
+      this.ids = grown(this.ids, this.length * 2);
+      this.scores = grown(this.scores, this.length * 2);
     }
     this.ids[this.length] = memoryId;
     this.scores[this.length++] = score;

@@ -265,7 +265,10 @@ export function recoverDatabase(dbPath: string, target: string, progress?: Opera
         const shadow = (name: string) => virtual.some((v) => name.startsWith(`${v}_`));
         const plain = dest.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND name NOT LIKE 'sqlite_%'").all() as { name: string; sql: string }[];
         for (const [i, t] of plain.filter((p) => !shadow(p.name)).entries()) {
-          if (!names.has(t.name)) continue;
+          // The recall index file's record is not copied: it names the file beside the damaged
+          // database, which may hold memories the copy lost; without it, a process using the copy
+          // checks any index file against every row.
+          if (!names.has(t.name) || t.name === 'recall_index_file') continue;
           progress?.step(`copying ${t.name}`);
           progress?.tick(i, plain.length);
           const have = new Set(columnsOf(src, t.name));

@@ -95,6 +95,11 @@ describe('a damaged database at start-up', () => {
   it('recover copies the readable rows into a sound file that restore accepts; brain works on it', () => {
     const dir = tempDir('brain-recover-');
     const env = seeded(dir);
+    // The record of a recall index file beside the damaged database: that file may hold memories
+    // the copy loses, so the copy must not name it.
+    const seededDb = new Database(env.BRAIN_DB_PATH);
+    seededDb.prepare("INSERT INTO recall_index_file (id, token, seq, written_at) VALUES (1, 'a-token', 1, '2030-01-01 00:00:00')").run();
+    seededDb.close();
     damage(env.BRAIN_DB_PATH, 'middle');
     const before = sha(env.BRAIN_DB_PATH);
     const target = path.join(dir, 'recovered.db');
@@ -107,6 +112,9 @@ describe('a damaged database at start-up', () => {
     expect(report.tables.memories.copied).toBeLessThan(2000);
     expect(sha(env.BRAIN_DB_PATH)).toBe(before);
     expect(brain(['check'], { ...env, BRAIN_DB_PATH: target }).status).toBe(0);
+    const copy = new Database(target, { readonly: true });
+    expect(copy.prepare('SELECT count(*) FROM recall_index_file').pluck().get()).toBe(0);
+    copy.close();
 
     const restored = brain(['restore', target], env);
     expect(restored.status, restored.stderr).toBe(0);
