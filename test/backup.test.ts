@@ -166,6 +166,36 @@ describe('backup and restore', () => {
 });
 
 describe('maintenance scheduler', () => {
+  it('the first backup: at start-up when the newest on disk is over an interval old, else one interval after it', async () => {
+    const config = testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_MIN: '15' });
+    const app = createApp(config);
+    try {
+      const deps = { db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks: app.maintenance.tasks.filter((t) => t.name === 'backup') };
+      const t0 = Date.now();
+      // A backup made 5 minutes ago (by cron, say): the next is due 10 minutes after start.
+      await backupDatabase(app.db, config.backupPath, 10, t0 - 5 * 60_000);
+      const s = createScheduler(deps, { nowMs: t0 });
+      expect(await s.tick(t0)).toEqual([]);
+      expect(await s.tick(t0 + 9 * 60_000)).toEqual([]);
+      expect(await s.tick(t0 + 10 * 60_000 + 1000)).toEqual(['backup']);
+      // The newest is 20 minutes old: a backup at once.
+      fs.rmSync(config.backupPath, { recursive: true });
+      await backupDatabase(app.db, config.backupPath, 10, t0 - 20 * 60_000);
+      expect(await createScheduler(deps, { nowMs: t0 }).tick(t0)).toEqual(['backup']);
+      // With the schedule off (interval 0) nothing runs at start-up either.
+      const off = createApp(testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_MIN: '0' }));
+      try {
+        fs.rmSync(config.backupPath, { recursive: true });
+        const offDeps = { ...deps, tasks: off.maintenance.tasks.filter((t) => t.name === 'backup') };
+        expect(await createScheduler(offDeps, { nowMs: t0 }).tick(t0 + 3_600_000)).toEqual([]);
+      } finally {
+        off.close();
+      }
+    } finally {
+      app.close();
+    }
+  });
+
   it('runs due tasks, remembers long ones across restarts, records runs, failures and events', async () => {
     const config = testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_HOURS: '1', BRAIN_VACUUM_INTERVAL_HOURS: '24' });
     const app = createApp(config);
