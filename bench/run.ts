@@ -1,5 +1,6 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
-// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters]
+// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,backup]
+import { backupBench } from './backup.js';
 import clusters from './clusters.js';
 import { daemonBench } from './daemon.js';
 import type { BenchContext, BenchSection } from './lib.js';
@@ -8,7 +9,7 @@ import { notesBench } from './notes.js';
 import execution from './execution.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution, clusters];
+const SECTIONS: BenchSection[] = [memory, daemonBench, notesBench, execution, clusters, backupBench];
 
 async function main() {
   const args = process.argv.slice(2);
