@@ -15,7 +15,7 @@ export const backupCommand = defineCommand({
   name: 'backup',
   summary: 'online backup to DIR (default BRAIN_BACKUP_PATH), verified, gzipped, thinned, copied off-site by BRAIN_BACKUP_HOOK',
   details:
-    'Safe while brain runs and other processes write. Writes brain_YYYYMMDD_HHMMSS.db.gz (mode 0600; one consistent snapshot, integrity_check passed, the gzip read back and compared) and the notes folder beside it as brain_YYYYMMDD_HHMMSS.notes.tar.gz, then thins the directory (BRAIN_BACKUP_KEEP newest, then hourly, daily and weekly ones, nothing older than BRAIN_BACKUP_MAX_AGE_DAYS) and runs BRAIN_BACKUP_HOOK with the new files. Exit code 1 when the backup failed or the hook did.',
+    'Safe while brain runs and other processes write. Writes brain_YYYYMMDD_HHMMSS.db.gz (mode 0600; one consistent snapshot, integrity_check passed, the gzip read back and compared) and the notes folder beside it as brain_YYYYMMDD_HHMMSS.notes.tar.gz, then thins the directory (BRAIN_BACKUP_KEEP newest, then hourly, daily and weekly ones, nothing older than BRAIN_BACKUP_DELETE_AFTER_DAYS) and runs BRAIN_BACKUP_HOOK with the new files. Exit code 1 when the backup failed or the hook did.',
   json: true,
   args: [{ name: 'DIR', description: 'the directory to write to (default BRAIN_BACKUP_PATH)', optional: true, complete: 'dir' }],
   async run(inv) {
