@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs this built checkout as the system service (deployment/brain.service), end to end and
-# idempotent: the release in /opt/brain (the release tarball's files, production dependencies only), a node the
-# unit can reach in /opt/brain/node (the one running this script, so an nvm node in a home
-# directory works even though the unit hides homes), the brain group, the sandbox user, the
+# idempotent: the release in /opt/brain (the release tarball's files, production dependencies
+# only), a node the unit can reach in /opt/brain/node (the one running this script, so an nvm node
+# in a home directory works even though the unit hides homes), the brain group, the sandbox user, the
 # environment file (kept when it exists), the unit, and systemctl enable --now where systemd runs.
 # Run by `scripts/install.sh --service` after the build. BRAIN_SERVICE_ROOT=/some/dir installs
 # the files under that directory instead of / (for a look, or a test) and creates no users.

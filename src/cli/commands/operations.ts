@@ -52,7 +52,7 @@ export const restoreCommand = defineCommand({
   details:
     'Refuses while brain serve runs or any other process has the database open (it names them), and refuses a file that is empty, fails integrity_check or has no brain tables. The database it replaces is kept as <name>.replaced-<time>; the notes archive made with the backup, when there is one, replaces the notes folder the same way.',
   json: true,
-  args: [{ name: 'FILE', description: 'a backup made by brain backup: brain_*.db, or one gzipped as brain_*.db.gz', complete: 'file' }],
+  args: [{ name: 'FILE', description: 'a backup made by brain backup (brain_*.db.gz), or an uncompressed brain_*.db of an older brain', complete: 'file' }],
   async run(inv) {
     const config = await cliConfig();
     if (await socketIsLive(config.socketPath)) {
