@@ -163,9 +163,7 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     httpAddr: e.BRAIN_HTTP_ADDR,
     httpToken: e.BRAIN_HTTP_TOKEN,
     httpTokenFile: e.BRAIN_HTTP_TOKEN_FILE,
-    backupIntervalMs: Math.round(
-      e.BRAIN_BACKUP_INTERVAL_MIN !== undefined ? e.BRAIN_BACKUP_INTERVAL_MIN * 60_000 : e.BRAIN_BACKUP_INTERVAL_HOURS !== undefined ? e.BRAIN_BACKUP_INTERVAL_HOURS * 3_600_000 : 15 * 60_000,
-    ),
+    backupIntervalMs: Math.round((e.BRAIN_BACKUP_INTERVAL_MIN ?? (e.BRAIN_BACKUP_INTERVAL_HOURS !== undefined ? e.BRAIN_BACKUP_INTERVAL_HOURS * 60 : 15)) * 60_000),
     backupRetention: {
       keep: e.BRAIN_BACKUP_KEEP,
       hourly: e.BRAIN_BACKUP_KEEP_HOURLY,

@@ -4,8 +4,8 @@
 // whose interval is long (VACUUM, backups) remember their last run in the config table, so a
 // restart does not redo them nor push them back forever; a task that can tell when its work was
 // last done (backups: the newest file on disk) goes by that instead, and runs at start-up when it
-// is over an interval old. Every run is counted in metrics, timed
-// into the slow-query log, and failures and notable results become events.
+// is over an interval old. Every run is counted in metrics, timed into the slow-query log, and
+// failures and notable results become events.
 import type { Db } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import type { MaintenanceTask } from '../core/maintenance.js';
