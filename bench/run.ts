@@ -1,6 +1,7 @@
 // `npm run bench`: runs every section and prints numbers beside their baselines, measured in the
-// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak,scale]
-// Sections marked onRequest (minutes long: soak, scale) run only when --only names them.
+// same run. Usage: npm run bench [-- --quick] [-- --only memory,execution,clusters,soak,scale,backup]
+// Sections marked onRequest (minutes long: soak, scale, backup) run only when --only names them.
+import { backupBench } from './backup.js';
 import clusters from './clusters.js';
 import context from './context.js';
 import { daemonBench } from './daemon.js';
@@ -12,7 +13,7 @@ import scale from './scale.js';
 import soak from './soak.js';
 
 // Each area adds its section here (bench/<area>.ts exporting a BenchSection).
-const SECTIONS: BenchSection[] = [context, memory, daemonBench, notesBench, execution, clusters, soak, scale];
+const SECTIONS: BenchSection[] = [context, memory, daemonBench, notesBench, execution, clusters, soak, scale, backupBench];
 
 async function main() {
   const args = process.argv.slice(2);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs this built checkout as the system service (deployment/brain.service), end to end and
-# idempotent: the release in /opt/brain (read-only code, production dependencies only), a node the
-# unit can reach in /opt/brain/node (the one running this script, so an nvm node in a home
-# directory works even though the unit hides homes), the brain group, the sandbox user, the
+# idempotent: the release in /opt/brain (the release tarball's files, production dependencies
+# only), a node the unit can reach in /opt/brain/node (the one running this script, so an nvm node
+# in a home directory works even though the unit hides homes), the brain group, the sandbox user, the
 # environment file (kept when it exists), the unit, and systemctl enable --now where systemd runs.
 # Run by `scripts/install.sh --service` after the build. BRAIN_SERVICE_ROOT=/some/dir installs
 # the files under that directory instead of / (for a look, or a test) and creates no users.
@@ -17,24 +17,24 @@ fi
 [ -f dist/src/cli.js ] || { echo "install-service: build first (npm run build)" >&2; exit 1; }
 opt="$root/opt/brain"
 
-# The release: what brain needs at run time, copied fresh (an upgrade replaces the code).
-mkdir -p "$opt"
-for item in dist schema.sql package.json package-lock.json README.md deployment scripts blueprints node_modules; do
-  [ -e "$item" ] || continue
-  rm -rf "${opt:?}/$item.new"
-  cp -a "$(readlink -f "$item")" "$opt/$item.new"
-  rm -rf "${opt:?}/$item"
-  mv "$opt/$item.new" "$opt/$item"
-done
-(cd "$opt" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
+# The release: the files of the release tarball (scripts/package.sh, the one list of what ships),
+# with this checkout's installed dependencies pruned to production ones (no second compile of
+# better-sqlite3), assembled beside the old one and swapped in (an upgrade replaces the code).
+[ -d node_modules ] || { echo "install-service: install the dependencies first (npm ci)" >&2; exit 1; }
+rm -rf "$opt.new" "$opt.old"
+scripts/package.sh --stage "$opt.new"
+cp -a "$(readlink -f node_modules)" "$opt.new/node_modules"
+(cd "$opt.new" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
 
 # A node of its own: the binary that runs this script, whichever install it came from.
 node_bin="$(readlink -f "$(command -v node)")"
-mkdir -p "$opt/node/bin"
-install -m 0755 "$node_bin" "$opt/node/bin/node.new"
-mv "$opt/node/bin/node.new" "$opt/node/bin/node"
-chown -R root:root "$opt" 2>/dev/null || true
-chmod -R go-w "$opt"
+install -d -m 0755 "$opt.new/node/bin"
+install -m 0755 "$node_bin" "$opt.new/node/bin/node"
+chown -R root:root "$opt.new" 2>/dev/null || true
+chmod -R go-w "$opt.new"
+if [ -e "$opt" ]; then mv "$opt" "$opt.old"; fi
+mv "$opt.new" "$opt"
+rm -rf "$opt.old"
 
 if [ -z "$root" ]; then
   getent group brain >/dev/null || groupadd --system brain

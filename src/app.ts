@@ -260,7 +260,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     ...executionTasks(executions, config.retentionDays),
     ...noteTasks(notes),
     ...clusterTasks(clusters, { scaleIntervalMs: config.clusterScaleIntervalMs }),
-    ...opsTasks({ db, config, metrics }),
+    ...opsTasks({ db, config, metrics, events }),
   ];
   const maintenance = createScheduler(
     { db, logger, metrics, events, slow: slowQuery, tasks },

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
@@ -44,6 +45,14 @@ function keysIn(file: string): string[] {
   }
 }
 
+/** A backup as restore reads it: a gzipped one unpacked into a file of its own. */
+function dbOf(file: string): string {
+  if (!file.endsWith('.gz')) return file;
+  const out = path.join(tempDir('brain-unpacked-'), path.basename(file, '.gz'));
+  fs.writeFileSync(out, zlib.gunzipSync(fs.readFileSync(file)));
+  return out;
+}
+
 describe('backups running at once', () => {
   it('ten brain backup processes: each success is its own sound file, nothing empty or half-made is left', async () => {
     const dir = tempDir('brain-parallel-backup-');
@@ -57,11 +66,11 @@ describe('backups running at once', () => {
     expect(new Set(made).size).toBe(10);
     // and every file in the directory is a sound backup that restore would take.
     const files = fs.readdirSync(env.BRAIN_BACKUP_PATH);
-    expect(files.filter((n) => n.endsWith('.db')).sort()).toEqual(made.map((f) => path.basename(f)).sort());
+    expect(files.filter((n) => n.endsWith('.db.gz')).sort()).toEqual(made.map((f) => path.basename(f)).sort());
     expect(files.filter((n) => n.startsWith('.'))).toEqual([]);
     for (const f of made) {
-      expect(backupProblem(f)).toBeUndefined();
-      expect(keysIn(f)).toEqual(['a', 'b', 'c']);
+      expect(backupProblem(dbOf(f))).toBeUndefined();
+      expect(keysIn(dbOf(f))).toEqual(['a', 'b', 'c']);
     }
   }, 120_000);
 
@@ -78,11 +87,11 @@ describe('backups running at once', () => {
       const later = await backupDatabase(app.db, env.BRAIN_BACKUP_PATH, 4, t + 1000);
       expect(listBackups(env.BRAIN_BACKUP_PATH).map((b) => path.basename(b.file))).toEqual([
         path.basename(later.file),
-        'brain_20260301_100000_5.db',
-        'brain_20260301_100000_4.db',
-        'brain_20260301_100000_3.db',
+        'brain_20260301_100000_5.db.gz',
+        'brain_20260301_100000_4.db.gz',
+        'brain_20260301_100000_3.db.gz',
       ]);
-      for (const b of listBackups(env.BRAIN_BACKUP_PATH)) expect(backupProblem(b.file)).toBeUndefined();
+      for (const b of listBackups(env.BRAIN_BACKUP_PATH)) expect(backupProblem(dbOf(b.file))).toBeUndefined();
     } finally {
       app.close();
     }

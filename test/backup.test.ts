@@ -59,12 +59,15 @@ describe('backup and restore', () => {
       expect(b.status, b.out).toBe(0);
       backupFile = JSON.parse(b.stdout).file;
       expect(path.dirname(backupFile)).toBe(env.BRAIN_BACKUP_PATH);
-      expect(path.basename(backupFile)).toMatch(/^brain_\d{8}_\d{6}\.db$/);
+      expect(path.basename(backupFile)).toMatch(/^brain_\d{8}_\d{6}(_\d+)?\.db\.gz$/);
       expect(fs.statSync(backupFile).mode & 0o777).toBe(0o600);
-      expect(integrityOf(backupFile)).toBe('ok');
-      expect(JSON.parse(b.stdout).notes).toBe(backupFile.replace(/\.db$/, '.notes.tar.gz'));
-      // One self-contained file: no -wal needed beside it.
-      const copy = new Database(backupFile, { readonly: true });
+      expect(JSON.parse(b.stdout)).toMatchObject({ integrity: 'ok', notes: backupFile.replace(/\.db\.gz$/, '.notes.tar.gz') });
+      expect(JSON.parse(b.stdout).compressed_bytes).toBeLessThan(JSON.parse(b.stdout).bytes);
+      // gzip of one self-contained file: no -wal needed beside it.
+      const unpacked = path.join(dir, 'unpacked.db');
+      expect(spawnSync('sh', ['-c', `gunzip -c "${backupFile}" > "${unpacked}"`]).status).toBe(0);
+      expect(integrityOf(unpacked)).toBe('ok');
+      const copy = new Database(unpacked, { readonly: true });
       expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
       expect(copy.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(1);
       copy.close();
@@ -79,9 +82,7 @@ describe('backup and restore', () => {
     remember('written-after-backup');
     fs.writeFileSync(note, '# Release\n\nShip on Monday instead.\n');
     expect(keys()).toEqual(['kept-by-backup', 'written-after-backup']);
-    const gz = backupFile + '.gz';
-    expect(spawnSync('sh', ['-c', `gzip -c "${backupFile}" > "${gz}" && rm "${backupFile}"`]).status).toBe(0);
-    const restored = script('restore.sh', [gz]);
+    const restored = script('restore.sh', [backupFile]);
     expect(restored.status, restored.out).toBe(0);
     const report = JSON.parse(restored.stdout);
     expect(report.integrity).toBe('ok');
@@ -144,14 +145,14 @@ describe('backup and restore', () => {
     expect(damagedCheck.status).toBe(1);
   });
 
-  it('backups keep only the newest BRAIN_BACKUP_KEEP', async () => {
+  it('backups given a count keep only that many newest, with their notes archives', async () => {
     const app = createApp(testConfig(dir, env));
     try {
       const t = Date.parse('2026-03-01T10:00:00Z');
       fs.mkdirSync(env.BRAIN_NOTES_PATH, { recursive: true });
       fs.writeFileSync(path.join(env.BRAIN_NOTES_PATH, 'a.md'), '# A\n');
       for (let i = 0; i < 4; i++) await backupDatabase(app.db, env.BRAIN_BACKUP_PATH, 2, t + i * 3_600_000, env.BRAIN_NOTES_PATH);
-      expect(listBackups(env.BRAIN_BACKUP_PATH).map((b) => path.basename(b.file))).toEqual(['brain_20260301_130000.db', 'brain_20260301_120000.db']);
+      expect(listBackups(env.BRAIN_BACKUP_PATH).map((b) => path.basename(b.file))).toEqual(['brain_20260301_130000.db.gz', 'brain_20260301_120000.db.gz']);
       // Notes archives go with their database copies.
       expect(fs.readdirSync(env.BRAIN_BACKUP_PATH).filter((n) => n.endsWith('.notes.tar.gz')).sort()).toEqual([
         'brain_20260301_120000.notes.tar.gz',
@@ -165,6 +166,36 @@ describe('backup and restore', () => {
 });
 
 describe('maintenance scheduler', () => {
+  it('the first backup: at start-up when the newest on disk is over an interval old, else one interval after it', async () => {
+    const config = testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_MIN: '15' });
+    const app = createApp(config);
+    try {
+      const deps = { db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks: app.maintenance.tasks.filter((t) => t.name === 'backup') };
+      const t0 = Date.now();
+      // A backup made 5 minutes ago (by cron, say): the next is due 10 minutes after start.
+      await backupDatabase(app.db, config.backupPath, 10, t0 - 5 * 60_000);
+      const s = createScheduler(deps, { nowMs: t0 });
+      expect(await s.tick(t0)).toEqual([]);
+      expect(await s.tick(t0 + 9 * 60_000)).toEqual([]);
+      expect(await s.tick(t0 + 10 * 60_000 + 1000)).toEqual(['backup']);
+      // The newest is 20 minutes old: a backup at once.
+      fs.rmSync(config.backupPath, { recursive: true });
+      await backupDatabase(app.db, config.backupPath, 10, t0 - 20 * 60_000);
+      expect(await createScheduler(deps, { nowMs: t0 }).tick(t0)).toEqual(['backup']);
+      // With the schedule off (interval 0) nothing runs at start-up either.
+      const off = createApp(testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_MIN: '0' }));
+      try {
+        fs.rmSync(config.backupPath, { recursive: true });
+        const offDeps = { ...deps, tasks: off.maintenance.tasks.filter((t) => t.name === 'backup') };
+        expect(await createScheduler(offDeps, { nowMs: t0 }).tick(t0 + 3_600_000)).toEqual([]);
+      } finally {
+        off.close();
+      }
+    } finally {
+      app.close();
+    }
+  });
+
   it('runs due tasks, remembers long ones across restarts, records runs, failures and events', async () => {
     const config = testConfig(dir, { ...env, BRAIN_BACKUP_INTERVAL_HOURS: '1', BRAIN_VACUUM_INTERVAL_HOURS: '24' });
     const app = createApp(config);
@@ -173,15 +204,16 @@ describe('maintenance scheduler', () => {
       const deps = { db: app.db, logger: app.logger, metrics: app.metrics, events: app.events, tasks: [...app.maintenance.tasks] };
       const s = createScheduler(deps, { nowMs: t0 });
       const purges = ['purge.memories', 'purge.sessions', 'purge.events', 'purge.executions'];
-      // Expiry and the notes reconcile at start-up; the first rebalance of a fresh file 3 s on;
-      // cluster auto-scaling every 30 s.
-      expect(await s.tick(t0)).toEqual([...purges, 'notes.reconcile', 'purge.clusters', 'purge.query_log']);
+      // Expiry, the notes reconcile and (none on disk) a backup at start-up; the first rebalance of
+      // a fresh file 3 s on; cluster auto-scaling every 30 s.
+      expect(await s.tick(t0)).toEqual([...purges, 'notes.reconcile', 'purge.clusters', 'purge.query_log', 'backup']);
+      expect(listBackups(config.backupPath)).toHaveLength(1);
       expect(await s.tick(t0 + 1000)).toEqual([]);
       expect(await s.tick(t0 + 6 * 60_000)).toEqual(['rebalance.startup', 'clusters.autoscale', 'checkpoint']);
       const hourLater = t0 + 61 * 60_000;
       const hourly = [...purges, 'clusters.autoscale', 'purge.clusters', 'purge.query_log', 'checkpoint'];
       expect(await s.tick(hourLater)).toEqual(['rebalance', ...hourly, 'backup']);
-      expect(listBackups(config.backupPath)).toHaveLength(1);
+      expect(listBackups(config.backupPath)).toHaveLength(2);
       expect(await s.tick(t0 + 25 * 3_600_000)).toEqual(['rebalance', ...hourly, 'optimize', 'backup']);
 
       // A new scheduler (a restart) picks up the stored times of optimize and backup.
@@ -194,7 +226,7 @@ describe('maintenance scheduler', () => {
       fs.writeFileSync(config.backupPath, 'a file where the backup directory should be');
       expect(await again.runNow('backup')).toBe(false);
       const metrics = await app.metrics.registry.metrics();
-      expect(metrics).toMatch(/brain_maintenance_runs_total\{task="backup",status="ok"\} 2/);
+      expect(metrics).toMatch(/brain_maintenance_runs_total\{task="backup",status="ok"\} 3/);
       expect(metrics).toMatch(/brain_maintenance_runs_total\{task="backup",status="error"\} 1/);
       const errors = app.events.list({ severities: ['error'] }, 10);
       expect(errors.rows.map((e) => e.event_type)).toEqual(['maintenance.backup']);

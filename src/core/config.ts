@@ -122,8 +122,17 @@ function envSchema(env: NodeJS.ProcessEnv) {
       .optional(),
     BRAIN_HTTP_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. openssl rand -hex 32)').optional(),
     BRAIN_HTTP_TOKEN_FILE: z.string().min(1).optional(),
-    BRAIN_BACKUP_INTERVAL_HOURS: num(0, 24 * 365).default(24),
-    BRAIN_BACKUP_KEEP: int(1, 10_000).default(7),
+    // Backups (daemon): a recovery point at most 15 minutes old, thinned to hourly, daily and weekly.
+    BRAIN_BACKUP_INTERVAL_MIN: num(0, 525_600).optional(),
+    // The older name, in hours; BRAIN_BACKUP_INTERVAL_MIN wins when both are set.
+    BRAIN_BACKUP_INTERVAL_HOURS: num(0, 24 * 365).optional(),
+    BRAIN_BACKUP_KEEP: int(1, 10_000).default(4),
+    BRAIN_BACKUP_KEEP_HOURLY: int(0, 10_000).default(24),
+    BRAIN_BACKUP_KEEP_DAILY: int(0, 10_000).default(7),
+    BRAIN_BACKUP_KEEP_WEEKLY: int(0, 10_000).default(4),
+    BRAIN_BACKUP_DELETE_AFTER_DAYS: num(0, 36_500).default(35),
+    BRAIN_BACKUP_HOOK: z.string().min(1).optional(),
+    BRAIN_BACKUP_HOOK_TIMEOUT_SEC: int(1, 86_400).default(600),
     BRAIN_SLOW_QUERY_MS: num(0, 600_000).default(100),
   });
 }
@@ -181,8 +190,16 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     httpAddr: e.BRAIN_HTTP_ADDR,
     httpToken: e.BRAIN_HTTP_TOKEN,
     httpTokenFile: e.BRAIN_HTTP_TOKEN_FILE,
-    backupIntervalMs: Math.round(e.BRAIN_BACKUP_INTERVAL_HOURS * 3_600_000),
-    backupKeep: e.BRAIN_BACKUP_KEEP,
+    backupIntervalMs: Math.round((e.BRAIN_BACKUP_INTERVAL_MIN ?? (e.BRAIN_BACKUP_INTERVAL_HOURS !== undefined ? e.BRAIN_BACKUP_INTERVAL_HOURS * 60 : 15)) * 60_000),
+    backupRetention: {
+      keep: e.BRAIN_BACKUP_KEEP,
+      hourly: e.BRAIN_BACKUP_KEEP_HOURLY,
+      daily: e.BRAIN_BACKUP_KEEP_DAILY,
+      weekly: e.BRAIN_BACKUP_KEEP_WEEKLY,
+      maxAgeMs: Math.round(e.BRAIN_BACKUP_DELETE_AFTER_DAYS * 86_400_000),
+    },
+    backupHook: e.BRAIN_BACKUP_HOOK,
+    backupHookTimeoutMs: e.BRAIN_BACKUP_HOOK_TIMEOUT_SEC * 1000,
     slowQueryMs: e.BRAIN_SLOW_QUERY_MS,
   };
 }

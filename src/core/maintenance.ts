@@ -21,6 +21,13 @@ export interface MaintenanceTask {
   intervalMs: number;
   /** Also run once this long after start-up (expiry, the first rebalance of a fresh file). */
   startDelayMs?: number;
+  /**
+   * When the task's work was last done, by evidence the scheduler does not keep (the newest backup
+   * on disk, which cron or a person may have made). With it, a task whose work is older than one
+   * interval, or was never done, runs at start-up (after `startDelayMs`, default 0) rather than one
+   * interval later. Only for tasks with an interval.
+   */
+  lastDoneMs?(): number | undefined;
   /** Keep the last run time in the database, so a restart neither repeats nor postpones it (long intervals). */
   persist?: boolean;
   run(): Promise<TaskResult | void> | TaskResult | void;

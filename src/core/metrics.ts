@@ -149,6 +149,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Unix time of the last backup that completed and passed its integrity check (0 = none since start).',
       registers,
     }),
+    backupOffsiteRuns: new client.Counter({
+      name: 'brain_backup_offsite_runs_total',
+      help: 'Runs of the off-site backup hook (BRAIN_BACKUP_HOOK) by outcome: ok, failed, timeout.',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    backupOffsiteLastSuccess: new client.Gauge({
+      name: 'brain_backup_offsite_last_success_timestamp_seconds',
+      help: 'Unix time the off-site backup hook last succeeded (0 = not since start, or no hook).',
+      registers,
+    }),
+    backupOffsiteLastFailure: new client.Gauge({
+      name: 'brain_backup_offsite_last_failure_timestamp_seconds',
+      help: 'Unix time the off-site backup hook last failed or timed out (0 = not since start).',
+      registers,
+    }),
     maintenanceRuns: new client.Counter({
       name: 'brain_maintenance_runs_total',
       help: 'Scheduled maintenance task runs by task and outcome.',

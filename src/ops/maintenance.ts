@@ -5,18 +5,21 @@ import { databaseSizeBytes, truncateWal, type Db } from '../core/db.js';
 import type { Config } from '../core/config.js';
 import { PURGE_INTERVAL_MS, purged, type MaintenanceTask } from '../core/maintenance.js';
 import type { Metrics } from '../core/metrics.js';
-import { backupDatabase } from './backup.js';
+import type { EventsService } from '../events/service.js';
+import { backupTimeMs, listBackups } from './backup.js';
+import { takeBackup } from './backup-job.js';
 import { purgeQueryLog } from './query-log.js';
 
 export interface OpsTaskDeps {
   db: Db;
   config: Config;
   metrics: Metrics;
+  events: Pick<EventsService, 'record'>;
 }
 
 const CHECKPOINT_INTERVAL_MS = 5 * 60_000;
 
-export function opsTasks({ db, config, metrics }: OpsTaskDeps): MaintenanceTask[] {
+export function opsTasks({ db, config, metrics, events }: OpsTaskDeps): MaintenanceTask[] {
   return [
     {
       name: 'purge.query_log',
@@ -55,10 +58,18 @@ export function opsTasks({ db, config, metrics }: OpsTaskDeps): MaintenanceTask[
       name: 'backup',
       intervalMs: config.backupIntervalMs,
       persist: true,
+      // The newest backup on disk, whoever made it: a service that starts with none within one
+      // interval takes one at once, so a fresh install has a recovery point (and a quiet
+      // BrainBackupStale) from its first minute.
+      lastDoneMs() {
+        const newest = listBackups(config.backupPath)[0];
+        return newest ? backupTimeMs(newest.file) : undefined;
+      },
       async run() {
-        const r = await backupDatabase(db, config.backupPath, config.backupKeep, Date.now(), config.notesPath);
-        metrics.backupLastSuccess.set(Date.now() / 1000);
-        return { event: `backup written to ${r.file} (${r.bytes} bytes, integrity ${r.integrity})`, details: { ...r } };
+        const r = await takeBackup({ db, config, metrics, events });
+        const offsite = !r.offsite ? '' : r.offsite.status === 'ok' ? '; copied off-site' : '; NOT copied off-site (see the backup.offsite event)';
+        const event = `backup written to ${r.file} (${r.bytes} bytes, ${r.compressed_bytes} gzipped, integrity ${r.integrity})${offsite}`;
+        return { event, details: { ...r, offsite: r.offsite && { status: r.offsite.status, exit_code: r.offsite.exit_code, elapsed_ms: r.offsite.elapsed_ms } } };
       },
     },
   ];

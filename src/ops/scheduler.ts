@@ -2,8 +2,10 @@
 // serve`, one-shot commands that run a task with runNow). Each task runs when it is due: one
 // interval after its last run, and once `startDelayMs` after start-up when it asks for that. Tasks
 // whose interval is long (VACUUM, backups) remember their last run in the config table, so a
-// restart does not redo them nor push them back forever. Every run is counted in metrics, timed
-// into the slow-query log, and failures and notable results become events.
+// restart does not redo them nor push them back forever; a task that can tell when its work was
+// last done (backups: the newest file on disk) goes by that instead, and runs at start-up when it
+// is over an interval old. Every run is counted in metrics, timed into the slow-query log, and
+// failures and notable results become events.
 import type { Db } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
 import type { MaintenanceTask } from '../core/maintenance.js';
@@ -51,6 +53,12 @@ export function createScheduler(deps: SchedulerDeps, opts: ScheduleOptions = {})
     }
     const stored = task.persist ? Number(getSetting(db, `last_run:${task.name}`)) : NaN;
     if (Number.isFinite(stored) && stored > 0) lastRun.set(task.name, stored);
+    if (task.lastDoneMs && task.intervalMs > 0) {
+      // What is on disk, not the stored run time: backups deleted or a new BRAIN_BACKUP_PATH mean none is recent.
+      const done = task.lastDoneMs() ?? -Infinity;
+      due.set(task.name, Math.max(origin + (task.startDelayMs ?? 0), done + task.intervalMs));
+      continue;
+    }
     const byInterval = task.intervalMs > 0 ? (lastRun.get(task.name) ?? origin) + task.intervalMs : Infinity;
     const byStart = task.startDelayMs !== undefined ? origin + task.startDelayMs : Infinity;
     due.set(task.name, Math.min(byInterval, byStart));

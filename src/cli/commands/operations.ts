@@ -13,9 +13,9 @@ const message = (err: unknown) => (err as Error).message;
 
 export const backupCommand = defineCommand({
   name: 'backup',
-  summary: 'online backup to DIR (default BRAIN_BACKUP_PATH), verified with integrity_check',
+  summary: 'online backup to DIR (default BRAIN_BACKUP_PATH), verified, gzipped, thinned, copied off-site by BRAIN_BACKUP_HOOK',
   details:
-    'Safe while brain runs. Writes brain_YYYYMMDD_HHMMSS.db (mode 0600, one self-contained file) and the notes folder beside it as brain_YYYYMMDD_HHMMSS.notes.tar.gz, then keeps only the newest BRAIN_BACKUP_KEEP.',
+    'Safe while brain runs and other processes write. Writes brain_YYYYMMDD_HHMMSS.db.gz (mode 0600; one consistent snapshot, integrity_check passed, the gzip read back and compared) and the notes folder beside it as brain_YYYYMMDD_HHMMSS.notes.tar.gz, then thins the directory (BRAIN_BACKUP_KEEP newest, then hourly, daily and weekly ones, nothing older than BRAIN_BACKUP_DELETE_AFTER_DAYS) and runs BRAIN_BACKUP_HOOK with the new files. Exit code 1 when the backup failed or the hook did.',
   json: true,
   args: [{ name: 'DIR', description: 'the directory to write to (default BRAIN_BACKUP_PATH)', optional: true, complete: 'dir' }],
   async run(inv) {
@@ -25,18 +25,24 @@ export const backupCommand = defineCommand({
     const bar = progress('backup');
     let r;
     try {
-      const { backupDatabase } = await import('../../ops/backup.js');
-      r = await withApp(config, (app) => backupDatabase(app.db, dir, config.backupKeep, Date.now(), config.notesPath, bar));
+      const { takeBackup } = await import('../../ops/backup-job.js');
+      r = await withApp(config, (app) => takeBackup(app, { dir, progress: bar }));
     } catch (err) {
       throw new CliError(`the backup into ${dir} failed: ${message(err)}`);
     } finally {
       bar.end();
     }
-    if (inv.json) return printJson(r);
-    const lines = [`backup: ${r.file} (${bytes(r.bytes)}, integrity_check ${r.integrity}, ${seconds(r.elapsed_ms)})`];
-    if (r.notes) lines.push(`notes:  ${r.notes}`);
-    for (const old of r.removed) lines.push(`removed (beyond the newest ${config.backupKeep}): ${old}`);
-    print(lines.join('\n'));
+    const hookFailed = r.offsite && r.offsite.status !== 'ok';
+    if (inv.json) {
+      printJson(r);
+    } else {
+      const lines = [`backup: ${r.file} (${bytes(r.bytes)}, ${bytes(r.compressed_bytes)} gzipped, integrity_check ${r.integrity}, ${seconds(r.elapsed_ms)})`];
+      if (r.notes) lines.push(`notes:  ${r.notes}`);
+      if (r.offsite?.status === 'ok') lines.push(`off-site: the hook copied it (${seconds(r.offsite.elapsed_ms)})`);
+      for (const old of r.removed) lines.push(`removed (retention): ${old}`);
+      print(lines.join('\n'));
+    }
+    if (hookFailed) throw new CliError(r.offsite!.message ?? 'the off-site backup hook failed');
   },
 });
 
@@ -46,7 +52,7 @@ export const restoreCommand = defineCommand({
   details:
     'Refuses while brain serve runs or any other process has the database open (it names them), and refuses a file that is empty, fails integrity_check or has no brain tables. The database it replaces is kept as <name>.replaced-<time>; the notes archive made with the backup, when there is one, replaces the notes folder the same way.',
   json: true,
-  args: [{ name: 'FILE', description: 'a backup made by brain backup: brain_*.db, or one gzipped as brain_*.db.gz', complete: 'file' }],
+  args: [{ name: 'FILE', description: 'a backup made by brain backup (brain_*.db.gz), or an uncompressed brain_*.db of an older brain', complete: 'file' }],
   async run(inv) {
     const config = await cliConfig();
     if (await socketIsLive(config.socketPath)) {
