@@ -191,7 +191,9 @@ async function prepare(size: number, doc: (i: number) => ScaleDoc): Promise<Prep
   const buildMs = await settled(peer.opsPort, 30 * 60_000);
   const buildRssBytes = memoryOf(peer.pid).rss;
   const indexFile = path.join(dir, 'brain.db.recall');
-  for (let waited = 0; !fs.existsSync(indexFile); waited += 100) {
+  // The index is saved beside the database from 20,000 memories on (PERSIST_MIN_MEMORIES in
+  // src/memory/live-index.ts); a smaller trial size has no file to wait for.
+  for (let waited = 0; size >= 20_000 && !fs.existsSync(indexFile); waited += 100) {
     if (waited > 10 * 60_000) throw new Error('the index file was not written within 10 minutes');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -203,7 +205,7 @@ async function prepare(size: number, doc: (i: number) => ScaleDoc): Promise<Prep
     buildMs,
     buildRssBytes,
     dbBytes: fs.statSync(path.join(dir, 'brain.db')).size,
-    indexFileBytes: fs.statSync(indexFile).size,
+    indexFileBytes: fs.existsSync(indexFile) ? fs.statSync(indexFile).size : 0,
   };
   fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
   return meta;

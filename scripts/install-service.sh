@@ -50,6 +50,12 @@ else
 fi
 install -d -m 0755 "$root/etc/systemd/system"
 install -m 0644 deployment/brain.service "$root/etc/systemd/system/brain.service"
+# The AppArmor profile (deployment/brain.apparmor): installed always, loaded where AppArmor runs.
+install -d -m 0755 "$root/etc/apparmor.d"
+install -m 0644 deployment/brain.apparmor "$root/etc/apparmor.d/opt.brain.node.bin.node"
+if [ -z "$root" ] && command -v apparmor_parser >/dev/null && [ -d /sys/kernel/security/apparmor ]; then
+  apparmor_parser -r /etc/apparmor.d/opt.brain.node.bin.node && echo "install-service: AppArmor profile brain loaded"
+fi
 
 if [ -z "$root" ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload

@@ -34,7 +34,7 @@ if [ "$dev" -eq 1 ]; then
   # systemd-run (the unit file), systemd-nspawn (a container booting systemd, to run the sandbox
   # suites under the unit where PID 1 is not systemd), zsh (completion), script (a terminal). Keep
   # in step with requireTool() in the tests (test/install.test.ts checks).
-  dev_pkgs=(prometheus systemd systemd-container zsh bsdutils)
+  dev_pkgs=(prometheus systemd systemd-container zsh bsdutils apparmor)
   had_prometheus=0
   dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "ok installed" && had_prometheus=1
   echo "brain install: apt-get install ${dev_pkgs[*]} (test prerequisites)"

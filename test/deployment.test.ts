@@ -32,6 +32,21 @@ describe('deployment files', () => {
     }
   });
 
+  it('AppArmor: apparmor_parser accepts the profile, which confines the unit\'s node to its own paths', () => {
+    const parser = requireTool('apparmor_parser', 'apparmor');
+    const file = path.join(DEPLOY, 'brain.apparmor');
+    // -Q: parse and compile without loading into the kernel; -K: no cache (none in a container).
+    const r = spawnSync(parser, ['-Q', '-K', file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const profile = fs.readFileSync(file, 'utf8');
+    const unit = fs.readFileSync(path.join(DEPLOY, 'brain.service'), 'utf8');
+    // The profile attaches to the binary the unit starts, and lets it write where the unit does.
+    const execStart = /^ExecStart=(\S+)/m.exec(unit)![1];
+    expect(profile).toMatch(new RegExp(`^profile brain ${execStart.replace(/[/.]/g, '\\$&')} `, 'm'));
+    for (const dir of ['/var/lib/brain/', '/var/log/brain/', '/run/brain/', '/run/firejail/']) expect(profile).toContain(`${dir} rw,`);
+    expect(profile).toMatch(/^\s*deny \/root\/\*\* rwlkmx,$/m);
+  });
+
   it('systemd unit: systemd-analyze security rates it 4.0 or lower (README quotes the number)', () => {
     requireTool('systemd-analyze', 'systemd');
     const r = spawnSync('systemd-analyze', ['security', '--offline=true', path.join(DEPLOY, 'brain.service')], { encoding: 'utf8' });
