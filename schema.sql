@@ -50,11 +50,24 @@ CREATE TABLE IF NOT EXISTS memory_history (
   created_at  TEXT    NOT NULL,
   expires_at  TEXT,
   reason      TEXT    NOT NULL CHECK (reason IN ('updated', 'forgotten')),
-  archived_at TEXT    NOT NULL
+  archived_at TEXT    NOT NULL,
+  relations   TEXT    NOT NULL DEFAULT '[]'          -- JSON [{type, to}]: the version's relations
 );
 CREATE INDEX IF NOT EXISTS memory_history_key ON memory_history (project, key, archived_at);
 CREATE INDEX IF NOT EXISTS memory_history_memory ON memory_history (memory_id);
 CREATE INDEX IF NOT EXISTS memory_history_archived ON memory_history (archived_at);
+
+-- Typed, directed relations: memory_id (the memory they start from) -> the memory with key to_key
+-- in the same project, else in global. A key, not an id: a relation to a memory that does not
+-- exist yet (or was forgotten) is kept and resolves when a memory with that key appears.
+-- They belong to the memory they start from, so its versions carry them (memory_history.relations).
+CREATE TABLE IF NOT EXISTS memory_relations (
+  memory_id INTEGER NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+  type      TEXT    NOT NULL,
+  to_key    TEXT    NOT NULL,
+  PRIMARY KEY (memory_id, type, to_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memory_relations_to ON memory_relations (to_key);
 
 -- Full-text search: words (porter stemming, BM25) as the main index ...
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
