@@ -92,6 +92,11 @@ describe('relations', () => {
 
     expect(await callError(client, 'remember', { key: 'nobody', relations: [{ type: 'knows', to: 'trip' }] })).toMatch(/No memory with key "nobody".*pass "content" to create it/);
     expect(await callError(client, 'remember', { key: 'trip' })).toMatch(/"content" is required/);
+    expect(await callError(client, 'remember', { key: 'trip', relations: [{ type: '', to: 'x' }] })).toMatch(/relation "type": a relation type cannot be empty/);
+    expect(await callError(client, 'remember', { key: 'trip', relations: [{ type: 'near', to: 1.5 }] })).toMatch(/relation "to": an id is a whole number/);
+    const many = Array.from({ length: 21 }, (_, i) => ({ type: 'near', to: `p${i}` }));
+    expect(await callError(client, 'remember', { key: 'trip', relations: many })).toMatch(/at most 20 per call/);
+    expect(await callError(client, 'forget', { key: 'trip', relation: { to: '' } })).toMatch(/relation "to": a key cannot be empty/);
     expect(await callError(client, 'remember', { content: 'x', relations: [{ type: 'knows', to: 99999 }] })).toMatch(/No memory with id 99999 to relate to/);
     // Another project's memory is not in the scope of this one's.
     const secret = await remember({ key: 'plan', content: 'Only for apollo.', project: 'apollo' });
@@ -105,11 +110,11 @@ describe('relations', () => {
     expect(await callError(client, 'forget', { key: 'Dana', relation: { to: 'Zed' } })).toMatch(/"Dana" has no relation to "Zed"\. Its relations: knows -> Eli, knows -> Fay, manages -> Eli\./);
     expect(await callError(client, 'forget', { key: 'Eli', relation: { to: 'Dana' } })).toMatch(/belongs to the memory it starts from/);
     expect(await callError(client, 'forget', { relation: { to: 'Eli' } })).toMatch(/say which with "key" or "id"/);
-    const removed = await call<{ forgotten: number; relations_removed: number }>(client, 'forget', { key: 'Dana', relation: { to: 'Eli', type: 'knows' } });
-    expect(removed).toMatchObject({ forgotten: 0, relations_removed: 1 });
+    const removed = await call<{ forgotten: number; keys: string[] }>(client, 'forget', { key: 'Dana', relation: { to: 'Eli', type: 'knows' } });
+    expect(removed).toMatchObject({ forgotten: 1, keys: ['Dana knows Eli'] });
     expect((await one('Dana')).relations?.map((r) => `${r.type} ${r.to}`)).toEqual(['knows Fay', 'manages Eli']);
     // Every type to Eli at once.
-    expect(await call(client, 'forget', { key: 'Dana', relation: { to: 'Eli' } })).toMatchObject({ relations_removed: 1 });
+    expect(await call(client, 'forget', { key: 'Dana', relation: { to: 'Eli' } })).toMatchObject({ forgotten: 1, keys: ['Dana manages Eli'] });
     const now = await one('Dana', { history: true });
     expect(now).toMatchObject({ version: 3, content: 'Dana runs the lab.' });
     expect(now.relations?.map((r) => `${r.type} ${r.to}`)).toEqual(['knows Fay']);

@@ -33,8 +33,21 @@ const relationType = z
   .min(1, 'a relation type cannot be empty')
   .max(100, 'a relation type is at most 100 characters')
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'a relation type cannot contain control characters');
-/** The other end of a relation: a key (which may not exist yet) or the id of an existing memory. */
-const relationEnd = z.union([key, z.number().int().positive()]);
+/**
+ * The other end of a relation: a key (which may not exist yet) or the id of an existing memory.
+ * The input schemas say only "string or number" (every byte of tools/list is paid in each
+ * conversation); relationOf checks the rest and says what to change.
+ */
+const memoryId = z.number().int('an id is a whole number').positive('an id is positive');
+const looseRelation = z.object({ type: z.string(), to: z.union([z.string(), z.number()]) });
+
+function relationOf(r: { type?: string; to: string | number }): { type?: string; to: string | number } {
+  const type = r.type === undefined ? undefined : relationType.safeParse(r.type);
+  if (type && !type.success) throw new UserError(`relation "type": ${type.error.issues[0].message}.`);
+  const to = typeof r.to === 'number' ? memoryId.safeParse(r.to) : key.safeParse(r.to);
+  if (!to.success) throw new UserError(`relation "to": ${to.error.issues[0].message} (a key, or the id of a memory).`);
+  return { ...(type ? { type: type.data } : {}), to: to.data };
+}
 const MAX_RELATIONS = 20;
 /** Relations shown per direction for one memory; a hub's hundreds would crowd out the rest. */
 const LINKS_SHOWN = 50;
@@ -57,8 +70,10 @@ const memoryOut = z.object({
   expires_at: z.string().nullable().optional(),
   score: z.number().optional(),
   why: z.string().optional().describe('What the score is made of: word match, tier, importance, uses, recency.'),
-  relations: z.array(z.object({ type: z.string(), to: z.string().optional(), from: z.string().optional(), id: z.number().optional() })).optional(),
-  via: z.string().optional().describe('How "related" reached it.'),
+  // Each {type, to} or {type, from}, with the other end's id once it exists (LinkOut). Left open
+  // in the schema: spelled out it cost 140 bytes of every tools/list.
+  relations: z.array(z.unknown()).optional(),
+  via: z.string().optional(),
 });
 type MemoryOut = z.infer<typeof memoryOut>;
 
@@ -107,7 +122,7 @@ function recallText(out: { results: MemoryOut[]; next_cursor?: string; truncated
     if (m.score !== undefined) facts.push(`score ${m.score}`);
     lines.push(`${i + 1}. ${m.key} (${facts.join('; ')})${m.via ? ` via ${m.via}` : ''}`, m.content);
     if (m.truncated) lines.push(`[excerpt of ${m.content_chars} characters: recall with "key": ${JSON.stringify(m.key)} for all of it]`);
-    for (const r of m.relations ?? []) lines.push(`  ${linkText(m.key, r)}${r.id === undefined ? ' (no such memory yet)' : ` (id ${r.id})`}`);
+    for (const r of (m.relations ?? []) as unknown as LinkOut[]) lines.push(`  ${linkText(m.key, r)}${r.id === undefined ? ' (no such memory yet)' : ` (id ${r.id})`}`);
   });
   for (const h of out.history ?? []) lines.push(`version ${h.version} (${h.reason} ${h.archived_at.slice(0, 10)}): ${h.content}`);
   if (out.next_cursor) lines.push(`More results: call recall again with the same query and "cursor": "${out.next_cursor}".`);
@@ -124,7 +139,12 @@ function noRelation(key: string, to: string, type: string | undefined, current: 
   );
 }
 
-type LinkOut = NonNullable<MemoryOut['relations']>[number];
+interface LinkOut {
+  type: string;
+  to?: string;
+  from?: string;
+  id?: number;
+}
 
 /** A memory with no relations says nothing about them (most have none). */
 const withLinks = (m: MemoryOut, links: LinkOut[]): MemoryOut => (links.length ? { ...m, relations: links } : m);
@@ -258,10 +278,9 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget automatically after this many seconds.'),
       allow_secrets: allowSecretsArg,
       relations: z
-        .array(z.object({ type: relationType, to: relationEnd }))
-        .max(MAX_RELATIONS, `at most ${MAX_RELATIONS} relations per call`)
+        .array(looseRelation)
         .optional()
-        .describe('Add links to other memories (key, even one not yet stored, or id): [{"type":"works_at","to":"Anthropic"}]. With key and no content: only add them.'),
+        .describe('Links: [{"type":"works_at","to":"Anthropic"}]; to = key (may not exist yet) or id. With key and no content: only adds these.'),
     },
     output: {
       id: z.number(),
@@ -273,7 +292,11 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
     },
     handle(args, ctx) {
       const project = writeProject(args.project, ctx.session);
-      const relations = args.relations?.map((r) => ({ type: r.type, to: targetKey(r.to, project) }));
+      if ((args.relations?.length ?? 0) > MAX_RELATIONS) throw new UserError(`"relations" takes at most ${MAX_RELATIONS} per call; remember the rest in another call.`);
+      const relations = args.relations?.map((r) => {
+        const { type, to } = relationOf(r);
+        return { type: type!, to: targetKey(to, project) };
+      });
       if (args.content === undefined) {
         if (args.key === undefined || !relations?.length) throw new UserError('"content" is required; leave it out only to add "relations" to an existing memory named by "key".');
         const existing = memories.getByKey([project], args.key, false);
@@ -315,7 +338,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       limit: z.number().int().min(1).max(50, 'limit is at most 50').default(5).describe('Results per page (1-50; default 5, then next_cursor pages on).'),
       cursor: z.string().max(8000).optional().describe('next_cursor from the previous page.'),
       history: z.boolean().default(false).describe('With key: also list earlier versions (restorable with restore_memory).'),
-      related: z.boolean().default(false).describe('Also return the memories one relation away.'),
+      related: z.boolean().optional().describe('Add the memories one relation away.'),
     },
     output: {
       results: z.array(memoryOut),
@@ -396,15 +419,14 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       before: dateArg.optional().describe('Bulk: every memory last changed before this time.'),
       confirm: z.boolean().default(false).describe('Required for bulk forgetting.'),
       relation: z
-        .object({ to: relationEnd, type: relationType.optional() })
+        .object({ to: z.union([z.string(), z.number()]), type: z.string().optional() })
         .optional()
-        .describe('With key or id: remove only this relation of that memory (every type when type is left out).'),
+        .describe('With key or id: remove only this relation.'),
     },
     output: {
       forgotten: z.number(),
       keys: z.array(z.string()),
       restorable_until: z.string(),
-      relations_removed: z.number().optional(),
     },
     handle(args, ctx) {
       const restorable_until = new Date(Date.now() + opts.retentionDays * 86_400_000).toISOString();
@@ -417,16 +439,16 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
           throw new NotFoundError(`No memory ${args.id !== undefined ? `with id ${args.id}` : `with key "${args.key}"`} to forget here; check recall, or pass "project".`);
         }
         if (args.relation) {
-          const { to, type } = args.relation;
+          const { to, type } = relationOf(args.relation);
           const toKey = targetKey(to, row.project);
-          let removed = 0;
+          let removed: Relation[] = [];
           memories.relate(row.id, (_, current) => {
-            const gone = current.filter((r) => r.to === toKey && (type === undefined || r.type === type));
-            if (!gone.length) throw new NotFoundError(noRelation(row.key, toKey, type, current));
-            removed = gone.length;
-            return { remove: gone };
+            removed = current.filter((r) => r.to === toKey && (type === undefined || r.type === type));
+            if (!removed.length) throw new NotFoundError(noRelation(row.key, toKey, type, current));
+            return { remove: removed };
           });
-          return { forgotten: 0, keys: [], restorable_until, relations_removed: removed };
+          // What went is relations, named as sentences; restore_memory with the previous version brings them back.
+          return { forgotten: removed.length, keys: removed.map((r) => `${row.key} ${r.type} ${r.to}`), restorable_until };
         }
         memories.forgetOne(row);
         return { forgotten: 1, keys: [row.key], restorable_until };
