@@ -113,7 +113,7 @@ describe('JSON-RPC input over stdio', () => {
     const c = brain.client;
     expect(await callError(c, 'recall', { limit: 1.5 })).toBe('Invalid arguments for recall: "limit" must be a whole number (got 1.5).');
     expect(await callError(c, 'remember', { content: 5 })).toBe('Invalid arguments for remember: "content" must be text (a string) (got 5).');
-    expect(await callError(c, 'remember', {})).toBe('Invalid arguments for remember: "content" is required.');
+    expect(await callError(c, 'remember', {})).toBe('"content" is required; leave it out only to add "relations" to an existing memory named by "key".');
     expect(await callError(c, 'recall', { tags: 'a' })).toMatch(/"tags" must be a list \(got "a"\)/);
   }, 60_000);
 
