@@ -259,6 +259,15 @@ CREATE TABLE IF NOT EXISTS note_links (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS note_links_source ON note_links (source_id);
 
+-- What a note answers to, normalised as link targets are (linkKey): its path, file name, title and
+-- front matter aliases. note_read by title and [[links]] (backlinks) find notes through it.
+CREATE TABLE IF NOT EXISTS note_names (
+  key     TEXT    NOT NULL,
+  note_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
+  PRIMARY KEY (key, note_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS note_names_note ON note_names (note_id);
+
 -- ---------------------------------------------------------------- executions
 -- One row per execute call, whatever happened to it. The full output lives in files under
 -- BRAIN_EXECUTION_PATH/outputs (pageable with the executions tool); the row keeps its head and tail.
