@@ -4,6 +4,7 @@
 // copied in as the global notes, and note_read, search, note_list and backlinks must answer as
 // an Obsidian user expects. New notes get human file names; a vault of thousands indexes whole.
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -141,6 +142,22 @@ describe('an Obsidian vault as the notes folder', () => {
   it('parses links and tags as Obsidian does', () => {
     expect(wikiLinks('[[A]] [[B|shown]] [[C#H]] [[D#H|x]] ![[E]] [[F#^block]] [[G\\|t]] `[[H]]`').sort()).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G']);
     expect(inlineTags('#a #b/c/d (#e) x#f #1 #1a `#g` \n```\n#h\n```\n#i').sort()).toEqual(['1a', 'a', 'b', 'b/c', 'b/c/d', 'e', 'i']);
+  });
+});
+
+describe('an index written by an earlier brain', () => {
+  it('is read again from the files when the schema moves to 3: titles by file name, aliases, inline tags', async () => {
+    await client.close();
+    app.close();
+    // As brain schema 2 left it: the first heading as the title, no names, no inline tags.
+    const raw = new Database(path.join(dir, 'brain.db'));
+    raw.prepare(`UPDATE notes SET title = 'Roadmap', tags = '[]' WHERE path = 'Roadmap 2027.md'`).run();
+    raw.exec('DELETE FROM note_names');
+    raw.pragma('user_version = 2');
+    raw.close();
+    await open();
+    expect(await read('Roadmap 2027')).toMatchObject({ title: 'Roadmap 2027', tags: ['planning', 'project', 'project/alpha'] });
+    expect((await read('Charter')).path).toBe('Team Charter.md');
   });
 });
 
