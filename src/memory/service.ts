@@ -1,7 +1,7 @@
 // The memory area's API: what its tools, init, search, the CLI and the maintenance tasks call;
 // nothing outside the area sees its tables, its hot cache or its recall index. It owns the cache
 // and the index (keeping both current after its own writes), batches access statistics and decides
-// when to rebalance. It holds no SQL: that is in store.ts, search.ts, tiers.ts, transfer.ts,
+// when to rebalance. It holds no SQL: that is in store.ts, relations.ts, search.ts, tiers.ts, transfer.ts,
 // live-index.ts and terms.ts.
 import { databaseSizeBytes, isBusy, toDbTime, withoutWaiting, type Db } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
