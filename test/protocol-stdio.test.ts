@@ -173,7 +173,7 @@ describe('resources/read pages', () => {
     expect(past).toMatchObject({ code: -32602, message: expect.stringMatching(/has \d+ pages; page \d+ is past its end/) });
     // Short resources are whole, with no page marks.
     await call(c, 'note_write', { title: 'Short', content: 'tiny' });
-    const short = (await c.readResource({ uri: 'brain://notes/global/short.md' })).contents[0] as { text: string; _meta?: unknown };
+    const short = (await c.readResource({ uri: 'brain://notes/global/Short.md' })).contents[0] as { text: string; _meta?: unknown };
     expect(short._meta).toBeUndefined();
     expect(short.text).toMatch(/tiny\n?$/);
   }, 60_000);
@@ -218,7 +218,7 @@ describe('completion/complete', () => {
     expect((await complete(notes, 'project', 'gl')).values).toEqual(['global']);
     // "meet" is in the title, not the path: the completion is the path the URI needs.
     expect((await complete(notes, 'path', 'meet', { project: 'demo' })).values).toEqual(['minutes/2026-01.md']);
-    expect((await complete(notes, 'path', 'des', { project: 'demo' })).values).toEqual(['design.md']);
+    expect((await complete(notes, 'path', 'des', { project: 'demo' })).values).toEqual(['Design.md']);
     expect((await complete(notes, 'path', 'des', { project: 'website' })).values).toEqual([]);
     const ids = await complete({ type: 'ref/resource', uri: 'brain://executions/{id}' }, 'id', String(run.execution_id));
     expect(ids.values).toEqual([String(run.execution_id)]);
