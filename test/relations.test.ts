@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
-import { openDatabase } from '../src/core/db.js';
+import { openDatabase, SCHEMA_VERSION } from '../src/core/db.js';
 import { call, callError, tempDir, testConfig } from './helpers/brain.js';
 
 interface Link {
@@ -223,7 +223,7 @@ describe('an existing database', () => {
     raw.close();
 
     const db = openDatabase(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT relations FROM memory_history').pluck().all()).toEqual(['[]']);
     db.close();
     await open();
