@@ -11,7 +11,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
 import { brainEnv, CLI, connectStdio, ms, summarize, table, tempDir, timeCalls, type BenchContext, type BenchSection } from './lib.js';
 
-async function waitForSocket(file: string, child: ChildProcess): Promise<void> {
+export async function waitForSocket(file: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error('brain serve exited during start-up');
@@ -26,7 +26,7 @@ async function waitForSocket(file: string, child: ChildProcess): Promise<void> {
   throw new Error('brain serve did not open its socket');
 }
 
-async function socketClient(file: string): Promise<Client> {
+export async function socketClient(file: string): Promise<Client> {
   const sock = net.connect(file);
   await new Promise<void>((resolve, reject) => (sock.once('connect', resolve), sock.once('error', reject)));
   const client = new Client({ name: 'brain-bench', version: '1.0.0' });

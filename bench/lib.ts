@@ -105,6 +105,8 @@ export interface BenchContext {
 
 export interface BenchSection {
   name: string;
+  /** Minutes long (soak, scale): runs only when named with --only, never in a plain `npm run bench`. */
+  onRequest?: boolean;
   run(ctx: BenchContext): Promise<void>;
 }
 

@@ -89,13 +89,16 @@ async function load(client: Client, docs: Doc[], concurrency = 32): Promise<numb
   return docs.length / ((performance.now() - started) / 1000);
 }
 
-/** Waits until brain reports no background indexing left (memory_stats), returns how long that took. */
-async function settled(client: Client, timeoutMs = 300_000): Promise<number> {
+/** The admin token the bench's brain takes, so its ops port answers memory-stats. */
+const BENCH_TOKEN = 'bench-admin-token-0123456789';
+
+/** Waits until brain reports no background indexing left (its ops port's memory-stats), returns how long that took. */
+async function settled(port: number, timeoutMs = 300_000): Promise<number> {
   const started = performance.now();
   for (;;) {
-    const r = await client.callTool({ name: 'memory_stats', arguments: {} });
-    const s = r.structuredContent as { recall_index: { state: string; changes_behind: number }; words_pending: number };
-    if (s.recall_index.state === 'ready' && s.recall_index.changes_behind === 0 && s.words_pending === 0) return performance.now() - started;
+    const r = await fetch(`http://127.0.0.1:${port}/admin/memory-stats`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_TOKEN}` } }).catch(() => undefined);
+    const s = r?.ok ? ((await r.json()) as { recall_index: { state: string; changes_behind: number }; words_pending: number }) : undefined;
+    if (s && s.recall_index.state === 'ready' && s.recall_index.changes_behind === 0 && s.words_pending === 0) return performance.now() - started;
     if (performance.now() - started > timeoutMs) throw new Error(`brain still indexing ${timeoutMs / 1000} s after the load: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -145,8 +148,8 @@ interface CombinedQuality {
 /** The combined search's cases (relevance.ts): notes are written beside the memories, then each query goes to `search`. */
 async function combinedRelevance(client: Client): Promise<CombinedQuality> {
   for (const n of NOTE_NEEDLES) {
-    const r = await client.callTool({ name: 'note_write', arguments: { title: n.title, content: n.content, tags: n.tags } });
-    if (r.isError) throw new Error(`note_write failed: ${JSON.stringify(r.content).slice(0, 200)}`);
+    const r = await client.callTool({ name: 'note', arguments: { action: 'write', title: n.title, content: n.content, tags: n.tags } });
+    if (r.isError) throw new Error(`note write failed: ${JSON.stringify(r.content).slice(0, 200)}`);
   }
   const out: CombinedQuality = { firstRight: { memory: 0, note: 0 }, cases: { memory: 0, note: 0 }, mrr: 0, misses: [] };
   for (const { query, first } of COMBINED_CASES) {
@@ -214,7 +217,7 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
   try {
     const port = await freePort();
     const env = brainEnv(dir);
-    const peer = await connectStdio(process.execPath, [CLI], { ...env, BRAIN_METRICS_PORT: String(port) });
+    const peer = await connectStdio(process.execPath, [CLI], { ...env, BRAIN_METRICS_PORT: String(port), BRAIN_HTTP_TOKEN: BENCH_TOKEN });
     const base = corpus.slice(0, size);
     const extra = corpus.slice(size, size + opts.timed);
     if (extra.length < opts.timed) throw new Error(`the corpus has only ${corpus.length} documents; need ${size + opts.timed}`);
@@ -225,7 +228,7 @@ async function benchBrain(corpus: Doc[], size: number, opts: { timed: number; qu
     }
     const loadRate = await load(peer.client, base);
     // After a bulk load brain still indexes it in the background; timing starts once that is done.
-    const settleMs = await settled(peer.client);
+    const settleMs = await settled(port);
     // Timed one at a time on a store that already holds `size` memories, beside the floor if given.
     const timed = async (part: Timed, n: number, beside: Timed[] = []) => {
       const [brain, ...others] = await timeAlternating([part, ...(opts.floor ? [noopCall(opts.floor), ...beside] : [])], n);

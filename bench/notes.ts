@@ -82,7 +82,7 @@ export const notesBench: BenchSection = {
         try {
           const p0 = await connectStdio(process.execPath, [CLI], brainEnv(emptyDir));
           const s = performance.now();
-          await p0.client.callTool({ name: 'note_list', arguments: { limit: 1 } });
+          await p0.client.callTool({ name: 'note', arguments: { action: 'list', limit: 1 } });
           const firstCall = performance.now() - s;
           startRows.push(['baseline: no notes', ms(p0.startupMs), ms(firstCall), ms(p0.startupMs + firstCall)]);
           await p0.close();
@@ -93,7 +93,7 @@ export const notesBench: BenchSection = {
       // 1. Cold: empty database, every file read, parsed and indexed.
       let peer = await connectStdio(process.execPath, [CLI], env);
       let t = performance.now();
-      let first = await peer.client.callTool({ name: 'note_list', arguments: { project: '*', limit: 1 } });
+      let first = await peer.client.callTool({ name: 'note', arguments: { action: 'list', project: '*', limit: 1 } });
       const coldFirst = performance.now() - t;
       const total = (first.structuredContent as { total: number }).total;
       if (total !== count) throw new Error(`indexed ${total} notes, expected ${count}`);
@@ -101,8 +101,8 @@ export const notesBench: BenchSection = {
 
       const all = summarize(await timeCalls(peer.client, 'search', (i) => ({ query: queries[i], in: 'notes', project: '*' }), samples));
       const scoped = summarize(await timeCalls(peer.client, 'search', (i) => ({ query: queries[i], project: 'apollo' }), samples));
-      const list = summarize(await timeCalls(peer.client, 'note_list', () => ({ limit: 30 }), Math.min(samples, 100)));
-      const read = summarize(await timeCalls(peer.client, 'note_read', (i) => ({ path: `note-${i * 6 + 1}`, project: 'gemini' }), Math.min(samples, 100)));
+      const list = summarize(await timeCalls(peer.client, 'note', () => ({ action: 'list', limit: 30 }), Math.min(samples, 100)));
+      const read = summarize(await timeCalls(peer.client, 'note', (i) => ({ action: 'read', path: `note-${i * 6 + 1}`, project: 'gemini' }), Math.min(samples, 100)));
 
       // A note edited by hand: the next search must find its new words (through the watcher).
       const edited = path.join(notesPath, 'apollo', 'topic-6', 'note-6.md');
@@ -150,8 +150,8 @@ export const notesBench: BenchSection = {
       table(`notes: latency with ${count} notes (ms, round trip over stdio)`, ['call', 'n', 'p50', 'p95', 'p99'], [
         ['search notes, all projects', all.n, ms(all.p50), ms(all.p95), ms(all.p99)],
         ['search memories+notes, one project', scoped.n, ms(scoped.p50), ms(scoped.p95), ms(scoped.p99)],
-        ['note_list (30)', list.n, ms(list.p50), ms(list.p95), ms(list.p99)],
-        ['note_read', read.n, ms(read.p50), ms(read.p95), ms(read.p99)],
+        ['note list (30)', list.n, ms(list.p50), ms(list.p95), ms(list.p99)],
+        ['note read', read.n, ms(read.p50), ms(read.p95), ms(read.p99)],
         ['search right after a hand edit', edit.n, ms(edit.p50), ms(edit.p95), ms(edit.p99)],
       ]);
       table('notes: one full reconcile pass, nothing changed (in process; ms)', ['files', 'n', 'p50', 'max'], [[count, pass.n, ms(pass.p50), ms(Math.max(...passes))]]);

@@ -58,7 +58,7 @@ export function relevancePairs(): { query: string; key: string }[] {
   return NEEDLES.flatMap((n) => n.queries.map((query) => ({ query, key: n.key })));
 }
 
-/** A note for the combined search's relevance cases (written with note_write). */
+/** A note for the combined search's relevance cases (written with a note write). */
 export interface NoteNeedle {
   title: string;
   tags: string[];

@@ -12,11 +12,16 @@ dbus-system none
 
 # Filesystem: private /tmp and /dev, a minimal /etc (what Python and matplotlib need; fonts is
 # fontconfig's configuration, without which every plot prints "Fontconfig error" to stderr), no mounts.
+# No "hostname": the system service runs with ProtectHostname=, under which sethostname fails and
+# firejail with it; the host's name is in /etc/hostname anyway.
 private-tmp
 private-dev
 private-etc alternatives,fonts,group,hostname,hosts,ld.so.cache,ld.so.conf,localtime,matplotlibrc,passwd,python3
 disable-mnt
-hostname sandbox
+# No /var/log at all, rather than firejail's skeleton copy of it: building that copy makes a setgid
+# /var/log/journal, which the system service's RestrictSUIDSGID= refuses.
+writable-var-log
+blacklist /var/log
 blacklist /run/user
 
 # Privileges: seccomp, no capabilities, setuid binaries ineffective, no root user at all.

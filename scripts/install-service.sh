@@ -55,7 +55,11 @@ if [ -z "$root" ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable --now brain
   systemctl restart brain
+  # The service gives sandboxes cgroups inside its own now (ProtectControlGroups leaves it no other
+  # place): the tree earlier versions kept at the top goes once no brain has a cgroup in it.
+  rmdir /sys/fs/cgroup/brain-sandbox 2>/dev/null || true
   echo "install-service: brain is running: systemctl status brain; add yourself to the brain group to reach /run/brain/brain.sock"
+  echo "install-service: $(systemd-analyze security brain.service 2>/dev/null | tail -n 1) (README, \"Daemon mode\", says what each remaining point is for)"
 else
   echo "install-service: files are in place${root:+ under $root}; systemd is not running here, so nothing was started"
 fi

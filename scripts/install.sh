@@ -30,10 +30,11 @@ $SUDO apt-get install -y -qq --no-install-recommends python3-numpy python3-panda
   echo "brain install: the Python scientific packages could not be installed; execute still works without them"
 
 if [ "$dev" -eq 1 ]; then
-  # What tests run besides brain: promtool (the alert rules and /metrics), systemd-analyze (the
-  # unit file), zsh (completion), script (a terminal). Keep in step with requireTool() in the
-  # tests (test/install.test.ts checks).
-  dev_pkgs=(prometheus systemd zsh bsdutils)
+  # What tests run besides brain: promtool (the alert rules and /metrics), systemd-analyze and
+  # systemd-run (the unit file), systemd-nspawn (a container booting systemd, to run the sandbox
+  # suites under the unit where PID 1 is not systemd), zsh (completion), script (a terminal). Keep
+  # in step with requireTool() in the tests (test/install.test.ts checks).
+  dev_pkgs=(prometheus systemd systemd-container zsh bsdutils)
   had_prometheus=0
   dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "ok installed" && had_prometheus=1
   echo "brain install: apt-get install ${dev_pkgs[*]} (test prerequisites)"

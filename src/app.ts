@@ -8,7 +8,7 @@ import { startCheckpointer } from './core/checkpointer.js';
 import { createNoticeBoard, type NoticeBoard } from './core/notices.js';
 import { watchIntegrity } from './core/integrity-watch.js';
 import { createServer } from './core/server.js';
-import type { Config } from './core/config.js';
+import { CAPABILITIES, type Capability, type Config } from './core/config.js';
 import type { AnyTool, SessionState } from './core/tool.js';
 import type { AreaTransfer } from './core/transfer.js';
 import { createMemoryService, type MemoryService } from './memory/service.js';
@@ -43,14 +43,37 @@ import { clusterTools } from './clusters/tools.js';
 import { workTools } from './clusters/work-tools.js';
 import { clusterTasks } from './clusters/tasks.js';
 
-export const INSTRUCTIONS = `brain gives you a memory that lasts between conversations.
-- Call init once at the start of each conversation; follow the preferences it returns.
-- Before answering anything that may depend on earlier work, call recall with a few words.
-- When you learn a lasting preference, decision, fact or lesson, call remember (type "user_preferences" for how the user likes things done). Reuse a key to update it.
-- Do not store secrets. Use forget for what is wrong or unwanted; restore_memory undoes it.
-- Long-form text (designs, plans, meeting notes) goes in notes (note_write); search finds memories and notes together.
-- Work inside a project (init {project} or project_use); record its goals, decisions and conventions with project_save.
-- Teams of agents: blueprint saves a team's YAML; cluster creates, scales and exports it as Claude Code subagents.`;
+/**
+ * The server instructions, a line per enabled capability: clients put them in the system prompt
+ * of every conversation, so they stay under 1 KB and never mention a tool that is not offered.
+ */
+const INSTRUCTION_LINES: Record<Capability, string> = {
+  memory:
+    '- Before answering anything that may depend on earlier work, call recall with a few words.\n' +
+    '- When you learn a lasting preference, decision, fact or lesson, call remember (type "user_preferences" for how the user likes things done; reuse a key to update). Never store secrets; forget what is wrong.',
+  notes: '- Long-form text (designs, plans, meeting notes) goes in a note; search finds notes and memories together.',
+  projects: '- Work inside a project (init {project} or project use) and save its goals, decisions and conventions there.',
+  events: '- events logs what happened (deploys, incidents) beside brain\'s own backups and failures.',
+  execution: '- execute runs Python or bash in a sandbox without network.',
+  clusters: '- Teams of agents: blueprint saves a team\'s YAML; cluster runs it and exports Claude Code subagents; agents use message and task.',
+};
+
+export function instructionsFor(enabled: readonly Capability[]): string {
+  const head = enabled.includes('memory')
+    ? 'brain gives you a memory that lasts between conversations.\n- Call init once at the start of each conversation; follow the preferences it returns.'
+    : 'brain keeps your work between conversations.\n- Call init once at the start of each conversation.';
+  return [head, ...CAPABILITIES.filter((c) => enabled.includes(c)).map((c) => INSTRUCTION_LINES[c])].join('\n');
+}
+
+/** Every capability on: what `brain` says with no BRAIN_TOOLS. */
+export const INSTRUCTIONS = instructionsFor(CAPABILITIES);
+
+/** One capability group and its tools; `init` is its own group, always offered. */
+export interface CapabilityGroup {
+  name: Capability | 'init';
+  enabled: boolean;
+  tools: AnyTool[];
+}
 
 export { packageVersion };
 
@@ -108,7 +131,10 @@ export interface App {
    * lives in them, memories, notes, events, then teams (a cluster before its agents).
    */
   transfers: AreaTransfer[];
+  /** The tools offered: init and those of the enabled capabilities. */
   tools: AnyTool[];
+  /** Every capability group with its tools, on or off (for brain doctor and the README). */
+  capabilities: CapabilityGroup[];
   /** A new MCP server for one connection (stdio: one; daemon: one per socket client). */
   connect(): ReturnType<typeof createServer>;
   /** Stops maintenance, the execution pool (killing every sandbox) and closes the database. Safe to call more than once. */
@@ -161,11 +187,12 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       notices.publish('warning', `The note ${project || 'global'}/${rel} was indexed with problems: ${problems.join('; ')}.`, { project: project || 'global', path: rel }),
   });
   const sessions = createSessionService({ db, ttlMs: config.sessionTtlMs, retentionDays: config.retentionDays });
+  const on = (c: Capability) => config.tools.includes(c);
   const initTools = sessionTools({
     sessions,
-    memories,
+    memories: on('memory') ? memories : undefined,
     budgetChars: config.initBudgetChars,
-    sections: [projectInitSection(projects), notesInitSection(notes)],
+    sections: [...(on('projects') ? [projectInitSection(projects)] : []), ...(on('notes') ? [notesInitSection(notes)] : [])],
     checkProject: (name, create) => void projects.ensureUsable(name, create),
   });
   const projectNames = () => projects.list().map((p) => p.name);
@@ -194,21 +221,35 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     // Read when a cluster is exported, by then the list below is complete.
     toolNames: () => tools.map((t) => t.name),
   });
-  const tools: AnyTool[] = [
-    ...initTools,
-    ...memoryTools(memories, { retentionDays: config.retentionDays }),
-    ...eventTools(events),
-    ...projectTools(projects, {
+  const groupTools: Record<Capability, AnyTool[]> = {
+    memory: memoryTools(memories, { retentionDays: config.retentionDays }),
+    notes: [...noteTools(notes), ...searchTools(on('memory') ? memories : undefined, notes)],
+    projects: projectTools(projects, {
       onSwitch: (session) => {
         if (session.id) sessions.touch(session.id, session.project);
       },
     }),
-    ...noteTools(notes),
-    ...searchTools(memories, notes),
-    ...executionTools(executions),
-    ...clusterTools(clusters),
-    ...workTools(clusters),
+    events: eventTools(events),
+    execution: executionTools(executions),
+    clusters: [...clusterTools(clusters), ...workTools(clusters)],
+  };
+  const capabilities: CapabilityGroup[] = [
+    { name: 'init', enabled: true, tools: initTools },
+    ...CAPABILITIES.map((name) => ({ name, enabled: on(name), tools: groupTools[name] })),
   ];
+  const tools: AnyTool[] = capabilities.filter((g) => g.enabled).flatMap((g) => g.tools);
+  // A call to a tool of a capability that is off says what turns it on, rather than "unknown tool".
+  const disabled = new Map(
+    capabilities
+      .filter((g) => !g.enabled)
+      .flatMap((g) =>
+        g.tools.map((t) => [
+          t.name,
+          `The tool "${t.name}" belongs to brain's ${g.name} capability, which is off in this brain (BRAIN_TOOLS=${config.tools.join(',')}): add ${g.name} to BRAIN_TOOLS (or to brain --tools=) and restart brain to use it.`,
+        ] as const),
+      ),
+  );
+  const instructions = instructionsFor(config.tools);
   const resources = [noteResources(notes, config.notesPath, projectNames), projectResources(projects), executionResources(executions)];
 
   // Every area's upkeep in one list, as its tools are above: the same tasks in every mode.
@@ -263,6 +304,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
     maintenance,
     notices,
     tools,
+    capabilities,
     transfers: [projects.transfer, memories.transfer, notes.transfer, events.transfer, clusters.transfer],
     connect() {
       open++;
@@ -271,8 +313,9 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
       return createServer({
         name: 'brain',
         version: packageVersion(),
-        instructions: INSTRUCTIONS,
+        instructions,
         tools,
+        disabled,
         resources,
         prompts,
         logger,

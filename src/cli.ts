@@ -23,7 +23,28 @@ function usageFailure(err: UsageError, path: readonly Command[]): void {
   process.exitCode = EXIT.usage;
 }
 
+/**
+ * `--tools=memory,notes` (or `--tools memory,notes`) anywhere before `--` is BRAIN_TOOLS for this
+ * run: the one option that takes a value, so it is read here and the config checks it like the
+ * variable (a bad name is an error that names BRAIN_TOOLS).
+ */
+function takeToolsFlag(argv: string[], env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (arg.startsWith('--tools=')) env.BRAIN_TOOLS = arg.slice('--tools='.length);
+    else if (arg === '--tools' && i + 1 < argv.length) env.BRAIN_TOOLS = argv[++i];
+    else out.push(arg);
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<void> {
+  argv = takeToolsFlag(argv, process.env);
   let parsed;
   try {
     parsed = parseCommandLine(program, argv);

@@ -169,7 +169,7 @@ describe('cluster agents in two processes', () => {
     // The coder, in process one, stores a convention as a memory and a design as a note.
     const coder = instructions('coder-1');
     expect(coder).toMatchObject({ id: 'web/coder-1', project: 'web' });
-    expect(coder.scoped).toEqual(expect.arrayContaining(['remember', 'note_write']));
+    expect(coder.scoped).toEqual(expect.arrayContaining(['remember', 'note']));
     const remembered = await call<{ project: string }>(one, 'remember', {
       key: 'convention-user-errors',
       content: 'Errors shown to users are UserError with one sentence saying what to change; never a bare Error.',
@@ -177,7 +177,7 @@ describe('cluster agents in two processes', () => {
       project: coder.project,
     });
     expect(remembered.project).toBe('web');
-    const noted = await call<{ project: string; path: string }>(one, 'note_write', {
+    const noted = await call<{ project: string; path: string }>(one, 'note', { action: 'write', 
       title: 'Parser design',
       content: 'The parser reads tokens lazily from a cursor and backtracks at most one token.',
       project: coder.project,

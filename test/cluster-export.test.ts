@@ -17,7 +17,7 @@ import { brainEnv, ROOT, tempDir, testConfig } from './helpers/brain.js';
 const example = (name: string) => fs.readFileSync(path.join(ROOT, 'blueprints', `${name}.yaml`), 'utf8');
 
 /** Every brain tool a capability can name, as a full tools/list would have them. */
-const ALL_TOOLS = [...new Set(Object.values(CAPABILITY_TOOLS).flat()), 'init', 'memory_stats'];
+const ALL_TOOLS = [...new Set(Object.values(CAPABILITY_TOOLS).flat()), 'init'];
 
 let db: Db;
 let svc: ClusterService;
@@ -67,9 +67,7 @@ describe('cluster export', () => {
       'mcp__brain__remember',
       'mcp__brain__recall',
       'mcp__brain__search',
-      'mcp__brain__note_write',
-      'mcp__brain__note_read',
-      'mcp__brain__note_list',
+      'mcp__brain__note',
       'mcp__brain__task',
       'mcp__brain__execute',
       'mcp__brain__executions',
@@ -165,7 +163,7 @@ describe('cluster settings and wiring', () => {
     try {
       const names = app.clusters.ctx.toolNames();
       expect(names).toEqual(app.tools.map((t) => t.name));
-      expect(names).toEqual(expect.arrayContaining(['blueprint', 'cluster', 'remember', 'note_write']));
+      expect(names).toEqual(expect.arrayContaining(['blueprint', 'cluster', 'remember', 'note']));
       expect(app.clusters.ctx.messageRetentionHours).toBe(24);
     } finally {
       app.close();

@@ -214,7 +214,7 @@ describe('MCP over Streamable HTTP', () => {
       expect(raw.status).toBe(503);
       // brain's own code for "not accepting sessions", not the SDK's RequestTimeout (-32001).
       expect(JSON.parse(raw.body)).toMatchObject({ id: 1, error: { code: -32010, message: expect.stringMatching(/maintenance mode \(upgrade\)/) } });
-      await call(open, 'memory_stats');
+      await call(open, 'recall', { query: 'anything' });
     } finally {
       expect(maint('off').status).toBe(0);
     }

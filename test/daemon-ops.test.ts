@@ -219,7 +219,7 @@ describe('metrics side port', () => {
       const r = await adminPost(daemon, name);
       expect(r.status, name).toBe(404);
       const body = (await r.json()) as { error: string; actions: string[] };
-      expect(body).toEqual({ error: `no admin action /admin/${name}`, actions: ['POST /admin/backup', 'POST /admin/rebalance-memory'] });
+      expect(body).toEqual({ error: `no admin action /admin/${name}`, actions: ['POST /admin/backup', 'POST /admin/memory-stats', 'POST /admin/rebalance-memory'] });
     }
     const text = await (await fetch(daemon.url('/metrics'))).text();
     expect(samples(text).get('brain_http_refused_total{port="ops",reason="host"}')).toBe(3);

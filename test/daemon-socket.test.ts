@@ -93,8 +93,8 @@ describe('brain serve (Unix socket)', () => {
       const got = await call<{ results: { key: string }[] }>(checker, 'recall', { key: last });
       expect(got.results[0].key).toBe(last);
     }
-    const stats = await call<{ total: number }>(checker, 'memory_stats');
-    expect(stats.total).toBe(total);
+    const stats = await call<{ counts: { memories: number } }>(checker, 'init', {});
+    expect(stats.counts.memories).toBe(total);
     // ... and in the file itself.
     const db = new Database(env.BRAIN_DB_PATH, { readonly: true });
     const keys = new Set(db.prepare('SELECT key FROM memories').pluck().all() as string[]);

@@ -32,20 +32,40 @@ describe('deployment files', () => {
     }
   });
 
-  it('systemd unit: systemd-analyze security rates it 4.6 or lower (README quotes the number)', () => {
+  it('systemd unit: systemd-analyze security rates it 4.0 or lower (README quotes the number)', () => {
+    requireTool('systemd-analyze', 'systemd');
     const r = spawnSync('systemd-analyze', ['security', '--offline=true', path.join(DEPLOY, 'brain.service')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const score = Number(/Overall exposure level for brain\.service: ([\d.]+)/.exec(r.stdout)?.[1]);
-    expect(score).toBeLessThanOrEqual(4.6);
+    expect(score).toBeLessThanOrEqual(4.0);
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain(`rates it ${score.toFixed(1)}`);
-    // The settings that hold the sandbox's own guarantees in place stay on.
-    for (const line of ['SystemCallFilter=@system-service @mount @privileged', 'IPAddressDeny=any', 'RestrictNamespaces=mnt pid net user uts', 'ProtectKernelTunables=true']) {
-      expect(fs.readFileSync(path.join(DEPLOY, 'brain.service'), 'utf8')).toContain(line);
+    // The settings that hold the sandbox's own guarantees in place stay on, and so do those that
+    // took firejail changes to allow (scripts/check-service-sandbox.sh runs the attack suites
+    // under all of them: test/service-sandbox.slow.test.ts).
+    const unit = fs.readFileSync(path.join(DEPLOY, 'brain.service'), 'utf8');
+    for (const line of [
+      'SystemCallFilter=@system-service @mount @privileged',
+      'IPAddressDeny=any',
+      'RestrictNamespaces=mnt pid net user uts',
+      'ProtectKernelTunables=true',
+      'NoNewPrivileges=true',
+      'RestrictSUIDSGID=true',
+      'ProtectHostname=true',
+      'ProtectControlGroups=true',
+      'Delegate=yes',
+      // Sandbox cgroups go in the unit's own delegated cgroup, the one part of the tree left writable.
+      'ReadWritePaths=-/sys/fs/cgroup/system.slice/brain.service',
+      // /run/firejail is made before the mounts are set up: on a fresh boot it does not exist.
+      'ExecStartPre=+/bin/mkdir -p -m 0755 /run/firejail',
+    ]) {
+      expect(unit).toContain(line);
     }
+    expect(unit).not.toMatch(/CAP_SYS_CHROOT/);
   });
 
-  it('Prometheus: promtool accepts the alert rules and the scrape config, and the rules pass their unit tests', () => {
+  // promtool's rule tests take 7.5 s of CPU (29 s of wall time seen on a loaded machine).
+  it('Prometheus: promtool accepts the alert rules and the scrape config, and the rules pass their unit tests', { timeout: 180_000 }, () => {
     requireTool('promtool', 'prometheus');
     const rules = spawnSync('promtool', ['check', 'rules', path.join(DEPLOY, 'prometheus', 'brain-alerts.yml')], { encoding: 'utf8' });
     expect(rules.status, rules.stdout + rules.stderr).toBe(0);

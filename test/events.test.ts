@@ -43,9 +43,9 @@ interface Ev {
 }
 
 describe('events tools', () => {
-  it('record_event creates and updates, events reads, delete_event deletes', async () => {
+  it('events record creates and updates, list reads, delete deletes', async () => {
     await open();
-    const made = await call<{ id: number; created: boolean }>(client, 'record_event', {
+    const made = await call<{ id: number; created: boolean }>(client, 'events', { action: 'record', 
       type: 'deploy',
       severity: 'warning',
       message: 'Deployed api v2 with a slow migration',
@@ -56,7 +56,7 @@ describe('events tools', () => {
     const read = await call<{ events: Ev[] }>(client, 'events', { id });
     expect(read.events[0]).toMatchObject({ id, type: 'deploy', severity: 'warning', source: 'events-test', details: { version: '2.0.0', minutes: 14 } });
 
-    const changed = await call<{ id: number; created: boolean }>(client, 'record_event', { id, message: 'Deployed api v2; migration took 14 minutes', severity: 'info' });
+    const changed = await call<{ id: number; created: boolean }>(client, 'events', { action: 'record', id, message: 'Deployed api v2; migration took 14 minutes', severity: 'info' });
     expect(changed).toMatchObject({ id, created: false });
     const after = await call<{ events: Ev[] }>(client, 'events', { id });
     expect(after.events[0]).toMatchObject({ id, severity: 'info', type: 'deploy', message: 'Deployed api v2; migration took 14 minutes', details: { version: '2.0.0' } });
@@ -66,15 +66,15 @@ describe('events tools', () => {
     expect((await call<{ events: Ev[] }>(client, 'events', { query: 'migration took' })).events.map((e) => e.id)).toEqual([id]);
     expect((await call<{ events: Ev[] }>(client, 'events', { query: 'slow' })).events).toEqual([]);
 
-    expect(await callError(client, 'record_event', { type: 'deploy' })).toMatch(/give "type" and "message"/);
-    expect(await callError(client, 'record_event', { id })).toMatch(/Nothing to change/);
-    expect(await callError(client, 'record_event', { id: 9999, message: 'x' })).toMatch(/No event with id 9999/);
-    expect(await callError(client, 'record_event', { type: 'Bad Type', message: 'x' })).toMatch(/lower_snake_case/);
-    expect(await callError(client, 'record_event', { type: 'x', message: 'x', severity: 'fatal' })).toMatch(/"severity"/);
+    expect(await callError(client, 'events', { action: 'record', type: 'deploy' })).toMatch(/give "type" and "message"/);
+    expect(await callError(client, 'events', { action: 'record', id })).toMatch(/Nothing to change/);
+    expect(await callError(client, 'events', { action: 'record', id: 9999, message: 'x' })).toMatch(/No event with id 9999/);
+    expect(await callError(client, 'events', { action: 'record', type: 'Bad Type', message: 'x' })).toMatch(/lower_snake_case/);
+    expect(await callError(client, 'events', { action: 'record', type: 'x', message: 'x', severity: 'fatal' })).toMatch(/"severity"/);
 
-    expect(await call(client, 'delete_event', { id })).toEqual({ deleted: 1 });
+    expect(await call(client, 'events', { action: 'delete', id })).toEqual({ deleted: 1 });
     expect(await callError(client, 'events', { id })).toMatch(/No event with id/);
-    expect(await callError(client, 'delete_event', { id })).toMatch(/No event with id/);
+    expect(await callError(client, 'events', { action: 'delete', id })).toMatch(/No event with id/);
     expect((await call<{ events: Ev[] }>(client, 'events', { query: 'migration' })).events).toEqual([]);
   });
 

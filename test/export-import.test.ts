@@ -22,15 +22,15 @@ beforeAll(async () => {
   const c = s.client;
   try {
     await call(c, 'init', { project: 'apollo' });
-    await call(c, 'project_save', { description: 'Moon landing', add: { goals: ['land on the moon'], decisions: ['Saturn V'], conventions: ['metric units'], open_questions: ['which crater?'] } });
-    await call(c, 'project_save', { name: 'gemini', create: true, description: 'Earlier program' });
-    await call(c, 'project_save', { name: 'gemini', archived: true });
+    await call(c, 'project', { action: 'save', description: 'Moon landing', add: { goals: ['land on the moon'], decisions: ['Saturn V'], conventions: ['metric units'], open_questions: ['which crater?'] } });
+    await call(c, 'project', { action: 'save', name: 'gemini', create: true, description: 'Earlier program' });
+    await call(c, 'project', { action: 'save', name: 'gemini', archived: true });
     await call(c, 'remember', { key: 'fuel', content: 'kerosene and liquid oxygen', tags: ['rocket'], importance: 0.8 });
     await call(c, 'remember', { key: 'fuel', content: 'RP-1 and liquid oxygen', tags: ['rocket'], importance: 0.8 });
     await call(c, 'remember', { key: 'editor', content: 'prefers vim', type: 'user_preferences', project: 'global' });
-    await call(c, 'note_write', { title: 'Launch plan', content: 'Countdown at T-10.\n\nSee [[Crew]].', tags: ['launch', 'plan'] });
-    await call(c, 'note_write', { title: 'Crew', content: 'Armstrong, Aldrin, Collins', project: 'global' });
-    await call(c, 'record_event', { type: 'deploy', severity: 'warning', message: 'launch pad 39A ready', details: { pad: '39A' } });
+    await call(c, 'note', { action: 'write', title: 'Launch plan', content: 'Countdown at T-10.\n\nSee [[Crew]].', tags: ['launch', 'plan'] });
+    await call(c, 'note', { action: 'write', title: 'Crew', content: 'Armstrong, Aldrin, Collins', project: 'global' });
+    await call(c, 'events', { action: 'record', type: 'deploy', severity: 'warning', message: 'launch pad 39A ready', details: { pad: '39A' } });
     await call(c, 'blueprint', { action: 'save', yaml: fs.readFileSync(path.join(ROOT, 'blueprints', 'software-team.yaml'), 'utf8') });
     await call(c, 'cluster', { action: 'create', blueprint: 'software-team', name: 'Web team' });
     await call(c, 'message', { action: 'send', agent: 'web-team/lead', to_role: 'coder', subject: 'start', body: 'pick up the board' });
@@ -92,13 +92,13 @@ describe('brain export and import', () => {
     const t = await startBrain(target);
     try {
       const c = t.client;
-      const projects = await call<{ projects: { name: string; status: string; context: { goals: string[] } }[] }>(c, 'project_list', { name: 'apollo' });
+      const projects = await call<{ projects: { name: string; status: string; context: { goals: string[] } }[] }>(c, 'project', { action: 'list', name: 'apollo' });
       expect(projects.projects[0].context.goals).toEqual(['land on the moon']);
       await call(c, 'init', { project: 'apollo' });
       const fuel = await call<{ results: { content: string }[]; history?: { content: string }[] }>(c, 'recall', { key: 'fuel', history: true });
       expect(fuel.results[0].content).toBe('RP-1 and liquid oxygen');
       expect(fuel.history?.map((h) => h.content)).toEqual(['kerosene and liquid oxygen']);
-      const note = await call<{ content: string; tags: string[]; links: unknown[] }>(c, 'note_read', { title: 'Launch plan' });
+      const note = await call<{ content: string; tags: string[]; links: unknown[] }>(c, 'note', { action: 'read', title: 'Launch plan' });
       expect(note.content).toMatch(/Countdown at T-10/);
       expect(note.tags).toEqual(['launch', 'plan']);
       const found = await call<{ results: { kind: string }[] }>(c, 'search', { query: 'countdown' });

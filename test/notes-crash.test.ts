@@ -64,7 +64,7 @@ function checkFiles(acked: number[]): OnDisk[] {
 
 /** After a restart the index (list hashes, search words) matches the files exactly. */
 async function checkIndex(c: Connected['client'], onDisk: OnDisk[]) {
-  const listed = await call<{ total: number; notes: { path: string; hash: string }[] }>(c, 'note_list', { limit: 50 });
+  const listed = await call<{ total: number; notes: { path: string; hash: string }[] }>(c, 'note', { action: 'list', limit: 50 });
   expect(listed.total).toBe(NOTES);
   for (let i = 0; i < NOTES; i++) {
     expect(listed.notes.find((n) => n.path === `crash-note-${i}.md`)?.hash, `index hash of note ${i}`).toBe(onDisk[i].hash);
@@ -84,7 +84,7 @@ async function checkIndex(c: Connected['client'], onDisk: OnDisk[]) {
   }
   let content = '';
   for (let offset: number | undefined = 0; offset !== undefined; ) {
-    const page: { content: string; next_offset?: number } = await call(c, 'note_read', { path: 'crash-note-0', offset });
+    const page: { content: string; next_offset?: number } = await call(c, 'note', { action: 'read', path: 'crash-note-0', offset });
     content += page.content;
     offset = page.next_offset;
   }
@@ -99,7 +99,7 @@ describe('notes crash safety', () => {
     const hashes: string[] = [];
     const acked: number[] = [];
     for (let i = 0; i < NOTES; i++) {
-      const w = await call<{ hash: string }>(brain.client, 'note_write', { title: `crash-note-${i}`, content: body(i, 0) });
+      const w = await call<{ hash: string }>(brain.client, 'note', { action: 'write', title: `crash-note-${i}`, content: body(i, 0) });
       hashes.push(w.hash);
       acked.push(0);
     }
@@ -113,7 +113,7 @@ describe('notes crash safety', () => {
       const chain = async (i: number) => {
         while (!killed) {
           const v = acked[i] + 1;
-          const w = await call<{ hash: string }>(c, 'note_write', { title: `crash-note-${i}`, content: body(i, v), mode: 'replace', base_hash: hashes[i] });
+          const w = await call<{ hash: string }>(c, 'note', { action: 'write', title: `crash-note-${i}`, content: body(i, v), mode: 'replace', base_hash: hashes[i] });
           hashes[i] = w.hash;
           acked[i] = v;
           if (++done >= 25 && !killed) {

@@ -1,4 +1,4 @@
-// A note_write that fails leaves nothing behind: when the database cannot take the change (here:
+// A note write that fails leaves nothing behind: when the database cannot take the change (here:
 // full, as SQLite's max_page_count makes it), no note file appears and a replaced file keeps its
 // old text. The same holds through the tool, as the assistant sees it.
 import fs from 'node:fs';
@@ -49,7 +49,7 @@ describe('a note write the database cannot take', () => {
     expect(app.db.prepare('SELECT hash FROM notes').pluck().all()).toEqual([first.row.hash]);
   });
 
-  it('through the note_write tool: an error result, and nothing on disk', async () => {
+  it('through the note tool: an error result, and nothing on disk', async () => {
     const [a, b] = InMemoryTransport.createLinkedPair();
     const { server } = app.connect();
     await server.connect(a);
@@ -57,7 +57,7 @@ describe('a note write the database cannot take', () => {
     await client.connect(b);
     try {
       fillDatabase();
-      const r = await client.callTool({ name: 'note_write', arguments: { title: 'Meeting', content: big('delta') } });
+      const r = await client.callTool({ name: 'note', arguments: { action: 'write', title: 'Meeting', content: big('delta') } });
       expect(r.isError).toBe(true);
       expect(noteFiles()).toEqual([]);
     } finally {

@@ -1,7 +1,7 @@
 // brain's notes folder used as an Obsidian vault: the committed vault in test/fixtures/obsidian-vault
 // (a few dozen notes with every habit: file names as titles, aliases, inline and nested #tags,
 // [[Note|shown]], [[Note#Heading]], ![[embeds]], links in a table, .obsidian/ and .trash/) is
-// copied in as the global notes, and note_read, search, note_list and backlinks must answer as
+// copied in as the global notes, and note read, search, note list and backlinks must answer as
 // an Obsidian user expects. New notes get human file names; a vault of thousands indexes whole.
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
@@ -41,9 +41,9 @@ async function open() {
   await client.connect(b);
 }
 
-const read = (title: string) => call<Note>(client, 'note_read', { title });
+const read = (title: string) => call<Note>(client, 'note', { action: 'read', title });
 const backlinks = async (title: string) => (await read(title)).backlinks.map((b) => b.path).sort();
-const listTag = async (tag: string) => (await call<Listed>(client, 'note_list', { tag, limit: 200 })).notes.map((n) => n.path).sort();
+const listTag = async (tag: string) => (await call<Listed>(client, 'note', { action: 'list', tags: [tag], limit: 200 })).notes.map((n) => n.path).sort();
 const found = async (query: string) => ((await call<{ results: { kind: string; path?: string }[] }>(client, 'search', { query })).results).filter((r) => r.kind === 'note').map((r) => r.path);
 
 beforeEach(async () => {
@@ -58,7 +58,7 @@ afterEach(async () => {
 
 describe('an Obsidian vault as the notes folder', () => {
   it('every note is indexed; .obsidian/, .trash/ and attachments are not', async () => {
-    const all = await call<Listed>(client, 'note_list', { limit: 200 });
+    const all = await call<Listed>(client, 'note', { action: 'list', limit: 200 });
     const onDisk = fs.readdirSync(VAULT, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md') && !f.split('/').some((s) => s.startsWith('.')));
     expect(onDisk.length).toBeGreaterThanOrEqual(25);
     expect(all.total).toBe(onDisk.length);
@@ -80,14 +80,14 @@ describe('an Obsidian vault as the notes folder', () => {
     expect(await found('roadmap')).toContain('Roadmap 2027.md');
   });
 
-  it('aliases find the note by note_read and resolve [[links]]', async () => {
+  it('aliases find the note by a note read and resolve [[links]]', async () => {
     expect((await read('Charter')).path).toBe('Team Charter.md');
     expect((await read('team rules')).path).toBe('Team Charter.md');
     expect((await read('DB decision')).path).toBe('Database Choice.md');
     // [[Team Charter|our charter]], [[Charter]], [[Team rules]] and a plain [[Team Charter]] all count.
     expect(await backlinks('Team Charter')).toEqual(['Daily/2027-01-04.md', 'Daily/2027-01-06.md', 'Daily/2027-01-08.md', 'Daily/2027-01-09.md', 'Daily/2027-01-12.md', 'People/Grace Hopper.md', 'Roadmap 2027.md']);
     expect(await backlinks('Database Choice')).toEqual(['Architecture.md', 'Projects/Alpha/Alpha Overview.md', 'Team Charter.md']);
-    expect(await callError(client, 'note_read', { title: 'No such alias' })).toMatch(/No note titled "No such alias"/);
+    expect(await callError(client, 'note', { action: 'read', title: 'No such alias' })).toMatch(/No note titled "No such alias"/);
   });
 
   it('[[Note#Heading]], ![[embeds]], [[path/Note|shown]] and links in a table are links; code is not', async () => {
@@ -124,13 +124,13 @@ describe('an Obsidian vault as the notes folder', () => {
   });
 
   it('new notes get human file names, with characters Windows or macOS refuse replaced', async () => {
-    const w = await call<{ path: string; title: string }>(client, 'note_write', { title: 'Q1: Kickoff / plan?', content: 'Agenda. #meeting' });
+    const w = await call<{ path: string; title: string }>(client, 'note', { action: 'write', title: 'Q1: Kickoff / plan?', content: 'Agenda. #meeting' });
     expect(w).toMatchObject({ path: 'Q1 Kickoff plan.md', title: 'Q1: Kickoff / plan?' });
     expect(fs.existsSync(path.join(dir, 'notes', '_global', 'Q1 Kickoff plan.md'))).toBe(true);
     expect((await read('Q1: Kickoff / plan?')).path).toBe('Q1 Kickoff plan.md');
     expect((await read('Q1 Kickoff plan')).path).toBe('Q1 Kickoff plan.md');
     expect(await listTag('meeting')).toContain('Q1 Kickoff plan.md');
-    expect((await call<{ path: string }>(client, 'note_write', { title: 'Roadmap 2028', content: 'Next year.' })).path).toBe('Roadmap 2028.md');
+    expect((await call<{ path: string }>(client, 'note', { action: 'write', title: 'Roadmap 2028', content: 'Next year.' })).path).toBe('Roadmap 2028.md');
     expect(fileNameFor('a<b>c:d"e/f\\g|h?i*j')).toBe('a b c d e f g h i j');
     expect(fileNameFor('C# [draft] ^1')).toBe('C draft 1');
     expect(fileNameFor('  .hidden. ')).toBe('hidden');
@@ -176,12 +176,12 @@ describe('a large vault', () => {
     }
     fs.writeFileSync(path.join(vault, 'Hub.md'), 'The hub every note links to.\n');
     await open();
-    const all = await call<Listed>(client, 'note_list', { limit: 1 });
+    const all = await call<Listed>(client, 'note', { action: 'list', limit: 1 });
     expect(all.total).toBe(27 + 3001);
     expect((await read('N1234')).path).toBe('Big/Area 12/Sub 2/Note 1234.md');
     expect((await read('Note 1235')).backlinks.map((b) => b.path)).toEqual(['Big/Area 12/Sub 2/Note 1234.md']);
-    expect((await call<Listed>(client, 'note_list', { tag: 'area/a7', limit: 200 })).total).toBe(100);
-    expect((await call<Listed>(client, 'note_list', { tag: 'area', limit: 1 })).total).toBe(3000);
+    expect((await call<Listed>(client, 'note', { action: 'list', tags: ['area/a7'], limit: 200 })).total).toBe(100);
+    expect((await call<Listed>(client, 'note', { action: 'list', tags: ['area'], limit: 1 })).total).toBe(3000);
     const topic = await found('topic42');
     expect(topic.length).toBeGreaterThan(0);
     for (const p of topic) expect(Number(/Note (\d+)\.md$/.exec(p!)![1]) % 97).toBe(42);

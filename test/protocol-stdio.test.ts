@@ -56,8 +56,8 @@ describe('JSON-RPC input over stdio', () => {
     expect(refused.error?.message).toMatch(/A message of 11\.0 MB is over brain's limit of 10\.0 MB per JSON-RPC message, so none of it was read\. Send large content in parts/);
     expect((await raw.reply(2)).result).toEqual({});
     // Nothing of it was stored, and the session still works.
-    await raw.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'memory_stats', arguments: {} } });
-    expect((await raw.reply(3)).result?.structuredContent).toMatchObject({ total: 0 });
+    await raw.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'init', arguments: {} } });
+    expect((await raw.reply(3)).result?.structuredContent).toMatchObject({ counts: { memories: 0 } });
     expect(raw.stderr()).toMatch(/message refused .*refused a JSON-RPC message of 11534\d+ bytes \(limit 10485760\) with id \\"big-one\\"/);
     raw.child.stdin!.end();
     expect(await raw.exited).toBe(0);
@@ -74,7 +74,7 @@ describe('JSON-RPC input over stdio', () => {
       '\uFEFF' + JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'ping' }),
       JSON.stringify([{ jsonrpc: '2.0', id: 5, method: 'ping' }]),
       JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'recall', arguments: 'x' } }),
-      '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"record_event","arguments":{"type":"x","message":"m","details":' + deep + '}}}',
+      '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"events","arguments":{"action":"record","type":"x","message":"m","details":' + deep + '}}}',
       JSON.stringify({ jsonrpc: '2.0', id: null, method: 'ping' }),
       JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping', extra: 'ignored' }),
       // A notification with a bad shape is logged, never answered (JSON-RPC answers no notification).
@@ -113,7 +113,9 @@ describe('JSON-RPC input over stdio', () => {
     const c = brain.client;
     expect(await callError(c, 'recall', { limit: 1.5 })).toBe('Invalid arguments for recall: "limit" must be a whole number (got 1.5).');
     expect(await callError(c, 'remember', { content: 5 })).toBe('Invalid arguments for remember: "content" must be text (a string) (got 5).');
-    expect(await callError(c, 'remember', {})).toBe('"content" is required; leave it out only to add "relations" to an existing memory named by "key".');
+    expect(await callError(c, 'search', {})).toBe('Invalid arguments for search: "query" is required.');
+    // remember may go without content when it restores or adds relations, so it says what a plain call is missing.
+    expect(await callError(c, 'remember', {})).toBe('"content" is required: what to remember (or "key" with "restore" to bring a memory back, or with "relations" to add only those).');
     expect(await callError(c, 'recall', { tags: 'a' })).toMatch(/"tags" must be a list \(got "a"\)/);
   }, 60_000);
 
@@ -172,7 +174,7 @@ describe('resources/read pages', () => {
     const past = await rpcError(c.readResource({ uri: `${uri}?page=${meta.pages + 1}` }));
     expect(past).toMatchObject({ code: -32602, message: expect.stringMatching(/has \d+ pages; page \d+ is past its end/) });
     // Short resources are whole, with no page marks.
-    await call(c, 'note_write', { title: 'Short', content: 'tiny' });
+    await call(c, 'note', { action: 'write', title: 'Short', content: 'tiny' });
     const short = (await c.readResource({ uri: 'brain://notes/global/Short.md' })).contents[0] as { text: string; _meta?: unknown };
     expect(short._meta).toBeUndefined();
     expect(short.text).toMatch(/tiny\n?$/);
@@ -199,10 +201,10 @@ describe('completion/complete', () => {
     brain = await startBrain(env);
     const c = brain.client;
     expect(c.getServerCapabilities()?.completions).toEqual({});
-    await call(c, 'project_save', { name: 'demo', create: true, description: 'a demo' });
-    await call(c, 'project_save', { name: 'website', create: true, description: 'the site' });
-    await call(c, 'note_write', { project: 'demo', title: 'Meeting notes', path: 'minutes/2026-01.md', content: 'we met' });
-    await call(c, 'note_write', { project: 'demo', title: 'Design', content: 'the plan' });
+    await call(c, 'project', { action: 'save', name: 'demo', create: true, description: 'a demo' });
+    await call(c, 'project', { action: 'save', name: 'website', create: true, description: 'the site' });
+    await call(c, 'note', { action: 'write', project: 'demo', title: 'Meeting notes', path: 'minutes/2026-01.md', content: 'we met' });
+    await call(c, 'note', { action: 'write', project: 'demo', title: 'Design', content: 'the plan' });
     const run = await call<{ execution_id: number }>(c, 'execute', { code: 'print(1)' });
 
     type Ref = { type: 'ref/prompt'; name: string } | { type: 'ref/resource'; uri: string };
@@ -244,10 +246,10 @@ describe('log messages (notifications/message)', () => {
     brain = await startBrain(env);
     const got = collect(brain);
     const c = brain.client;
-    await call(c, 'note_list');
+    await call(c, 'note', { action: 'list' });
     fs.mkdirSync(path.join(dir, 'notes', '_global'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'notes', '_global', 'broken.md'), '---\ntitle: [unclosed\n---\nbody\n');
-    await call(c, 'note_list');
+    await call(c, 'note', { action: 'list' });
     // The warning is sent while the call that found the file runs, so it is here before the result.
     expect(got).toEqual([
       {
@@ -268,11 +270,11 @@ describe('log messages (notifications/message)', () => {
     // At level "error", warnings are no longer sent.
     await c.setLoggingLevel('error');
     fs.writeFileSync(path.join(dir, 'notes', '_global', 'broken2.md'), '---\ntags: [a\n---\n');
-    await call(c, 'note_list');
+    await call(c, 'note', { action: 'list' });
     expect(got).toHaveLength(3);
     await c.setLoggingLevel('warning');
     fs.writeFileSync(path.join(dir, 'notes', '_global', 'broken3.md'), '---\ntags: [a\n---\n');
-    await call(c, 'note_list');
+    await call(c, 'note', { action: 'list' });
     expect(got).toHaveLength(4);
   }, 60_000);
 

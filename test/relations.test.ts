@@ -1,5 +1,5 @@
 // Relations between memories through the tools: remember adds them, recall shows both directions
-// and expands neighbours, forget removes one, restore_memory undoes either, a relation to a key
+// and expands neighbours, forget removes one, remember with "restore" undoes either, a relation to a key
 // not stored yet waits for it; they stay within a project and global, travel through brain
 // export/import, leave init alone, and an existing database gains them by migration.
 import fs from 'node:fs';
@@ -104,7 +104,7 @@ describe('relations', () => {
     expect(await one('g').catch(() => undefined)).toBeUndefined();
   });
 
-  it('forget with "relation" removes only that relation, as a new version that restore_memory undoes', async () => {
+  it('forget with "relation" removes only that relation, as a new version that remember with "restore" undoes', async () => {
     await remember({ key: 'Eli', content: 'Eli is new.' });
     await remember({ key: 'Dana', content: 'Dana runs the lab.', relations: [{ type: 'manages', to: 'Eli' }, { type: 'knows', to: 'Eli' }, { type: 'knows', to: 'Fay' }] });
     expect(await callError(client, 'forget', { key: 'Dana', relation: { to: 'Zed' } })).toMatch(/"Dana" has no relation to "Zed"\. Its relations: knows -> Eli, knows -> Fay, manages -> Eli\./);
@@ -119,10 +119,10 @@ describe('relations', () => {
     expect(now).toMatchObject({ version: 3, content: 'Dana runs the lab.' });
     expect(now.relations?.map((r) => `${r.type} ${r.to}`)).toEqual(['knows Fay']);
     // Undo: version 1 had all three.
-    await call(client, 'restore_memory', { key: 'Dana', version: 1 });
+    await call(client, 'remember', { key: 'Dana', restore: 1 });
     expect((await one('Dana')).relations?.map((r) => `${r.type} ${r.to}`)).toEqual(['knows Eli', 'knows Fay', 'manages Eli']);
     // And the restore is itself a version: going back to 3 works too.
-    await call(client, 'restore_memory', { key: 'Dana', version: 3 });
+    await call(client, 'remember', { key: 'Dana', restore: 3 });
     expect((await one('Dana')).relations?.map((r) => `${r.type} ${r.to}`)).toEqual(['knows Fay']);
   });
 
@@ -131,11 +131,11 @@ describe('relations', () => {
     await remember({ key: 'spoke', content: 'A spoke.', relations: [{ type: 'part_of', to: 'hub' }] });
     await call(client, 'forget', { key: 'spoke' });
     expect((await one('hub')).relations).toBeUndefined();
-    await call(client, 'restore_memory', { key: 'spoke' });
+    await call(client, 'remember', { key: 'spoke', restore: 0 });
     expect((await one('hub')).relations).toEqual([{ type: 'part_of', from: 'spoke', id: expect.any(Number) }]);
     await call(client, 'forget', { id: hub.id });
     expect((await one('spoke')).relations).toEqual([{ type: 'part_of', to: 'hub' }]);
-    const back = await call<{ id: number }>(client, 'restore_memory', { key: 'hub' });
+    const back = await call<{ id: number }>(client, 'remember', { key: 'hub', restore: 0 });
     expect((await one('spoke')).relations).toEqual([{ type: 'part_of', to: 'hub', id: back.id }]);
   });
 
@@ -201,7 +201,7 @@ describe('relations', () => {
     expect(again.map((r) => JSON.stringify(r))).toEqual(records.map((r) => JSON.stringify(r)));
     expect((await one('y', { project: 'apollo' })).relations).toEqual([{ type: 'back', to: 'x', id: expect.any(Number) }]);
     // Undo works on the imported history too.
-    await call(client, 'restore_memory', { key: 'x', version: 1 });
+    await call(client, 'remember', { key: 'x', restore: 1 });
     expect((await one('x')).relations?.map((r) => r.type)).toEqual(['r1', 'r2']);
     // A bad relation in a file is named, not stored.
     const bad = app.memories.importLines([JSON.stringify({ kind: 'memory', key: 'z', content: 'Z.', relations: [{ type: '', to: 'x' }] })]);
@@ -229,7 +229,7 @@ describe('an existing database', () => {
     await open();
     await remember({ key: 'old', relations: [{ type: 'follows', to: 'new' }] });
     expect((await one('old')).relations).toEqual([{ type: 'follows', to: 'new' }]);
-    await call(client, 'restore_memory', { key: 'old', version: 1 });
+    await call(client, 'remember', { key: 'old', restore: 1 });
     const restored = await one('old');
     expect([restored.content, restored.relations]).toEqual(['First text.', undefined]);
   });

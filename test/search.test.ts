@@ -30,7 +30,7 @@ async function open(extra: Record<string, string>) {
   dir = tempDir();
   app = createApp(testConfig(dir, { BRAIN_NOTES_WATCH: 'false', BRAIN_NOTES_POLL_MS: '0', ...extra }));
   for (const n of NEEDLES) await run('remember', { key: n.key, content: n.content, type: n.type ?? 'general', tags: n.tags ?? [] });
-  for (const n of NOTE_NEEDLES) await run('note_write', { title: n.title, content: n.content, tags: n.tags });
+  for (const n of NOTE_NEEDLES) await run('note', { action: 'write', title: n.title, content: n.content, tags: n.tags });
 }
 
 afterEach(() => {

@@ -37,38 +37,38 @@ describe('the credential check over stdio', () => {
     expect((await call<{ results: { content: string }[] }>(c, 'recall', { key: 'deploy' })).results[0].content).toContain(githubToken);
   });
 
-  it('note_write: content, title and tags; no file is left behind', async () => {
+  it('note write: content, title and tags; no file is left behind', async () => {
     const notesDir = path.join(dir, 'notes', 'vault-test');
-    expect(await callError(c, 'note_write', { title: 'Runbook', content: `Connect with:\n\n    ${dsn}\n` })).toMatch(refusal('content', /a database DSN/));
-    expect(await callError(c, 'note_write', { title: `Token ${githubToken}`, content: 'Rotate monthly.' })).toMatch(refusal('title', /a GitHub token/));
-    expect(await callError(c, 'note_write', { title: 'Runbook', content: 'Rotate monthly.', tags: [githubToken.toLowerCase() + '9z'] })).toMatch(/"tags" looks like/);
-    expect((await call<{ notes: unknown[] }>(c, 'note_list')).notes).toEqual([]);
+    expect(await callError(c, 'note', { action: 'write', title: 'Runbook', content: `Connect with:\n\n    ${dsn}\n` })).toMatch(refusal('content', /a database DSN/));
+    expect(await callError(c, 'note', { action: 'write', title: `Token ${githubToken}`, content: 'Rotate monthly.' })).toMatch(refusal('title', /a GitHub token/));
+    expect(await callError(c, 'note', { action: 'write', title: 'Runbook', content: 'Rotate monthly.', tags: [githubToken.toLowerCase() + '9z'] })).toMatch(/"tags" looks like/);
+    expect((await call<{ notes: unknown[] }>(c, 'note', { action: 'list' })).notes).toEqual([]);
     expect(fs.existsSync(notesDir) ? fs.readdirSync(notesDir) : []).toEqual([]);
-    const w = await call<{ path: string }>(c, 'note_write', { title: 'Runbook', content: `Connect with:\n\n    ${dsn}\n`, allow_secrets: true });
+    const w = await call<{ path: string }>(c, 'note', { action: 'write', title: 'Runbook', content: `Connect with:\n\n    ${dsn}\n`, allow_secrets: true });
     expect(fs.readFileSync(path.join(notesDir, w.path), 'utf8')).toContain(dsn);
   });
 
-  it('record_event: message, details and source, on create and on update', async () => {
-    expect(await callError(c, 'record_event', { type: 'deploy', message: `deployed with ${awsLine}` })).toMatch(refusal('message', /(an AWS|a password or secret)/));
-    expect(await callError(c, 'record_event', { type: 'deploy', message: 'deployed v2', details: { env: { DB_PASSWORD: 'Zq8vL2pw!' } } })).toMatch(refusal('details', /a password/));
+  it('events record: message, details and source, on create and on update', async () => {
+    expect(await callError(c, 'events', { action: 'record', type: 'deploy', message: `deployed with ${awsLine}` })).toMatch(refusal('message', /(an AWS|a password or secret)/));
+    expect(await callError(c, 'events', { action: 'record', type: 'deploy', message: 'deployed v2', details: { env: { DB_PASSWORD: 'Zq8vL2pw!' } } })).toMatch(refusal('details', /a password/));
     expect((await call<{ events: unknown[] }>(c, 'events', { type: ['deploy'] })).events).toEqual([]);
-    const created = await call<{ id: number }>(c, 'record_event', { type: 'deploy', message: 'deployed v2' });
-    expect(await callError(c, 'record_event', { id: created.id, message: `password: hunter2` })).toMatch(refusal('message', /a password/));
-    expect(await callError(c, 'record_event', { id: created.id, details: { header: 'Authorization: Bearer 4f9a8c7d2e1b6a5f3c0d9e8b7a6c5d4e3f2a1b0c' } })).toMatch(refusal('details', /a bearer token/));
+    const created = await call<{ id: number }>(c, 'events', { action: 'record', type: 'deploy', message: 'deployed v2' });
+    expect(await callError(c, 'events', { action: 'record', id: created.id, message: `password: hunter2` })).toMatch(refusal('message', /a password/));
+    expect(await callError(c, 'events', { action: 'record', id: created.id, details: { header: 'Authorization: Bearer 4f9a8c7d2e1b6a5f3c0d9e8b7a6c5d4e3f2a1b0c' } })).toMatch(refusal('details', /a bearer token/));
     const [stored] = (await call<{ events: { message: string; details?: unknown }[] }>(c, 'events', { id: created.id })).events;
     expect(stored).toMatchObject({ message: 'deployed v2' });
     expect(stored.details).toBeUndefined();
-    await call(c, 'record_event', { id: created.id, message: 'password: hunter2', allow_secrets: true });
+    await call(c, 'events', { action: 'record', id: created.id, message: 'password: hunter2', allow_secrets: true });
     expect((await call<{ events: { message: string }[] }>(c, 'events', { id: created.id })).events[0].message).toBe('password: hunter2');
   });
 
-  it('project_save: description and context items', async () => {
-    expect(await callError(c, 'project_save', { name: 'payments', create: true, description: `Payments; Stripe key sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'}` })).toMatch(refusal('description', /a Stripe key/));
-    expect((await call<{ projects: { name: string }[] }>(c, 'project_list')).projects.map((p) => p.name)).not.toContain('payments');
-    const made = await call<{ version: number }>(c, 'project_save', { name: 'payments', create: true, description: 'Payments service' });
-    expect(await callError(c, 'project_save', { name: 'payments', add: { conventions: ['the wifi password is Tr0ub4dor&3'] } })).toMatch(refusal('add', /a password/));
-    expect((await call<{ projects: { version: number; context?: Record<string, string[]> }[] }>(c, 'project_list', { name: 'payments' })).projects[0]).toMatchObject({ version: made.version });
-    const saved = await call<{ context: Record<string, string[]> }>(c, 'project_save', { name: 'payments', add: { conventions: ['the wifi password is Tr0ub4dor&3'] }, allow_secrets: true });
+  it('project save: description and context items', async () => {
+    expect(await callError(c, 'project', { action: 'save', name: 'payments', create: true, description: `Payments; Stripe key sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'}` })).toMatch(refusal('description', /a Stripe key/));
+    expect((await call<{ projects: { name: string }[] }>(c, 'project', { action: 'list' })).projects.map((p) => p.name)).not.toContain('payments');
+    const made = await call<{ version: number }>(c, 'project', { action: 'save', name: 'payments', create: true, description: 'Payments service' });
+    expect(await callError(c, 'project', { action: 'save', name: 'payments', add: { conventions: ['the wifi password is Tr0ub4dor&3'] } })).toMatch(refusal('add', /a password/));
+    expect((await call<{ projects: { version: number; context?: Record<string, string[]> }[] }>(c, 'project', { action: 'list', name: 'payments' })).projects[0]).toMatchObject({ version: made.version });
+    const saved = await call<{ context: Record<string, string[]> }>(c, 'project', { action: 'save', name: 'payments', add: { conventions: ['the wifi password is Tr0ub4dor&3'] }, allow_secrets: true });
     expect(saved.context.conventions).toEqual(['the wifi password is Tr0ub4dor&3']);
   });
 

@@ -151,18 +151,62 @@ function probe(dir: string, files: Record<string, string>, procsDirs: string[]):
   }
 }
 
+/** The leaf brain's own processes move into when it gives sandboxes cgroups inside its own. */
+const SERVICE_LEAF = 'brain-main';
+
+function writable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where sandbox cgroups go. Normally a tree beside the root's children (needs root or write access
+ * to the root cgroup): the own cgroup holds processes, so v2's "no internal processes" rule forbids
+ * enabling controllers for children there. Under systemd's ProtectControlGroups= the tree is
+ * read-only but for what the unit made writable: deployment/brain.service makes its own
+ * delegated cgroup writable (Delegate=yes), and sandboxes go there, where the unit's MemoryMax=
+ * and TasksMax= count them too. brain's own processes first move into a leaf of it, which is
+ * what lets the cgroup enable controllers for the sandboxes' cgroups.
+ */
+function v2Parent(): string | null {
+  if (writable(path.join(ROOT, 'cgroup.subtree_control'))) return ROOT;
+  const own = ownPaths().get('');
+  if (!own || own === '/') return null;
+  const unit = path.join(ROOT, path.basename(own) === SERVICE_LEAF ? path.dirname(own) : own);
+  if (!writable(path.join(unit, 'cgroup.subtree_control'))) return null;
+  const leaf = path.join(unit, SERVICE_LEAF);
+  mkdirOwn(leaf);
+  // Every process of the unit moves (brain and whatever it started so far); a fork racing with
+  // the move lands in the unit's cgroup, so go round until it is empty.
+  for (let round = 0; round < 10; round++) {
+    const pids = fs.readFileSync(path.join(unit, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    if (pids.length === 0) return unit;
+    for (const pid of pids) {
+      try {
+        write(path.join(leaf, 'cgroup.procs'), pid);
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  }
+  return null;
+}
+
 function tryV2(): CgroupPlan | null {
   if (!fs.existsSync(path.join(ROOT, 'cgroup.controllers'))) return null;
-  // The own cgroup holds processes, so v2's "no internal processes" rule forbids enabling
-  // controllers for children there; a sibling tree just for sandboxes avoids that (needs root or
-  // write access to the root cgroup).
-  const shared = path.join(ROOT, 'brain-sandbox');
+  const parent = v2Parent();
+  if (!parent) return null;
+  const shared = path.join(parent, 'brain-sandbox');
   const base = path.join(shared, `brain-${process.pid}`);
   try {
-    const available = fs.readFileSync(path.join(ROOT, 'cgroup.controllers'), 'utf8');
+    const available = fs.readFileSync(path.join(parent, 'cgroup.controllers'), 'utf8');
     if (!/\bmemory\b/.test(available) || !/\bpids\b/.test(available)) return null;
     const want = ['memory', 'pids', ...(/\bcpu\b/.test(available) ? ['cpu'] : [])];
-    enable(ROOT, want);
+    enable(parent, want);
     mkdirOwn(shared);
     enable(shared, want);
     sweepStale(shared, 'cgroup.procs');

@@ -37,11 +37,24 @@ export interface SandboxSpec {
 }
 
 /** util-linux programs that start a sandbox in its own mount namespace (root only). */
+/**
+ * nsenter's arguments (before the command) for running in the holder's mount namespace. Entering a
+ * mount namespace resets the root to the namespace's own, which is not brain's when brain runs
+ * chrooted (a chroot keeps its namespace): `--root` takes the holder's root (the same directory as
+ * brain's), so paths mean the same on both sides.
+ */
+export function enterHolder(pid: number): string[] {
+  return [`--mount=/proc/${pid}/ns/mnt`, `--root=/proc/${pid}/root`, '--'];
+}
+
 export const NS_TOOLS = { nsenter: '/usr/bin/nsenter', unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', mount: '/usr/bin/mount', sh: '/bin/sh' };
 
 /**
- * Runs in the new mount namespace as root: binds the workspace onto the stub, then becomes the
- * sandbox user and starts firejail ("$@"). Arguments, never interpolation: paths stay data.
+ * Runs in the new mount namespace as root: binds the workspace onto the stub, then starts firejail
+ * ("$@") through setpriv with the sandbox user as its real uid and gid and root still effective:
+ * the state a setuid firejail starts in, reached without executing a setuid binary, so it works
+ * under no-new-privileges (systemd's NoNewPrivileges=, and what every seccomp setting implies).
+ * firejail runs the program as the real uid. Arguments, never interpolation: paths stay data.
  */
 const BIND_AND_START = '"$1" --bind -- "$2" "$3" </dev/null || exit 125; shift 3; exec "$@"';
 
@@ -59,11 +72,11 @@ export function sandboxCommand(spec: SandboxSpec, workspace: string): SandboxCom
   const start = [
     NS_TOOLS.unshare, '--mount', '--propagation', 'private', '--',
     NS_TOOLS.sh, '-c', BIND_AND_START, 'brain-sandbox', NS_TOOLS.mount, workspace, spec.stub,
-    NS_TOOLS.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups', '--',
+    NS_TOOLS.setpriv, `--ruid=${spec.uid}`, `--rgid=${spec.gid}`, '--clear-groups', '--',
     spec.firejail, ...firejailArgs(spec, spec.stub),
   ];
   if (spec.holder === undefined) return { file: start[0], args: start.slice(1) };
-  return { file: NS_TOOLS.nsenter, args: [`--mount=/proc/${spec.holder}/ns/mnt`, '--', ...start] };
+  return { file: NS_TOOLS.nsenter, args: [...enterHolder(spec.holder), ...start] };
 }
 
 /** deployment/brain-sandbox.profile: the options that do not depend on configuration. */

@@ -20,16 +20,16 @@ import type { AgentRow, ClusterRow } from './types.js';
  */
 export const CAPABILITY_TOOLS: Record<Capability, readonly string[]> = {
   memory: ['remember', 'recall', 'search'],
-  notes: ['note_write', 'note_read', 'note_list', 'search'],
+  notes: ['note', 'search'],
   messages: ['message'],
   tasks: ['task'],
   execute: ['execute', 'executions'],
-  events: ['events', 'record_event'],
-  manage: ['cluster', 'blueprint', 'project_list'],
+  events: ['events'],
+  manage: ['cluster', 'blueprint', 'project'],
 };
 
 /** Tools that take `project`: the agent passes its cluster's project so the team shares one scope. */
-const PROJECT_TOOLS = new Set(['remember', 'recall', 'search', 'note_write', 'note_read', 'note_list', 'execute', 'executions']);
+const PROJECT_TOOLS = new Set(['remember', 'recall', 'search', 'note', 'execute', 'executions']);
 
 /** Model aliases Claude Code accepts in a subagent's `model` field; a blueprint sets one with resources.model. */
 const CLAUDE_MODELS = new Set(['sonnet', 'opus', 'haiku', 'inherit']);

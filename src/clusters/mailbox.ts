@@ -123,7 +123,7 @@ export function createMailbox(ctx: ClusterContext) {
     if (!input.subject.trim()) throw new UserError('"subject" is empty; give a short subject line.');
     if (input.subject.length > MAX_SUBJECT_CHARS) throw new UserError(`"subject" has ${input.subject.length} characters; keep it to ${MAX_SUBJECT_CHARS} and put the rest in "body".`);
     if (input.body !== undefined && bytes(input.body) > MAX_BODY_BYTES) {
-      throw new UserError(`"body" is ${bytes(input.body)} bytes; the limit is ${MAX_BODY_BYTES}. Put long text in a note (note_write) and send its path.`);
+      throw new UserError(`"body" is ${bytes(input.body)} bytes; the limit is ${MAX_BODY_BYTES}. Put long text in a note (note write) and send its path.`);
     }
     if (input.context === undefined) return null;
     const json = JSON.stringify(input.context);

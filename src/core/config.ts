@@ -21,6 +21,30 @@ function xdgDefaults(env: NodeJS.ProcessEnv) {
   };
 }
 
+/**
+ * The capability groups whose tools a brain offers (BRAIN_TOOLS, `brain --tools=`). Each costs the
+ * assistant's context in every conversation (`brain doctor` prints how much), so a user who needs
+ * only a memory can offer only that. `init` is always offered: it starts every conversation.
+ */
+export const CAPABILITIES = ['memory', 'notes', 'projects', 'events', 'execution', 'clusters'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+const capabilities = z
+  .string()
+  .transform((v, ctx) => {
+    const names = v.toLowerCase().split(/[\s,]+/).filter(Boolean);
+    if (names.includes('all')) return [...CAPABILITIES];
+    const unknown = names.filter((n) => !(CAPABILITIES as readonly string[]).includes(n));
+    if (unknown.length || !names.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${unknown.length ? `no capability named ${unknown.map((n) => `"${n}"`).join(', ')}` : 'name at least one capability'}: use a comma-separated list of ${CAPABILITIES.join(', ')} (or all)`,
+      });
+      return z.NEVER;
+    }
+    return CAPABILITIES.filter((c) => names.includes(c));
+  });
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const bool = z
@@ -41,6 +65,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_LOG_PATH: z.string().min(1).default(d.logPath),
     BRAIN_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     BRAIN_LOG_FILES: bool.default(true),
+    BRAIN_TOOLS: capabilities.default([...CAPABILITIES]),
 
     // Memory store
     BRAIN_MAX_CONTENT_KB: int(1, 10_240).default(256),
@@ -53,7 +78,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_BUSY_TIMEOUT_MS: int(100, 600_000).default(15_000),
 
     // Sessions and init
-    BRAIN_INIT_BUDGET_CHARS: int(500, 200_000).default(12_000),
+    BRAIN_INIT_BUDGET_CHARS: int(500, 200_000).default(8_000),
     BRAIN_SESSION_TTL_HOURS: num(0.01, 24 * 365).default(24),
 
     // Notes: fs.watch picks up edits made outside brain; a full stat pass is the backstop.
@@ -114,6 +139,8 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     logPath: e.BRAIN_LOG_PATH,
     logLevel: e.BRAIN_LOG_LEVEL,
     logFiles: e.BRAIN_LOG_FILES,
+    /** The capability groups whose tools are offered, in CAPABILITIES order. */
+    tools: e.BRAIN_TOOLS as Capability[],
     maxContentBytes: e.BRAIN_MAX_CONTENT_KB * 1024,
     hotTierMaxItems: e.BRAIN_HOT_TIER_MAX_ITEMS,
     hotTierMaxBytes: Math.round(e.BRAIN_HOT_TIER_MAX_MB * 1024 * 1024),

@@ -16,13 +16,13 @@ export const projectName = z
 /** Argument for tools that write: where the item goes. */
 export const writeProjectArg = projectName
   .optional()
-  .describe('Project the item belongs to; "global" for all projects. Default: the active project.');
+  .describe('Default: the active project. "global": shared by all.');
 
 /** Argument for tools that read: which projects to look in. */
 export const readProjectArg = z
   .union([projectName, z.literal(ALL)])
   .optional()
-  .describe('Project to look in (plus global items); "global" for global only; "*" for every project. Default: the active project.');
+  .describe('Default: the active project plus global. "global": global only; "*": all.');
 
 export function writeProject(arg: string | undefined, session: SessionState): string {
   if (arg === undefined) return session.project;

@@ -5,7 +5,7 @@ import { UserError } from './errors.js';
 import { findSecretIn } from '../text/secrets.js';
 
 /** The opt-out argument, the same on every tool that stores free text. */
-export const allowSecretsArg = z.boolean().default(false).describe('Set true only to store text that looks like a credential on purpose.');
+export const allowSecretsArg = z.boolean().default(false).describe('Store text that looks like a credential anyway.');
 
 /**
  * Throws a UserError naming the first field whose value looks like it holds a credential, and

@@ -90,6 +90,11 @@ export interface ServerDeps {
   version: string;
   instructions: string;
   tools: AnyTool[];
+  /**
+   * Tools this brain has but was told not to offer (a capability turned off), each with the
+   * sentence a call to it answers: what turns it on.
+   */
+  disabled?: ReadonlyMap<string, string>;
   resources?: ResourceProvider[];
   prompts?: PromptDef[];
   logger: Logger;
@@ -113,16 +118,65 @@ interface Registered {
   listing: Tool;
 }
 
+/**
+ * Keywords the model does not need to call a tool well: bounds, patterns and formats are checked
+ * here on every call, and a call that breaks one gets a sentence naming the rule (input-errors.ts),
+ * so the model learns a limit from the one call that needs it instead of every conversation paying
+ * for all of them in tools/list (about 4 KB over brain's tools). Types, enums, defaults and
+ * descriptions stay: they are what the model reads to fill the arguments in.
+ */
+const VALIDATION_ONLY = new Set(['pattern', 'format', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'propertyNames']);
+
+/** A listed input schema: the JSON Schema less what only validation needs (see VALIDATION_ONLY). */
+export function listedSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(listedSchema);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (VALIDATION_ONLY.has(k)) continue;
+    // Unknown fields are refused by name on the call; a false default is what leaving one out means.
+    if ((k === 'additionalProperties' || k === 'default') && v === false) continue;
+    if (k === 'default' && Array.isArray(v) && v.length === 0) continue;
+    // An empty `properties` and an `additionalProperties` of {} say what an object says anyway.
+    if ((k === 'properties' || k === 'additionalProperties') && v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([name, p]) => [name, listedSchema(p)])) : listedSchema(v);
+  }
+  // A union of strings that differ only in their patterns reads as one string to the model.
+  const any = out.anyOf as Record<string, unknown>[] | undefined;
+  if (any && any.every((b) => b.type === 'string' && !('enum' in b) && Object.keys(b).length <= 2)) {
+    delete out.anyOf;
+    out.type = 'string';
+  }
+  return out;
+}
+
 /** Removes the noise zod adds to JSON Schema that clients do not need (keeps tools/list small). */
 function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
   const js = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete js.$schema;
-  return js as Tool['inputSchema'];
+  if (io === 'input') return listedSchema(js) as Tool['inputSchema'];
+  return leanOutput(js) as Tool['inputSchema'];
+}
+
+/**
+ * An output schema as clients need it to check structuredContent: the shapes, without prose (the
+ * model reads the result, not its schema) and without closing objects to more fields, so a field
+ * added later never makes an older client reject an answer.
+ */
+function leanOutput(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(leanOutput);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'description' || k === 'propertyNames' || (k === 'additionalProperties' && v === false)) continue;
+    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([name, p]) => [name, leanOutput(p)])) : leanOutput(v);
+  }
+  return out;
 }
 
 function annotations(def: AnyTool): Tool['annotations'] {
+  // The title is the tool's own `title`; repeating it here would only cost bytes.
   return {
-    title: def.title,
     readOnlyHint: def.kind === 'read',
     destructiveHint: def.kind === 'destructive',
     idempotentHint: def.kind === 'read' || def.kind === 'idempotent',
@@ -166,6 +220,22 @@ function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
   return map;
 }
 
+/**
+ * What a list of tools costs in `tools/list`, in UTF-8 bytes of JSON: `visible` is what the model
+ * reads (each tool's name, description and input schema), `whole` the answer as sent (with titles,
+ * annotations and output schemas, which clients use and models mostly do not see).
+ */
+export function toolListBytes(tools: AnyTool[]): { visible: number; whole: number } {
+  const listing = [...register(tools).values()].map((r) => r.listing);
+  return listingBytes(listing);
+}
+
+/** The same figures for a `tools/list` answer as a client received it. */
+export function listingBytes(listing: readonly Tool[]): { visible: number; whole: number } {
+  const visible = Buffer.byteLength(JSON.stringify(listing.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema }))));
+  return { visible, whole: Buffer.byteLength(JSON.stringify({ tools: listing })) };
+}
+
 /** One readable sentence from a zod error: which field, what is wrong (and what was given), what to change. */
 export function describeInputError(tool: string, error: z.ZodError): string {
   return `Invalid arguments for ${tool}: ${describeIssues(error)}.`;
@@ -175,7 +245,7 @@ function errorResult(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-/** Characters of a resource per `resources/read` answer, as note_read pages notes; `?page=N` reads on. */
+/** Characters of a resource per `resources/read` answer, as a note read pages notes; `?page=N` reads on. */
 export const RESOURCE_PAGE_CHARS = 20_000;
 /** Most values one completion answer carries (the specification's limit). */
 const MAX_COMPLETIONS = 100;
@@ -358,6 +428,11 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const name = request.params.name;
     const tool = tools().get(name);
+    const off = tool ? undefined : deps.disabled?.get(name);
+    if (off) {
+      deps.metrics.toolErrors.inc({ tool: name, kind: 'user' });
+      return errorResult(off);
+    }
     if (!tool) {
       // A JSON-RPC error, as the specification's example for an unknown tool has it: the call
       // never reached a tool, so there is no tool result to flag with isError.

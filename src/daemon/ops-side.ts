@@ -31,6 +31,8 @@ export function startOpsSide(opts: OpsSideOptions): Promise<OpsServer | undefine
   if (newest) metrics.backupLastSuccess.set(newest.mtimeMs / 1000);
   const admin = new Map<string, () => unknown>([
     ['backup', async () => ({ ok: await app.maintenance.runNow('backup'), newest: listBackups(config.backupPath)[0]?.file ?? null })],
+    // What `brain stats` prints, from this process: its recall index and word queue are its own.
+    ['memory-stats', () => memories.stats()],
     [
       'rebalance-memory',
       () => {

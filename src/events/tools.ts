@@ -1,5 +1,6 @@
-// The events tools: `events` reads (one, a filtered page, a search, statistics), `record_event`
-// creates or edits, `delete_event` removes. Three tools so each carries honest annotations.
+// The one events tool: list (one by id, a filtered page, a word search, counts), record (create
+// or edit) and delete are verbs of one noun, so they share one entry in tools/list and its field
+// descriptions. Its annotations are the most cautious of the three (it may delete).
 import { z } from 'zod';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
@@ -49,27 +50,41 @@ function decodeCursor(text: string): number {
 
 const encodeCursor = (id: number) => Buffer.from(`e${id}`).toString('base64url');
 
+const ACTIONS = ['list', 'record', 'delete'] as const;
+/** Fields each action uses besides `action`; any other field is named in the error. */
+const FIELDS: Record<(typeof ACTIONS)[number], readonly string[]> = {
+  list: ['id', 'query', 'type', 'severity', 'source', 'since', 'until', 'stats', 'limit', 'cursor'],
+  record: ['id', 'type', 'severity', 'message', 'source', 'details', 'allow_secrets'],
+  delete: ['id'],
+};
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).max(20)]);
+const asList = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+
 export function eventTools(events: EventsService): AnyTool[] {
-  const read = defineTool({
+  const tool = defineTool({
     name: 'events',
     title: 'Events',
     description:
-      "Read the event log (brain's backups, maintenance and failures, and events from record_event): one by id, a filtered page newest first, a word search, or counts.",
-    kind: 'read',
+      "Log of what happened (a deploy, an incident) beside brain's backups, maintenance and failures: list (newest first), record (with id: edit) or delete.",
+    kind: 'destructive',
     input: {
-      id: z.number().int().positive().optional().describe('One event by id.'),
-      query: z.string().max(500).optional().describe('Words the message must contain.'),
-      type: z.array(z.string().max(64)).max(20).optional().describe('Only these types.'),
-      severity: z.array(severity).max(4).optional().describe('Only these severities.'),
-      source: z.string().max(200).optional().describe('Only this source ("brain" = its own).'),
-      since: dateArg.optional().describe('From this time (ISO 8601).'),
-      until: dateArg.optional().describe('Up to this time (ISO 8601).'),
-      stats: z.boolean().default(false).describe('Add counts by severity, type, source.'),
-      limit: z.number().int().min(0).max(100).default(20).describe('Page size (0-100).'),
-      cursor: z.string().max(100).optional().describe('next_cursor of the previous page.'),
+      action: z.enum(ACTIONS).default('list'),
+      id: z.number().int().positive().optional(),
+      type: oneOrMany(z.string().max(64)).optional().describe('e.g. "deploy"; list: one or several.'),
+      severity: oneOrMany(severity).optional().describe('record: default info; list: one or several.'),
+      message: z.string().trim().min(1, 'message cannot be empty').max(4000).optional().describe('record: what happened.'),
+      source: z.string().max(200).nullable().optional().describe('Who reports it ("brain": brain itself).'),
+      details: details.nullable().optional().describe('record: extra JSON.'),
+      query: z.string().max(500).optional().describe('list: words the message contains.'),
+      since: dateArg.optional().describe('list: from (ISO 8601).'),
+      until: dateArg.optional(),
+      stats: z.boolean().default(false).describe('list: add counts.'),
+      limit: z.number().int().min(0).max(100).default(20),
+      cursor: z.string().max(100).optional().describe('list: next_cursor.'),
+      allow_secrets: allowSecretsArg,
     },
     output: {
-      events: z.array(eventOut),
+      events: z.array(eventOut).optional(),
       next_cursor: z.string().optional(),
       stats: z
         .object({
@@ -81,81 +96,91 @@ export function eventTools(events: EventsService): AnyTool[] {
           last_at: z.string().nullable(),
         })
         .optional(),
+      id: z.number().optional(),
+      created: z.boolean().optional(),
+      updated_at: z.string().optional(),
+      deleted: z.number().optional(),
     },
-    handle(args) {
-      if (args.id !== undefined) {
-        const row = events.get(args.id);
-        if (!row) throw new NotFoundError(`No event with id ${args.id}; list events to see which exist.`);
-        return { events: [toOut(row)] };
-      }
-      const filter: EventFilter = {
-        types: args.type,
-        severities: args.severity as Severity[] | undefined,
-        source: args.source,
-        since: args.since,
-        until: args.until,
-        query: args.query === undefined ? undefined : parseQuery(args.query),
-      };
-      const page = args.limit > 0 ? events.list(filter, args.limit, args.cursor ? decodeCursor(args.cursor) : undefined) : { rows: [], more: false };
-      const last = page.rows[page.rows.length - 1];
-      const s = args.stats ? events.stats(filter) : undefined;
-      return {
-        events: page.rows.map(toOut),
-        next_cursor: page.more && last ? encodeCursor(last.id) : undefined,
-        stats: s && { ...s, first_at: isoTime(s.first_at), last_at: isoTime(s.last_at) },
-      };
-    },
-  });
-
-  const record = defineTool({
-    name: 'record_event',
-    title: 'Record event',
-    description:
-      'Log something that happened (a deploy, an incident) as an event to find later; with id, edit an existing event.',
-    kind: 'write',
-    input: {
-      id: z.number().int().positive().optional().describe('Edit this event.'),
-      type: eventType.optional().describe('e.g. "deploy", "incident" (to create).'),
-      severity: severity.optional().describe('Default info.'),
-      message: z.string().trim().min(1, 'message cannot be empty').max(4000).optional().describe('What happened (to create).'),
-      source: z.string().max(200).nullable().optional().describe('Who reports it. Default: this client.'),
-      details: details.nullable().optional().describe('Extra data (JSON object).'),
-      allow_secrets: allowSecretsArg,
-    },
-    output: { id: z.number(), created: z.boolean(), updated_at: z.string() },
     handle(args, ctx) {
-      if (!args.allow_secrets) refuseSecrets({ message: args.message, details: args.details, source: args.source });
-      if (args.id === undefined) {
-        if (!args.type || !args.message) throw new UserError('To create an event, give "type" and "message" (or "id" to update one).');
-        const row = events.create({
-          type: args.type,
-          severity: args.severity ?? 'info',
-          message: args.message,
-          source: args.source === undefined ? ctx.session.clientName ?? 'assistant' : args.source,
-          details: args.details ?? null,
-        });
-        return { id: row.id, created: true, updated_at: isoTime(row.updated_at) };
+      const allowed = FIELDS[args.action];
+      // Defaults count as not given: only what the caller wrote can be a mistake.
+      const given = Object.entries(args).filter(([k, v]) => v !== undefined && k !== 'action' && !(k === 'stats' && v === false) && !(k === 'limit' && v === 20) && !(k === 'allow_secrets' && v === false));
+      const extra = given.map(([k]) => k).filter((k) => !allowed.includes(k));
+      if (extra.length) throw new UserError(`events ${args.action} does not use ${extra.map((f) => `"${f}"`).join(', ')} (it takes ${allowed.map((f) => `"${f}"`).join(', ')}).`);
+      if (args.action === 'delete') {
+        if (args.id === undefined) throw new UserError('events delete needs the "id" of the event.');
+        if (!events.delete(args.id)) throw new NotFoundError(`No event with id ${args.id} to delete.`);
+        return { deleted: 1 };
       }
-      const patch = { type: args.type, severity: args.severity, message: args.message, source: args.source, details: args.details };
-      if (Object.values(patch).every((v) => v === undefined)) throw new UserError('Nothing to change: pass at least one of type, severity, message, source, details.');
-      const row = events.update(args.id, patch);
-      if (!row) throw new NotFoundError(`No event with id ${args.id} to update.`);
-      return { id: row.id, created: false, updated_at: isoTime(row.updated_at) };
+      if (args.action === 'record') return record(args, ctx.session.clientName);
+      return list(args);
     },
   });
 
-  const remove = defineTool({
-    name: 'delete_event',
-    title: 'Delete event',
-    description: 'Delete an event recorded by mistake (events otherwise expire on their own).',
-    kind: 'destructive',
-    input: { id: z.number().int().positive().describe('Event id.') },
-    output: { deleted: z.number() },
-    handle(args) {
-      if (!events.delete(args.id)) throw new NotFoundError(`No event with id ${args.id} to delete.`);
-      return { deleted: 1 };
-    },
-  });
+  type Args = {
+    id?: number;
+    type?: string | string[];
+    severity?: Severity | Severity[];
+    message?: string;
+    source?: string | null;
+    details?: Record<string, unknown> | null;
+    query?: string;
+    since?: string;
+    until?: string;
+    stats: boolean;
+    limit: number;
+    cursor?: string;
+    allow_secrets: boolean;
+  };
 
-  return [read, record, remove];
+  function list(args: Args) {
+    if (args.id !== undefined) {
+      const row = events.get(args.id);
+      if (!row) throw new NotFoundError(`No event with id ${args.id}; list events to see which exist.`);
+      return { events: [toOut(row)] };
+    }
+    const filter: EventFilter = {
+      types: asList(args.type),
+      severities: asList(args.severity),
+      source: args.source ?? undefined,
+      since: args.since,
+      until: args.until,
+      query: args.query === undefined ? undefined : parseQuery(args.query),
+    };
+    const page = args.limit > 0 ? events.list(filter, args.limit, args.cursor ? decodeCursor(args.cursor) : undefined) : { rows: [], more: false };
+    const last = page.rows[page.rows.length - 1];
+    const s = args.stats ? events.stats(filter) : undefined;
+    return {
+      events: page.rows.map(toOut),
+      next_cursor: page.more && last ? encodeCursor(last.id) : undefined,
+      stats: s && { ...s, first_at: isoTime(s.first_at), last_at: isoTime(s.last_at) },
+    };
+  }
+
+  function record(args: Args, client: string | undefined) {
+    if (Array.isArray(args.type) || Array.isArray(args.severity)) throw new UserError('events record takes one "type" and one "severity", not lists.');
+    if (args.type !== undefined && !eventType.safeParse(args.type).success) {
+      throw new UserError(`"type" ${JSON.stringify(args.type)} is not an event type: use lower_snake_case (dots allowed), e.g. "deploy", "backup.failed".`);
+    }
+    const type = args.type;
+    if (!args.allow_secrets) refuseSecrets({ message: args.message, details: args.details, source: args.source });
+    if (args.id === undefined) {
+      if (!type || !args.message) throw new UserError('To record an event, give "type" and "message" (or "id" to edit one).');
+      const row = events.create({
+        type,
+        severity: args.severity ?? 'info',
+        message: args.message,
+        source: args.source === undefined ? client ?? 'assistant' : args.source,
+        details: args.details ?? null,
+      });
+      return { id: row.id, created: true, updated_at: isoTime(row.updated_at) };
+    }
+    const patch = { type, severity: args.severity, message: args.message, source: args.source, details: args.details };
+    if (Object.values(patch).every((v) => v === undefined)) throw new UserError('Nothing to change: pass at least one of type, severity, message, source, details.');
+    const row = events.update(args.id, patch);
+    if (!row) throw new NotFoundError(`No event with id ${args.id} to update.`);
+    return { id: row.id, created: false, updated_at: isoTime(row.updated_at) };
+  }
+
+  return [tool];
 }

@@ -83,20 +83,14 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
     kind: 'write',
     openWorld: true,
     input: {
-      code: z.string().min(1, 'code cannot be empty').describe('Program.'),
-      language: z.enum(['python', 'bash']).default('python').describe('Language.'),
-      timeout_ms: z.number().optional().describe('Time limit (capped by the server).'),
-      stdin: z.string().optional().describe('Standard input.'),
+      code: z.string().min(1, 'code cannot be empty'),
+      language: z.enum(['python', 'bash']).default('python'),
+      timeout_ms: z.number().optional(),
+      stdin: z.string().optional(),
       files: z
-        .array(
-          z.object({
-            path: filePath.describe('Relative path.'),
-            content: z.string().describe('Text, or base64 with base64: true.'),
-            base64: z.boolean().optional().describe('content is base64.'),
-          }),
-        )
+        .array(z.object({ path: filePath, content: z.string(), base64: z.boolean().optional() }))
         .optional()
-        .describe('Files to write into the workspace first.'),
+        .describe('Written into the workspace first (relative paths).'),
       project: writeProjectArg,
     },
     output: {
@@ -167,17 +161,16 @@ export function executionTools(executions: ExecutionService): AnyTool[] {
   const list = defineTool({
     name: 'executions',
     title: 'Past executions',
-    description:
-      'List past code executions (by status, project, time); with id, inspect one; with id and stream or offset, page its full output.',
+    description: 'Past code executions, newest first; with id, one in full; with id and stream or offset, a page of its output.',
     kind: 'read',
     input: {
-      id: z.number().optional().describe('Inspect this one.'),
-      stream: z.enum(['stdout', 'stderr']).optional().describe('With id: output to page.'),
-      offset: z.number().optional().describe('With id: byte offset.'),
-      status: z.enum(STATUSES).optional().describe('Filter.'),
+      id: z.number().optional(),
+      stream: z.enum(['stdout', 'stderr']).optional(),
+      offset: z.number().optional().describe('Byte offset in the stream.'),
+      status: z.enum(STATUSES).optional(),
       project: readProjectArg,
-      since: dateArg.optional().describe('Since (ISO 8601).'),
-      before_id: z.number().optional().describe('Next page: next_before_id.'),
+      since: dateArg.optional(),
+      before_id: z.number().optional().describe('next_before_id of the last page.'),
     },
     handle(args, ctx) {
       const projects = visibleProjects(args.project, ctx.session);

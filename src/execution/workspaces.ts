@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../core/config.js';
 import { UnavailableError } from '../core/errors.js';
-import { NS_TOOLS } from '../../worker/firejail-args.js';
+import { enterHolder, NS_TOOLS } from '../../worker/firejail-args.js';
 import type { QuotaWatch } from '../../worker/quota-watch.js';
 import type { SandboxHost } from './host.js';
 
@@ -211,7 +211,7 @@ export function openWorkspaces(host: SandboxHost, config: Config, warn: (message
   }
 
   async function inHolder(file: string, args: string[]): Promise<void> {
-    await tool(NS_TOOLS.nsenter, [`--mount=/proc/${holder()}/ns/mnt`, '--', file, ...args]);
+    await tool(NS_TOOLS.nsenter, enterHolder(holder()).concat(file, args));
   }
 
   function view(dir: string): string {

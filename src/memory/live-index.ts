@@ -168,7 +168,7 @@ export class LiveIndex {
     this.settleTimer = undefined;
   }
 
-  /** For memory_stats: whether recall can use the index, and how many memories it holds. */
+  /** For brain stats: whether recall can use the index, and how many memories it holds. */
   status(): { state: 'ready' | 'building' | 'off'; memories: number; changes_behind: number } {
     // Pending changes first, so the count matches the database.
     const index = this.index ? this.current() : undefined;

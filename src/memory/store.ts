@@ -116,7 +116,7 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
 
 /**
  * Adds and removes relations of one memory as a new version of it (the previous relations stay
- * in its history, so restore_memory undoes the change). No change makes no version.
+ * in its history, so remember with "restore" undoes the change). No change makes no version.
  * `change` runs inside the transaction on the row and relations as they are then, and says what
  * to add and remove (or throws, changing nothing).
  */
@@ -337,7 +337,7 @@ export interface StoredStats {
   totals: { promoted: number; demoted: number };
 }
 
-/** What memory_stats reports from the tables; `projects` undefined = every project. */
+/** What brain stats reports from the tables; `projects` undefined = every project. */
 export function storedStats(db: Db, projects?: string[]): StoredStats {
   const where = projects ? 'WHERE project IN (SELECT value FROM json_each(?))' : '';
   const params = projects ? [JSON.stringify(projects)] : [];

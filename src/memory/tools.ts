@@ -1,4 +1,6 @@
-// The memory tools: remember, recall, forget, restore_memory, memory_stats, rebalance_memory.
+// The memory tools: remember (which also restores), recall, forget. Statistics and rebalancing are
+// operator actions: `brain stats`, `brain rebalance` and the ops port have them, and no
+// conversation pays for them in tools/list.
 import { z } from 'zod';
 import { dateArg, isoTime } from '../core/time.js';
 import { NotFoundError, UserError } from '../core/errors.js';
@@ -15,6 +17,8 @@ import type { HitRow, MemoryRow } from './types.js';
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
 const SNIPPET_CHARS = 400;
 const MAX_TAGS = 20;
+/** How to undo a forget, said in the answer that needs it rather than in every tools/list. */
+const UNDO = 'remember {"key", "restore": 0} brings a forgotten memory back until restorable_until.';
 
 const key = z
   .string()
@@ -125,6 +129,7 @@ function recallText(out: { results: MemoryOut[]; next_cursor?: string; truncated
     for (const r of (m.relations ?? []) as unknown as LinkOut[]) lines.push(`  ${linkText(m.key, r)}${r.id === undefined ? ' (no such memory yet)' : ` (id ${r.id})`}`);
   });
   for (const h of out.history ?? []) lines.push(`version ${h.version} (${h.reason} ${h.archived_at.slice(0, 10)}): ${h.content}`);
+  if (out.history?.length) lines.push('Bring a version back with remember {"key", "restore": <version>}.');
   if (out.next_cursor) lines.push(`More results: call recall again with the same query and "cursor": "${out.next_cursor}".`);
   if (out.truncated) lines.push('Paging stops here: narrow the query to see further.');
   return lines.join('\n');
@@ -266,39 +271,47 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
     name: 'remember',
     title: 'Remember',
     description:
-      'Store something worth knowing in a later conversation (a preference, decision, fact, or lesson). Same key in the same project updates it; the previous text is kept.',
+      'Save what a later conversation should know: a preference, decision, fact or lesson. Reusing a key updates it and keeps the old text.',
     kind: 'write',
     input: {
       content: z.string().min(1, 'content cannot be empty').optional().describe('What to remember, in plain words.'),
-      key: key.optional().describe('Stable name to update it later, e.g. "editor-preference". Generated when omitted.'),
-      type: type.default('general').describe('Kind of memory: "user_preferences" (always loaded by init), "decision", "fact", "lesson", ...'),
-      tags: z.array(tag).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).default([]).describe('Short labels for filtering.'),
-      importance: z.number().min(0, 'importance is between 0 and 1').max(1, 'importance is between 0 and 1').default(0.5).describe('0..1; 0.8+ starts in the hot tier.'),
+      key: key.optional().describe('Stable name, e.g. "editor-preference"; reuse it to update.'),
+      type: type.optional().describe('"user_preferences" (init always loads these), "decision", "fact", "lesson"... Default "general".'),
+      tags: z.array(tag).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).optional(),
+      importance: z.number().min(0, 'importance is between 0 and 1').max(1, 'importance is between 0 and 1').optional().describe('0..1, default 0.5.'),
       project: writeProjectArg,
-      ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget automatically after this many seconds.'),
+      ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget after this long.'),
+      restore: z.number().int().min(0).optional().describe('Instead of content: 0 undoes a forget; N brings back version N.'),
       allow_secrets: allowSecretsArg,
       relations: z
         .array(looseRelation)
         .optional()
-        .describe('Links: [{"type":"works_at","to":"Anthropic"}]; to = key (may not exist yet) or id. With key and no content: only adds these.'),
+        .describe('[{"type":"works_at","to":"Anthropic"}]; to: a key (stored or not) or id. With key, no content: adds only these.'),
     },
     output: {
       id: z.number(),
       key: z.string(),
       project: z.string(),
       tier: z.enum(['hot', 'warm']),
-      created: z.boolean().describe('true if new, false if an existing key was updated'),
+      created: z.boolean(),
       version: z.number(),
     },
     handle(args, ctx) {
       const project = writeProject(args.project, ctx.session);
+      if (args.restore !== undefined) {
+        if (args.key === undefined) throw new UserError('"restore" needs the "key" of the memory to bring back.');
+        const extra = (['content', 'type', 'tags', 'importance', 'ttl_seconds', 'relations'] as const).filter((f) => args[f] !== undefined);
+        if (extra.length) throw new UserError(`"restore" brings back stored text; leave out ${extra.map((f) => `"${f}"`).join(', ')} (remember again afterwards to change it).`);
+        const row = memories.restore(project, args.key, args.restore === 0 ? undefined : args.restore);
+        return { id: row.id, key: row.key, project: displayProject(row.project), tier: row.storage_tier, created: false, version: row.version };
+      }
       if ((args.relations?.length ?? 0) > MAX_RELATIONS) throw new UserError(`"relations" takes at most ${MAX_RELATIONS} per call; remember the rest in another call.`);
       const relations = args.relations?.map((r) => {
         const { type, to } = relationOf(r);
         return { type: type!, to: targetKey(to, project) };
       });
       if (args.content === undefined) {
-        if (args.key === undefined || !relations?.length) throw new UserError('"content" is required; leave it out only to add "relations" to an existing memory named by "key".');
+        if (args.key === undefined || !relations?.length) throw new UserError('"content" is required: what to remember (or "key" with "restore" to bring a memory back, or with "relations" to add only those).');
         const existing = memories.getByKey([project], args.key, false);
         if (!existing) throw new NotFoundError(`No memory with key "${args.key}" in ${displayProject(project)} to add relations to; pass "content" to create it.`);
         const { row } = memories.relate(existing.id, () => ({ add: relations }));
@@ -309,9 +322,9 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         key: args.key,
         content: args.content,
         relations,
-        type: args.type,
-        tags: [...new Set(args.tags)],
-        importance: args.importance,
+        type: args.type ?? 'general',
+        tags: [...new Set(args.tags ?? [])],
+        importance: args.importance ?? 0.5,
         ttlSeconds: args.ttl_seconds,
         allowSecrets: args.allow_secrets,
       });
@@ -323,22 +336,22 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
     name: 'recall',
     title: 'Recall',
     description:
-      'Search memories before answering anything that may depend on what was learned earlier; or fetch one memory whole by key or id. Long texts come back as snippets: recall the key for the full text.',
+      'Search memories before answering anything that may depend on earlier work, or fetch one whole by key or id. Long texts come back as excerpts.',
     kind: 'read',
     input: {
-      query: z.string().max(1000, 'a query is at most 1000 characters').optional().describe('Words to search for; typos and word fragments still match.'),
-      key: key.optional().describe('Exact key: returns that memory whole.'),
-      id: z.number().int().positive().optional().describe('Exact id: returns that memory whole.'),
-      type: type.optional().describe('Only this type.'),
-      tags: z.array(tag).max(MAX_TAGS).optional().describe('Only memories with all of these tags.'),
+      query: z.string().max(1000, 'a query is at most 1000 characters').optional().describe('A few words; typos and word parts still match.'),
+      key: key.optional().describe('Exact key: that memory whole.'),
+      id: z.number().int().positive().optional().describe('Exact id: that memory whole.'),
+      type: type.optional(),
+      tags: z.array(tag).max(MAX_TAGS).optional().describe('Only with all of these.'),
       project: readProjectArg,
-      min_importance: z.number().min(0).max(1).optional().describe('Only memories at least this important.'),
-      since: dateArg.optional().describe('Only memories changed at or after this time (ISO 8601).'),
-      until: dateArg.optional().describe('Only memories changed at or before this time (ISO 8601).'),
-      limit: z.number().int().min(1).max(50, 'limit is at most 50').default(5).describe('Results per page (1-50; default 5, then next_cursor pages on).'),
-      cursor: z.string().max(8000).optional().describe('next_cursor from the previous page.'),
-      history: z.boolean().default(false).describe('With key: also list earlier versions (restorable with restore_memory).'),
-      related: z.boolean().optional().describe('Add the memories one relation away.'),
+      min_importance: z.number().min(0).max(1).optional(),
+      since: dateArg.optional().describe('Changed since (ISO 8601).'),
+      until: dateArg.optional(),
+      limit: z.number().int().min(1).max(50, 'limit is at most 50').default(5),
+      cursor: z.string().max(8000).optional().describe('next_cursor of the last page.'),
+      history: z.boolean().default(false).describe('With key: list earlier versions too.'),
+      related: z.boolean().optional().describe('Add memories one relation away.'),
     },
     output: {
       results: z.array(memoryOut),
@@ -408,25 +421,26 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
     name: 'forget',
     title: 'Forget',
     description:
-      'Forget a memory by key or id when it is wrong or no longer wanted; or several by filters with "confirm": true. Forgotten memories stay restorable for a while.',
+      'Forget a memory by key or id when it is wrong or unwanted, or several by filters with "confirm": true. It stays restorable for a while.',
     kind: 'destructive',
     input: {
-      key: key.optional().describe('Key of the memory to forget.'),
-      id: z.number().int().positive().optional().describe('Id of the memory to forget.'),
+      key: key.optional(),
+      id: z.number().int().positive().optional(),
       project: readProjectArg,
-      type: type.optional().describe('Bulk: every memory of this type.'),
-      tags: z.array(tag).max(MAX_TAGS).optional().describe('Bulk: every memory with all these tags.'),
-      before: dateArg.optional().describe('Bulk: every memory last changed before this time.'),
-      confirm: z.boolean().default(false).describe('Required for bulk forgetting.'),
+      type: type.optional().describe('Bulk: all of this type.'),
+      tags: z.array(tag).max(MAX_TAGS).optional().describe('Bulk: all with these tags.'),
+      before: dateArg.optional().describe('Bulk: all changed before this time.'),
+      confirm: z.boolean().default(false).describe('Required for bulk.'),
       relation: z
         .object({ to: z.union([z.string(), z.number()]), type: z.string().optional() })
         .optional()
-        .describe('With key or id: remove only this relation.'),
+        .describe('With key or id: only this relation.'),
     },
     output: {
       forgotten: z.number(),
       keys: z.array(z.string()),
       restorable_until: z.string(),
+      undo: z.string(),
     },
     handle(args, ctx) {
       const restorable_until = new Date(Date.now() + opts.retentionDays * 86_400_000).toISOString();
@@ -442,16 +456,21 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
           const { to, type } = relationOf(args.relation);
           const toKey = targetKey(to, row.project);
           let removed: Relation[] = [];
-          memories.relate(row.id, (_, current) => {
+          const { row: changed } = memories.relate(row.id, (_, current) => {
             removed = current.filter((r) => r.to === toKey && (type === undefined || r.type === type));
             if (!removed.length) throw new NotFoundError(noRelation(row.key, toKey, type, current));
             return { remove: removed };
           });
-          // What went is relations, named as sentences; restore_memory with the previous version brings them back.
-          return { forgotten: removed.length, keys: removed.map((r) => `${row.key} ${r.type} ${r.to}`), restorable_until };
+          // What went is relations, named as sentences; the version before this one still has them.
+          return {
+            forgotten: removed.length,
+            keys: removed.map((r) => `${row.key} ${r.type} ${r.to}`),
+            restorable_until,
+            undo: `remember {"key": ${JSON.stringify(row.key)}, "restore": ${changed.version - 1}} brings them back.`,
+          };
         }
         memories.forgetOne(row);
-        return { forgotten: 1, keys: [row.key], restorable_until };
+        return { forgotten: 1, keys: [row.key], restorable_until, undo: UNDO };
       }
       if (args.relation) throw new UserError('"relation" removes a relation of one memory: say which with "key" or "id" (the memory it starts from).');
       if (!args.type && !args.tags?.length && !args.before) {
@@ -461,61 +480,9 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         { projects: projects ?? memories.projects(), type: args.type, tags: args.tags, before: args.before },
         args.confirm,
       );
-      return { forgotten: result.forgotten, keys: result.keys.slice(0, 50), restorable_until };
+      return { forgotten: result.forgotten, keys: result.keys.slice(0, 50), restorable_until, undo: UNDO };
     },
   });
 
-  const restore = defineTool({
-    name: 'restore_memory',
-    title: 'Restore memory',
-    description: 'Undo a forget, or bring back an earlier version of a memory (versions are listed by recall with key and "history": true).',
-    kind: 'write',
-    input: {
-      key: key.describe('Key of the memory.'),
-      project: writeProjectArg,
-      version: z.number().int().positive().optional().describe('Version to bring back; omit to undo a forget.'),
-    },
-    output: { id: z.number(), key: z.string(), project: z.string(), version: z.number(), tier: z.enum(['hot', 'warm']) },
-    handle(args, ctx) {
-      const row = memories.restore(writeProject(args.project, ctx.session), args.key, args.version);
-      return { id: row.id, key: row.key, project: displayProject(row.project), version: row.version, tier: row.storage_tier };
-    },
-  });
-
-  const stats = defineTool({
-    name: 'memory_stats',
-    title: 'Memory statistics',
-    description: 'How many memories there are, by tier, type and project, with hot-tier budget use and recent tier moves.',
-    kind: 'read',
-    input: { project: readProjectArg },
-    output: {
-      total: z.number(),
-      hot: z.object({ items: z.number(), bytes: z.number(), budget_items: z.number(), budget_bytes: z.number() }),
-      warm: z.object({ items: z.number(), bytes: z.number() }),
-      by_type: z.record(z.string(), z.number()),
-      by_project: z.record(z.string(), z.number()),
-      history: z.record(z.string(), z.number()),
-      tier_moves: z.object({ promoted_total: z.number(), demoted_total: z.number(), recent: z.array(z.record(z.string(), z.unknown())) }),
-      database_bytes: z.number(),
-      recall_index: z
-        .object({ state: z.enum(['ready', 'building', 'off']), memories: z.number(), changes_behind: z.number() })
-        .describe('The in-process index recall ranks with (FTS5 answers while it is building or off, or while it is far behind).'),
-      words_pending: z.number().describe('New words this process has yet to add to the word list behind typo search.'),
-    },
-    handle(args, ctx) {
-      return memories.stats(args.project === undefined ? undefined : visibleProjects(args.project, ctx.session));
-    },
-  });
-
-  const rebalanceTool = defineTool({
-    name: 'rebalance_memory',
-    title: 'Rebalance memory tiers',
-    description: 'Recompute memory scores and move memories between the hot and warm tiers now (it also runs on a schedule).',
-    kind: 'idempotent',
-    input: {},
-    output: { promoted: z.number(), demoted: z.number(), hot_items: z.number(), hot_bytes: z.number(), elapsed_ms: z.number() },
-    handle: () => memories.rebalance('manual'),
-  });
-
-  return [remember, recall, forget, restore, stats, rebalanceTool];
+  return [remember, recall, forget];
 }

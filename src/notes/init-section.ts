@@ -12,6 +12,7 @@ const schema = z.array(z.object({ project: z.string(), path: z.string(), title: 
 export function notesInitSection(notes: NotesService): InitSection {
   return {
     name: 'recent_notes',
+    shows: 'recent notes',
     schema,
     build(session, budgetChars) {
       let rows;
@@ -32,6 +33,11 @@ export function notesInitSection(notes: NotesService): InitSection {
         used += size;
       }
       return out;
+    },
+    more(session, shown) {
+      const total = notes.list({ projects: visibleProjects(undefined, session) }, 0, 1).total;
+      const rest = total - (shown as unknown[]).length;
+      return rest > 0 ? `${rest} more notes: note {"action": "list"}, or search.` : undefined;
     },
   };
 }

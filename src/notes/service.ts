@@ -125,7 +125,7 @@ export function createNotesService(opts: NotesOptions) {
         const row = sync.refreshOne(project, rel);
         if (row) return row;
       }
-      throw new NotFoundError(`No note "${rel}" in ${projects.map((p) => (p ? `"${p}"` : 'global')).join(' or ')}. note_list shows what exists.`);
+      throw new NotFoundError(`No note "${rel}" in ${projects.map((p) => (p ? `"${p}"` : 'global')).join(' or ')}. note {"action": "list"} shows what exists.`);
     }
     if (args.title !== undefined) {
       const title = checkTitle(args.title);
@@ -149,7 +149,7 @@ export function createNotesService(opts: NotesOptions) {
   }
 
   function notFoundTitle(title: string): never {
-    throw new NotFoundError(`No note titled "${title}". Search with the search tool, or list with note_list.`);
+    throw new NotFoundError(`No note titled "${title}". Search with the search tool, or list with note {"action": "list"}.`);
   }
 
   function write(args: WriteArgs) {
@@ -182,9 +182,9 @@ export function createNotesService(opts: NotesOptions) {
         text = serializeNote({ title: title ?? baseName(rel), tags: tags ?? [], created: now, updated: now, extra: {} }, args.content);
       } else if (args.mode === 'replace') {
         if (!current) throw new NotFoundError(`No note at "${rel}" to replace; use mode "create".`);
-        if (!args.baseHash) throw new UserError(`Replacing "${rel}" needs "base_hash": the hash note_read or note_write returned (currently ${currentHash}), so a change made since you read it is not lost.`);
+        if (!args.baseHash) throw new UserError(`Replacing "${rel}" needs "base_hash": the hash a note read or write returned (currently ${currentHash}), so a change made since you read it is not lost.`);
         if (args.baseHash !== currentHash) {
-          throw new ConflictError(`"${rel}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${currentHash}); it was edited elsewhere. Read it again with note_read, merge, and replace with the new base_hash.`);
+          throw new ConflictError(`"${rel}" changed since you read it (your base_hash ${args.baseHash}, the file is now ${currentHash}); it was edited elsewhere. Read it again (note read), merge, and replace with the new base_hash.`);
         }
         const old = parseNote(current.toString('utf8'));
         const meta: NoteMeta = old.frontMatterOk ? old.meta : { extra: {} };

@@ -118,6 +118,8 @@ export function touchNote(db: Db, id: number, nowMs = Date.now()): void {
 export interface ListFilter {
   projects?: string[];
   tag?: string;
+  /** Only notes carrying every one of these tags. */
+  tags?: string[];
   prefix?: string;
 }
 
@@ -128,9 +130,9 @@ function where(f: ListFilter): { sql: string; params: unknown[] } {
     clauses.push(`n.project IN (SELECT value FROM json_each(?))`);
     params.push(JSON.stringify(f.projects));
   }
-  if (f.tag) {
+  for (const tag of new Set([...(f.tag ? [f.tag] : []), ...(f.tags ?? [])])) {
     clauses.push(`EXISTS (SELECT 1 FROM json_each(n.tags) WHERE value = ?)`);
-    params.push(f.tag);
+    params.push(tag);
   }
   if (f.prefix) {
     clauses.push(`substr(n.path, 1, ?) = ?`);

@@ -55,7 +55,9 @@ export function entryFor(project: string, rel: string, bytes: Buffer, st: { size
   text = text.replace(/\u0000/g, '');
   const parsed = parseNote(text);
   problems.push(...parsed.problems);
-  const mtimeIso = new Date(st.mtimeMs).toISOString();
+  // Rounded, not cut: a time set with utimes (an import puts back a note's updated_at) reads back
+  // a fraction of a microsecond early about half the time (.073 as .0729998), a millisecond off.
+  const mtimeIso = new Date(Math.round(st.mtimeMs)).toISOString();
   const updated = parsed.meta.updated && parsed.meta.updated > mtimeIso ? parsed.meta.updated : mtimeIso;
   const born = st.birthtimeMs && st.birthtimeMs > 0 ? new Date(Math.min(st.birthtimeMs, st.mtimeMs)).toISOString() : mtimeIso;
   const title = titleOf(parsed.meta, rel);

@@ -15,6 +15,7 @@ const schema = z.object({
 export function projectInitSection(projects: ProjectService): InitSection {
   return {
     name: 'project_context',
+    shows: 'the active project',
     schema,
     build(session, budgetChars) {
       if (!session.project) return undefined;
@@ -34,6 +35,10 @@ export function projectInitSection(projects: ProjectService): InitSection {
       }
       if (omitted) value.omitted_items = omitted;
       return size() > budgetChars ? undefined : value;
+    },
+    more(_session, shown) {
+      const { name, omitted_items } = shown as z.infer<typeof schema>;
+      return omitted_items ? `${omitted_items} more items of ${name}: project {"action": "list", "name": ${JSON.stringify(name)}}.` : undefined;
     },
   };
 }

@@ -75,7 +75,7 @@ export function createProjectService(db: Db) {
     const row = store.getProject(db, name);
     if (!row) {
       const known = store.listProjects(db, false).slice(0, 20).map((p) => p.name);
-      throw new NotFoundError(`No project "${name}".${known.length ? ` Known projects: ${known.join(', ')}.` : ''} Create it with project_save and "create": true.`);
+      throw new NotFoundError(`No project "${name}".${known.length ? ` Known projects: ${known.join(', ')}.` : ''} Create it with project {"action": "save", "create": true}.`);
     }
     return row;
   }
@@ -119,7 +119,7 @@ export function createProjectService(db: Db) {
       return db.transaction(() => {
         const taken = store.getProjectNoCase(db, name);
         if (taken) {
-          const how = taken.status === 'archived' ? ` (archived; bring it back with project_save and "archived": false)` : '';
+          const how = taken.status === 'archived' ? ` (archived; bring it back with project {"action": "save", "archived": false})` : '';
           throw new ConflictError(`The project name "${name}" is taken by project "${taken.name}"${how}. Choose another name, or use that project.`);
         }
         return rowToProject(store.insertProject(db, name, description, full));
@@ -130,7 +130,7 @@ export function createProjectService(db: Db) {
       return db.transaction(() => {
         const row = mustGet(name);
         if (change.expectedVersion !== undefined && change.expectedVersion !== row.version) {
-          throw new ConflictError(`Project "${name}" changed since version ${change.expectedVersion} (it is now version ${row.version}); read it again with project_list {name} and reapply your change.`);
+          throw new ConflictError(`Project "${name}" changed since version ${change.expectedVersion} (it is now version ${row.version}); read it again with project {"action": "list", "name"} and reapply your change.`);
         }
         const ctx = store.parseContext(row.context);
         for (const key of CONTEXT_KEYS as readonly ContextKey[]) {
@@ -139,7 +139,7 @@ export function createProjectService(db: Db) {
           const gone = change.remove?.[key];
           if (gone?.length) {
             const missing = gone.filter((g) => !ctx[key].includes(g));
-            if (missing.length) throw new UserError(`${key} has no item ${JSON.stringify(missing[0])}; remove items by their exact text (project_list {name} shows them).`);
+            if (missing.length) throw new UserError(`${key} has no item ${JSON.stringify(missing[0])}; remove items by their exact text (project {"action": "list", "name"} shows them).`);
             ctx[key] = ctx[key].filter((item) => !gone.includes(item));
           }
         }
@@ -154,7 +154,7 @@ export function createProjectService(db: Db) {
       return db.transaction(() => {
         const row = mustGet(name);
         if (!restore && name === activeProject) {
-          throw new UserError(`"${name}" is this session's active project and cannot be archived while in use; switch first with project_use (e.g. to "global"), then archive it.`);
+          throw new UserError(`"${name}" is this session's active project and cannot be archived while in use; switch first with project {"action": "use"} (e.g. to "global"), then archive it.`);
         }
         if ((row.status === 'archived') === !restore) return rowToProject(row);
         return rowToProject(store.setArchived(db, name, !restore));
@@ -166,12 +166,13 @@ export function createProjectService(db: Db) {
      * works for a new repository), refused when archived, and not created when the name is one
      * or two letters away from an existing project (a typo would start an empty project and
      * scatter memories; see typoDistance for how near is near) unless `create` says a new one is meant.
+     * `flag` is the argument that says so in the tool being called, for the refusal to name.
      */
-    ensureUsable(name: string, create = false): Project {
+    ensureUsable(name: string, create = false, flag = 'create_project'): Project {
       checkName(name);
       const row = store.getProject(db, name);
       if (row?.status === 'archived') {
-        throw new UserError(`Project "${name}" is archived; restore it with project_save and "archived": false before working in it.`);
+        throw new UserError(`Project "${name}" is archived; restore it with project {"action": "save", "archived": false} before working in it.`);
       }
       if (row) return rowToProject(row);
       const other = store.getProjectNoCase(db, name);
@@ -179,7 +180,7 @@ export function createProjectService(db: Db) {
       if (!create) {
         const near = nearName(name, store.listProjects(db, false));
         if (near) {
-          throw new UserError(`There is no project "${name}", but there is "${near.name}". Use "${near.name}", or call again with "create_project": true to start a new project named "${name}".`);
+          throw new UserError(`There is no project "${name}", but there is "${near.name}". Use "${near.name}", or call again with "${flag}": true to start a new project named "${name}".`);
         }
       }
       try {

@@ -1,5 +1,5 @@
-// The project tools. Three, not six: every conversation pays for tools/list, so listing/reading
-// share project_list, and create/update/archive share project_save.
+// The one project tool: list/read, switch and save (create, update, archive) are verbs of one
+// noun, and every conversation pays for tools/list, so they share one entry and its descriptions.
 import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { displayProject, GLOBAL, projectName } from '../core/scope.js';
@@ -27,93 +27,114 @@ export interface ProjectToolOptions {
   onSwitch?: (session: SessionState) => void;
 }
 
-export function projectTools(projects: ProjectService, opts: ProjectToolOptions = {}): AnyTool[] {
-  const list = defineTool({
-    name: 'project_list',
-    title: 'List projects',
-    description: 'List projects and which one is active, or read one project\'s context (goals, decisions, conventions, open questions) with "name".',
-    kind: 'read',
-    input: {
-      name: projectName.optional().describe('Read this project in full.'),
-      include_archived: z.boolean().default(false).describe('Also list archived projects.'),
-    },
-    output: { active: z.string(), projects: z.array(projectOut) },
-    handle(args, ctx) {
-      const active = displayProject(ctx.session.project);
-      if (args.name) return { active, projects: [full(projects.get(args.name))] };
-      return {
-        active,
-        projects: projects.list(args.include_archived).map((p) => ({
-          name: p.name,
-          description: p.description.length > 200 ? p.description.slice(0, 200) + '…' : p.description,
-          status: p.status,
-          version: p.version,
-          updated_at: p.updated_at,
-        })),
-      };
-    },
-  });
+const ACTIONS = ['list', 'use', 'save'] as const;
+type Action = (typeof ACTIONS)[number];
+/** Fields each action uses besides `action` and `name`; any other field is named in the error. */
+const FIELDS: Record<Action, readonly string[]> = {
+  list: ['include_archived'],
+  use: ['create'],
+  save: ['create', 'description', 'add', 'remove', 'archived', 'expected_version', 'allow_secrets'],
+};
 
-  const save = defineTool({
-    name: 'project_save',
-    title: 'Create or update project',
+const DEFAULTS_FALSE = new Set(['create', 'include_archived', 'allow_secrets']);
+
+export function projectTools(projects: ProjectService, opts: ProjectToolOptions = {}): AnyTool[] {
+  const project = defineTool({
+    name: 'project',
+    title: 'Projects',
     description:
-      'Create a project ("create": true) or record its goals, decisions, conventions and open questions; "archived" archives or restores it. Default: the active project.',
+      'Projects group memories and notes: list them (with name: one in full), use one (this session works in it, or "global"), or save its goals, decisions, conventions and open questions.',
     kind: 'write',
     input: {
-      name: projectName.optional().describe('Project name. Default: the active project.'),
-      create: z.boolean().default(false).describe('Create it; fails if the name is taken.'),
-      description: z.string().max(4000).optional().describe('What the project is.'),
-      add: patch.optional().describe('Items to append, e.g. {"decisions": ["Use SQLite: one file to back up"]}. Keys: goals, decisions, conventions, open_questions.'),
-      remove: patch.optional().describe('Items to remove, by exact text.'),
-      archived: z.boolean().optional().describe('true: archive (hidden, nothing deleted); false: restore.'),
-      expected_version: z.number().int().positive().optional().describe('Fail if it changed since this version.'),
+      action: z.enum(ACTIONS),
+      name: projectName.optional().describe('Default: the active project (use: required; "global" for none).'),
+      create: z.boolean().default(false).describe('save: create it (fails if taken); use: even if close to an existing name.'),
+      description: z.string().max(4000).optional().describe('save: what the project is.'),
+      add: patch.optional().describe('save: items to append under goals, decisions, conventions or open_questions, e.g. {"decisions": ["Use SQLite"]}.'),
+      remove: patch.optional().describe('save: items to remove, by exact text.'),
+      archived: z.boolean().optional().describe('save: true archives, false restores.'),
+      expected_version: z.number().int().positive().optional().describe('save: fail if it changed since.'),
+      include_archived: z.boolean().default(false),
       allow_secrets: allowSecretsArg,
     },
-    output: projectOut.shape,
+    output: {
+      active: z.string().optional(),
+      projects: z.array(projectOut).optional(),
+      project: z.string().optional(),
+      previous: z.string().optional(),
+      ...projectOut.partial().shape,
+    },
     handle(args, ctx) {
-      const name = args.name ?? ctx.session.project;
-      if (!name) throw new UserError('No active project: pass "name", or choose one with project_use or init {project}.');
-      if (!args.allow_secrets) refuseSecrets({ description: args.description, add: args.add });
-      if (args.create) {
-        if (args.archived !== undefined || args.remove || args.expected_version !== undefined) {
-          throw new UserError('With "create": true, give only name, description and add.');
-        }
-        return full(projects.create(name, args.description ?? '', args.add ?? {}));
-      }
-      let p: Project | undefined;
-      if (args.description !== undefined || args.add || args.remove) {
-        p = projects.update(name, { description: args.description, add: args.add, remove: args.remove, expectedVersion: args.expected_version });
-      }
-      if (args.archived !== undefined) p = projects.archive(name, ctx.session.project, !args.archived);
-      if (!p) throw new UserError('Nothing to change: give description, add, remove or archived (or "create": true).');
-      return full(p);
+      const allowed = FIELDS[args.action];
+      const extra = Object.entries(args)
+        // A default (false) is what leaving a field out gives: only what the caller wrote can be a mistake.
+        .filter(([k, v]) => v !== undefined && !(v === false && DEFAULTS_FALSE.has(k)) && k !== 'action' && k !== 'name' && !allowed.includes(k))
+        .map(([k]) => k);
+      if (extra.length) throw new UserError(`project ${args.action} does not use ${extra.map((f) => `"${f}"`).join(', ')} (it takes "name", ${allowed.map((f) => `"${f}"`).join(', ')}).`);
+      if (args.action === 'list') return list(args.name, args.include_archived, ctx.session);
+      if (args.action === 'use') return use(args.name, args.create, ctx.session);
+      return save(args, ctx.session);
     },
   });
 
-  const use = defineTool({
-    name: 'project_use',
-    title: 'Switch project',
-    description: 'Switch this session to another project (created if new), or "global". Searches then see that project plus global items.',
-    kind: 'idempotent',
-    input: {
-      name: projectName.describe('Project name, or "global".'),
-      create_project: z.boolean().default(false).describe('Start a new project even though its name is close to an existing one.'),
-    },
-    output: { project: z.string(), previous: z.string(), description: z.string().optional(), context: context.optional() },
-    handle(args, ctx) {
-      const previous = displayProject(ctx.session.project);
-      if (args.name === GLOBAL) {
-        ctx.session.project = '';
-        opts.onSwitch?.(ctx.session);
-        return { project: GLOBAL, previous };
-      }
-      const p = projects.ensureUsable(args.name, args.create_project);
-      ctx.session.project = p.name;
-      opts.onSwitch?.(ctx.session);
-      return { project: p.name, previous, description: p.description, context: p.context };
-    },
-  });
+  function list(name: string | undefined, includeArchived: boolean, session: SessionState) {
+    const active = displayProject(session.project);
+    if (name) return { active, projects: [full(projects.get(name))] };
+    return {
+      active,
+      projects: projects.list(includeArchived).map((p) => ({
+        name: p.name,
+        description: p.description.length > 200 ? p.description.slice(0, 200) + '…' : p.description,
+        status: p.status,
+        version: p.version,
+        updated_at: p.updated_at,
+      })),
+    };
+  }
 
-  return [list, save, use];
+  function use(name: string | undefined, create: boolean, session: SessionState) {
+    if (name === undefined) throw new UserError('project use needs "name": the project to switch to, or "global".');
+    const previous = displayProject(session.project);
+    if (name === GLOBAL) {
+      session.project = '';
+      opts.onSwitch?.(session);
+      return { project: GLOBAL, previous };
+    }
+    const p = projects.ensureUsable(name, create, 'create');
+    session.project = p.name;
+    opts.onSwitch?.(session);
+    return { project: p.name, previous, description: p.description, context: p.context };
+  }
+
+  type SaveArgs = {
+    name?: string;
+    create: boolean;
+    description?: string;
+    add?: Partial<Record<string, string[]>>;
+    remove?: Partial<Record<string, string[]>>;
+    archived?: boolean;
+    expected_version?: number;
+    allow_secrets: boolean;
+  };
+
+  function save(args: SaveArgs, session: SessionState) {
+    const name = args.name ?? session.project;
+    if (!name) throw new UserError('No active project: pass "name", or choose one with project {"action": "use"} or init {project}.');
+    if (!args.allow_secrets) refuseSecrets({ description: args.description, add: args.add });
+    if (args.create) {
+      if (args.archived !== undefined || args.remove || args.expected_version !== undefined) {
+        throw new UserError('With "create": true, give only name, description and add.');
+      }
+      return full(projects.create(name, args.description ?? '', args.add ?? {}));
+    }
+    let p: Project | undefined;
+    if (args.description !== undefined || args.add || args.remove) {
+      p = projects.update(name, { description: args.description, add: args.add, remove: args.remove, expectedVersion: args.expected_version });
+    }
+    if (args.archived !== undefined) p = projects.archive(name, session.project, !args.archived);
+    if (!p) throw new UserError('Nothing to change: give description, add, remove or archived (or "create": true).');
+    return full(p);
+  }
+
+  return [project];
 }

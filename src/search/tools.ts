@@ -39,18 +39,19 @@ interface Candidate {
   signals: Omit<RankSignals, 'text'>;
 }
 
-export function searchTools(memories: MemoryService, notes: NotesService): AnyTool[] {
+/** `memories` undefined: the memory capability is off, and search covers notes only. */
+export function searchTools(memories: MemoryService | undefined, notes: NotesService): AnyTool[] {
   const search = defineTool({
     name: 'search',
     title: 'Search memories and notes',
-    description: 'Search memories and notes together by words; one ranked list. Use note_read or recall for the full text.',
+    description: 'Search notes and memories together by a few words, in one ranked list of excerpts.',
     kind: 'read',
     input: {
-      query: z.string().min(1, 'query cannot be empty').max(500).describe('A few words.'),
-      in: z.enum(['all', 'memories', 'notes']).default('all').describe('What to search.'),
+      query: z.string().min(1, 'query cannot be empty').max(500),
+      in: z.enum(['all', 'memories', 'notes']).default('all'),
       project: readProjectArg,
-      tag: z.string().trim().toLowerCase().min(1).max(50).optional().describe('Only items with this tag.'),
-      limit: z.number().int().min(1).max(50).default(10).describe('How many results.'),
+      tag: z.string().trim().toLowerCase().min(1).max(50).optional(),
+      limit: z.number().int().min(1).max(50).default(10),
     },
     output: {
       results: z.array(
@@ -74,7 +75,8 @@ export function searchTools(memories: MemoryService, notes: NotesService): AnyTo
       const stems = queryStems(query, COMMON_SYNONYMS);
       let stats = NO_STATS;
       const candidates: Candidate[] = [];
-      if (args.in !== 'notes') {
+      if (args.in === 'memories' && !memories) throw new UserError('Memories are off in this brain (BRAIN_TOOLS leaves out memory): search notes, or add memory to BRAIN_TOOLS.');
+      if (args.in !== 'notes' && memories) {
         const found = memories.search(query, { projects, tags: args.tag ? [args.tag] : undefined }, args.limit);
         stats = addStats(stats, found.wordStats(stems));
         for (const h of found.hits) {

@@ -16,7 +16,9 @@ import type { InitSection } from './types.js';
 
 export interface SessionOptions {
   sessions: SessionService;
-  memories: MemoryService;
+  /** Undefined when the memory capability is off: init then shows no memories. */
+  memories?: MemoryService;
+  /** Most bytes init's answer may take (as UTF-8 JSON). */
   budgetChars: number;
   sections?: InitSection[];
   /** Called when init switches project, so areas can check the project exists. */
@@ -52,12 +54,30 @@ function brief(row: HitRow) {
   };
 }
 
+/**
+ * A preference as init shows it: what it says and the key that updates it. Its type is the list
+ * it is in, and it always applies, so importance and tier would only take room from the next one.
+ */
+function preference(row: HitRow) {
+  const long = row.content.length > INIT_MEMORY_CHARS;
+  return {
+    key: row.key,
+    content: long ? row.content.slice(0, INIT_MEMORY_CHARS) + '…' : row.content,
+    ...(row.project ? { project: row.project } : {}),
+    ...(long ? { truncated: true } : {}),
+  };
+}
+
+const listOf = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : items[0]);
+
+const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
 /** Adds items while they fit; returns the items and how many did not. */
 function fit<T>(items: T[], budget: number): { kept: T[]; omitted: number; used: number } {
   const kept: T[] = [];
   let used = 2;
   for (const item of items) {
-    const size = JSON.stringify(item).length + 1;
+    const size = bytesOf(item) + 1;
     if (used + size > budget) break;
     kept.push(item);
     used += size;
@@ -65,36 +85,42 @@ function fit<T>(items: T[], budget: number): { kept: T[]; omitted: number; used:
   return { kept, omitted: items.length - kept.length, used };
 }
 
-const HINTS =
-  'brain is your memory across conversations. recall before answering anything that may depend on earlier work; remember new preferences, decisions and facts as you learn them (same key updates). Preferences above always apply.';
+const PREFERENCES_APPLY = 'The preferences above always apply.';
 
 export function sessionTools(opts: SessionOptions): AnyTool[] {
   const sections = opts.sections ?? [];
   const extraShape: Record<string, z.ZodType> = {};
   for (const s of sections) extraShape[s.name] = s.schema.optional();
 
+  // Only what this brain offers: a capability that is off is never mentioned.
+  const shows = [
+    ...(opts.memories ? ["the user's preferences"] : []),
+    ...sections.map((s) => s.shows),
+    ...(opts.memories ? ['the most useful memories'] : []),
+  ];
+  if (!shows.length) shows.push('a session for this conversation');
   const init = defineTool({
     name: 'init',
     title: 'Start with brain',
-    description:
-      'Call once at the start of every conversation: opens a session and returns the user\'s preferences, the active project\'s context and recent notes, and the most useful memories.',
+    description: `Call once at the start of every conversation: returns ${listOf(shows)}.`,
     kind: 'write',
     input: {
-      project: projectName.optional().describe('Project to work in; "global" for none. Default: the project this session used last.'),
-      create_project: z.boolean().default(false).describe('Start a new project even though its name is close to an existing one.'),
+      project: projectName.optional().describe('Project to work in ("global": none). Default: the last one.'),
+      create_project: z.boolean().default(false).describe('Start it even if close to an existing name.'),
       client: z.string().max(100).optional().describe('Which assistant this is, e.g. "claude-code".'),
       session_id: z.string().uuid('session_id is the id a previous init returned').optional().describe('Resume this earlier session.'),
     },
     output: {
+      preferences: z.array(z.object({ key: z.string(), content: z.string(), project: z.string().optional(), truncated: z.boolean().optional() })),
+      ...extraShape,
+      memories: z.array(initMemory),
+      more: z.string().optional(),
+      hints: z.string(),
       session_id: z.string(),
       resumed: z.boolean(),
       project: z.string(),
-      preferences: z.array(initMemory),
-      memories: z.array(initMemory),
       counts: z.object({ memories: z.number(), hot: z.number(), in_project: z.number() }),
       budget: z.object({ limit_chars: z.number(), used_chars: z.number(), omitted_memories: z.number() }),
-      ...extraShape,
-      hints: z.string(),
     },
     handle(args, ctx) {
       const session = ctx.session;
@@ -112,32 +138,57 @@ export function sessionTools(opts: SessionOptions): AnyTool[] {
       session.id = row.id;
       session.project = project;
 
-      const { preferences, memories: top } = opts.memories.initContext(visibleProjects(undefined, session)!, INIT_MAX_MEMORIES);
-      const stats = opts.memories.counts(project);
+      const memories = opts.memories;
+      const visible = visibleProjects(undefined, session)!;
+      const { preferences, memories: top } = memories ? memories.initContext(visible, INIT_MAX_MEMORIES) : { preferences: [], memories: [] };
+      const stats = memories?.counts(project) ?? { total: 0, hot: 0, in_project: 0 };
+      // Everything init could show: the project's memories and the global ones.
+      const reachable = project ? (stats.in_project ?? 0) + (memories?.counts('').in_project ?? 0) : stats.in_project ?? 0;
 
-      // Budget order: preferences, other areas' sections, then memories fill what is left.
-      let remaining = opts.budgetChars - HINTS.length - 300;
-      const prefs = fit(preferences.map(brief), Math.max(0, remaining * 0.4));
+      // Budget order: preferences first (they always apply), then the other areas' sections, then
+      // memories fill what is left; the bookkeeping fields and the "more" sentences are set aside.
+      let remaining = opts.budgetChars - 700;
+      const prefs = fit(preferences.map(preference), Math.max(0, remaining * 0.6));
       remaining -= prefs.used;
       const extra: Record<string, unknown> = {};
+      const more: string[] = [];
       for (const section of sections) {
         const value = section.build(session, Math.max(0, remaining * 0.5));
         if (value === undefined) continue;
         extra[section.name] = value;
-        remaining -= JSON.stringify(value).length;
+        remaining -= bytesOf(value);
+        const rest = section.more?.(session, value);
+        if (rest) more.push(rest);
       }
       const mems = fit(top.slice(0, INIT_MAX_MEMORIES).map(brief), Math.max(0, remaining));
       const result = {
+        preferences: prefs.kept,
+        ...extra,
+        memories: mems.kept,
+        more: undefined as string | undefined,
+        hints: memories ? PREFERENCES_APPLY : 'brain keeps no memories in this session (the memory capability is off).',
         session_id: row.id,
         resumed,
         project: displayProject(project),
-        preferences: prefs.kept,
-        memories: mems.kept,
         counts: { memories: stats.total, hot: stats.hot ?? 0, in_project: stats.in_project ?? 0 },
-        budget: { limit_chars: opts.budgetChars, used_chars: 0, omitted_memories: mems.omitted + prefs.omitted + Math.max(0, top.length - INIT_MAX_MEMORIES) },
-        ...extra,
-        hints: HINTS,
+        budget: { limit_chars: opts.budgetChars, used_chars: 0, omitted_memories: Math.max(0, reachable - prefs.kept.length - mems.kept.length) },
       };
+      const sayMore = () => {
+        const notShownPrefs = preferences.length - result.preferences.length;
+        const lines = [
+          ...(notShownPrefs > 0 ? [`${notShownPrefs} more preferences: recall {"type": "user_preferences"}.`] : []),
+          ...(result.budget.omitted_memories > 0 ? [`${result.budget.omitted_memories} more memories: recall with a few words, a type or tags.`] : []),
+          ...more,
+        ];
+        result.more = lines.length ? lines.join(' ') : undefined;
+      };
+      sayMore();
+      // Text outside ASCII takes more bytes than the estimates above: drop memories until it fits.
+      while (bytesOf(result) > opts.budgetChars && result.memories.length) {
+        result.memories.pop();
+        result.budget.omitted_memories++;
+        sayMore();
+      }
       // The count is part of what it counts: settle it (a second pass covers a change of digits).
       for (let i = 0; i < 3; i++) result.budget.used_chars = JSON.stringify(result).length;
       return result;
@@ -152,6 +203,7 @@ interface InitResult {
   preferences: { key: string; content: string }[];
   memories: { key: string; type: string; content: string }[];
   counts: { memories: number };
+  more?: string;
   hints: string;
   [section: string]: unknown;
 }
@@ -162,9 +214,10 @@ function formatInit(r: InitResult): string {
   if (r.preferences.length) lines.push('', 'Preferences (always apply):', ...r.preferences.map((p) => `- ${p.content}`));
   if (r.memories.length) lines.push('', 'Memories:', ...r.memories.map((m) => `- [${m.key}] ${m.content}`));
   for (const [name, value] of Object.entries(r)) {
-    if (['session_id', 'resumed', 'project', 'preferences', 'memories', 'counts', 'budget', 'hints'].includes(name) || value === undefined) continue;
+    if (['session_id', 'resumed', 'project', 'preferences', 'memories', 'counts', 'budget', 'hints', 'more'].includes(name) || value === undefined) continue;
     lines.push('', `${name}:`, JSON.stringify(value, null, 1));
   }
+  if (r.more) lines.push('', r.more);
   lines.push('', r.hints);
   return lines.join('\n');
 }

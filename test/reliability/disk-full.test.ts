@@ -46,7 +46,7 @@ describe('a disk that fills up', () => {
       const note = i % 3 === 2;
       const content = text(i);
       sent++;
-      const r = await callTool(peer, note ? 'note_write' : 'remember', note ? { title: key, content } : { key, content });
+      const r = await callTool(peer, note ? 'note' : 'remember', note ? { action: 'write', title: key, content } : { key, content });
       if (r.error) protocolErrors++;
       else if (r.result?.isError) {
         refusals.push(r.result.content?.[0]?.text ?? '');

@@ -18,7 +18,7 @@ const method = fc.oneof(
 );
 const params = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.record({ name: fc.oneof(fc.constantFrom('remember', 'recall', 'note_write', 'search', 'nope'), fc.string({ maxLength: 10 })), arguments: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] }),
+  fc.record({ name: fc.oneof(fc.constantFrom('remember', 'recall', 'note', 'search', 'nope'), fc.string({ maxLength: 10 })), arguments: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] }),
 );
 const request = fc.record({ jsonrpc: fc.oneof(fc.constant('2.0'), fc.constant('1.0'), fc.integer()), id: anyId, method, params }, { requiredKeys: [] });
 

@@ -149,8 +149,8 @@ describe('fuzzed tool arguments', () => {
     await client.connect(b);
     // Something to find, update and delete.
     await client.callTool({ name: 'remember', arguments: { key: 'editor', content: 'The user edits with vim.', tags: ['tools'] } });
-    await client.callTool({ name: 'note_write', arguments: { title: 'Plan', content: 'Ship on Friday.' } });
-    await client.callTool({ name: 'project_save', arguments: { project: 'demo', description: 'A demo project.' } });
+    await client.callTool({ name: 'note', arguments: { action: 'write', title: 'Plan', content: 'Ship on Friday.' } });
+    await client.callTool({ name: 'project', arguments: { action: 'save', project: 'demo', description: 'A demo project.' } });
 
     const counts = { tried: 0, accepted: 0, refused: 0, internal: 0, changedOnRefusal: 0, crashes: 0 };
     const problems: string[] = [];

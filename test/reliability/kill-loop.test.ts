@@ -1,4 +1,4 @@
-// SIGKILL at random moments while brain processes start and write: every remember and note_write that was
+// SIGKILL at random moments while brain processes start and write: every remember and note write that was
 // acknowledged survives, whole, and the database stays sound. Two embedded processes share the
 // file at once (as two conversations do). RELIABILITY_KILLS sets the number of kills (default 50;
 // 500 for a long run).
@@ -16,7 +16,7 @@ const LANES = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('SIGKILL loop', () => {
-  it(`${KILLS} kills during writes lose no acknowledged memory or note`, { timeout: Math.max(120_000, KILLS * 3_000) }, async () => {
+  it(`${KILLS} kills during writes lose no acknowledged memory or note`, { timeout: Math.max(300_000, KILLS * 6_000) }, async () => {
     const dir = tempDir('brain-kill-');
     // No sandbox: its start-up self-test would take most of each short-lived process's CPU.
     const env = brainEnv(dir, { BRAIN_LOG_FILES: 'false', BRAIN_LOG_LEVEL: 'error', BRAIN_FIREJAIL_PATH: path.join(dir, 'no-firejail'), BRAIN_WORKER_MIN: '0', BRAIN_SANDBOX_WARM: '0' });
@@ -31,16 +31,20 @@ describe('SIGKILL loop', () => {
       for (let round = 0; kills < KILLS; round++) {
         const peer = startPeer(env);
         // One kill in four lands while the process starts (opening, checking or creating the
-        // database), the others 50-350 ms into its writes.
+        // database), the others 50-350 ms after its first answered write (counted from the answer,
+        // not the start, so a loaded machine still gets memories and notes in before each kill).
         const early = round % 4 === 1;
         let killAt = early ? Date.now() + Math.random() * 500 : Infinity;
         let started!: () => void;
         const ready = new Promise<void>((resolve) => (started = resolve));
+        let answered!: () => void;
+        const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
         let stop = false;
         const writer = (async () => {
           try {
             await handshake(peer);
           } catch {
+            answered();
             return; // killed while starting
           } finally {
             started();
@@ -48,20 +52,23 @@ describe('SIGKILL loop', () => {
           for (let i = 0; !stop; i++) {
             const key = `k-${l}-${round}-${i}`;
             const content = `written by lane ${l}, round ${round}, call ${i}: ${'x'.repeat(200 + ((i * 37) % 800))}`;
-            const note = i % 4 === 3;
+            const note = i % 4 === 1;
             sent++;
             let answer;
             try {
-              answer = await callTool(peer, note ? 'note_write' : 'remember', note ? { title: key, content } : { key, content });
+              answer = await callTool(peer, note ? 'note' : 'remember', note ? { action: 'write', title: key, content } : { key, content });
             } catch {
+              answered();
               return; // killed before it answered: not acknowledged
             }
+            answered();
             if (answer.result && !answer.result.isError) (note ? notes : memories).set(key, content);
             else refused.push(`${key}: ${JSON.stringify(answer.error ?? answer.result?.content)}`);
           }
         })();
         if (!early) {
           await ready;
+          await Promise.race([firstAnswer, sleep(20_000)]);
           killAt = Date.now() + 50 + Math.random() * 300;
         }
         await sleep(killAt - Date.now());

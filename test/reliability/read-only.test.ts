@@ -1,5 +1,5 @@
 // Read-only places: a database folder brain cannot write is refused at start with one sentence
-// (no stack), `brain check` still reads it; a notes folder brain cannot write makes note_write
+// (no stack), `brain check` still reads it; a notes folder brain cannot write makes a note write
 // fail with a sentence that says so, leaving the database as it was, while memories still work.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,22 +48,22 @@ describe('read-only folders', () => {
     report('read-only database folder', { 'starts refused with a sentence': 2, 'stack traces': 0, 'check on it': 'sound' });
   });
 
-  it('the notes folder: note_write refused with a sentence, nothing changed; memories still work', async (ctx) => {
+  it('the notes folder: note write refused with a sentence, nothing changed; memories still work', async (ctx) => {
     if (cannotMount) return ctx.skip();
     const env = brainEnv(dir, { BRAIN_DB_PATH: path.join(dir, 'writable.db'), BRAIN_NOTES_PATH: path.join(readOnly, 'notes'), BRAIN_LOG_FILES: 'false', BRAIN_SANDBOX_WARM: '0' });
     const peer = startPeer(env);
     try {
       await handshake(peer);
-      const listed = await callTool(peer, 'note_list', {});
+      const listed = await callTool(peer, 'note', { action: 'list' });
       expect(JSON.stringify(listed.result?.structuredContent)).toContain('old.md');
       const refused = [];
       for (const args of [{ title: 'New plan', content: 'Ship on Friday.' }, { path: 'old.md', content: 'more', mode: 'append' }]) {
-        const r = await callTool(peer, 'note_write', args);
+        const r = await callTool(peer, 'note', { action: 'write', ...args });
         expect(r.result?.isError).toBe(true);
         expect(r.result?.content?.[0]?.text).toMatch(/was not written: the notes folder .* cannot be written to \(EROFS\)\. Make it writable, then write it again\./);
         refused.push(r);
       }
-      const after = await callTool(peer, 'note_list', {});
+      const after = await callTool(peer, 'note', { action: 'list' });
       expect(after.result?.structuredContent).toEqual(listed.result?.structuredContent);
       const remembered = await callTool(peer, 'remember', { key: 'still-works', content: 'memories do not need the notes folder' });
       expect(remembered.result?.isError).toBeFalsy();

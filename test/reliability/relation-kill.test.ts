@@ -132,7 +132,7 @@ describe('SIGKILL during relation writes', () => {
         for (const key of expected) if (!actual.has(key)) lost++;
         for (const key of actual) if (!expected.has(key)) halfDone++;
         // Each relation change is one version: the versions in history and the current one step
-        // one relation at a time, so restore_memory undoes exactly one change.
+        // one relation at a time, so remember with "restore" undoes exactly one change.
         const row = db.prepare(`SELECT id, version FROM memories WHERE project = '' AND key = ?`).get(hub) as { id: number; version: number };
         const versions = db.prepare(`SELECT version, relations FROM memory_history WHERE memory_id = ? ORDER BY version`).all(row.id) as { version: number; relations: string }[];
         expect(versions.map((v) => v.version)).toEqual(Array.from({ length: row.version - 1 }, (_, v) => v + 1));

@@ -227,7 +227,7 @@ export const maintenanceGroup = defineCommand({
 
 export const doctorCommand = defineCommand({
   name: 'doctor',
-  summary: 'check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong',
+  summary: 'check Node, SQLite/FTS5, paths and the code sandbox; say how to fix what is wrong; show what each tool group costs',
   details: 'Exit code 0 only when every required check passes (warn lines are optional). Creates the database when it is missing.',
   json: true,
   async run(inv) {
@@ -235,7 +235,8 @@ export const doctorCommand = defineCommand({
     const { doctorChecks, isReady, runDoctor } = await import('../../doctor.js');
     const { daemonChecks } = await import('../../daemon/doctor-check.js');
     const { sandboxChecks } = await import('../../execution/doctor.js');
-    const providers = [daemonChecks, sandboxChecks];
+    const { toolSizeChecks } = await import('../tool-sizes.js');
+    const providers = [daemonChecks, sandboxChecks, toolSizeChecks];
     if (!inv.json) return (await runDoctor(config, print, providers)) ? EXIT.ok : EXIT.failed;
     const checks = await doctorChecks(config, providers);
     printJson({ ready: isReady(checks), checks });

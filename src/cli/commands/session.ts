@@ -8,7 +8,9 @@ import { EXIT } from '../output.js';
 export const stdioCommand = defineCommand({
   name: 'stdio',
   summary: 'run one MCP session on stdin/stdout (what Claude Desktop / Claude Code start)',
-  details: 'stdout carries JSON-RPC only; logs go to stderr and BRAIN_LOG_PATH. The database is created when missing.',
+  details:
+    'stdout carries JSON-RPC only; logs go to stderr and BRAIN_LOG_PATH. The database is created when missing. ' +
+    '--tools=memory,notes offers only those capabilities (as BRAIN_TOOLS does; brain doctor shows what each costs).',
   run: async () => (await import('../../daemon/stdio.js')).runStdio(await cliConfig()),
 });
 
