@@ -111,7 +111,8 @@ describe('relations', () => {
     expect(await callError(client, 'forget', { key: 'Eli', relation: { to: 'Dana' } })).toMatch(/belongs to the memory it starts from/);
     expect(await callError(client, 'forget', { relation: { to: 'Eli' } })).toMatch(/say which with "key" or "id"/);
     const removed = await call<{ forgotten: number; keys: string[] }>(client, 'forget', { key: 'Dana', relation: { to: 'Eli', type: 'knows' } });
-    expect(removed).toMatchObject({ forgotten: 1, keys: ['Dana knows Eli'] });
+    // The answer says how to undo it: the version before the removal.
+    expect(removed).toMatchObject({ forgotten: 1, keys: ['Dana knows Eli'], undo: 'remember {"key": "Dana", "restore": 1} brings them back.' });
     expect((await one('Dana')).relations?.map((r) => `${r.type} ${r.to}`)).toEqual(['knows Fay', 'manages Eli']);
     // Every type to Eli at once.
     expect(await call(client, 'forget', { key: 'Dana', relation: { to: 'Eli' } })).toMatchObject({ forgotten: 1, keys: ['Dana manages Eli'] });
