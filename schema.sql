@@ -50,11 +50,24 @@ CREATE TABLE IF NOT EXISTS memory_history (
   created_at  TEXT    NOT NULL,
   expires_at  TEXT,
   reason      TEXT    NOT NULL CHECK (reason IN ('updated', 'forgotten')),
-  archived_at TEXT    NOT NULL
+  archived_at TEXT    NOT NULL,
+  relations   TEXT    NOT NULL DEFAULT '[]'          -- JSON [{type, to}]: the version's relations
 );
 CREATE INDEX IF NOT EXISTS memory_history_key ON memory_history (project, key, archived_at);
 CREATE INDEX IF NOT EXISTS memory_history_memory ON memory_history (memory_id);
 CREATE INDEX IF NOT EXISTS memory_history_archived ON memory_history (archived_at);
+
+-- Typed, directed relations: memory_id (the memory they start from) -> the memory with key to_key
+-- in the same project, else in global. A key, not an id: a relation to a memory that does not
+-- exist yet (or was forgotten) is kept and resolves when a memory with that key appears.
+-- They belong to the memory they start from, so its versions carry them (memory_history.relations).
+CREATE TABLE IF NOT EXISTS memory_relations (
+  memory_id INTEGER NOT NULL REFERENCES memories (id) ON DELETE CASCADE,
+  type      TEXT    NOT NULL,
+  to_key    TEXT    NOT NULL,
+  PRIMARY KEY (memory_id, type, to_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memory_relations_to ON memory_relations (to_key);
 
 -- Full-text search: words (porter stemming, BM25) as the main index ...
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
@@ -255,6 +268,15 @@ CREATE TABLE IF NOT EXISTS note_links (
   PRIMARY KEY (target, source_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS note_links_source ON note_links (source_id);
+
+-- What a note answers to, normalised as link targets are (linkKey): its path, file name, title and
+-- front matter aliases. note_read by title and [[links]] (backlinks) find notes through it.
+CREATE TABLE IF NOT EXISTS note_names (
+  key     TEXT    NOT NULL,
+  note_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
+  PRIMARY KEY (key, note_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS note_names_note ON note_names (note_id);
 
 -- ---------------------------------------------------------------- executions
 -- One row per execute call, whatever happened to it. The full output lives in files under

@@ -63,7 +63,7 @@ describe('brain export and import', () => {
       description: 'Moon landing',
       context: { goals: ['land on the moon'], decisions: ['Saturn V'], conventions: ['metric units'], open_questions: ['which crater?'] },
     });
-    const plan = records.find((r) => r.kind === 'note' && r.path === 'launch-plan.md')!;
+    const plan = records.find((r) => r.kind === 'note' && r.path === 'Launch plan.md')!;
     expect(plan).toMatchObject({ project: 'apollo', title: 'Launch plan', tags: ['launch', 'plan'] });
     // The file as it is: front matter and body.
     expect(plan.text).toMatch(/^---\n[\s\S]*title: Launch plan[\s\S]*\n---\n[\s\S]*Countdown at T-10\.\n\nSee \[\[Crew\]\]\./);
@@ -85,7 +85,7 @@ describe('brain export and import', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout.trim().split('\n')).toEqual(lines);
     // The note files themselves are back, byte for byte.
-    for (const rel of ['apollo/launch-plan.md', '_global/crew.md']) {
+    for (const rel of ['apollo/Launch plan.md', '_global/Crew.md']) {
       expect(fs.readFileSync(path.join(targetDir, 'notes', rel), 'utf8')).toBe(fs.readFileSync(path.join(sourceDir, 'notes', rel), 'utf8'));
     }
 

@@ -399,13 +399,13 @@ describe.each([
       expect(report).toMatchObject({ format: 'server-memory', created: 2 });
       expect(report.errors).toEqual(['line 4: ' + report.errors[0].slice('line 4: '.length)]);
       const john = app.memories.getByKey([''], 'John_Smith')!;
-      expect(john.content).toMatch(/Speaks fluent Spanish/);
-      expect(john.content).toMatch(/works_at Acme/);
+      expect(john.content).toBe('John_Smith (person)\n- Speaks fluent Spanish\n- Works at Acme');
+      expect(app.memories.links(john, 10)).toEqual([{ type: 'works_at', direction: 'out', key: 'Acme', project: '', id: app.memories.getByKey([''], 'Acme')!.id }]);
       expect(JSON.parse(john.tags)).toEqual(['server-memory', 'person']);
       expect(keysOf('spanish')).toContain('John_Smith');
     });
 
-    it('a server-memory relation is in the memories of both its ends', () => {
+    it('a server-memory relation is a relation, seen from both its ends', () => {
       const entity = (name: string, entityType: string) => JSON.stringify({ type: 'entity', name, entityType, observations: [] });
       const relation = (from: string, relationType: string, to: string) => JSON.stringify({ type: 'relation', from, to, relationType });
       const report = app.memories.importLines([
@@ -416,14 +416,15 @@ describe.each([
         relation('Bob', 'works_at', 'Anthropic'),
         relation('Alice', 'mentors', 'Carol'),
       ]);
-      // Carol appears only as the end of a relation and still gets a memory.
-      expect(report).toMatchObject({ created: 4, errors: [] });
-      const anthropic = app.memories.getByKey([''], 'Anthropic')!.content;
-      expect(anthropic).toMatch(/^- Alice works_at Anthropic$/m);
-      expect(anthropic).toMatch(/^- Bob works_at Anthropic$/m);
-      expect(app.memories.getByKey([''], 'Alice')!.content).toMatch(/^- Alice works_at Anthropic$/m);
-      expect(app.memories.getByKey([''], 'Carol')!.content).toMatch(/^- Alice mentors Carol$/m);
-      expect(keysOf('bob')).toEqual(expect.arrayContaining(['Bob', 'Anthropic']));
+      // Carol is only the end of a relation: no memory, and the relation waits for one.
+      expect(report).toMatchObject({ created: 3, errors: [] });
+      const links = (key: string) => app.memories.links(app.memories.getByKey([''], key)!, 10).map((l) => `${l.direction} ${l.type} ${l.key}${l.id ? '' : ' (pending)'}`);
+      expect(links('Anthropic')).toEqual(['in works_at Alice', 'in works_at Bob']);
+      expect(links('Alice')).toEqual(['out mentors Carol (pending)', 'out works_at Anthropic']);
+      expect(app.memories.getByKey([''], 'Anthropic')!.content).toBe('Anthropic (organization)');
+      remember('Carol leads the research team.', { key: 'Carol' });
+      expect(links('Carol')).toEqual(['in mentors Alice']);
+      expect(links('Alice')).toEqual(['out mentors Carol', 'out works_at Anthropic']);
     });
 
     it('importing an unchanged file again makes no new version; a changed entity makes one', () => {
@@ -441,8 +442,14 @@ describe.each([
 
       const changed = [entity('Ada', ['Writes programs', 'Wrote the first one']), lines[1], lines[2]];
       expect(app.memories.importLines(changed)).toMatchObject({ created: 0, updated: 1, skipped: 1 });
-      expect(app.memories.history('', 'Ada').map((h) => h.content)).toEqual([expect.stringMatching(/Writes programs\n.*knows Alan/s)]);
+      expect(app.memories.history('', 'Ada').map((h) => [h.content, JSON.parse(h.relations)])).toEqual([['Ada (person)\n- Writes programs', [{ type: 'knows', to: 'Alan' }]]]);
       expect(app.memories.getByKey([''], 'Ada')!.version).toBe(2);
+      // A new relation in the file is a change too; the ones brain added since stay.
+      const ada = app.memories.getByKey([''], 'Ada')!;
+      app.memories.relate(ada.id, () => ({ add: [{ type: 'admires', to: 'Babbage' }] }));
+      const more = [...changed, JSON.stringify({ type: 'relation', from: 'Ada', to: 'Alan', relationType: 'met' })];
+      expect(app.memories.importLines(more)).toMatchObject({ created: 0, updated: 1, skipped: 1 });
+      expect(app.memories.links(app.memories.getByKey([''], 'Ada')!, 10).map((l) => l.type)).toEqual(['admires', 'knows', 'met']);
     });
 
     it('a brain export imported again is no new version even when its times are newer', () => {

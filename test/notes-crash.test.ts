@@ -99,7 +99,7 @@ describe('notes crash safety', () => {
     const hashes: string[] = [];
     const acked: number[] = [];
     for (let i = 0; i < NOTES; i++) {
-      const w = await call<{ hash: string }>(brain.client, 'note', { action: 'write', title: `crash note ${i}`, content: body(i, 0) });
+      const w = await call<{ hash: string }>(brain.client, 'note', { action: 'write', title: `crash-note-${i}`, content: body(i, 0) });
       hashes.push(w.hash);
       acked.push(0);
     }
@@ -113,7 +113,7 @@ describe('notes crash safety', () => {
       const chain = async (i: number) => {
         while (!killed) {
           const v = acked[i] + 1;
-          const w = await call<{ hash: string }>(c, 'note', { action: 'write', title: `crash note ${i}`, content: body(i, v), mode: 'replace', base_hash: hashes[i] });
+          const w = await call<{ hash: string }>(c, 'note', { action: 'write', title: `crash-note-${i}`, content: body(i, v), mode: 'replace', base_hash: hashes[i] });
           hashes[i] = w.hash;
           acked[i] = v;
           if (++done >= 25 && !killed) {

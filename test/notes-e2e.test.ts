@@ -33,8 +33,8 @@ describe('notes over stdio', () => {
     const { client } = await brain();
     await call(client, 'init', { project: 'apollo' });
     const w = await call(client, 'note', { action: 'write', title: 'Launch plan', content: 'Countdown at T-10.\n\nSee [[Crew]].', tags: ['launch'] });
-    expect(w).toMatchObject({ project: 'apollo', path: 'launch-plan.md', created_file: true });
-    const text = fs.readFileSync(path.join(dir, 'notes', 'apollo', 'launch-plan.md'), 'utf8');
+    expect(w).toMatchObject({ project: 'apollo', path: 'Launch plan.md', created_file: true });
+    const text = fs.readFileSync(path.join(dir, 'notes', 'apollo', 'Launch plan.md'), 'utf8');
     const [, head, body] = /^---\n([\s\S]*?)\n---\n([\s\S]*)$/.exec(text)!;
     const meta = yaml.load(head) as Record<string, unknown>;
     expect(meta.title).toBe('Launch plan');
@@ -43,21 +43,21 @@ describe('notes over stdio', () => {
     expect(Date.parse(String(meta.updated))).not.toBeNaN();
     expect(body).toBe('Countdown at T-10.\n\nSee [[Crew]].\n');
     const listed = await call<{ notes: { path: string }[] }>(client, 'note', { action: 'list' });
-    expect(listed.notes.map((n) => n.path)).toEqual(['launch-plan.md']);
+    expect(listed.notes.map((n) => n.path)).toEqual(['Launch plan.md']);
   });
 
   it('a file edited by hand is found by its new words; one deleted by hand disappears', async () => {
     const { client } = await brain();
     await call(client, 'init', {});
     await call(client, 'note', { action: 'write', title: 'Garden', content: 'tomatoes and basil' });
-    const file = path.join(dir, 'notes', '_global', 'garden.md');
+    const file = path.join(dir, 'notes', '_global', 'Garden.md');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('tomatoes and basil', 'artichokes and fennel'));
     const found = await call<Results>(client, 'search', { query: 'artichokes' });
-    expect(found.results.map((r) => r.path)).toEqual(['garden.md']);
+    expect(found.results.map((r) => r.path)).toEqual(['Garden.md']);
     expect((await call<Results>(client, 'search', { query: 'tomatoes' })).results).toEqual([]);
 
     fs.writeFileSync(path.join(dir, 'notes', '_global', 'by-hand.md'), 'No front matter at all, just kiwis.\n');
-    expect((await call<Results>(client, 'search', { query: 'kiwis' })).results[0]).toMatchObject({ kind: 'note', title: 'by hand', path: 'by-hand.md' });
+    expect((await call<Results>(client, 'search', { query: 'kiwis' })).results[0]).toMatchObject({ kind: 'note', title: 'by-hand', path: 'by-hand.md' });
 
     fs.rmSync(file);
     expect((await call<Results>(client, 'search', { query: 'artichokes' })).results).toEqual([]);
@@ -92,7 +92,7 @@ describe('notes over stdio', () => {
       ...Array.from({ length: 15 }, (_, i) => call(a.client, 'note', { action: 'write', title: 'Shared doc', content: `line A${i}`, mode: 'append' })),
       ...Array.from({ length: 15 }, (_, i) => call(b.client, 'note', { action: 'write', title: 'Shared doc', content: `line B${i}`, mode: 'append' })),
     ]);
-    const text = fs.readFileSync(path.join(dir, 'notes', '_global', 'shared-doc.md'), 'utf8');
+    const text = fs.readFileSync(path.join(dir, 'notes', '_global', 'Shared doc.md'), 'utf8');
     expect(text).toMatch(/v2 from A/);
     for (let i = 0; i < 15; i++) {
       expect(text).toContain(`line A${i}\n`);
@@ -169,8 +169,8 @@ describe('notes over stdio', () => {
     expect(await callError(client, 'note', { action: 'write', title: 'Keep', content: 'overwrite?' })).toMatch(/already exists/);
     expect(await callError(client, 'project', { action: 'save', name: 'apollo', create: true })).toMatch(/taken/);
     expect(await callError(client, 'project', { action: 'save', name: 'apollo', archived: true })).toMatch(/active project/);
-    expect(fs.readdirSync(path.join(dir, 'notes', 'apollo'))).toEqual(['keep.md']);
-    expect(fs.readFileSync(path.join(dir, 'notes', 'apollo', 'keep.md'), 'utf8')).toMatch(/precious/);
+    expect(fs.readdirSync(path.join(dir, 'notes', 'apollo'))).toEqual(['Keep.md']);
+    expect(fs.readFileSync(path.join(dir, 'notes', 'apollo', 'Keep.md'), 'utf8')).toMatch(/precious/);
     expect(fs.existsSync(path.join(dir, 'etc'))).toBe(false);
   });
 });

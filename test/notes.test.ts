@@ -107,30 +107,30 @@ describe('front matter', () => {
 describe('notes', () => {
   it('writes a Markdown file with front matter and indexes it', async () => {
     const w = await run('note', { action: 'write', title: 'API design', content: 'We use REST with cursor paging.', tags: ['API', 'design'] });
-    expect(w).toMatchObject({ project: 'global', path: 'api-design.md', title: 'API design', created_file: true });
-    const text = fs.readFileSync(path.join(notesDir(), '_global', 'api-design.md'), 'utf8');
+    expect(w).toMatchObject({ project: 'global', path: 'API design.md', title: 'API design', created_file: true });
+    const text = fs.readFileSync(path.join(notesDir(), '_global', 'API design.md'), 'utf8');
     expect(text).toMatch(/^---\ntitle: API design\ntags: \[api, design\]\ncreated: .+\nupdated: .+\n---\nWe use REST with cursor paging.\n$/);
     const r = await run('note', { action: 'read', title: 'api design' });
     expect(r.content).toBe('We use REST with cursor paging.\n');
     expect(r.hash).toBe(w.hash);
     expect(r.tags).toEqual(['api', 'design']);
     const s = await run('search', { query: 'cursor paging', in: 'notes' });
-    expect(s.results[0]).toMatchObject({ kind: 'note', path: 'api-design.md' });
+    expect(s.results[0]).toMatchObject({ kind: 'note', path: 'API design.md' });
   });
 
   it('finds notes by misspelled words', async () => {
     await run('note', { action: 'write', title: 'Cluster upgrade', content: 'Upgrade the Kubernetes cluster in Frankfurt on Tuesday.' });
     await run('note', { action: 'write', title: 'Lunch', content: 'Pizza on Fridays.' });
     const found = async (query: string) => (await run('search', { query, in: 'notes' })).results.map((r: { path: string }) => r.path);
-    expect(await found('kubernets')).toEqual(['cluster-upgrade.md']);
-    expect(await found('frankfrut upgrde')).toEqual(['cluster-upgrade.md']);
-    expect(await found('piza')).toEqual(['lunch.md']);
+    expect(await found('kubernets')).toEqual(['Cluster upgrade.md']);
+    expect(await found('frankfrut upgrde')).toEqual(['Cluster upgrade.md']);
+    expect(await found('piza')).toEqual(['Lunch.md']);
     expect(await found('zzqqxx')).toEqual([]);
     // An abbreviation finds its long form, as in memory search.
-    expect(await found('k8s upgrade')).toEqual(['cluster-upgrade.md']);
+    expect(await found('k8s upgrade')).toEqual(['Cluster upgrade.md']);
     // The vocabulary behind corrections is cached until the notes change.
     await run('note', { action: 'write', title: 'Trip', content: 'Offsite in Zanzibar next spring.' });
-    expect(await found('zanzibr')).toEqual(['trip.md']);
+    expect(await found('zanzibr')).toEqual(['Trip.md']);
   });
 
   it('create refuses an existing note; replace needs the current hash; append keeps the old text', async () => {
@@ -138,16 +138,16 @@ describe('notes', () => {
     const createdAt = (await run('note', { action: 'read', title: 'Plan' })).created;
     expect(await fails('note', { action: 'write', title: 'Plan', content: 'other' })).toMatch(/already exists/);
     expect(await fails('note', { action: 'write', title: 'Plan', content: 'v2', mode: 'replace' })).toMatch(/needs "base_hash"/);
-    const file = path.join(notesDir(), '_global', 'plan.md');
+    const file = path.join(notesDir(), '_global', 'Plan.md');
     fs.appendFileSync(file, 'edited by hand\n');
     const conflict = await fails('note', { action: 'write', title: 'Plan', content: 'v2', mode: 'replace', base_hash: w.hash });
     expect(conflict).toMatch(/changed since you read it/);
     expect(fs.readFileSync(file, 'utf8')).toMatch(/edited by hand/);
-    const fresh = await run('note', { action: 'read', path: 'plan' });
+    const fresh = await run('note', { action: 'read', path: 'Plan' });
     const replaced = await run('note', { action: 'write', title: 'Plan', content: 'v2 merged', mode: 'replace', base_hash: fresh.hash });
     expect(replaced.hash).not.toBe(fresh.hash);
     await run('note', { action: 'write', title: 'Plan', content: 'step two', mode: 'append', tags: ['todo'] });
-    const after = await run('note', { action: 'read', path: 'plan' });
+    const after = await run('note', { action: 'read', path: 'Plan' });
     expect(after.content).toBe('v2 merged\n\nstep two\n');
     expect(after.tags).toEqual(['todo']);
     expect(after.created).toBe(createdAt);
@@ -156,13 +156,14 @@ describe('notes', () => {
   it('sees files created, edited and deleted by hand (polling mode)', async () => {
     await run('note', { action: 'write', title: 'Alpha', content: 'original words' });
     const folder = path.join(notesDir(), '_global');
-    fs.writeFileSync(path.join(folder, 'alpha.md'), '---\ntitle: Alpha\n---\nzanzibar replaced\n');
+    fs.writeFileSync(path.join(folder, 'Alpha.md'), '---\ntitle: Alpha\n---\nzanzibar replaced\n');
     fs.mkdirSync(path.join(folder, 'sub'));
     fs.writeFileSync(path.join(folder, 'sub', 'beta.md'), '# Beta heading\n\nquokka facts\n');
-    expect((await run('search', { query: 'zanzibar' })).results.map((r: { path: string }) => r.path)).toEqual(['alpha.md']);
+    expect((await run('search', { query: 'zanzibar' })).results.map((r: { path: string }) => r.path)).toEqual(['Alpha.md']);
     expect((await run('search', { query: 'original' })).results).toEqual([]);
     const beta = await run('note', { action: 'read', path: 'sub/beta' });
-    expect(beta.title).toBe('Beta heading');
+    // The file name is the title, not the first heading (as in Obsidian).
+    expect(beta.title).toBe('beta');
     fs.rmSync(path.join(folder, 'sub', 'beta.md'));
     expect((await run('search', { query: 'quokka' })).results).toEqual([]);
     expect((await run('note', { action: 'list' })).total).toBe(1);
@@ -196,11 +197,11 @@ describe('notes', () => {
     await new Promise((r) => setTimeout(r, 100));
     await run('note', { action: 'list' });
     const passes = app.notes.sync.stats.passes;
-    fs.writeFileSync(path.join(notesDir(), '_global', 'watched.md'), 'capybara now\n');
+    fs.writeFileSync(path.join(notesDir(), '_global', 'Watched.md'), 'capybara now\n');
     // Let the inotify event reach the watcher callback.
     for (let i = 0; i < 250 && !(await run('search', { query: 'capybara' })).results.length; i++) await new Promise((r) => setTimeout(r, 20));
     expect(app.notes.sync.watching).toBe(true);
-    expect((await run('search', { query: 'capybara' })).results[0].path).toBe('watched.md');
+    expect((await run('search', { query: 'capybara' })).results[0].path).toBe('Watched.md');
     expect(app.notes.sync.stats.passes).toBe(passes);
   });
 
@@ -263,11 +264,11 @@ describe('notes', () => {
 
   it('a read notices a same-size edit that the file time does not show (coarse file-system clocks)', async () => {
     await run('note', { action: 'write', title: 'Clock', content: 'alpha words' });
-    const file = path.join(notesDir(), '_global', 'clock.md');
+    const file = path.join(notesDir(), '_global', 'Clock.md');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('alpha', 'gamma'));
     // As on a file system with a 1-2 s clock: the index's size and mtime still match the file.
     const st = fs.statSync(file);
-    app.db.prepare('UPDATE notes SET size_bytes = ?, mtime_ms = ? WHERE path = ?').run(st.size, st.mtimeMs, 'clock.md');
+    app.db.prepare('UPDATE notes SET size_bytes = ?, mtime_ms = ? WHERE path = ?').run(st.size, st.mtimeMs, 'Clock.md');
     expect((await run('search', { query: 'gamma' })).results).toHaveLength(0);
     expect((await run('note', { action: 'read', title: 'Clock' })).content).toBe('gamma words\n');
     expect((await run('search', { query: 'gamma' })).results).toHaveLength(1);

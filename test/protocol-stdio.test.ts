@@ -114,8 +114,8 @@ describe('JSON-RPC input over stdio', () => {
     expect(await callError(c, 'recall', { limit: 1.5 })).toBe('Invalid arguments for recall: "limit" must be a whole number (got 1.5).');
     expect(await callError(c, 'remember', { content: 5 })).toBe('Invalid arguments for remember: "content" must be text (a string) (got 5).');
     expect(await callError(c, 'search', {})).toBe('Invalid arguments for search: "query" is required.');
-    // remember may go without content when it restores, so it says what a plain call is missing.
-    expect(await callError(c, 'remember', {})).toBe('"content" is required: what to remember (or "restore" with "key" to bring a memory back).');
+    // remember may go without content when it restores or adds relations, so it says what a plain call is missing.
+    expect(await callError(c, 'remember', {})).toBe('"content" is required: what to remember (or "key" with "restore" to bring a memory back, or with "relations" to add only those).');
     expect(await callError(c, 'recall', { tags: 'a' })).toMatch(/"tags" must be a list \(got "a"\)/);
   }, 60_000);
 
@@ -175,7 +175,7 @@ describe('resources/read pages', () => {
     expect(past).toMatchObject({ code: -32602, message: expect.stringMatching(/has \d+ pages; page \d+ is past its end/) });
     // Short resources are whole, with no page marks.
     await call(c, 'note', { action: 'write', title: 'Short', content: 'tiny' });
-    const short = (await c.readResource({ uri: 'brain://notes/global/short.md' })).contents[0] as { text: string; _meta?: unknown };
+    const short = (await c.readResource({ uri: 'brain://notes/global/Short.md' })).contents[0] as { text: string; _meta?: unknown };
     expect(short._meta).toBeUndefined();
     expect(short.text).toMatch(/tiny\n?$/);
   }, 60_000);
@@ -220,7 +220,7 @@ describe('completion/complete', () => {
     expect((await complete(notes, 'project', 'gl')).values).toEqual(['global']);
     // "meet" is in the title, not the path: the completion is the path the URI needs.
     expect((await complete(notes, 'path', 'meet', { project: 'demo' })).values).toEqual(['minutes/2026-01.md']);
-    expect((await complete(notes, 'path', 'des', { project: 'demo' })).values).toEqual(['design.md']);
+    expect((await complete(notes, 'path', 'des', { project: 'demo' })).values).toEqual(['Design.md']);
     expect((await complete(notes, 'path', 'des', { project: 'website' })).values).toEqual([]);
     const ids = await complete({ type: 'ref/resource', uri: 'brain://executions/{id}' }, 'id', String(run.execution_id));
     expect(ids.values).toEqual([String(run.execution_id)]);

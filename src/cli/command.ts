@@ -5,10 +5,14 @@
 /** What a shell offers for a value: file names, directory names, or a fixed list of words. */
 export type Completion = 'file' | 'dir' | readonly string[];
 
-/** A flag (brain's options take no values: what varies is an argument, FILE or DIR). */
+/**
+ * A flag. Most take no value (what varies is an argument, FILE or DIR); one with `value` takes
+ * one of its words (--format=server-memory, or --format server-memory).
+ */
 export interface OptionSpec {
   short?: string;
   description: string;
+  value?: { name: string; choices: readonly string[] };
 }
 
 export interface ArgSpec {
@@ -31,6 +35,8 @@ export interface Invocation {
   rest: string[];
   /** The flags given, by long name. */
   options: Record<string, boolean>;
+  /** The values of the options that take one, by long name. */
+  values: Record<string, string>;
   /** --json: print the result as JSON instead of text for people. */
   json: boolean;
 }

@@ -21,7 +21,12 @@ function nodes(root: Command): Node[] {
   const walk = (command: Command, key: string) => {
     const fallback = command.subcommands?.find((c) => c.name === command.defaultSub);
     const own = Object.entries({ ...(fallback ? optionsOf(fallback) : {}), ...optionsOf(command) });
-    const described: [string, string][] = own.flatMap(([name, o]) => [[`--${name}`, o.description] as [string, string], ...(o.short ? [[`-${o.short}`, o.description] as [string, string]] : [])]);
+    // An option with a value is offered once per value (--format=server-memory): a shell then
+    // completes the whole word, and the value never looks like an argument.
+    const described: [string, string][] = own.flatMap(([name, o]) => [
+      ...(o.value ? o.value.choices.map((c) => [`--${name}=${c}`, o.description] as [string, string]) : [[`--${name}`, o.description] as [string, string]]),
+      ...(o.short ? [[`-${o.short}`, o.description] as [string, string]] : []),
+    ]);
     out.push({ key, command, subs: (command.subcommands ?? []).filter((c) => !c.hidden), options: described.map(([n]) => n), described });
     for (const sub of command.subcommands ?? []) walk(sub, `${key}/${sub.name}`);
   };

@@ -53,7 +53,7 @@ function wrap(text: string): string {
 }
 
 function optionRows(cmd: Command): [string, string][] {
-  return Object.entries(optionsOf(cmd)).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}`, o.description]);
+  return Object.entries(optionsOf(cmd)).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? `=${o.value.name}` : ''}`, o.description]);
 }
 
 export function helpText(path: readonly Command[]): string {

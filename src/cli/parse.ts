@@ -74,15 +74,15 @@ function parseLeaf(path: Command[], words: readonly string[]): Parsed {
   if (beforeDashes(words).some(isHelp)) return { kind: 'help', path };
   const unknown = unknownOption(declared, words);
   if (unknown !== undefined) throw new UsageError(unknownMessage(cmd, unknown), path);
-  let values: Record<string, boolean | undefined>;
+  let values: Record<string, boolean | string | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: [...words],
-      options: Object.fromEntries(Object.entries(declared).map(([name, o]) => [name, { type: 'boolean' as const, ...(o.short ? { short: o.short } : {}) }])),
+      options: Object.fromEntries(Object.entries(declared).map(([name, o]) => [name, { type: o.value ? ('string' as const) : ('boolean' as const), ...(o.short ? { short: o.short } : {}) }])),
       allowPositionals: true,
       strict: true,
-    }) as { values: Record<string, boolean | undefined>; positionals: string[] });
+    }) as { values: Record<string, boolean | string | undefined>; positionals: string[] });
   } catch (err) {
     throw new UsageError(parseProblem(cmd, err as Error & { code?: string }), path);
   }
@@ -110,15 +110,25 @@ function parseLeaf(path: Command[], words: readonly string[]): Parsed {
   if (i < positionals.length) throw new UsageError(`unexpected argument "${positionals[i]}"`, path);
 
   const options: Record<string, boolean> = {};
-  for (const [name, v] of Object.entries(values)) if (v !== undefined && name !== 'json' && name !== 'help') options[name] = v;
-  return { kind: 'run', path, invocation: { args, rest: restWords, options, json: values.json === true } };
+  const given: Record<string, string> = {};
+  for (const [name, v] of Object.entries(values)) {
+    if (typeof v === 'string') {
+      const { choices } = declared[name].value!;
+      if (!choices.includes(v)) throw new UsageError(`"${v}" is not a --${name}: use one of ${choices.join(', ')}`, path);
+      given[name] = v;
+    } else if (v !== undefined && name !== 'json' && name !== 'help') options[name] = v;
+  }
+  return { kind: 'run', path, invocation: { args, rest: restWords, options, values: given, json: values.json === true } };
 }
 
 /** parseArgs' message, said the way brain says things (its own is long and names no command). */
 function parseProblem(cmd: Command, err: Error & { code?: string }): string {
   const option = /'([^' ]+)/.exec(err.message)?.[1] ?? '';
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return unknownMessage(cmd, option);
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${option} takes no value`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const value = cmd.options?.[option.replace(/^--/, '')]?.value;
+    return value ? `${option} needs a value: ${value.choices.join(', ')}` : `${option} takes no value`;
+  }
   return err.message.split('\n')[0];
 }
 

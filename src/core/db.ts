@@ -13,10 +13,16 @@ export type Statement = Database.Statement;
  * MIGRATIONS. New tables, indexes and triggers just go into schema.sql: it only ever uses
  * CREATE ... IF NOT EXISTS and runs at every open.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 /** Steps that bring a file from version N-1 to N, run before schema.sql (index = target version). */
-const MIGRATIONS: Record<number, (db: Db) => void> = {};
+const MIGRATIONS: Record<number, (db: Db) => void> = {
+  // Versions of a memory carry its relations (memory_relations is new in schema.sql).
+  2: (db) => db.exec(`ALTER TABLE memory_history ADD COLUMN relations TEXT NOT NULL DEFAULT '[]'`),
+  // Notes are titled by file name, with aliases and inline #tags (src/notes/front-matter.ts): the
+  // next pass re-reads every file (a row whose stat and hash match no file is indexed anew).
+  3: (db) => db.exec(`UPDATE notes SET hash = '', mtime_ms = -1`),
+};
 
 export interface OpenOptions {
   busyTimeoutMs?: number;

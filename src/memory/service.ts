@@ -1,7 +1,7 @@
 // The memory area's API: what its tools, init, search, the CLI and the maintenance tasks call;
 // nothing outside the area sees its tables, its hot cache or its recall index. It owns the cache
 // and the index (keeping both current after its own writes), batches access statistics and decides
-// when to rebalance. It holds no SQL: that is in store.ts, search.ts, tiers.ts, transfer.ts,
+// when to rebalance. It holds no SQL: that is in store.ts, relations.ts, search.ts, tiers.ts, transfer.ts,
 // live-index.ts and terms.ts.
 import { databaseSizeBytes, isBusy, toDbTime, withoutWaiting, type Db } from '../core/db.js';
 import { NotFoundError, UserError } from '../core/errors.js';
@@ -13,8 +13,9 @@ import { indexFileOf, latestChange, LiveIndex, pruneChanges } from './live-index
 import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
+import { linksOf, type Linked, type Relation } from './relations.js';
 import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
-import { exportLines, exportRecords, importLines, importRecords, type ImportProgress, type ImportReport } from './transfer.js';
+import { exportLines, exportRecords, exportServerMemory, importLines, importRecords, type ImportProgress, type ImportReport } from './transfer.js';
 import type { AreaTransfer, NumberedRecord } from '../core/transfer.js';
 import type { HitRow, MemoryRow } from './types.js';
 
@@ -178,6 +179,23 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     /**
+     * Adds and removes relations of the memory `id` as a new version of it (see
+     * store.changeRelations); `change` sees its current relations and may throw to change nothing.
+     */
+    relate(id: number, change: (row: MemoryRow, current: Relation[]) => { add?: Relation[]; remove?: Relation[] }) {
+      const result = store.changeRelations(db, id, change);
+      if (result.changed) {
+        recallIndex.changed();
+        cache.upsert(result.row);
+        count('relate', result.row.storage_tier);
+      }
+      return result;
+    },
+
+    /** A memory's relations in both directions, at most `limit` each way (the other ends as they are now). */
+    links: (row: MemoryRow | HitRow, limit: number): Linked[] => linksOf(db, row, limit),
+
+    /**
      * Exact lookup in the visible projects, first match wins (the active project before global);
      * `projects` undefined = every project (the active one, then global, then the most recent other).
      */
@@ -235,6 +253,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
     /** Every memory and archived version as JSON lines (brain export). */
     exportLines: () => exportLines(db),
+
+    /** The memories and their relations as a server-memory memory.jsonl (brain export --format server-memory). */
+    exportServerMemory: () => exportServerMemory(db),
 
     /** Imports brain export or server-memory lines (see transfer.ts); recall and init see them at once. */
     importLines(lines: string[], onProgress?: ImportProgress): ImportReport {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { stmt, toDbTime, type Db } from '../core/db.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import { addRelations, canonical, hasAll, relationsJson, relationsOf, sameRelations, setRelations, without, type Relation } from './relations.js';
 import { indexTerms } from './terms.js';
 import { initialTier } from './tiers.js';
 import type { MemoryRow, Tier } from './types.js';
@@ -15,6 +16,8 @@ export interface RememberInput {
   tags: string[];
   importance: number;
   ttlSeconds?: number;
+  /** Relations to add (the memory keeps those it has). */
+  relations?: Relation[];
 }
 
 export interface RememberResult {
@@ -37,12 +40,13 @@ export function generateKey(content: string): string {
   return `${words || 'memory'}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Keeps the row as it is now, with its relations, as an earlier version. */
 function archive(db: Db, row: MemoryRow, reason: 'updated' | 'forgotten', now: string) {
   stmt(
     db,
-    `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at)
-     VALUES (@id, @project, @key, @content, @type, @tags, @importance, @version, @created_at, @expires_at, @reason, @archived_at)`,
-  ).run({ ...row, reason, archived_at: now });
+    `INSERT INTO memory_history (memory_id, project, key, content, type, tags, importance, version, created_at, expires_at, reason, archived_at, relations)
+     VALUES (@id, @project, @key, @content, @type, @tags, @importance, @version, @created_at, @expires_at, @reason, @archived_at, @relations)`,
+  ).run({ ...row, reason, archived_at: now, relations: relationsJson(db, row.id) });
 }
 
 function setTags(db: Db, id: number, tags: string[], isNew = false) {
@@ -78,7 +82,8 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
     if (existing) {
       const unchanged =
         existing.content === input.content && existing.type === input.type && existing.tags === tags &&
-        existing.importance === input.importance && existing.expires_at === expires;
+        existing.importance === input.importance && existing.expires_at === expires &&
+        hasAll(db, existing.id, input.relations ?? []);
       if (unchanged) return { row: existing, created: false };
       archive(db, existing, 'updated', now);
       // A type change to a protected type must take effect now, not at the next rebalance.
@@ -89,6 +94,7 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
            storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING *`,
       ).get(input.content, input.type, tags, input.importance, size, expires, tier, now, existing.id) as MemoryRow;
       if (existing.tags !== tags) setTags(db, existing.id, input.tags);
+      addRelations(db, existing.id, input.relations ?? []);
       indexTerms(db, key + ' ' + input.content);
       return { row, created: false };
     }
@@ -102,8 +108,36 @@ export function upsertMemory(db: Db, input: RememberInput, nowMs = Date.now()): 
     ).get(input.project, key, input.content, input.type, tags, input.importance, initialTier(input.type, input.importance),
       size, input.importance * 0.5 + 0.2, input.project, key, now, now, expires) as MemoryRow;
     setTags(db, row.id, input.tags, true);
+    addRelations(db, row.id, input.relations ?? []);
     indexTerms(db, key + ' ' + input.content);
     return { row, created: true };
+  }).immediate();
+}
+
+/**
+ * Adds and removes relations of one memory as a new version of it (the previous relations stay
+ * in its history, so remember with "restore" undoes the change). No change makes no version.
+ * `change` runs inside the transaction on the row and relations as they are then, and says what
+ * to add and remove (or throws, changing nothing).
+ */
+export function changeRelations(
+  db: Db,
+  id: number,
+  change: (row: MemoryRow, current: Relation[]) => { add?: Relation[]; remove?: Relation[] },
+  nowMs = Date.now(),
+): { row: MemoryRow; changed: boolean } {
+  const now = toDbTime(nowMs);
+  return db.transaction(() => {
+    const row = getRow(db, id);
+    if (!row) throw new NotFoundError('That memory was forgotten meanwhile; nothing was changed.');
+    const current = relationsOf(db, id);
+    const { add = [], remove = [] } = change(row, current);
+    const next = canonical([...without(current, remove), ...add]);
+    if (sameRelations(next, current)) return { row, changed: false };
+    archive(db, row, 'updated', now);
+    setRelations(db, id, next);
+    const updated = stmt(db, 'UPDATE memories SET version = version + 1, updated_at = ? WHERE id = ? RETURNING *').get(now, id) as MemoryRow;
+    return { row: updated, changed: true };
   }).immediate();
 }
 
@@ -191,6 +225,8 @@ export interface HistoryRow {
   expires_at: string | null;
   reason: 'updated' | 'forgotten';
   archived_at: string;
+  /** JSON [{type, to}]: the relations the version had. */
+  relations: string;
 }
 
 export function historyOf(db: Db, project: string, key: string, limit = 20): HistoryRow[] {
@@ -227,6 +263,7 @@ export function restoreMemory(db: Db, project: string, key: string, version: num
       stmt(db, `UPDATE memories SET content = ?, type = ?, tags = ?, importance = ?, size_bytes = ?, storage_tier = ?, version = version + 1, updated_at = ? WHERE id = ?`)
         .run(source.content, source.type, source.tags, source.importance, Buffer.byteLength(source.content), tier, now, live.id);
       setTags(db, live.id, JSON.parse(source.tags));
+      setRelations(db, live.id, JSON.parse(source.relations) as Relation[]);
       indexTerms(db, source.content);
       return getRow(db, live.id)!;
     }
@@ -239,6 +276,7 @@ export function restoreMemory(db: Db, project: string, key: string, version: num
       source.expires_at && source.expires_at > now ? source.expires_at : null);
     const id = Number(info.lastInsertRowid);
     setTags(db, id, JSON.parse(source.tags));
+    setRelations(db, id, JSON.parse(source.relations) as Relation[]);
     indexTerms(db, key + ' ' + source.content);
     return getRow(db, id)!;
   }).immediate();

@@ -11,7 +11,8 @@ import { parseQuery } from '../text/query.js';
 import { snippetOf } from '../text/snippet.js';
 import type { MemoryService } from './service.js';
 import type { Hit, RankParts } from './search.js';
-import type { HitRow } from './types.js';
+import type { Linked, Relation } from './relations.js';
+import type { HitRow, MemoryRow } from './types.js';
 
 /** Search results carry at most this much of each memory; the whole text is one recall by key away. */
 const SNIPPET_CHARS = 400;
@@ -30,6 +31,33 @@ const type = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,39}$/, 'a type is lower_snake_case, e.g. "user_preferences", "decision", "fact"');
 
+const relationType = z
+  .string()
+  .trim()
+  .min(1, 'a relation type cannot be empty')
+  .max(100, 'a relation type is at most 100 characters')
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'a relation type cannot contain control characters');
+/**
+ * The other end of a relation: a key (which may not exist yet) or the id of an existing memory.
+ * The input schemas say only "string or number" (every byte of tools/list is paid in each
+ * conversation); relationOf checks the rest and says what to change.
+ */
+const memoryId = z.number().int('an id is a whole number').positive('an id is positive');
+const looseRelation = z.object({ type: z.string(), to: z.union([z.string(), z.number()]) });
+
+function relationOf(r: { type?: string; to: string | number }): { type?: string; to: string | number } {
+  const type = r.type === undefined ? undefined : relationType.safeParse(r.type);
+  if (type && !type.success) throw new UserError(`relation "type": ${type.error.issues[0].message}.`);
+  const to = typeof r.to === 'number' ? memoryId.safeParse(r.to) : key.safeParse(r.to);
+  if (!to.success) throw new UserError(`relation "to": ${to.error.issues[0].message} (a key, or the id of a memory).`);
+  return { ...(type ? { type: type.data } : {}), to: to.data };
+}
+const MAX_RELATIONS = 20;
+/** Relations shown per direction for one memory; a hub's hundreds would crowd out the rest. */
+const LINKS_SHOWN = 50;
+/** Memories a "related" recall adds at most. */
+const NEIGHBOURS = 20;
+
 const memoryOut = z.object({
   id: z.number(),
   key: z.string(),
@@ -46,6 +74,10 @@ const memoryOut = z.object({
   expires_at: z.string().nullable().optional(),
   score: z.number().optional(),
   why: z.string().optional().describe('What the score is made of: word match, tier, importance, uses, recency.'),
+  // Each {type, to} or {type, from}, with the other end's id once it exists (LinkOut). Left open
+  // in the schema: spelled out it cost 140 bytes of every tools/list.
+  relations: z.array(z.unknown()).optional(),
+  via: z.string().optional(),
 });
 type MemoryOut = z.infer<typeof memoryOut>;
 
@@ -92,14 +124,41 @@ function recallText(out: { results: MemoryOut[]; next_cursor?: string; truncated
   out.results.forEach((m, i) => {
     const facts = [m.type, ...(m.tags.length ? [m.tags.join(' ')] : []), m.project, m.updated_at.slice(0, 10), `id ${m.id}`];
     if (m.score !== undefined) facts.push(`score ${m.score}`);
-    lines.push(`${i + 1}. ${m.key} (${facts.join('; ')})`, m.content);
+    lines.push(`${i + 1}. ${m.key} (${facts.join('; ')})${m.via ? ` via ${m.via}` : ''}`, m.content);
     if (m.truncated) lines.push(`[excerpt of ${m.content_chars} characters: recall with "key": ${JSON.stringify(m.key)} for all of it]`);
+    for (const r of (m.relations ?? []) as unknown as LinkOut[]) lines.push(`  ${linkText(m.key, r)}${r.id === undefined ? ' (no such memory yet)' : ` (id ${r.id})`}`);
   });
   for (const h of out.history ?? []) lines.push(`version ${h.version} (${h.reason} ${h.archived_at.slice(0, 10)}): ${h.content}`);
   if (out.history?.length) lines.push('Bring a version back with remember {"key", "restore": <version>}.');
   if (out.next_cursor) lines.push(`More results: call recall again with the same query and "cursor": "${out.next_cursor}".`);
   if (out.truncated) lines.push('Paging stops here: narrow the query to see further.');
   return lines.join('\n');
+}
+
+/** Why forget found no relation to remove, with the ones there are (relations start from one memory). */
+function noRelation(key: string, to: string, type: string | undefined, current: Relation[]): string {
+  const have = current.slice(0, 10).map((r) => `${r.type} -> ${r.to}`);
+  return (
+    `"${key}" has no relation${type ? ` "${type}"` : ''} to "${to}". ` +
+    (have.length ? `Its relations: ${have.join(', ')}${current.length > 10 ? ', ...' : ''}.` : 'It has none; a relation belongs to the memory it starts from: forget it there.')
+  );
+}
+
+interface LinkOut {
+  type: string;
+  to?: string;
+  from?: string;
+  id?: number;
+}
+
+/** A memory with no relations says nothing about them (most have none). */
+const withLinks = (m: MemoryOut, links: LinkOut[]): MemoryOut => (links.length ? { ...m, relations: links } : m);
+
+/** A relation as the sentence server-memory users know: "Alice works_at Anthropic". */
+const linkText = (key: string, r: LinkOut) => (r.to !== undefined ? `${key} ${r.type} ${r.to}` : `${r.from} ${r.type} ${key}`);
+
+function linkOut(l: Linked): LinkOut {
+  return { type: l.type, ...(l.direction === 'out' ? { to: l.key } : { from: l.key }), ...(l.id !== undefined ? { id: l.id } : {}) };
 }
 
 const MATCH_WORDS = {
@@ -167,6 +226,47 @@ function decodeCursor(text: string, hash: string): Set<number> {
 }
 
 export function memoryTools(memories: MemoryService, opts: { retentionDays: number }): AnyTool[] {
+  /**
+   * The key a relation of a memory in `project` points to: a key as given, an id as the key of
+   * that memory, which must be one the source sees (its project or global).
+   */
+  function targetKey(to: string | number, project: string): string {
+    if (typeof to === 'string') return to;
+    const target = memories.getById(to, false);
+    if (!target) throw new NotFoundError(`No memory with id ${to} to relate to; name it by key instead if it is not stored yet.`);
+    if (target.project !== project && target.project !== '') {
+      throw new UserError(`Memory ${to} is in ${displayProject(target.project)}, which a memory of ${displayProject(project)} does not see: relations stay within one project and global.`);
+    }
+    return target.key;
+  }
+
+  /** The visible memories one relation away from `rows` (not among them), with the relation that led there. */
+  function neighbours(rows: HitRow[], projects: string[] | undefined, terms: string[]): MemoryOut[] {
+    const seen = new Set(rows.map((r) => r.id));
+    const out: MemoryOut[] = [];
+    for (const row of rows) {
+      for (const l of memories.links(row, LINKS_SHOWN)) {
+        if (l.id === undefined || seen.has(l.id) || out.length >= NEIGHBOURS) continue;
+        const other = memories.getById(l.id, false);
+        if (!other || (projects && !projects.includes(other.project))) continue;
+        seen.add(other.id);
+        const long = other.content.length > SNIPPET_CHARS;
+        out.push({
+          ...fullMemory(other),
+          content: long ? snippetOf(other.content, terms, SNIPPET_CHARS) : other.content,
+          ...(long ? { truncated: true, content_chars: other.content.length } : {}),
+          via: l.direction === 'out' ? `${row.key} ${l.type} ${other.key}` : `${other.key} ${l.type} ${row.key}`,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** A memory's relations, both directions, as far as the reader sees them. */
+  function linksShown(row: HitRow | MemoryRow, projects: string[] | undefined): LinkOut[] {
+    return memories.links(row, LINKS_SHOWN).filter((l) => !projects || l.id === undefined || projects.includes(l.project)).map(linkOut);
+  }
+
   const remember = defineTool({
     name: 'remember',
     title: 'Remember',
@@ -183,6 +283,10 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       ttl_seconds: z.number().int('ttl_seconds is a whole number').positive('ttl_seconds must be positive').max(10 * 365 * 86400).optional().describe('Forget after this long.'),
       restore: z.number().int().min(0).optional().describe('Instead of content: 0 undoes a forget; N brings back version N.'),
       allow_secrets: allowSecretsArg,
+      relations: z
+        .array(looseRelation)
+        .optional()
+        .describe('[{"type":"works_at","to":"Anthropic"}]; to: a key (stored or not) or id. With key, no content: adds only these.'),
     },
     output: {
       id: z.number(),
@@ -196,16 +300,28 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       const project = writeProject(args.project, ctx.session);
       if (args.restore !== undefined) {
         if (args.key === undefined) throw new UserError('"restore" needs the "key" of the memory to bring back.');
-        const extra = (['content', 'type', 'tags', 'importance', 'ttl_seconds'] as const).filter((f) => args[f] !== undefined);
+        const extra = (['content', 'type', 'tags', 'importance', 'ttl_seconds', 'relations'] as const).filter((f) => args[f] !== undefined);
         if (extra.length) throw new UserError(`"restore" brings back stored text; leave out ${extra.map((f) => `"${f}"`).join(', ')} (remember again afterwards to change it).`);
         const row = memories.restore(project, args.key, args.restore === 0 ? undefined : args.restore);
         return { id: row.id, key: row.key, project: displayProject(row.project), tier: row.storage_tier, created: false, version: row.version };
       }
-      if (args.content === undefined) throw new UserError('"content" is required: what to remember (or "restore" with "key" to bring a memory back).');
+      if ((args.relations?.length ?? 0) > MAX_RELATIONS) throw new UserError(`"relations" takes at most ${MAX_RELATIONS} per call; remember the rest in another call.`);
+      const relations = args.relations?.map((r) => {
+        const { type, to } = relationOf(r);
+        return { type: type!, to: targetKey(to, project) };
+      });
+      if (args.content === undefined) {
+        if (args.key === undefined || !relations?.length) throw new UserError('"content" is required: what to remember (or "key" with "restore" to bring a memory back, or with "relations" to add only those).');
+        const existing = memories.getByKey([project], args.key, false);
+        if (!existing) throw new NotFoundError(`No memory with key "${args.key}" in ${displayProject(project)} to add relations to; pass "content" to create it.`);
+        const { row } = memories.relate(existing.id, () => ({ add: relations }));
+        return { id: row.id, key: row.key, project: displayProject(row.project), tier: row.storage_tier, created: false, version: row.version };
+      }
       const { row, created } = memories.remember({
         project,
         key: args.key,
         content: args.content,
+        relations,
         type: args.type ?? 'general',
         tags: [...new Set(args.tags ?? [])],
         importance: args.importance ?? 0.5,
@@ -235,6 +351,7 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       limit: z.number().int().min(1).max(50, 'limit is at most 50').default(5),
       cursor: z.string().max(8000).optional().describe('next_cursor of the last page.'),
       history: z.boolean().default(false).describe('With key: list earlier versions too.'),
+      related: z.boolean().optional().describe('Add memories one relation away.'),
     },
     output: {
       results: z.array(memoryOut),
@@ -263,7 +380,9 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
             args.id !== undefined ? `No memory with id ${args.id}.` : `No memory with key "${args.key}" in ${projects ? projects.map(displayProject).join(' or ') : 'any project'}. Use "query" to search instead.`,
           );
         }
-        const result: { results: MemoryOut[]; history?: { version: number; reason: string; archived_at: string; content: string }[] } = { results: [fullMemory(row)] };
+        const result: { results: MemoryOut[]; history?: { version: number; reason: string; archived_at: string; content: string }[] } = {
+          results: [withLinks(fullMemory(row), linksShown(row, projects)), ...(args.related ? neighbours([row], projects, []) : [])],
+        };
         if (args.history) {
           result.history = memories.history(row.project, row.key).map((h) => ({
             version: h.version, reason: h.reason, archived_at: isoTime(h.archived_at), content: h.content.slice(0, SNIPPET_CHARS),
@@ -284,8 +403,13 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       const query = args.query === undefined ? undefined : parseQuery(args.query);
       const found = memories.search(query, filter, args.limit, shown);
       const nextShown = [...shown, ...found.hits.map((h) => h.row.id)];
+      const results = found.hits.map((h) => hitOut(h, query?.terms ?? []));
+      if (args.related) {
+        found.hits.forEach((h, i) => (results[i] = withLinks(results[i], linksShown(h.row, projects))));
+        results.push(...neighbours(found.hits.map((h) => h.row), projects, query?.terms ?? []));
+      }
       return {
-        results: found.hits.map((h) => hitOut(h, query?.terms ?? [])),
+        results,
         next_cursor: found.more && nextShown.length < MAX_SHOWN ? encodeCursor({ h: hash, s: nextShown }) : undefined,
         ...(found.more && nextShown.length >= MAX_SHOWN ? { truncated: true } : {}),
         strategy: found.strategy,
@@ -307,6 +431,10 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
       tags: z.array(tag).max(MAX_TAGS).optional().describe('Bulk: all with these tags.'),
       before: dateArg.optional().describe('Bulk: all changed before this time.'),
       confirm: z.boolean().default(false).describe('Required for bulk.'),
+      relation: z
+        .object({ to: z.union([z.string(), z.number()]), type: z.string().optional() })
+        .optional()
+        .describe('With key or id: only this relation.'),
     },
     output: {
       forgotten: z.number(),
@@ -324,9 +452,27 @@ export function memoryTools(memories: MemoryService, opts: { retentionDays: numb
         if (!row || (projects && !projects.includes(row.project))) {
           throw new NotFoundError(`No memory ${args.id !== undefined ? `with id ${args.id}` : `with key "${args.key}"`} to forget here; check recall, or pass "project".`);
         }
+        if (args.relation) {
+          const { to, type } = relationOf(args.relation);
+          const toKey = targetKey(to, row.project);
+          let removed: Relation[] = [];
+          const { row: changed } = memories.relate(row.id, (_, current) => {
+            removed = current.filter((r) => r.to === toKey && (type === undefined || r.type === type));
+            if (!removed.length) throw new NotFoundError(noRelation(row.key, toKey, type, current));
+            return { remove: removed };
+          });
+          // What went is relations, named as sentences; the version before this one still has them.
+          return {
+            forgotten: removed.length,
+            keys: removed.map((r) => `${row.key} ${r.type} ${r.to}`),
+            restorable_until,
+            undo: `remember {"key": ${JSON.stringify(row.key)}, "restore": ${changed.version - 1}} brings them back.`,
+          };
+        }
         memories.forgetOne(row);
         return { forgotten: 1, keys: [row.key], restorable_until, undo: UNDO };
       }
+      if (args.relation) throw new UserError('"relation" removes a relation of one memory: say which with "key" or "id" (the memory it starts from).');
       if (!args.type && !args.tags?.length && !args.before) {
         throw new UserError('Say what to forget: "key" or "id" for one memory, or "type", "tags" or "before" (with "confirm": true) for several.');
       }

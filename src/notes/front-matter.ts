@@ -67,11 +67,12 @@ export function parseNote(text: string): ParsedNote {
         break;
       case 'tags':
         if (Array.isArray(value)) {
-          const tags = value.filter((t) => typeof t === 'string' || typeof t === 'number').map((t) => String(t).trim().toLowerCase()).filter(Boolean);
+          // Obsidian accepts "#tag" in the front matter too; the tag is the same.
+          const tags = value.filter((t) => typeof t === 'string' || typeof t === 'number').map((t) => String(t).trim().replace(/^#/, '').toLowerCase()).filter(Boolean);
           if (tags.length !== value.length) problems.push('some "tags" in the front matter are not text and were skipped');
           meta.tags = [...new Set(tags)];
         } else if (typeof value === 'string') {
-          meta.tags = [...new Set(value.split(/[,\s]+/).map((t) => t.trim().toLowerCase()).filter(Boolean))];
+          meta.tags = [...new Set(value.split(/[,\s]+/).map((t) => t.trim().replace(/^#/, '').toLowerCase()).filter(Boolean))];
         } else if (value !== null) problems.push('"tags" in the front matter is not a list');
         break;
       case 'created':
@@ -99,22 +100,54 @@ export function serializeNote(meta: NoteMeta, body: string): string {
   return `---\n${head}---\n${body.endsWith('\n') || body === '' ? body : body + '\n'}`;
 }
 
+// [[Note]], [[Note|shown text]], [[Note#Heading]], [[Note#^block]], ![[embedded note]]; in a
+// table the "|" is written "\|", which leaves a "\" after the target.
 const WIKI_LINK = /\[\[([^[\]|#\n]+)(?:#[^[\]|\n]*)?(?:\|[^[\]\n]*)?\]\]/g;
 
 /** Targets of the [[wiki links]] in a body, as written (deduplicated). */
 export function wikiLinks(body: string): string[] {
   const out = new Set<string>();
-  for (const m of body.matchAll(WIKI_LINK)) {
-    const target = m[1].trim();
+  for (const m of withoutCode(body).matchAll(WIKI_LINK)) {
+    const target = m[1].replace(/\\$/, '').trim();
     if (target) out.add(target);
   }
   return [...out];
 }
 
-/** A title for a file without one: its first "# heading", else its file name. */
-export function fallbackTitle(body: string, rel: string): string {
-  const heading = /^#\s+(.+?)\s*#*\s*$/m.exec(body);
-  if (heading) return heading[1].slice(0, 200);
-  const base = rel.split('/').pop()!.replace(/\.md$/, '');
-  return base.replace(/[-_]+/g, ' ').trim() || base;
+/** The body without fenced code blocks and `inline code`, where "#" and "[[" are not markup. */
+function withoutCode(body: string): string {
+  return body.replace(/^(```|~~~)[^\n]*\n[\s\S]*?(?:^\1[^\n]*$|(?![\s\S]))/gm, '').replace(/`[^`\n]*`/g, '');
+}
+
+// Obsidian's inline tag: "#" after a space or at a line start, then letters, digits, "_", "-" and
+// "/" for nesting, with at least one character that is not a digit ("#2027" is no tag).
+const INLINE_TAG = /(?<=^|[\s(,;])#([\p{L}\p{N}_\-/]*[\p{L}_\-/][\p{L}\p{N}_\-/]*)/gmu;
+
+/**
+ * The #tags written in a body, lower case; a nested "#area/sub" also counts as "#area", as in
+ * Obsidian, where searching a tag finds its nested tags.
+ */
+export function inlineTags(body: string): string[] {
+  const out = new Set<string>();
+  for (const m of withoutCode(body).matchAll(INLINE_TAG)) {
+    const parts = m[1].toLowerCase().split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join('/'));
+  }
+  return [...out].filter((t) => t.length <= 50);
+}
+
+/** The "aliases" (or "alias") of the front matter: a list, or one name, or names split by commas. */
+export function aliasesOf(meta: NoteMeta): string[] {
+  const raw = meta.extra.aliases ?? meta.extra.alias;
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
+  return [...new Set(list.filter((a) => typeof a === 'string' || typeof a === 'number').map((a) => String(a).trim()).filter(Boolean))];
+}
+
+/**
+ * A note's title: its front matter "title" when it has one (brain writes one in every file it
+ * creates), else its file name without ".md", as Obsidian shows it. The first heading is not the
+ * title: "Roadmap 2027.md" starting with "# Roadmap" is "Roadmap 2027", which is what [[links]] name.
+ */
+export function titleOf(meta: NoteMeta, rel: string): string {
+  return meta.title ?? rel.split('/').pop()!.replace(/\.md$/, '');
 }

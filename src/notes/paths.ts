@@ -95,6 +95,23 @@ export function slugify(title: string): string {
   return RESERVED.test(cut) ? `${cut}-note` : cut;
 }
 
+// Characters Windows or macOS refuse in a file name, and those that break an Obsidian [[link]]
+// (# ^ [ ] |): each run of them becomes one space.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f<>:"/\\|?*#^[\]]+/g;
+
+/**
+ * A title -> the human file name of a new note ("Roadmap 2027"), as Obsidian names files: the
+ * title with unsafe characters replaced, no leading or trailing dots or spaces, at most 100 bytes.
+ */
+export function fileNameFor(title: string): string {
+  let chars = Array.from(title.normalize('NFC').replace(UNSAFE_IN_NAME, ' ').replace(/\s+/g, ' ').replace(/^[\s.]+|[\s.]+$/g, ''));
+  while (Buffer.byteLength(chars.join('')) > 100) chars = chars.slice(0, -1);
+  const name = chars.join('').replace(/[\s.]+$/, '');
+  if (!name) return 'Untitled';
+  return RESERVED.test(name) ? `${name} note` : name;
+}
+
 /**
  * What a [[wiki link]] or a note is matched by: case, spaces and punctuation ignored, ".md"
  * dropped, folders kept. "[[API Design]]", "[[api-design]]" and "[[api-design.md]]" are one target.
@@ -107,8 +124,8 @@ export function linkKey(text: string): string {
     .join('/');
 }
 
-/** The keys a note answers to: its path, its file name and its title. */
-export function noteKeys(rel: string, title: string): string[] {
+/** The keys a note answers to: its path, its file name, its title and its aliases. */
+export function noteKeys(rel: string, title: string, aliases: string[] = []): string[] {
   const base = rel.split('/').pop()!;
-  return [...new Set([linkKey(rel), linkKey(base), linkKey(title)])];
+  return [...new Set([linkKey(rel), linkKey(base), linkKey(title), ...aliases.map(linkKey)].filter(Boolean))];
 }

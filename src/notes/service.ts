@@ -17,7 +17,7 @@ import { SCORED_CHARS, type QueryStem, type WordStats } from '../text/score.js';
 import { COMMON_SYNONYMS } from '../text/synonyms.js';
 import { hashOf, installStaged, stageFile, symlinkOnPath, type Installed } from './files.js';
 import { parseNote, serializeNote, type NoteMeta } from './front-matter.js';
-import { checkNotePath, noteFile, noteKeys, projectDir, slugify } from './paths.js';
+import { checkNotePath, fileNameFor, linkKey, noteFile, noteKeys, projectDir, slugify } from './paths.js';
 import * as store from './store.js';
 import { createNoteSync, entryFor, type NoteSync, type SyncOptions } from './sync.js';
 import { noteTransfer } from './transfer.js';
@@ -97,7 +97,7 @@ export function createNotesService(opts: NotesOptions) {
   const { db, root } = opts;
   const sync: NoteSync = createNoteSync(opts);
 
-  /** The file a write goes to: the path given, else the note with that title, else the title's slug. */
+  /** The file a write goes to: the path given, else the note with that title, else the title as a file name. */
   function relFor(args: WriteArgs): string {
     if (args.path !== undefined) return checkNotePath(args.path);
     if (args.title === undefined) throw new UserError('Give "path" or "title" to say which note.');
@@ -106,7 +106,7 @@ export function createNotesService(opts: NotesOptions) {
       const existing = store.findByTitle(db, [args.project], title)[0];
       if (existing) return existing.path;
     }
-    return slugify(title) + '.md';
+    return fileNameFor(title) + '.md';
   }
 
   function refuseSymlink(file: string, rel: string) {
@@ -132,11 +132,16 @@ export function createNotesService(opts: NotesOptions) {
       const byTitle = store.findByTitle(db, projects, title);
       const chosen = byTitle.find((r) => r.project === projects[0]) ?? byTitle[0];
       if (chosen) return sync.refreshOne(chosen.project, chosen.path) ?? notFoundTitle(title);
-      // A title that matches no front matter may still be a file name.
-      const rel = slugify(title) + '.md';
-      for (const project of projects) {
-        const row = sync.refreshOne(project, rel);
-        if (row) return row;
+      // Else a file name or an alias, in any folder, as [[links]] find notes.
+      const byName = store.findByName(db, projects, linkKey(title));
+      const named = byName.find((r) => r.project === projects[0]) ?? byName[0];
+      if (named) return sync.refreshOne(named.project, named.path) ?? notFoundTitle(title);
+      // A file brain named by an older rule (the title's slug) that the index has not seen yet.
+      for (const rel of [fileNameFor(title) + '.md', slugify(title) + '.md']) {
+        for (const project of projects) {
+          const row = sync.refreshOne(project, rel);
+          if (row) return row;
+        }
       }
       return notFoundTitle(title);
     }
@@ -251,7 +256,8 @@ export function createNotesService(opts: NotesOptions) {
   function read(projects: string[], args: { path?: string; title?: string }) {
     const row = locate(projects, args);
     store.touchNote(db, row.id);
-    const keys = noteKeys(row.path, row.title);
+    const names = store.namesOf(db, row.id);
+    const keys = names.length ? names : noteKeys(row.path, row.title);
     return {
       row,
       links: store.linksOf(db, row.id),

@@ -34,6 +34,8 @@ export interface IndexEntry {
   mtimeMs: number;
   problems: string[];
   links: string[];
+  /** What the note answers to (noteKeys): path, file name, title, aliases. */
+  names: string[];
 }
 
 export type StatRow = Pick<NoteRow, 'id' | 'project' | 'path' | 'size_bytes' | 'mtime_ms' | 'hash'>;
@@ -79,7 +81,24 @@ export function putNote(db: Db, e: IndexEntry): number {
   stmt(db, `DELETE FROM note_links WHERE source_id = ?`).run(id);
   const link = stmt(db, `INSERT OR IGNORE INTO note_links (target, source_id) VALUES (?, ?)`);
   for (const target of e.links) link.run(target, id);
+  stmt(db, `DELETE FROM note_names WHERE note_id = ?`).run(id);
+  const name = stmt(db, `INSERT OR IGNORE INTO note_names (key, note_id) VALUES (?, ?)`);
+  for (const key of e.names) name.run(key, id);
   return id;
+}
+
+/** The names a note answers to (path, file name, title, aliases; normalised). */
+export function namesOf(db: Db, id: number): string[] {
+  return stmt(db, `SELECT key FROM note_names WHERE note_id = ?`).pluck().all(id) as string[];
+}
+
+/** Notes in the projects answering to this name (file name, title or alias, normalised), newest first. */
+export function findByName(db: Db, projects: string[], key: string): NoteRow[] {
+  return stmt(
+    db,
+    `SELECT n.* FROM note_names k JOIN notes n ON n.id = k.note_id
+     WHERE k.key = ? AND n.project IN (SELECT value FROM json_each(?)) ORDER BY n.updated_at DESC`,
+  ).all(key, JSON.stringify(projects)) as NoteRow[];
 }
 
 /** Same bytes, new mtime (touched, or copied back): only the stat columns change. */

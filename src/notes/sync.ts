@@ -11,8 +11,8 @@ import { UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { hashOf, statOrUndefined, symlinkOnPath, walkNotes, type DiskNote } from './files.js';
-import { fallbackTitle, parseNote, wikiLinks } from './front-matter.js';
-import { acceptDiskPath, dirProject, linkKey, noteFile, projectDir } from './paths.js';
+import { aliasesOf, inlineTags, parseNote, titleOf, wikiLinks } from './front-matter.js';
+import { acceptDiskPath, dirProject, linkKey, noteFile, noteKeys, projectDir } from './paths.js';
 import * as store from './store.js';
 
 /** Files larger than this are indexed by their beginning only (and say so). */
@@ -55,14 +55,18 @@ export function entryFor(project: string, rel: string, bytes: Buffer, st: { size
   text = text.replace(/\u0000/g, '');
   const parsed = parseNote(text);
   problems.push(...parsed.problems);
-  const mtimeIso = new Date(st.mtimeMs).toISOString();
+  // Rounded, not cut: a time set with utimes (an import puts back a note's updated_at) reads back
+  // a fraction of a microsecond early about half the time (.073 as .0729998), a millisecond off.
+  const mtimeIso = new Date(Math.round(st.mtimeMs)).toISOString();
   const updated = parsed.meta.updated && parsed.meta.updated > mtimeIso ? parsed.meta.updated : mtimeIso;
   const born = st.birthtimeMs && st.birthtimeMs > 0 ? new Date(Math.min(st.birthtimeMs, st.mtimeMs)).toISOString() : mtimeIso;
+  const title = titleOf(parsed.meta, rel);
   return {
     project,
     path: rel,
-    title: parsed.meta.title ?? fallbackTitle(parsed.body, rel),
-    tags: parsed.meta.tags ?? [],
+    title,
+    // Front matter tags first, then the #tags written in the text (Obsidian counts both).
+    tags: [...new Set([...(parsed.meta.tags ?? []), ...inlineTags(parsed.body)])],
     body: parsed.body,
     created: parsed.meta.created ?? born,
     updated,
@@ -71,6 +75,7 @@ export function entryFor(project: string, rel: string, bytes: Buffer, st: { size
     mtimeMs: st.mtimeMs,
     problems,
     links: [...new Set(wikiLinks(parsed.body).map(linkKey).filter(Boolean))],
+    names: noteKeys(rel, title, aliasesOf(parsed.meta)),
   };
 }
 

@@ -19,8 +19,15 @@ export const exportCommand = defineCommand({
     'brain import reads the file back (into this or another database; into an empty one it restores them all). Sessions, executions and logs are not part of it. The count of records goes to stderr.',
   json: true,
   args: [{ name: 'FILE', description: 'where to write (created with mode 0600); stdout when - or left out', optional: true, complete: 'file' }],
+  options: {
+    format: {
+      description: 'brain (the default), or server-memory: memories and their relations as a memory.jsonl that @modelcontextprotocol/server-memory loads',
+      value: { name: 'FORMAT', choices: ['brain', 'server-memory'] },
+    },
+  },
   async run(inv) {
     const file = inv.args.FILE;
+    const serverMemory = inv.values.format === 'server-memory';
     const toFile = file !== undefined && file !== '-';
     if (inv.json && !toFile) throw new UsageError('--json needs a FILE: without one, the export itself is what goes to stdout');
     const config = await cliConfig();
@@ -41,15 +48,16 @@ export const exportCommand = defineCommand({
         bar.step('writing records');
         // Synchronous writes in batches: memory stays flat however large the store is.
         let batch: string[] = [];
-        for (const area of app.transfers) {
-          for (const record of area.exportRecords()) {
-            batch.push(JSON.stringify(record));
-            n++;
-            if (batch.length === 1000) {
-              fs.writeSync(fd, batch.join('\n') + '\n');
-              batch = [];
-              bar.tick(n);
-            }
+        const lines = serverMemory ? app.memories.exportServerMemory() : (function* () {
+          for (const area of app.transfers) for (const record of area.exportRecords()) yield JSON.stringify(record);
+        })();
+        for (const line of lines) {
+          batch.push(line);
+          n++;
+          if (batch.length === 1000) {
+            fs.writeSync(fd, batch.join('\n') + '\n');
+            batch = [];
+            bar.tick(n);
           }
         }
         if (batch.length) fs.writeSync(fd, batch.join('\n') + '\n');
@@ -63,7 +71,7 @@ export const exportCommand = defineCommand({
       bar.end();
       if (fd !== 1) fs.closeSync(fd);
     }
-    if (inv.json) printJson({ file, records: n });
+    if (inv.json) printJson({ file, records: n, format: serverMemory ? 'server-memory' : 'brain' });
     else note(`exported ${plural(n, 'record')}${toFile ? ` to ${file}` : ''}`);
   },
 });
