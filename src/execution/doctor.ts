@@ -9,7 +9,7 @@ import { scriptPath } from '../core/version.js';
 import type { Check } from '../doctor.js';
 import { removeCgroupBase } from '../../worker/cgroup.js';
 import { Sandbox, type RunResult } from '../../worker/sandbox-process.js';
-import { detectHost, isProblem, mechanisms, type SandboxHost } from './host.js';
+import { detectHost, executable, isProblem, mechanisms, type SandboxHost } from './host.js';
 import { canaryProgram, judgeCanary } from './self-test.js';
 import { openWorkspaces, type Workspaces } from './workspaces.js';
 
@@ -45,16 +45,6 @@ for m in ['numpy', 'pandas', 'matplotlib']:
         print(m, '-')
 `;
 
-/** Whether a file can be run by this user. */
-function runnable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * On a host where execute cannot run: every system package it needs, which are there and which
  * are not, and one command that installs the missing ones. Memory, notes, projects, events and
@@ -72,18 +62,18 @@ export function sandboxPackages(config: Config): Check {
     };
   }
   const wanted: { pkg: string; there: boolean; optional?: boolean }[] = [
-    { pkg: 'firejail', there: runnable(config.firejailPath) },
-    { pkg: 'python3', there: runnable(config.sandboxPython) },
+    { pkg: 'firejail', there: executable(config.firejailPath) },
+    { pkg: 'python3', there: executable(config.sandboxPython) },
   ];
-  const python = runnable(config.sandboxPython);
+  const python = executable(config.sandboxPython);
   for (const m of ['numpy', 'pandas', 'matplotlib']) {
     // Only an import by the interpreter the sandbox would use; no user code runs outside a sandbox.
     const there = python && spawnSync(config.sandboxPython, ['-c', `import ${m}`], { stdio: 'ignore', timeout: 30_000 }).status === 0;
     wanted.push({ pkg: `python3-${m}`, there, optional: true });
   }
   if (process.getuid?.() === 0) {
-    wanted.push({ pkg: 'util-linux', there: ['/usr/bin/unshare', '/usr/bin/nsenter'].every(runnable) });
-    wanted.push({ pkg: 'e2fsprogs', there: ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].some(runnable), optional: true });
+    wanted.push({ pkg: 'util-linux', there: ['/usr/bin/unshare', '/usr/bin/nsenter'].every(executable) });
+    wanted.push({ pkg: 'e2fsprogs', there: ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].some(executable), optional: true });
   }
   const missing = wanted.filter((w) => !w.there).map((w) => w.pkg);
   return {

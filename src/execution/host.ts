@@ -44,7 +44,8 @@ function lookupUser(name: string): PasswdEntry | undefined {
   return undefined;
 }
 
-function executable(file: string): boolean {
+/** Whether this user can run the file. */
+export function executable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return true;
