@@ -20,9 +20,10 @@ command -v systemd-run >/dev/null || die "systemd-run is missing: sudo apt-get i
 NODE=$(command -v node) || die "node is not on PATH"
 NODE=$(readlink -f "$NODE")
 MODULES=$(readlink -f "$ROOT/node_modules")
-for p in "$ROOT" "$NODE" "$MODULES"; do
-  case "$p" in /root/* | /home/* | /run/user/*) die "$p is under a home directory, which the unit's ProtectHome= hides: use a checkout and a node elsewhere (/opt, /srv)" ;; esac
-done
+case "$NODE" in /root/* | /home/* | /run/user/* | /tmp/* | /var/tmp/*) die "$NODE is under a home or temp directory, which the unit's ProtectHome=/PrivateTmp= hide: use a node elsewhere (/usr, /opt)" ;; esac
+# Where the unit sees the checkout and its node_modules: here, or in the container (below).
+UNIT_ROOT=$ROOT
+UNIT_MODULES=$MODULES
 [ -f "$ROOT/dist/src/cli.js" ] || die "no build in $ROOT/dist: run npm run build first"
 
 # The unit's [Service] settings but how it starts, stops and restarts (the run replaces those) and
@@ -49,12 +50,15 @@ run_suites() {
   # upgraded from a version that used it. brain removes the folder once no brain uses it.
   "$@" mkdir -p /srv/brain-workspaces
   "$@" systemd-run --unit="$RUN_UNIT" --wait --pipe --quiet --collect "${PROPS[@]}" \
-    -p WorkingDirectory="$ROOT" -p ReadWritePaths="$ROOT" -p ReadWritePaths="$MODULES" \
+    -p WorkingDirectory="$UNIT_ROOT" -p ReadWritePaths="$UNIT_ROOT" -p ReadWritePaths="$UNIT_MODULES" \
     -p Environment=PATH=/usr/bin:/bin -p Environment=HOME=/tmp -p Environment=CI=1 \
-    -- "$NODE" "$MODULES/vitest/vitest.mjs" run "${TESTS[@]}"
+    -- "$NODE" "$UNIT_MODULES/vitest/vitest.mjs" run "${TESTS[@]}"
 }
 
 if [ -d /run/systemd/system ]; then
+  for p in "$ROOT" "$MODULES"; do
+    case "$p" in /root/* | /home/* | /run/user/* | /tmp/* | /var/tmp/*) die "$p is under a home or temp directory, which the unit's ProtectHome=/PrivateTmp= hide: use a checkout elsewhere (/opt, /srv)" ;; esac
+  done
   echo "check-service-sandbox: systemd runs this host; ${TESTS[*]} under brain.service's settings" >&2
   run_suites
   exit $?
@@ -63,8 +67,15 @@ fi
 command -v systemd-nspawn >/dev/null || die "PID 1 here is not systemd, and systemd-nspawn (Debian package systemd-container) to boot a container with it is missing: sudo apt-get install systemd-container"
 WORK=$(mktemp -d /tmp/brain-service-check.XXXXXX)
 mkdir "$WORK/root"
-BINDS=(--bind="$ROOT")
-case "$MODULES/" in "$ROOT"/*) ;; *) BINDS+=(--bind="$MODULES") ;; esac
+# The checkout appears in the container under /srv: a clone in /tmp or a home directory would be
+# hidden from the unit by its PrivateTmp=/ProtectHome= (the run failed with 226/NAMESPACE).
+UNIT_ROOT=/srv/brain-service-check
+BINDS=(--bind="$ROOT:$UNIT_ROOT")
+case "$MODULES/" in
+  "$ROOT"/*) UNIT_MODULES="$UNIT_ROOT${MODULES#"$ROOT"}" ;;
+  # node_modules as a symlink elsewhere: there too, and at its own path for the link to resolve.
+  *) UNIT_MODULES=/srv/brain-service-check-modules; BINDS+=(--bind="$MODULES:$UNIT_MODULES" --bind="$MODULES") ;;
+esac
 # The root bind and nspawn's own state stay in a mount namespace of their own: nothing is mounted
 # on this host. /run/systemd/nspawn gets a tmpfs because nspawn refuses to clean up in a /run that
 # is not one.
