@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brainEnv, CLI, tempDir } from '../helpers/brain.js';
 import { report } from './figures.js';
-import { mountTmpfs, unmount } from './mounts.js';
+import { cannotRun, mountTmpfs, unmount } from './mounts.js';
 import { callTool, handshake, startPeer } from './rpc-peer.js';
 
 const dir = tempDir('brain-full-');
@@ -23,10 +23,7 @@ const text = (i: number) => `entry ${i}: ${Array.from({ length: 1500 }, (_, k) =
 
 describe('a disk that fills up', () => {
   it('every write is kept or refused cleanly; nothing is left by a refused note; writes resume when space is freed', async (ctx) => {
-    if (cannotMount) {
-      console.log(`reliability | disk full | skipped: ${cannotMount}`);
-      return ctx.skip();
-    }
+    if (cannotMount) return cannotRun('disk full', cannotMount, () => ctx.skip());
     const env = brainEnv(dir, {
       BRAIN_DB_PATH: path.join(mnt, 'brain.db'),
       BRAIN_NOTES_PATH: path.join(mnt, 'notes'),

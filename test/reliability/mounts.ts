@@ -1,6 +1,6 @@
 // Small file systems for the fault tests: a tmpfs of a few MB (a disk that fills up) and
-// read-only bind mounts. Mounting needs root (CI runs as root); where it is impossible the test
-// is skipped with the reason printed.
+// read-only bind mounts. Mounting needs root (CI runs as root): without root the test is skipped
+// with the reason printed; as root a mount that fails is a failure, never a quiet skip.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -34,4 +34,11 @@ export function mountReadOnly(source: string, target: string): string | undefine
 export function unmount(dir: string): void {
   // Lazy: a process that still has a file open there must not make the test hang.
   run('umount', ['-l', dir]);
+}
+
+/** Skips (not root: the reason is printed) or fails (root, so the mount should have worked). */
+export function cannotRun(label: string, why: string, skip: () => void): void {
+  if (process.getuid?.() === 0) throw new Error(`${label}: the mount failed although this runs as root: ${why}`);
+  console.log(`reliability | ${label} | skipped: ${why}`);
+  skip();
 }

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { brainEnv, CLI, tempDir, testConfig } from '../helpers/brain.js';
 import { report } from './figures.js';
-import { mountReadOnly, unmount } from './mounts.js';
+import { cannotRun, mountReadOnly, unmount } from './mounts.js';
 import { callTool, handshake, startPeer } from './rpc-peer.js';
 
 const dir = tempDir('brain-ro-');
@@ -31,10 +31,7 @@ const brain = (args: string[], env: Record<string, string>, input = '') => spawn
 
 describe('read-only folders', () => {
   it('the database folder: start refused with one sentence, check still reads it', async (ctx) => {
-    if (cannotMount) {
-      console.log(`reliability | read-only folder | skipped: ${cannotMount}`);
-      return ctx.skip();
-    }
+    if (cannotMount) return cannotRun('read-only folder', cannotMount, () => ctx.skip());
     const env = brainEnv(dir, { BRAIN_DB_PATH: path.join(readOnly, 'brain.db'), BRAIN_NOTES_PATH: path.join(dir, 'notes') });
     const started = brain([], env, '{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
     expect(started.status).toBe(3);
@@ -49,7 +46,7 @@ describe('read-only folders', () => {
   });
 
   it('the notes folder: note write refused with a sentence, nothing changed; memories still work', async (ctx) => {
-    if (cannotMount) return ctx.skip();
+    if (cannotMount) return cannotRun('read-only folder', cannotMount, () => ctx.skip());
     const env = brainEnv(dir, { BRAIN_DB_PATH: path.join(dir, 'writable.db'), BRAIN_NOTES_PATH: path.join(readOnly, 'notes'), BRAIN_LOG_FILES: 'false', BRAIN_SANDBOX_WARM: '0' });
     const peer = startPeer(env);
     try {
