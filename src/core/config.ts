@@ -116,6 +116,7 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_VACUUM_INTERVAL_HOURS: num(0, 24 * 365).default(24),
     BRAIN_HEALTH_CHECK_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
     BRAIN_SOCKET_PATH: z.string().min(1).default(d.socketPath),
+    BRAIN_USE_DAEMON: z.enum(['auto', 'never']).default('auto'),
     BRAIN_HTTP_ADDR: z
       .string()
       .regex(/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/, 'use a loopback address and port, e.g. 127.0.0.1:8787 (put a TLS proxy in front for anything else)')
@@ -187,6 +188,8 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     vacuumIntervalHours: e.BRAIN_VACUUM_INTERVAL_HOURS,
     healthCheckIntervalMs: e.BRAIN_HEALTH_CHECK_INTERVAL_MS,
     socketPath: e.BRAIN_SOCKET_PATH,
+    /** Whether embedded `brain` bridges to a running `brain serve` on the same database (src/daemon/discover.ts). */
+    useDaemon: e.BRAIN_USE_DAEMON,
     httpAddr: e.BRAIN_HTTP_ADDR,
     httpToken: e.BRAIN_HTTP_TOKEN,
     httpTokenFile: e.BRAIN_HTTP_TOKEN_FILE,

@@ -14,7 +14,12 @@ export async function checkDaemon(socketPath: string): Promise<boolean> {
  * Bridges until either side ends. Resolves to the exit code. Nothing but the daemon's bytes is
  * ever written to stdout; diagnostics go to stderr.
  */
-export function runConnect(socketPath: string, stdin: NodeJS.ReadableStream = process.stdin, stdout: NodeJS.WritableStream = process.stdout): Promise<number> {
+export function runConnect(
+  socketPath: string,
+  stdin: NodeJS.ReadableStream = process.stdin,
+  stdout: NodeJS.WritableStream = process.stdout,
+  opts: { quiet?: boolean } = {},
+): Promise<number> {
   return new Promise((resolve) => {
     const sock = net.connect(socketPath);
     let connected = false;
@@ -31,6 +36,8 @@ export function runConnect(socketPath: string, stdin: NodeJS.ReadableStream = pr
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
+        // quiet: the caller runs embedded instead, so there is nothing to tell.
+        if (opts.quiet) return finish(NO_DAEMON);
         const why =
           err.code === 'EACCES'
             ? `this user may not connect to ${socketPath}; join its group (usermod -aG brain $USER, then log in again)`

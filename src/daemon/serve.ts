@@ -14,6 +14,7 @@ import { SocketTransport } from '../core/socket-transport.js';
 import type { Logger } from '../core/logger.js';
 import { sessionRefusal } from '../ops/settings.js';
 import { watchHealth } from '../ops/health.js';
+import { removeDaemonRecord, writeDaemonRecord } from './discover.js';
 import { announceMaintenance } from './maintenance-notice.js';
 import { healthChecks, startOpsSide } from './ops-side.js';
 import { readTokens } from './tokens.js';
@@ -112,6 +113,13 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
     app.close();
     throw new DaemonStartError(`cannot listen on ${config.socketPath}: ${(err as Error).message}`);
   }
+  // Embedded `brain` processes on the same database find this daemon through the record and bridge to it.
+  try {
+    writeDaemonRecord(config.socketPath, { pid: process.pid, version: packageVersion(), db: config.dbPath, tools: config.tools });
+  } catch (err) {
+    // Clients then run embedded, as they would without a daemon: worth a warning, not a failed start.
+    logger.warn('could not write the record embedded clients find this daemon by', { file: `${config.socketPath}.json`, error: (err as Error).message });
+  }
   logger.info('brain serve ready', { socket: config.socketPath, db: config.dbPath, metrics: ops?.port, http: http?.port });
 
   let stopping: Promise<void> | undefined;
@@ -124,6 +132,7 @@ export async function startDaemon(config: Config, opts: { logger?: Logger; metri
       stopping ??= (async () => {
         accepting = false;
         logger.info('brain serve stopping', { reason });
+        removeDaemonRecord(config.socketPath);
         socketServer.close();
         for (const sock of live) sock.end();
         await http?.close();

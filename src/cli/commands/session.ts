@@ -1,6 +1,7 @@
 // The commands that carry MCP sessions: `brain [stdio]` (what Claude's config starts), `brain serve`
 // (the daemon) and `brain connect` (a bridge to it).
 import { checkDaemon, runConnect } from '../../daemon/connect.js';
+import { chooseDaemon } from '../../daemon/discover.js';
 import { defineCommand } from '../command.js';
 import { cliConfig } from '../context.js';
 import { EXIT } from '../output.js';
@@ -10,8 +11,21 @@ export const stdioCommand = defineCommand({
   summary: 'run one MCP session on stdin/stdout (what Claude Desktop / Claude Code start)',
   details:
     'stdout carries JSON-RPC only; logs go to stderr and BRAIN_LOG_PATH. The database is created when missing. ' +
+    'When a brain serve answers on BRAIN_SOCKET_PATH for the same database and tools, this process bridges to it instead (BRAIN_USE_DAEMON=never: always embedded). ' +
     '--tools=memory,notes offers only those capabilities (as BRAIN_TOOLS does; brain doctor shows what each costs).',
-  run: async () => (await import('../../daemon/stdio.js')).runStdio(await cliConfig()),
+  async run() {
+    const config = await cliConfig();
+    const choice = await chooseDaemon({ socketPath: config.socketPath, dbPath: config.dbPath, tools: config.tools, mode: config.useDaemon });
+    if (choice.use) {
+      // A daemon serves this database: one process for every client, as `brain connect`.
+      const code = await runConnect(choice.socketPath, process.stdin, process.stdout, { quiet: true });
+      if (code !== EXIT.noDaemon) process.exit(code);
+      // It stopped between the check and the connection; nothing was read from stdin yet.
+    } else if (choice.why) {
+      process.stderr.write(`brain: running embedded: ${choice.why} (BRAIN_USE_DAEMON=never silences this)\n`);
+    }
+    return (await import('../../daemon/stdio.js')).runStdio(config);
+  },
 });
 
 export const serveCommand = defineCommand({

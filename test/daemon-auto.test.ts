@@ -1,0 +1,118 @@
+// Embedded `brain` uses a running `brain serve` on the same database by itself (src/daemon/discover.ts):
+// the real daemon and real `brain` processes over stdio, the way Claude starts them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { call, startBrain, tempDir, type Connected } from './helpers/brain.js';
+import { daemonEnv, startServe, type RunningDaemon } from './helpers/daemon.js';
+
+let dir: string;
+let env: Record<string, string>;
+let daemon: RunningDaemon | undefined;
+const sessions: Connected[] = [];
+
+beforeEach(async () => {
+  dir = tempDir('brain-daemon-auto-');
+  env = await daemonEnv(dir);
+});
+afterEach(async () => {
+  await Promise.allSettled(sessions.splice(0).map((s) => s.close()));
+  await daemon?.stop();
+  daemon = undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The environment Claude's config gives `brain`: the daemon's paths, no metrics port of its own. */
+function clientEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const { BRAIN_METRICS_PORT: _port, BRAIN_HTTP_TOKEN: _token, ...rest } = env;
+  return { ...rest, ...extra };
+}
+
+async function client(extra: Record<string, string> = {}): Promise<Connected & { pid: number }> {
+  const s = await startBrain(clientEnv(extra));
+  sessions.push(s);
+  return Object.assign(s, { pid: s.transport.pid! });
+}
+
+/** Whether process `pid` has the database file open (an embedded brain does; a bridge does not). */
+function holdsDatabase(pid: number, dbPath: string): boolean {
+  const fdDir = `/proc/${pid}/fd`;
+  return fs.readdirSync(fdDir).some((fd) => {
+    try {
+      return fs.readlinkSync(path.join(fdDir, fd)) === dbPath;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function activeSessions(): Promise<number> {
+  const text = await (await fetch(daemon!.url('/metrics'))).text();
+  return Number(/^brain_active_sessions (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+describe('embedded brain and a running brain serve', () => {
+  it('bridges to the daemon serving the same database: one process, one writer, writes seen at once', async () => {
+    daemon = await startServe(env);
+    const record = JSON.parse(fs.readFileSync(`${env.BRAIN_SOCKET_PATH}.json`, 'utf8')) as { pid: number; db: string; tools: string[] };
+    expect(record).toMatchObject({ pid: daemon.child.pid, db: env.BRAIN_DB_PATH });
+
+    const a = await client();
+    const b = await client();
+    // Neither process opened the database: both are the daemon's sessions.
+    expect(holdsDatabase(a.pid, env.BRAIN_DB_PATH)).toBe(false);
+    expect(holdsDatabase(b.pid, env.BRAIN_DB_PATH)).toBe(false);
+    expect(holdsDatabase(daemon.child.pid!, env.BRAIN_DB_PATH)).toBe(true);
+    expect(await activeSessions()).toBe(2);
+
+    await call(a.client, 'remember', { key: 'deploy-window', content: 'The deploy window is Tuesday 3 pm, after the standup.' });
+    const got = await call<{ results: { key: string }[] }>(b.client, 'recall', { query: 'when is the deploy window' });
+    expect(got.results[0]?.key).toBe('deploy-window');
+    expect(a.stderr() + b.stderr()).toBe('');
+
+    // A client that leaves ends its bridge only; the daemon and the other session go on.
+    await a.close();
+    expect(await activeSessions()).toBe(1);
+    expect((await call<{ results: unknown[] }>(b.client, 'recall', { key: 'deploy-window' })).results).toHaveLength(1);
+  }, 60_000);
+
+  it('runs embedded when told to, or when the daemon serves another file or other tools, and says why', async () => {
+    daemon = await startServe(env);
+    const never = await client({ BRAIN_USE_DAEMON: 'never' });
+    expect(holdsDatabase(never.pid, env.BRAIN_DB_PATH)).toBe(true);
+    expect(never.stderr()).not.toMatch(/running embedded/);
+
+    const memoryOnly = await client({ BRAIN_TOOLS: 'memory' });
+    expect(holdsDatabase(memoryOnly.pid, env.BRAIN_DB_PATH)).toBe(true);
+    expect(memoryOnly.stderr()).toMatch(/running embedded: the brain serve on .* offers the tools .*this client asks for memory \(BRAIN_TOOLS\)/);
+
+    const otherDb = path.join(dir, 'other', 'brain.db');
+    const other = await client({ BRAIN_DB_PATH: otherDb });
+    expect(holdsDatabase(other.pid, otherDb)).toBe(true);
+    expect(other.stderr()).toMatch(new RegExp(`running embedded: the brain serve on .* serves ${env.BRAIN_DB_PATH}, not ${otherDb}`));
+    // None of them is a daemon session.
+    expect(await activeSessions()).toBe(0);
+    await call(other.client, 'remember', { key: 'elsewhere', content: 'kept in the other database' });
+    const inOther = await call<{ results: unknown[] }>(other.client, 'recall', { key: 'elsewhere' });
+    expect(inOther.results).toHaveLength(1);
+  }, 60_000);
+
+  it('a daemon that was killed leaves a record nobody follows; one that stopped removes it', async () => {
+    daemon = await startServe(env);
+    daemon.child.kill('SIGKILL');
+    await daemon.stop();
+    expect(fs.existsSync(`${env.BRAIN_SOCKET_PATH}.json`)).toBe(true);
+    const s = await client();
+    expect(holdsDatabase(s.pid, env.BRAIN_DB_PATH)).toBe(true);
+    await call(s.client, 'remember', { key: 'after-crash', content: 'written by an embedded brain after the daemon died' });
+    expect(s.stderr()).not.toMatch(/running embedded/);
+    await s.close();
+    sessions.splice(0);
+
+    daemon = await startServe(env);
+    expect(JSON.parse(fs.readFileSync(`${env.BRAIN_SOCKET_PATH}.json`, 'utf8')).pid).toBe(daemon.child.pid);
+    await daemon.stop();
+    daemon = undefined;
+    expect(fs.existsSync(`${env.BRAIN_SOCKET_PATH}.json`)).toBe(false);
+  }, 60_000);
+});
