@@ -65,6 +65,8 @@ export function brainEnv(dir: string, extra: Record<string, string> = {}): Recor
     BRAIN_LOG_PATH: path.join(dir, 'logs'),
     BRAIN_LOG_LEVEL: 'warn',
     BRAIN_LOG_FILES: 'false',
+    // SQLite's memory settings pass through, so a bench can compare them (BRAIN_MMAP_SIZE_MB=0 npm run bench ...).
+    ...Object.fromEntries(['BRAIN_MMAP_SIZE_MB', 'BRAIN_CACHE_SIZE_MB'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])),
     ...extra,
   };
 }

@@ -344,8 +344,9 @@ async function shared(size: number, index: boolean) {
 }
 
 /**
- * Three clients through one `brain serve` (each client a `brain connect` bridge onto its socket):
- * the daemon's resident size once its index is ready, and the three bridges'.
+ * Three clients through one `brain serve`: each client starts plain `brain`, as Claude's config
+ * does, which finds the daemon serving the same database and bridges to it (src/daemon/discover.ts).
+ * The daemon's resident size once its index is ready, and the three bridges'.
  */
 async function throughDaemon(size: number) {
   const dir = copyOf(size);
@@ -357,10 +358,12 @@ async function throughDaemon(size: number) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const bridges = [];
+    const { BRAIN_METRICS_PORT: _port, ...clientEnv } = env;
     for (let i = 0; i < 3; i++) {
-      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'connect'], env, stderr: 'ignore' });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env: clientEnv, stderr: 'ignore' });
       const client = new Client({ name: 'brain-scale-bench', version: '1.0.0' });
       await client.connect(transport);
+      if (holdsFile(transport.pid!, env.BRAIN_DB_PATH)) throw new Error('brain opened the database itself instead of using the running brain serve');
       bridges.push({ client, pid: transport.pid! });
     }
     await settled(Number(env.BRAIN_METRICS_PORT), 30 * 60_000);
@@ -374,6 +377,17 @@ async function throughDaemon(size: number) {
     await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.once('exit', r)));
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether process `pid` has `file` open. */
+function holdsFile(pid: number, file: string): boolean {
+  return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Where the index's bytes go, from an index loaded in this process. */
@@ -445,7 +459,8 @@ const section: BenchSection = {
       );
       const memoryParts = Object.entries(parts).map(([k, v]) => `${k} ${k.endsWith('bytes') ? `${mb(v)} MB` : v.toLocaleString('en')}`);
       console.log(`index held in memory: ${memoryParts.join(', ')}`);
-      let together: { ratio: number; rss: number; alone: number } | undefined;
+      type Held = { rss: number; pss: number };
+      let together: { alone: Held; embedded: Held; viaDaemon: Held } | undefined;
       if (size === 100_000 || sizes.length === 1) {
         const withIndex = await shared(size, true);
         const without = await shared(size, false);
@@ -458,12 +473,16 @@ const section: BenchSection = {
             ['three brains, index on, together', mb(withIndex.rss), mb(withIndex.pss)],
             ['one brain, FTS5 only', mb(without.alone.rss), mb(without.alone.pss)],
             ['three brains, FTS5 only, together', mb(without.rss), mb(without.pss)],
-            ['one brain serve (index on) and three brain connect bridges, together', mb(viaDaemon.daemon.rss + viaDaemon.bridgesRss), mb(viaDaemon.daemon.pss + viaDaemon.bridgesPss)],
+            ['one brain serve (index on) and three brain clients bridged to it, together', mb(viaDaemon.daemon.rss + viaDaemon.bridgesRss), mb(viaDaemon.daemon.pss + viaDaemon.bridgesPss)],
             ['  of which the three bridges', mb(viaDaemon.bridgesRss), mb(viaDaemon.bridgesPss)],
           ],
         );
-        console.log(`three together / one, index on: ${(withIndex.rss / withIndex.alone.rss).toFixed(2)}x RSS, ${(withIndex.pss / withIndex.alone.pss).toFixed(2)}x PSS`);
-        together = { ratio: withIndex.rss / withIndex.alone.rss, rss: withIndex.rss, alone: withIndex.alone.rss };
+        console.log(`three embedded together / one, index on: ${(withIndex.rss / withIndex.alone.rss).toFixed(2)}x RSS, ${(withIndex.pss / withIndex.alone.pss).toFixed(2)}x PSS`);
+        together = {
+          alone: withIndex.alone,
+          embedded: { rss: withIndex.rss, pss: withIndex.pss },
+          viaDaemon: { rss: viaDaemon.daemon.rss + viaDaemon.bridgesRss, pss: viaDaemon.daemon.pss + viaDaemon.bridgesPss },
+        };
       }
       const targets: [string, string, boolean][] =
         size >= 1_000_000
@@ -481,7 +500,16 @@ const section: BenchSection = {
               ['start-up <= 600 ms', `${ms(on.startup.p50)} ms`, on.startup.p50 <= 600],
               ['misspelled p95 <= ~2x plain', `${(on.typo.p95 / on.plain.p95).toFixed(2)}x`, on.typo.p95 <= 2 * on.plain.p95],
             ];
-      if (together) targets.push(['three processes < 2x one (RSS)', `${mb(together.rss)} vs ${mb(together.alone)} MB: ${together.ratio.toFixed(2)}x`, together.ratio < 2]);
+      if (together) {
+        const { alone, embedded, viaDaemon } = together;
+        const ratio = (held: Held, k: keyof Held) => `${mb(held[k])} vs ${mb(alone[k])} MB: ${(held[k] / alone[k]).toFixed(2)}x`;
+        targets.push(
+          ['three clients < 2x one, brain serve running (RSS)', ratio(viaDaemon, 'rss'), viaDaemon.rss < 2 * alone.rss],
+          ['three clients < 2x one, brain serve running (PSS)', ratio(viaDaemon, 'pss'), viaDaemon.pss < 2 * alone.pss],
+          ['three embedded brains, no daemon < 2x one (RSS)', ratio(embedded, 'rss'), embedded.rss < 2 * alone.rss],
+          ['three embedded brains, no daemon < 2x one (PSS)', ratio(embedded, 'pss'), embedded.pss < 2 * alone.pss],
+        );
+      }
       table(`targets at ${size.toLocaleString('en')}`, ['target', 'measured', 'verdict'], targets.map(([t, m, ok]) => [t, m, ok ? 'PASS' : 'MISS']));
     }
   },

@@ -145,7 +145,7 @@ export function createApp(config: Config, opts: AppOptions = {}): App {
   const logger = opts.logger ?? silentLogger();
   const metrics = opts.metrics ?? createMetrics();
   const notices = createNoticeBoard();
-  const db = openDatabase(config.dbPath, { busyTimeoutMs: config.busyTimeoutMs, cacheSizeMb: config.cacheSizeMb });
+  const db = openDatabase(config.dbPath, { busyTimeoutMs: config.busyTimeoutMs, cacheSizeMb: config.cacheSizeMb, mmapSizeMb: config.mmapSizeMb });
   const mode = opts.mode ?? 'oneshot';
   // A serving process checkpoints the WAL from a worker thread, off its commits (checkpointer.ts);
   // a one-shot command has no requests to keep fast.

@@ -274,6 +274,29 @@ describe.each([
       expect(app.db.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(8);
     });
 
+    it('the scheduler rebalances in small writes with other work between them, to the same tiers', async () => {
+      app.close();
+      app = createApp(testConfig(dir, { BRAIN_HOT_TIER_MAX_ITEMS: '50' }));
+      const insert = app.db.prepare(
+        `INSERT INTO memories (project, key, content, importance, size_bytes, memory_score, created_at, updated_at) VALUES ('', ?, ?, ?, 20, 0, ?, ?)`,
+      );
+      // 9,000 memories whose stored scores are all stale (as after an import): every row needs a write.
+      app.db.transaction(() => {
+        for (let i = 0; i < 9_000; i++) insert.run(`k${i}`, `memory number ${i}`, (i % 97) / 100, '2026-11-01 00:00:00.000', '2026-11-01 00:00:00.000');
+      })();
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      const sliced = await app.memories.rebalanceInSlices('schedule');
+      clearInterval(ticker);
+      // The event loop ran between the writes: timers fired while the rebalance was under way.
+      expect(turns).toBeGreaterThan(2);
+      expect(sliced.hot_items).toBe(50);
+      const stale = app.db.prepare(`SELECT count(*) FROM memories WHERE memory_score = 0`).pluck().get();
+      expect(stale).toBe(0);
+      // One statement over everything now finds nothing left to move.
+      expect(app.memories.rebalance('manual')).toMatchObject({ promoted: 0, demoted: 0, hot_items: 50 });
+    });
+
     it('a scheduled rebalance is skipped while nothing changed, and then writes nothing', () => {
       remember('first memory', { key: 'a' });
       remember('second memory', { key: 'b' });

@@ -73,7 +73,8 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_HOT_TIER_MAX_MB: num(0, 4096).default(16),
     BRAIN_REBALANCE_INTERVAL_MIN: int(0, 10_080).default(15),
     BRAIN_RETENTION_DAYS: int(0, 3650).default(30),
-    BRAIN_CACHE_SIZE_MB: int(1, 65_536).default(64),
+    BRAIN_CACHE_SIZE_MB: int(1, 65_536).default(16),
+    BRAIN_MMAP_SIZE_MB: int(0, 1_048_576).default(0),
     BRAIN_RECALL_INDEX: bool.default(true),
     BRAIN_BUSY_TIMEOUT_MS: int(100, 600_000).default(15_000),
 
@@ -157,6 +158,7 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     rebalanceIntervalMs: e.BRAIN_REBALANCE_INTERVAL_MIN * 60_000,
     retentionDays: e.BRAIN_RETENTION_DAYS,
     cacheSizeMb: e.BRAIN_CACHE_SIZE_MB,
+    mmapSizeMb: e.BRAIN_MMAP_SIZE_MB,
     recallIndex: e.BRAIN_RECALL_INDEX,
     busyTimeoutMs: e.BRAIN_BUSY_TIMEOUT_MS,
     initBudgetChars: e.BRAIN_INIT_BUDGET_CHARS,

@@ -14,7 +14,7 @@ import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { linksOf, type Linked, type Relation } from './relations.js';
-import { HotCache, rebalance, type RebalanceResult, type TierBudget } from './tiers.js';
+import { HotCache, rebalance, updateScores, type RebalanceResult, type TierBudget } from './tiers.js';
 import { exportLines, exportRecords, exportServerMemory, importLines, importRecords, type ImportProgress, type ImportReport } from './transfer.js';
 import type { AreaTransfer, NumberedRecord } from '../core/transfer.js';
 import type { HitRow, MemoryRow } from './types.js';
@@ -33,6 +33,8 @@ const BUSY_RETRY_MS = 1_000;
  * 0.005 write threshold for 18 h: skipping for 6 h changes no outcome.
  */
 const IDLE_REBALANCE_MAX_MS = 6 * 3_600_000;
+/** Memories whose scores one write of a scheduled rebalance brings up to date (a few ms each). */
+const SCORE_BATCH = 2_000;
 
 export interface MemoryServiceOptions {
   db: Db;
@@ -110,17 +112,49 @@ export function createMemoryService(opts: MemoryServiceOptions) {
    * Another process's uses reach the tiers through its own scheduled rebalance, or through this
    * one within IDLE_REBALANCE_MAX_MS.
    */
-  function runRebalance(trigger: string, nowMs = Date.now()): RebalanceResult {
+  function idleSkip(trigger: string, nowMs: number): RebalanceResult | undefined {
     if (
       trigger === 'schedule' && lastRebalance && !usedSinceRebalance &&
       nowMs - lastRebalance.atMs < IDLE_REBALANCE_MAX_MS && latestChange(db) === lastRebalance.seq
     ) {
       return { promoted: 0, demoted: 0, hot_items: cache.size, hot_bytes: cache.bytes, elapsed_ms: 0, skipped: true };
     }
+  }
+
+  /** In one write transaction: what an operator asks for (`brain rebalance`, /admin/rebalance-memory). */
+  function runRebalance(trigger: string, nowMs = Date.now()): RebalanceResult {
+    return idleSkip(trigger, nowMs) ?? chooseTiers(trigger, nowMs, false);
+  }
+
+  /**
+   * What the scheduler and an overflowing hot tier run while sessions are served: scores are
+   * brought up to date SCORE_BATCH rows per write, the event loop free between writes (and never
+   * waiting on another process's lock), then the tiers are chosen in one short transaction.
+   */
+  async function rebalanceInSlices(trigger: string, nowMs = Date.now()): Promise<RebalanceResult> {
+    const skipped = idleSkip(trigger, nowMs);
+    if (skipped) return skipped;
+    const started = performance.now();
+    for (let after: number | undefined = Number.MIN_SAFE_INTEGER; after !== undefined; ) {
+      try {
+        const from: number = after;
+        after = withoutWaiting(db, () => db.transaction(() => updateScores(db, nowMs, from, SCORE_BATCH)).immediate());
+        await new Promise((resolve) => setImmediate(resolve));
+      } catch (err) {
+        if (!isBusy(err) || !db.open) throw err;
+        await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS).unref());
+      }
+    }
+    const result = chooseTiers(trigger, nowMs, true);
+    result.elapsed_ms = Math.round((performance.now() - started) * 100) / 100;
+    return result;
+  }
+
+  function chooseTiers(trigger: string, nowMs: number, scoresUpdated: boolean): RebalanceResult {
     flushTouches();
     usedSinceRebalance = false;
     // The log's end is read in the same write transaction, so no other process's change slips between.
-    const { result, seq } = db.transaction(() => ({ result: rebalance(db, opts.budget, trigger, nowMs), seq: latestChange(db) })).immediate();
+    const { result, seq } = db.transaction(() => ({ result: rebalance(db, opts.budget, trigger, nowMs, { scoresUpdated }), seq: latestChange(db) })).immediate();
     lastRebalance = { seq, atMs: nowMs };
     cache.invalidate();
     if (result.promoted) metrics.tierMoves.inc({ direction: 'promote' }, result.promoted);
@@ -153,11 +187,9 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     rebalancePending = true;
     setImmediate(() => {
       rebalancePending = false;
-      try {
-        runRebalance('overflow');
-      } catch (err) {
+      rebalanceInSlices('overflow').catch((err: unknown) => {
         logger.warn('overflow rebalance failed; the scheduled one will retry', { error: String(err) });
-      }
+      });
     });
   }
 
@@ -321,6 +353,8 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     },
 
     rebalance: runRebalance,
+    /** The same, with the score updates in small writes between other calls (the scheduler's). */
+    rebalanceInSlices,
 
     counts,
 

@@ -15,8 +15,8 @@ export function memoryTasks(memories: MemoryService, opts: MemoryTaskOptions): M
     {
       name: 'rebalance',
       intervalMs: opts.rebalanceIntervalMs,
-      run() {
-        const r = memories.rebalance('schedule');
+      async run() {
+        const r = await memories.rebalanceInSlices('schedule');
         return r.promoted || r.demoted
           ? { event: `memory tiers rebalanced: ${r.promoted} promoted, ${r.demoted} demoted; hot tier holds ${r.hot_items}`, details: { ...r } }
           : { details: { ...r } };
@@ -28,9 +28,9 @@ export function memoryTasks(memories: MemoryService, opts: MemoryTaskOptions): M
       name: 'rebalance.startup',
       intervalMs: 0,
       startDelayMs: opts.rebalanceIntervalMs > 0 ? opts.firstRebalanceDelayMs : undefined,
-      run() {
+      async run() {
         if (!memories.neverRebalanced()) return;
-        const r = memories.rebalance('startup');
+        const r = await memories.rebalanceInSlices('startup');
         return { event: `memory tiers rebalanced for the first time: ${r.promoted} promoted; hot tier holds ${r.hot_items}`, details: { ...r } };
       },
     },

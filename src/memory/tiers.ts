@@ -46,11 +46,11 @@ const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
  * `maxItems` in that order are read (a bounded sort, not a ranking of every row: at 100k
  * memories, ranking every row with two window-function passes takes 220 ms).
  */
-export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now()): RebalanceResult {
+export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now(), opts: { scoresUpdated?: boolean } = {}): RebalanceResult {
   const started = performance.now();
   const now = toDbTime(nowMs);
   return db.transaction(() => {
-    stmt(db, `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE abs(memory_score - ${SCORE_SQL}) > 0.005`).run({ now });
+    if (!opts.scoresUpdated) stmt(db, `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE abs(memory_score - ${SCORE_SQL}) > 0.005`).run({ now });
     const live = `(expires_at IS NULL OR expires_at > :now)`;
     const want = new Set<number>(
       stmt(db, `SELECT id FROM memories WHERE type IN (${PROTECTED_LIST}) AND ${live}`).pluck().all({ now }) as number[],
@@ -78,6 +78,20 @@ export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = D
       .run(now, trigger, promoted, demoted, hot.n, hot.bytes, elapsed_ms);
     return { promoted, demoted, hot_items: hot.n, hot_bytes: hot.bytes, elapsed_ms };
   }).immediate();
+}
+
+/**
+ * Brings the stored scores of up to `batch` memories after id `afterId` up to date (as rebalance
+ * does for every row); returns the last id covered, or undefined past the last memory. A scheduled
+ * rebalance goes through the table like this, one short write per batch, before choosing the tiers:
+ * in one statement, the first rebalance of a freshly imported million memories rewrites every row
+ * and held the event loop (and every caller) for minutes.
+ */
+export function updateScores(db: Db, nowMs: number, afterId: number, batch: number): number | undefined {
+  const ids = stmt(db, 'SELECT min(id) AS first, max(id) AS last FROM (SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?)').get(afterId, batch) as { first: number | null; last: number | null };
+  if (ids.last === null) return undefined;
+  stmt(db, `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE id > :after AND id <= :last AND abs(memory_score - ${SCORE_SQL}) > 0.005`).run({ now: toDbTime(nowMs), after: afterId, last: ids.last });
+  return ids.last;
 }
 
 /**
