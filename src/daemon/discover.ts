@@ -69,14 +69,16 @@ export async function chooseDaemon(opts: DiscoverOptions): Promise<DaemonChoice>
   if (opts.mode === 'never') return { use: false };
   const record = readRecord(opts.socketPath);
   if (!record) return { use: false };
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
     st = fs.statSync(opts.dbPath);
-  } catch {
-    // No file here yet: whatever the daemon serves, it is not this (new) database.
-    return { use: false, why: `the brain serve on ${opts.socketPath} serves ${record.db}, not ${opts.dbPath}` };
+  } catch (err) {
+    // A system service's file this user may not look at (/var/lib/brain is the service's own):
+    // the same path is the same file. No file at all: whatever the daemon serves, it is not this.
+    const hidden = (err as NodeJS.ErrnoException).code === 'EACCES' && path.resolve(record.db) === path.resolve(opts.dbPath);
+    if (!hidden) return { use: false, why: `the brain serve on ${opts.socketPath} serves ${record.db}, not ${opts.dbPath}` };
   }
-  if (st.dev !== record.dev || st.ino !== record.ino) {
+  if (st && (st.dev !== record.dev || st.ino !== record.ino)) {
     return { use: false, why: `the brain serve on ${opts.socketPath} serves ${record.db}, not ${opts.dbPath}` };
   }
   if (record.tools.join(',') !== opts.tools.join(',')) {

@@ -116,6 +116,8 @@ function workerFile(): string {
 }
 
 const QUEUE_FULL = 'execution queue is full';
+/** When the sandbox host check, self-test and warm sandboxes start after brain does (see warmUp). */
+const WARM_UP_DELAY_MS = 1_000;
 
 export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   const { db, config, logger, metrics } = deps;
@@ -225,6 +227,9 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     } catch (err) {
       report = { passed: [], failed: [`sandbox did not start: ${(err as Error).message}`] };
     }
+    // brain stopped while the self-test ran (a client that connected and left at once): its
+    // workers were terminated, which says nothing about the sandbox. No error, no event.
+    if (closed) throw new UnavailableError('brain is shutting down');
     if (report.failed.length) {
       status = {
         state: 'unavailable',
@@ -428,13 +433,15 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
 
   return {
     warmUp() {
-      // In the background: start-up of the memory server never waits for the sandbox.
+      // In the background, a second after start: the MCP handshake and the first calls go first
+      // (the self-test's workers and firejail cost ~60 ms of this thread), and the first execute
+      // comes later than that in practice; one that comes sooner waits for ready() as before.
       setTimeout(() => {
         ready().then(
           () => warm('').catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) })),
           () => undefined,
         );
-      }, 50).unref();
+      }, WARM_UP_DELAY_MS).unref();
     },
     status: () => status,
     health() {
