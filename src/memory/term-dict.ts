@@ -199,7 +199,7 @@ export class TermDict {
 }
 
 /** Arrays past this many elements grow by a quarter, smaller ones by half (see grown). */
-const LARGE_ARRAY = 1 << 20;
+const LARGE_ARRAY = 1 << 16;
 
 /**
  * A copy of `a` with room for at least `need` elements (arrays loaded from a file have none
