@@ -46,6 +46,11 @@ function holdsDatabase(pid: number, dbPath: string): boolean {
   });
 }
 
+/** Whether process `pid` has loaded better-sqlite3's native module (an embedded brain has). */
+function loadedDriver(pid: number): boolean {
+  return fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes('better_sqlite3.node');
+}
+
 async function activeSessions(): Promise<number> {
   const text = await (await fetch(daemon!.url('/metrics'))).text();
   return Number(/^brain_active_sessions (\d+)$/m.exec(text)?.[1] ?? NaN);
@@ -63,6 +68,9 @@ describe('embedded brain and a running brain serve', () => {
     expect(holdsDatabase(a.pid, env.BRAIN_DB_PATH)).toBe(false);
     expect(holdsDatabase(b.pid, env.BRAIN_DB_PATH)).toBe(false);
     expect(holdsDatabase(daemon.child.pid!, env.BRAIN_DB_PATH)).toBe(true);
+    // Nor loaded the SQLite driver: a bridge is node and a socket (src/daemon/fast-bridge.ts).
+    expect(loadedDriver(a.pid)).toBe(false);
+    expect(loadedDriver(daemon.child.pid!)).toBe(true);
     expect(await activeSessions()).toBe(2);
 
     await call(a.client, 'remember', { key: 'deploy-window', content: 'The deploy window is Tuesday 3 pm, after the standup.' });
@@ -80,6 +88,7 @@ describe('embedded brain and a running brain serve', () => {
     daemon = await startServe(env);
     const never = await client({ BRAIN_USE_DAEMON: 'never' });
     expect(holdsDatabase(never.pid, env.BRAIN_DB_PATH)).toBe(true);
+    expect(loadedDriver(never.pid)).toBe(true);
     expect(never.stderr()).not.toMatch(/running embedded/);
 
     const memoryOnly = await client({ BRAIN_TOOLS: 'memory' });

@@ -1,33 +1,9 @@
 // Configuration: every BRAIN_* environment variable is read here, once, and validated with zod.
 // A bad value stops start-up with a message that names the variable, so nobody has to guess.
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
+import { CAPABILITIES, xdgDefaults, type Capability } from './paths.js';
 
-/** Per-user XDG locations, so that a bare `brain` works with no setup at all. */
-function xdgDefaults(env: NodeJS.ProcessEnv) {
-  const home = env.HOME || os.homedir();
-  const dataHome = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
-  const stateHome = env.XDG_STATE_HOME || path.join(home, '.local', 'state');
-  const dataDir = path.join(dataHome, 'brain');
-  return {
-    dataDir,
-    dbPath: path.join(dataDir, 'brain.db'),
-    notesPath: path.join(dataDir, 'notes'),
-    executionPath: path.join(dataDir, 'executions'),
-    backupPath: path.join(dataDir, 'backups'),
-    logPath: path.join(stateHome, 'brain', 'logs'),
-    socketPath: path.join(env.XDG_RUNTIME_DIR || dataDir, 'brain.sock'),
-  };
-}
-
-/**
- * The capability groups whose tools a brain offers (BRAIN_TOOLS, `brain --tools=`). Each costs the
- * assistant's context in every conversation (`brain doctor` prints how much), so a user who needs
- * only a memory can offer only that. `init` is always offered: it starts every conversation.
- */
-export const CAPABILITIES = ['memory', 'notes', 'projects', 'events', 'execution', 'clusters'] as const;
-export type Capability = (typeof CAPABILITIES)[number];
+export { CAPABILITIES, type Capability };
 
 const capabilities = z
   .string()
