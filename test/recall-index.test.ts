@@ -48,7 +48,7 @@ describe('WordIndex', () => {
       const withAll = new Set(db.prepare(`SELECT rowid FROM t WHERE t MATCH ?`).pluck().all(words.map((w) => `"${w}"`).join(' AND ')) as number[]);
       const m = index.match(words.map((w) => [stemOf(w)]));
       const full = m.full.top(10_000);
-      const partial = m.partial.top(10_000);
+      const partial = m.partial().top(10_000);
       expect(new Set(full.ids)).toEqual(withAll);
       const ours = new Map<number, number>();
       full.ids.forEach((id, i) => ours.set(id, full.scores[i]));

@@ -159,7 +159,7 @@ function indexCandidates(db: Db, view: IndexView, words: string[], filter: Searc
   const inexact = corrected || groups.some((g) => g.length === 0);
   const passes = slotFilter(view.docs, filter, nowMs);
   const candidates = filteredTop(view, matches.full, passes, pool, corrected ? 'corrected' : 'all_words');
-  if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial, passes, pool, inexact ? 'fuzzy' : 'any_word'));
+  if (candidates.length < pool) candidates.push(...filteredTop(view, matches.partial(), passes, pool, inexact ? 'fuzzy' : 'any_word'));
   return candidates;
 }
 

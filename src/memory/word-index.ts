@@ -76,8 +76,11 @@ export interface Ranked {
 export interface IndexMatches {
   /** Memories with a word of every group. */
   full: RankedList;
-  /** Memories with words of some groups only. */
-  partial: RankedList;
+  /**
+   * Memories with words of some groups only: listed when asked for (most queries find enough full
+   * matches, and at a million memories three common words touch ~190,000 memories, nearly all partial).
+   */
+  partial(): RankedList;
 }
 
 /** Everything an index holds, as arrays (what the index file stores; see index-file.ts). */
@@ -137,6 +140,8 @@ export class WordIndex {
   private scores = new Float64Array(1024);
   private masks = new Uint16Array(1024);
   private touched = new Int32Array(1024);
+  /** Memories the last match touched whose scores and masks are not cleared yet (see match). */
+  private pendingTouched = 0;
   private readonly full = new RankedList();
   private readonly partial = new RankedList();
   private readonly docFreqs = new Map<number, number>();
@@ -240,13 +245,16 @@ export class WordIndex {
    * group is a full match. The lists are reused: they are valid until the next call.
    */
   match(groups: string[][]): IndexMatches {
+    this.clearScratch();
     const n = this.liveDocs;
     const avgLength = n > 0 ? this.totalLength / n : 1;
     if (this.scores.length < this.docCount) {
       this.scores = grown(this.scores, this.docCount);
       this.masks = grown(this.masks, this.docCount);
     }
-    const { scores, masks, lengths, dead } = this;
+    const { scores, masks, lengths } = this;
+    // Most indexes have no removed documents between merges: then nothing needs checking.
+    const dead = this.deadDocs > 0 ? this.dead : undefined;
     // K1 * (1 - B + B * length / avgLength), as a + b * length.
     const normBase = K1 * (1 - B);
     const normPerToken = (K1 * B) / avgLength;
@@ -275,27 +283,51 @@ export class WordIndex {
           const end = seg.offsets[k + 1];
           for (let j = seg.offsets[k]; j < end; j++) {
             const doc = docs[j];
-            if (dead[doc]) continue;
+            if (dead !== undefined && dead[doc]) continue;
             const f = freqs[j];
             add(doc, f === FREQ_CAP ? over.get(j)! : f, bit, weight);
           }
         }
         for (let at = this.tailHead.get(term) ?? -1; at >= 0; at = this.tailNext[at]) {
           const doc = this.tailDoc[at];
-          if (!dead[doc]) add(doc, this.tailFreq[at], bit, weight);
+          if (dead === undefined || !dead[doc]) add(doc, this.tailFreq[at], bit, weight);
         }
       }
     }
-    const { full, partial } = this;
+    const { full, partial, touched, memoryIds } = this;
     full.clear();
-    partial.clear();
     for (let i = 0; i < touchedCount; i++) {
-      const doc = this.touched[i];
-      (masks[doc] === fullMask ? full : partial).push(this.memoryIds[doc], scores[doc]);
+      const doc = touched[i];
+      if (masks[doc] === fullMask) full.push(memoryIds[doc], scores[doc]);
+    }
+    // The partial matches' scores stay in the scratch arrays until they are listed or the next
+    // match clears them.
+    this.pendingTouched = touchedCount;
+    let listed = false;
+    return {
+      full,
+      partial: () => {
+        if (listed) return partial;
+        listed = true;
+        partial.clear();
+        for (let i = 0; i < this.pendingTouched; i++) {
+          const doc = touched[i];
+          if (masks[doc] !== fullMask) partial.push(memoryIds[doc], scores[doc]);
+        }
+        return partial;
+      },
+    };
+  }
+
+  /** Zeroes the scores and masks the last match left (they must be zero before the next one). */
+  private clearScratch(): void {
+    const { touched, scores, masks } = this;
+    for (let i = 0; i < this.pendingTouched; i++) {
+      const doc = touched[i];
       scores[doc] = 0;
       masks[doc] = 0;
     }
-    return { full, partial };
+    this.pendingTouched = 0;
   }
 
   /** Postings of a term, removed documents included. */
