@@ -1,9 +1,10 @@
 // Embedded `brain` uses a running `brain serve` on the same database by itself (src/daemon/discover.ts):
 // the real daemon and real `brain` processes over stdio, the way Claude starts them.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { call, startBrain, tempDir, type Connected } from './helpers/brain.js';
+import { call, CLI, startBrain, tempDir, type Connected } from './helpers/brain.js';
 import { daemonEnv, startServe, type RunningDaemon } from './helpers/daemon.js';
 
 let dir: string;
@@ -61,6 +62,12 @@ describe('embedded brain and a running brain serve', () => {
     daemon = await startServe(env);
     const record = JSON.parse(fs.readFileSync(`${env.BRAIN_SOCKET_PATH}.json`, 'utf8')) as { pid: number; db: string; tools: string[] };
     expect(record).toMatchObject({ pid: daemon.child.pid, db: env.BRAIN_DB_PATH });
+
+    // brain doctor says so too.
+    const doctor = spawnSync(process.execPath, [CLI, 'doctor'], { env: clientEnv(), encoding: 'utf8', timeout: 60_000 });
+    expect(doctor.stdout).toMatch(/daemon: brain serve answers on .*; brain with these settings bridges to it/);
+    const memoryOnly = spawnSync(process.execPath, [CLI, 'doctor'], { env: clientEnv({ BRAIN_TOOLS: 'memory' }), encoding: 'utf8', timeout: 60_000 });
+    expect(memoryOnly.stdout).toMatch(/brain runs embedded: the brain serve on .* offers the tools/);
 
     const a = await client();
     const b = await client();
