@@ -136,6 +136,8 @@ export function createMemoryService(opts: MemoryServiceOptions) {
     if (skipped) return skipped;
     const started = performance.now();
     for (let after: number | undefined = Number.MIN_SAFE_INTEGER; after !== undefined; ) {
+      // brain is stopping (an overflow rebalance is not a scheduled task the stop waits for).
+      if (!db.open) return { promoted: 0, demoted: 0, hot_items: 0, hot_bytes: 0, elapsed_ms: 0, skipped: true };
       try {
         const from: number = after;
         after = withoutWaiting(db, () => db.transaction(() => updateScores(db, nowMs, from, SCORE_BATCH)).immediate());
