@@ -14,7 +14,7 @@ import { flushTerms, pendingTerms } from './terms.js';
 import { searchMemories, type SearchFilter, type SearchResult } from './search.js';
 import * as store from './store.js';
 import { linksOf, type Linked, type Relation } from './relations.js';
-import { HotCache, rebalance, updateScores, type RebalanceResult, type TierBudget } from './tiers.js';
+import { HotCache, rebalance, updateScores, type RebalanceOptions, type RebalanceResult, type TierBudget } from './tiers.js';
 import { exportLines, exportRecords, exportServerMemory, importLines, importRecords, type ImportProgress, type ImportReport } from './transfer.js';
 import type { AreaTransfer, NumberedRecord } from '../core/transfer.js';
 import type { HitRow, MemoryRow } from './types.js';
@@ -123,7 +123,7 @@ export function createMemoryService(opts: MemoryServiceOptions) {
 
   /** In one write transaction: what an operator asks for (`brain rebalance`, /admin/rebalance-memory). */
   function runRebalance(trigger: string, nowMs = Date.now()): RebalanceResult {
-    return idleSkip(trigger, nowMs) ?? chooseTiers(trigger, nowMs, false);
+    return idleSkip(trigger, nowMs) ?? chooseTiers(trigger, nowMs);
   }
 
   /**
@@ -147,16 +147,14 @@ export function createMemoryService(opts: MemoryServiceOptions) {
         await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS).unref());
       }
     }
-    const result = chooseTiers(trigger, nowMs, true);
-    result.elapsed_ms = Math.round((performance.now() - started) * 100) / 100;
-    return result;
+    return chooseTiers(trigger, nowMs, { scoresUpdatedFrom: started });
   }
 
-  function chooseTiers(trigger: string, nowMs: number, scoresUpdated: boolean): RebalanceResult {
+  function chooseTiers(trigger: string, nowMs: number, rebalanceOpts: RebalanceOptions = {}): RebalanceResult {
     flushTouches();
     usedSinceRebalance = false;
     // The log's end is read in the same write transaction, so no other process's change slips between.
-    const { result, seq } = db.transaction(() => ({ result: rebalance(db, opts.budget, trigger, nowMs, { scoresUpdated }), seq: latestChange(db) })).immediate();
+    const { result, seq } = db.transaction(() => ({ result: rebalance(db, opts.budget, trigger, nowMs, rebalanceOpts), seq: latestChange(db) })).immediate();
     lastRebalance = { seq, atMs: nowMs };
     cache.invalidate();
     if (result.promoted) metrics.tierMoves.inc({ direction: 'promote' }, result.promoted);

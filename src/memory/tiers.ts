@@ -35,6 +35,17 @@ export interface RebalanceResult {
 
 const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
 
+/** Scores of the memories in an id range brought up to date; only rows whose score moved are written. */
+const UPDATE_SCORES = `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE id > :after AND id <= :last AND abs(memory_score - ${SCORE_SQL}) > 0.005`;
+
+export interface RebalanceOptions {
+  /**
+   * The scores were already brought up to date (updateScores, in slices) from this
+   * performance.now(): rebalance only chooses the tiers, and elapsed_ms counts from then.
+   */
+  scoresUpdatedFrom?: number;
+}
+
 /**
  * Recomputes scores and moves memories between tiers. Only rows whose score or tier changes are
  * written, so a routine rebalance of a large store touches few pages. Tier moves never drop rows:
@@ -46,11 +57,11 @@ const PROTECTED_LIST = [...PROTECTED_TYPES].map((t) => `'${t}'`).join(', ');
  * `maxItems` in that order are read (a bounded sort, not a ranking of every row: at 100k
  * memories, ranking every row with two window-function passes takes 220 ms).
  */
-export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now(), opts: { scoresUpdated?: boolean } = {}): RebalanceResult {
-  const started = performance.now();
+export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = Date.now(), opts: RebalanceOptions = {}): RebalanceResult {
+  const started = opts.scoresUpdatedFrom ?? performance.now();
   const now = toDbTime(nowMs);
   return db.transaction(() => {
-    if (!opts.scoresUpdated) stmt(db, `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE abs(memory_score - ${SCORE_SQL}) > 0.005`).run({ now });
+    if (opts.scoresUpdatedFrom === undefined) stmt(db, UPDATE_SCORES).run({ now, after: Number.MIN_SAFE_INTEGER, last: Number.MAX_SAFE_INTEGER });
     const live = `(expires_at IS NULL OR expires_at > :now)`;
     const want = new Set<number>(
       stmt(db, `SELECT id FROM memories WHERE type IN (${PROTECTED_LIST}) AND ${live}`).pluck().all({ now }) as number[],
@@ -88,10 +99,10 @@ export function rebalance(db: Db, budget: TierBudget, trigger: string, nowMs = D
  * and held the event loop (and every caller) for minutes.
  */
 export function updateScores(db: Db, nowMs: number, afterId: number, batch: number): number | undefined {
-  const ids = stmt(db, 'SELECT min(id) AS first, max(id) AS last FROM (SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?)').get(afterId, batch) as { first: number | null; last: number | null };
-  if (ids.last === null) return undefined;
-  stmt(db, `UPDATE memories SET memory_score = ${SCORE_SQL} WHERE id > :after AND id <= :last AND abs(memory_score - ${SCORE_SQL}) > 0.005`).run({ now: toDbTime(nowMs), after: afterId, last: ids.last });
-  return ids.last;
+  const last = stmt(db, 'SELECT max(id) FROM (SELECT id FROM memories WHERE id > ? ORDER BY id LIMIT ?)').pluck().get(afterId, batch) as number | null;
+  if (last === null) return undefined;
+  stmt(db, UPDATE_SCORES).run({ now: toDbTime(nowMs), after: afterId, last });
+  return last;
 }
 
 /**
