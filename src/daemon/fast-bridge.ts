@@ -7,9 +7,22 @@
 // use a daemon it finds.
 import { xdgDefaults, CAPABILITIES } from '../core/paths.js';
 import { NO_DAEMON, runConnect } from './connect.js';
-import { chooseDaemon } from './discover.js';
+import { chooseDaemon, type DaemonChoice, type DiscoverOptions } from './discover.js';
 
-/** Bridges and exits when a daemon serves this database; resolves otherwise (nothing read from stdin). */
+/**
+ * Bridges and exits when a running daemon serves this database with these tools (as `brain
+ * connect`); otherwise resolves to the choice, nothing read from stdin yet (also when the daemon
+ * stopped between the check and the connection).
+ */
+export async function bridgeToDaemon(opts: DiscoverOptions): Promise<DaemonChoice> {
+  const choice = await chooseDaemon(opts);
+  if (!choice.use) return choice;
+  const code = await runConnect(choice.socketPath, process.stdin, process.stdout, { quiet: true });
+  if (code !== NO_DAEMON) process.exit(code);
+  return { use: false };
+}
+
+/** The entry point's look, before the configuration is loaded (see above). */
 export async function bridgeIfServed(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (argv.length > 1 || (argv.length === 1 && argv[0] !== 'stdio')) return;
   if (env.BRAIN_TOOLS !== undefined || (env.BRAIN_USE_DAEMON !== undefined && env.BRAIN_USE_DAEMON !== 'auto')) return;
@@ -17,9 +30,5 @@ export async function bridgeIfServed(argv: readonly string[], env: NodeJS.Proces
   if (env.BRAIN_DB_PATH === '' || env.BRAIN_SOCKET_PATH === '') return;
   const defaults = xdgDefaults(env);
   const socketPath = env.BRAIN_SOCKET_PATH ?? defaults.socketPath;
-  const choice = await chooseDaemon({ socketPath, dbPath: env.BRAIN_DB_PATH ?? defaults.dbPath, tools: CAPABILITIES, mode: 'auto' });
-  if (!choice.use) return;
-  const code = await runConnect(choice.socketPath, process.stdin, process.stdout, { quiet: true });
-  // The daemon stopped between the check and the connection: run embedded.
-  if (code !== NO_DAEMON) process.exit(code);
+  await bridgeToDaemon({ socketPath, dbPath: env.BRAIN_DB_PATH ?? defaults.dbPath, tools: CAPABILITIES, mode: 'auto' });
 }

@@ -1,7 +1,7 @@
 // The commands that carry MCP sessions: `brain [stdio]` (what Claude's config starts), `brain serve`
 // (the daemon) and `brain connect` (a bridge to it).
 import { checkDaemon, runConnect } from '../../daemon/connect.js';
-import { chooseDaemon } from '../../daemon/discover.js';
+import { bridgeToDaemon } from '../../daemon/fast-bridge.js';
 import { defineCommand } from '../command.js';
 import { cliConfig } from '../context.js';
 import { EXIT } from '../output.js';
@@ -15,13 +15,9 @@ export const stdioCommand = defineCommand({
     '--tools=memory,notes offers only those capabilities (as BRAIN_TOOLS does; brain doctor shows what each costs).',
   async run() {
     const config = await cliConfig();
-    const choice = await chooseDaemon({ socketPath: config.socketPath, dbPath: config.dbPath, tools: config.tools, mode: config.useDaemon });
-    if (choice.use) {
-      // A daemon serves this database: one process for every client, as `brain connect`.
-      const code = await runConnect(choice.socketPath, process.stdin, process.stdout, { quiet: true });
-      if (code !== EXIT.noDaemon) process.exit(code);
-      // It stopped between the check and the connection; nothing was read from stdin yet.
-    } else if (choice.why) {
+    // A daemon serving this database and tools takes the session (one process for every client).
+    const choice = await bridgeToDaemon({ socketPath: config.socketPath, dbPath: config.dbPath, tools: config.tools, mode: config.useDaemon });
+    if (!choice.use && choice.why) {
       process.stderr.write(`brain: running embedded: ${choice.why} (BRAIN_USE_DAEMON=never silences this)\n`);
     }
     return (await import('../../daemon/stdio.js')).runStdio(config);
