@@ -74,8 +74,8 @@ export interface ExecuteResult {
 }
 
 export interface ExecutionService {
-  /** Starts the host check, self-test and warm sandboxes in the background. */
-  warmUp(): void;
+  /** Starts the host check, self-test and warm sandboxes in the background, `delayMs` from now (default a second). */
+  warmUp(delayMs?: number): void;
   status(): SandboxStatus;
   /** For GET /health: degraded (not failing) when execution is unavailable, since memory still works. */
   health(): { status: 'ok' | 'degraded'; detail: string; queue: number; workers: number };
@@ -127,6 +127,8 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   let pool: Piscina | undefined;
   let starting: Promise<SandboxHost> | undefined;
   let closed = false;
+  /** execute calls between their start (waiting for the sandbox, queued or running) and their answer. */
+  let executing = 0;
 
   try {
     const n = failOrphans(db, pidAlive);
@@ -154,6 +156,11 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   async function warm(project: string) {
     if (!host || !pool || config.sandboxWarm === 0 || closed) return;
     const workspace = (await workspaceFor(project)).path;
+    // Warming ahead is for an idle pool: a warm task queued behind a running execution would take a
+    // slot of BRAIN_EXECUTION_QUEUE_MAX from the user's next call (every execution refills its
+    // workspace's warm sandboxes itself when it ends). Checked after the await, right before the
+    // task is handed over, so no execute can slip in between.
+    if (executing > 0 || pool.queueSize > 0) return;
     const task: WarmTask = { kind: 'warm', workspace, ...baseTask(host) };
     await pool.run(task);
   }
@@ -421,18 +428,23 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
   }
 
   async function execute(req: ExecuteRequest, ctx: ExecuteContext = {}): Promise<ExecuteResult> {
-    const h = await ready();
-    const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
-    const workspace = await workspaceFor(req.project);
-    const id = admit(req, timeoutMs);
-    const r = await run(id, h, workspace, req, timeoutMs, ctx);
-    const note = noteFor(r, timeoutMs);
-    record(id, r, note);
-    return toResult(id, r, note);
+    executing++;
+    try {
+      const h = await ready();
+      const timeoutMs = Math.min(req.timeoutMs ?? config.maxExecutionTimeMs, config.maxExecutionTimeMs);
+      const workspace = await workspaceFor(req.project);
+      const id = admit(req, timeoutMs);
+      const r = await run(id, h, workspace, req, timeoutMs, ctx);
+      const note = noteFor(r, timeoutMs);
+      record(id, r, note);
+      return toResult(id, r, note);
+    } finally {
+      executing--;
+    }
   }
 
   return {
-    warmUp() {
+    warmUp(delayMs = WARM_UP_DELAY_MS) {
       // In the background, a second after start: the MCP handshake and the first calls go first
       // (the self-test's workers and firejail cost ~60 ms of this thread), and the first execute
       // comes later than that in practice; one that comes sooner waits for ready() as before.
@@ -441,7 +453,7 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
           () => warm('').catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) })),
           () => undefined,
         );
-      }, WARM_UP_DELAY_MS).unref();
+      }, delayMs).unref();
     },
     status: () => status,
     health() {
