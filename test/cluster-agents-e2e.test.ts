@@ -138,8 +138,8 @@ describe('cluster agents in two processes', () => {
     }
     // Errors that say what to change.
     expect(await callError(one, 'message', { action: 'send', agent: 'web/lead', subject: 'x' })).toMatch(/Give exactly one of "to"/);
-    expect(await callError(one, 'message', { action: 'inbox', agent: 'web/lead', ids: [1] })).toBe('message inbox does not use "ids"; remove it (inbox takes "include", "cursor", "limit").');
-    expect(await callError(one, 'message', { action: 'history', agent: 'web/lead' })).toBe('message history needs "with" (history takes "with", "cursor", "limit").');
+    expect(await callError(one, 'message', { action: 'inbox', agent: 'web/lead', ids: [1] })).toBe('message inbox does not use "ids"; remove it (inbox takes "include", "cursor", "limit", "agent").');
+    expect(await callError(one, 'message', { action: 'history', agent: 'web/lead' })).toBe('message history needs "with" (history takes "with", "cursor", "limit", "agent").');
     expect(await callError(two, 'task', { action: 'claim', agent: 'web/coder-1', kind: 'x' })).toMatch(/task claim does not use "kind"/);
     expect(await callError(two, 'task', { action: 'get', id: 1.5 })).toBe('"id" must be a whole number of at least 1.');
     expect(await callError(two, 'task', { action: 'list', cluster: 'web', limit: 500 })).toBe('"limit" must be a whole number from 1 to 100.');

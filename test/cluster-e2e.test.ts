@@ -228,12 +228,12 @@ describe('clusters over stdio', () => {
     expect(fs.existsSync(path.join(dir, 'escaped'))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'agents'))).toBe(false);
     // Fields: what an action needs, and what it does not use.
-    await refused('cluster', { action: 'scale', id: 'web' }, /cluster "scale" needs "target"\./);
-    await refused('cluster', { action: 'export', id: 'web' }, /cluster "export" needs "dir"\./);
-    await refused('cluster', { action: 'create' }, /cluster "create" needs "blueprint"\./);
-    await refused('cluster', { action: 'get', id: 'web', dir: '/tmp' }, /cluster "get" does not use "dir"; it takes "id"\./);
+    await refused('cluster', { action: 'scale', id: 'web' }, /cluster scale needs "target" \(scale takes "id" and "target"\)\./);
+    await refused('cluster', { action: 'export', id: 'web' }, /cluster export needs "dir" \(export takes "id", "dir", "server"\)\./);
+    await refused('cluster', { action: 'create' }, /cluster create needs "blueprint" \(create takes "blueprint", "id", "name", "description", "project", "target"\)\./);
+    await refused('cluster', { action: 'get', id: 'web', dir: '/tmp' }, /cluster get does not use "dir"; remove it \(get takes "id"\)\./);
     await refused('cluster', { action: 'update', id: 'web' }, /needs at least one of "name", "description", "min", "max", "target"/);
-    await refused('blueprint', { action: 'save' }, /blueprint "save" needs "yaml"\./);
+    await refused('blueprint', { action: 'save' }, /blueprint save needs "yaml" \(save takes "yaml"\)\./);
     await refused('cluster', { action: 'explode', id: 'web' }, /"action"/);
     // A blueprint in use cannot be deleted.
     await refused('blueprint', { action: 'delete', id: 'software-team' }, /used by clusters sleepy, web; destroy them first/);

@@ -483,9 +483,9 @@ describe('the cluster tool', () => {
       expect(app.events.list({ types: ['cluster.autoscaled'] }, 10).rows.map((e) => e.message)).toEqual([
         'cluster e: workers 2 -> 3: backlog 9 tasks for 2 workers (4.5 per worker) above 3 for 0 s; adding 1 worker: 2 -> 3 (max 4)',
       ]);
-      expect(await callError(client, 'cluster', { action: 'autoscale' })).toMatch(/cluster "autoscale" needs "id"/);
-      expect(await callError(client, 'cluster', { action: 'autoscale', id: 'e', target: 3 })).toMatch(/cluster "autoscale" does not use "target"; it takes "id" and "apply"/);
-      expect(await callError(client, 'cluster', { action: 'scale', id: 'e', target: 3, apply: true })).toMatch(/cluster "scale" does not use "apply"/);
+      expect(await callError(client, 'cluster', { action: 'autoscale' })).toMatch(/cluster autoscale needs "id"/);
+      expect(await callError(client, 'cluster', { action: 'autoscale', id: 'e', target: 3 })).toMatch(/cluster autoscale does not use "target"; remove it \(autoscale takes "id" and "apply"\)/);
+      expect(await callError(client, 'cluster', { action: 'scale', id: 'e', target: 3, apply: true })).toMatch(/cluster scale does not use "apply"/);
     } finally {
       await client.close();
       app.close();

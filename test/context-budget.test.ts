@@ -3,9 +3,11 @@
 // word, and for init's answer right after; capability groups that are off cost nothing and say how
 // to turn them on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createApp } from '../src/app.js';
 import { CAPABILITIES } from '../src/core/config.js';
 import { listingBytes, toolListBytes } from '../src/core/server.js';
+import { defineTool } from '../src/core/tool.js';
 import { capabilityCosts } from '../src/cli/tool-sizes.js';
 import { brainEnv, startBrain, tempDir, testConfig, type Connected } from './helpers/brain.js';
 
@@ -61,6 +63,24 @@ describe('context budget', () => {
     }
   });
 
+  it("a merged tool's action table must name its own actions and fields: a typo fails when tools are registered", () => {
+    const tool = (table: Record<string, { needs?: string[]; takes?: string[] }>) =>
+      defineTool({
+        name: 'demo',
+        title: 'Demo',
+        description: 'Demo.',
+        kind: 'read',
+        input: { action: z.enum(['get', 'list']), id: z.string().optional() },
+        output: {},
+        actions: { table },
+        handle: () => ({}),
+      });
+    expect(() => toolListBytes([tool({ get: { needs: ['id'] }, list: {} })])).not.toThrow();
+    expect(() => toolListBytes([tool({ get: { needs: ['idd'] }, list: {} })])).toThrow('tool demo: action "get" names "idd", which is not a field');
+    expect(() => toolListBytes([tool({ get: { needs: ['id'] } })])).toThrow('tool demo: action "list" is missing from its action table');
+    expect(() => toolListBytes([tool({ get: {}, list: {}, put: {} })])).toThrow('tool demo: its action table names "put", which is not an action');
+  });
+
   it('a merged tool names the field an action does not use, and what each action needs', async () => {
     const dir = tempDir();
     brain = await startBrain(brainEnv(dir));
@@ -70,13 +90,18 @@ describe('context budget', () => {
       expect(r.isError, `${name} ${JSON.stringify(args)}`).toBe(true);
       return textOf(r);
     };
-    expect(await fails('note', { action: 'list', content: 'x' })).toMatch(/note list does not use "content" \(it takes "tags", "folder", "limit", "offset", "project"\)/);
+    expect(await fails('note', { action: 'list', content: 'x' })).toMatch(/note list does not use "content"; remove it \(list takes "tags", "folder", "limit", "offset", "project"\)/);
     expect(await fails('note', { action: 'write', title: 'T' })).toMatch(/note write needs "content"/);
     expect(await fails('project', { action: 'list', archived: false })).toMatch(/project list does not use "archived"/);
     expect(await fails('project', { action: 'use' })).toMatch(/project use needs "name"/);
     expect(await fails('events', { action: 'delete' })).toMatch(/events delete needs the "id"/);
     expect(await fails('events', { action: 'record', type: ['a', 'b'], message: 'm' })).toMatch(/one "type"/);
     expect(await fails('events', { action: 'list', message: 'm' })).toMatch(/events list does not use "message"/);
+    expect(await fails('task', { action: 'fail', agent: 'a/b' })).toBe('task fail needs "id" and "reason" (fail takes "agent", "id", "reason").');
+    // A field written with its default value (clients that fill in every field) is no mistake.
+    const listed = await c.callTool({ name: 'project', arguments: { action: 'list', create: false, allow_secrets: false } });
+    expect(listed.isError, textOf(listed)).toBeFalsy();
+    expect(await fails('project', { action: 'list', create: true })).toMatch(/project list does not use "create"; remove it \(list takes "include_archived" and "name"\)/);
     // Bounds left out of the listed schema are still checked, with a sentence naming them.
     expect(await fails('recall', { limit: 500 })).toMatch(/limit is at most 50/);
     expect(await fails('remember', { content: 'x', key: 'k', project: 'not a name!' })).toMatch(/project name is 1-64 letters/);

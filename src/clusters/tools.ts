@@ -3,42 +3,18 @@
 // conversation pays for small (~2.4 KB for both); each action says which fields it needs and
 // refuses the ones it does not use, so a mistaken call never half-happens.
 import { z } from 'zod';
-import { UserError } from '../core/errors.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
+import type { ActionFields } from '../core/tool-actions.js';
 import { blueprintSummary } from './blueprint.js';
 import { exportCluster } from './export.js';
 import type { ClusterService } from './service.js';
 import { CLUSTER_STATUSES, type ClusterStatus } from './types.js';
 
-/** Fields an action needs and the ones it may take besides. */
-interface ActionFields {
-  needs: readonly string[];
-  takes?: readonly string[];
-  /** At least one of these (update: something to change). */
-  oneOf?: readonly string[];
-}
-
-const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(names.length === 2 ? ' and ' : ', ');
-
-/** Throws a UserError naming the missing field, or the field this action does not use. */
-function checkFields(tool: string, action: string, spec: ActionFields, args: Record<string, unknown>): void {
-  const given = Object.keys(args).filter((k) => k !== 'action' && args[k] !== undefined);
-  const missing = spec.needs.filter((f) => args[f] === undefined);
-  if (missing.length) throw new UserError(`${tool} "${action}" needs ${quoted(missing)}.`);
-  const allowed = new Set([...spec.needs, ...(spec.takes ?? [])]);
-  const extra = given.filter((f) => !allowed.has(f));
-  if (extra.length) {
-    const uses = [...allowed];
-    throw new UserError(`${tool} "${action}" does not use ${quoted(extra)}; ${uses.length ? `it takes ${quoted(uses)}` : 'it takes no other field'}.`);
-  }
-  if (spec.oneOf && !spec.oneOf.some((f) => args[f] !== undefined)) throw new UserError(`${tool} "${action}" needs at least one of ${quoted(spec.oneOf)}.`);
-}
-
 const BLUEPRINT_ACTIONS = {
   save: { needs: ['yaml'] },
   validate: { needs: ['yaml'] },
   get: { needs: ['id'], takes: ['revision'] },
-  list: { needs: [] },
+  list: {},
   delete: { needs: ['id'] },
 } as const satisfies Record<string, ActionFields>;
 
@@ -46,7 +22,7 @@ const BLUEPRINT_ACTIONS = {
 const CLUSTER_ACTIONS = {
   create: { needs: ['blueprint'], takes: ['id', 'name', 'description', 'project', 'target'] },
   get: { needs: ['id'] },
-  list: { needs: [], takes: ['status', 'type', 'blueprint'] },
+  list: { takes: ['status', 'type', 'blueprint'] },
   tree: { needs: ['id'] },
   update: { needs: ['id'], takes: ['name', 'description', 'min', 'max', 'target'], oneOf: ['name', 'description', 'min', 'max', 'target'] },
   scale: { needs: ['id', 'target'] },
@@ -176,8 +152,8 @@ export function clusterTools(clusters: ClusterService): AnyTool[] {
       revision: z.number().int().min(1).max(1_000_000).optional().describe('get: default latest.'),
     },
     output: blueprintOutput,
+    actions: { table: BLUEPRINT_ACTIONS },
     handle(args) {
-      checkFields('blueprint', args.action, BLUEPRINT_ACTIONS[args.action], args);
       return plain(blueprintOutput, blueprintAction(clusters, args));
     },
   });
@@ -204,8 +180,8 @@ export function clusterTools(clusters: ClusterService): AnyTool[] {
       server: z.string().max(64).optional().describe('export: brain\'s MCP server name.'),
     },
     output: clusterOutput,
+    actions: { table: CLUSTER_ACTIONS },
     handle(args) {
-      checkFields('cluster', args.action, CLUSTER_ACTIONS[args.action], args);
       return plain(clusterOutput, clusterAction(clusters, args));
     },
   });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { refuseSecrets } from '../core/secrets.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
+import type { ActionFields, ToolActions } from '../core/tool-actions.js';
 import { MAX_LIST } from './board.js';
 import { MAX_PAGE, PRIORITIES } from './mailbox.js';
 import type { ClusterService } from './service.js';
@@ -15,31 +16,27 @@ import { TASK_STATUSES } from './board-store.js';
 const MESSAGE_ACTIONS = ['send', 'inbox', 'ack', 'history'] as const;
 const TASK_ACTIONS = ['post', 'claim', 'heartbeat', 'complete', 'fail', 'get', 'list'] as const;
 
-/** Fields each action takes besides `action` (and, for message, `agent`); the first list is required. */
-const MESSAGE_FIELDS: Record<(typeof MESSAGE_ACTIONS)[number], [string[], string[]]> = {
-  send: [['subject'], ['to', 'to_role', 'broadcast', 'body', 'context', 'priority', 'allow_secrets']],
-  inbox: [[], ['include', 'cursor', 'limit']],
-  ack: [['ids'], []],
-  history: [['with'], ['cursor', 'limit']],
+/** Fields each action takes besides `action` (and, for message, `agent`). */
+const MESSAGE_FIELDS: ToolActions = {
+  table: {
+    send: { needs: ['subject'], takes: ['to', 'to_role', 'broadcast', 'body', 'context', 'priority', 'allow_secrets'] },
+    inbox: { takes: ['include', 'cursor', 'limit'] },
+    ack: { needs: ['ids'] },
+    history: { needs: ['with'], takes: ['cursor', 'limit'] },
+  } satisfies Record<(typeof MESSAGE_ACTIONS)[number], ActionFields>,
+  always: ['agent'],
 };
-const TASK_FIELDS: Record<(typeof TASK_ACTIONS)[number], [string[], string[]]> = {
-  post: [['kind'], ['agent', 'cluster', 'payload', 'priority', 'role', 'max_attempts']],
-  claim: [['agent'], ['lease_seconds', 'wait_seconds']],
-  heartbeat: [['agent', 'id'], ['lease_seconds']],
-  complete: [['agent', 'id'], ['result']],
-  fail: [['agent', 'id', 'reason'], []],
-  get: [['id'], ['agent']],
-  list: [[], ['agent', 'cluster', 'status', 'limit']],
+const TASK_FIELDS: ToolActions = {
+  table: {
+    post: { needs: ['kind'], takes: ['agent', 'cluster', 'payload', 'priority', 'role', 'max_attempts'] },
+    claim: { needs: ['agent'], takes: ['lease_seconds', 'wait_seconds'] },
+    heartbeat: { needs: ['agent', 'id'], takes: ['lease_seconds'] },
+    complete: { needs: ['agent', 'id'], takes: ['result'] },
+    fail: { needs: ['agent', 'id', 'reason'] },
+    get: { needs: ['id'], takes: ['agent'] },
+    list: { takes: ['agent', 'cluster', 'status', 'limit'] },
+  } satisfies Record<(typeof TASK_ACTIONS)[number], ActionFields>,
 };
-
-function checkFields(tool: string, action: string, args: Record<string, unknown>, [required, optional]: [string[], string[]], always: string[]) {
-  const given = Object.keys(args).filter((k) => args[k] !== undefined && k !== 'action' && !always.includes(k));
-  const extra = given.filter((k) => !required.includes(k) && !optional.includes(k));
-  const takes = [...required, ...optional].map((f) => `"${f}"`).join(', ') || 'no other fields';
-  if (extra.length) throw new UserError(`${tool} ${action} does not use ${extra.map((f) => `"${f}"`).join(', ')}; remove ${extra.length > 1 ? 'them' : 'it'} (${action} takes ${takes}).`);
-  const missing = required.filter((k) => args[k] === undefined);
-  if (missing.length) throw new UserError(`${tool} ${action} needs ${missing.map((f) => `"${f}"`).join(' and ')} (${action} takes ${takes}).`);
-}
 
 // Bounds that the service checks with a sentence of its own are left out of the schemas: each
 // "minimum"/"maximum"/"maxLength" costs every conversation about 20 bytes of tools/list.
@@ -103,8 +100,8 @@ export function workTools(clusters: ClusterService): AnyTool[] {
       acknowledged: z.array(z.number()).optional(),
       already: z.array(z.number()).optional(),
     },
+    actions: MESSAGE_FIELDS,
     handle(args) {
-      checkFields('message', args.action, args, MESSAGE_FIELDS[args.action], ['agent']);
       checkNames(args);
       for (const id of args.ids ?? []) whole('ids', id);
       whole('limit', args.limit, 1, MAX_PAGE);
@@ -160,8 +157,8 @@ export function workTools(clusters: ClusterService): AnyTool[] {
       tasks: z.array(item).optional(),
       counts: z.record(z.string(), z.number()).optional(),
     },
+    actions: TASK_FIELDS,
     async handle(args, ctx) {
-      checkFields('task', args.action, args, TASK_FIELDS[args.action], []);
       checkNames(args);
       whole('id', args.id);
       whole('limit', args.limit, 1, MAX_LIST);

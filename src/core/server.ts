@@ -27,6 +27,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { severity, type LogLevel, type Notice, type NoticeBoard } from './notices.js';
 import { TOOL_NAME, type AnyTool, type SessionState, type ToolContext } from './tool.js';
+import { checkActionFields } from './tool-actions.js';
 
 /**
  * Suggestions for one argument of a prompt or resource template (`completion/complete`), given
@@ -115,6 +116,8 @@ export interface ServerDeps {
 interface Registered {
   def: AnyTool;
   input: z.ZodObject;
+  /** Field defaults: a caller that writes one has not given the field (see tool-actions.ts). */
+  defaults: Record<string, unknown>;
   listing: Tool;
 }
 
@@ -196,6 +199,28 @@ export function register(tools: AnyTool[]): Map<string, Registered> {
   return done;
 }
 
+/** Each field's default value, for the fields that have one. */
+function defaultsOf(shape: z.ZodRawShape): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(shape)) if (schema instanceof z.ZodDefault) out[key] = schema.def.defaultValue;
+  return out;
+}
+
+/** A tool's action table names only its actions and its fields: a typo there fails at start-up, not in a call. */
+function checkActionTable(def: AnyTool): void {
+  const { table, always = [] } = def.actions!;
+  const enumerated = (def.input.action as { options?: readonly string[]; def?: { innerType?: { options?: readonly string[] } } } | undefined);
+  const actions = enumerated?.options ?? enumerated?.def?.innerType?.options;
+  if (!actions) throw new Error(`tool ${def.name} has an action table but no "action" enum`);
+  for (const action of actions) if (!table[action]) throw new Error(`tool ${def.name}: action "${action}" is missing from its action table`);
+  for (const [action, spec] of Object.entries(table)) {
+    if (!actions.includes(action)) throw new Error(`tool ${def.name}: its action table names "${action}", which is not an action`);
+    for (const field of [...(spec.needs ?? []), ...(spec.takes ?? []), ...(spec.oneOf ?? []), ...always]) {
+      if (!(field in def.input) || field === 'action') throw new Error(`tool ${def.name}: action "${action}" names "${field}", which is not a field`);
+    }
+  }
+}
+
 function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
   const map = new Map<string, Registered>();
   for (const def of tools) {
@@ -204,9 +229,11 @@ function buildRegistrations(tools: AnyTool[]): Map<string, Registered> {
     if (!def.output && !def.plainText) throw new Error(`tool ${def.name} needs an output schema`);
     if (def.output && def.plainText) throw new Error(`tool ${def.name}: plain-text results need a tool without an output schema (clients expect structuredContent from one)`);
     const input = z.strictObject(def.input);
+    if (def.actions) checkActionTable(def);
     map.set(def.name, {
       def,
       input,
+      defaults: defaultsOf(def.input),
       listing: {
         name: def.name,
         title: def.title,
@@ -447,6 +474,7 @@ export function createServer(deps: ServerDeps): { server: Server; session: Sessi
         deps.metrics.toolErrors.inc({ tool: name, kind: 'user' });
         return errorResult(describeInputError(name, parsed.error));
       }
+      if (tool.def.actions) checkActionFields(name, (parsed.data as { action: string }).action, tool.def.actions, request.params.arguments ?? {}, tool.defaults);
       const progressToken = request.params._meta?.progressToken;
       const ctx: ToolContext = {
         session,

@@ -3,6 +3,7 @@
 // error mapping, metrics and logging, so areas only describe what their tools do.
 import type { z } from 'zod';
 import type { Logger } from './logger.js';
+import type { ToolActions } from './tool-actions.js';
 
 /**
  * What a tool does to stored state; the MCP annotations are derived from it.
@@ -66,6 +67,11 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
   plainText?(result: z.output<z.ZodObject<O>>): string | undefined;
   /** Extra content blocks beside the text (e.g. images produced by code). */
   extraContent?(result: z.output<z.ZodObject<O>>): ContentBlock[];
+  /**
+   * For a tool with an `action` field: the fields each action needs and takes. The server checks
+   * what the caller wrote against it before `handle` runs (see tool-actions.ts).
+   */
+  actions?: ToolActions;
 }
 
 /** Identity helper: gives a tool object its types without repeating them. */

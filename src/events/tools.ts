@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { NotFoundError, UserError } from '../core/errors.js';
 import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
 import { dateArg, isoTime } from '../core/time.js';
+import type { ActionFields, ToolActions } from '../core/tool-actions.js';
 import { defineTool, type AnyTool } from '../core/tool.js';
 import { parseQuery } from '../text/query.js';
 import type { EventsService } from './service.js';
@@ -52,10 +53,12 @@ const encodeCursor = (id: number) => Buffer.from(`e${id}`).toString('base64url')
 
 const ACTIONS = ['list', 'record', 'delete'] as const;
 /** Fields each action uses besides `action`; any other field is named in the error. */
-const FIELDS: Record<(typeof ACTIONS)[number], readonly string[]> = {
-  list: ['id', 'query', 'type', 'severity', 'source', 'since', 'until', 'stats', 'limit', 'cursor'],
-  record: ['id', 'type', 'severity', 'message', 'source', 'details', 'allow_secrets'],
-  delete: ['id'],
+const ACTION_FIELDS: ToolActions = {
+  table: {
+    list: { takes: ['id', 'query', 'type', 'severity', 'source', 'since', 'until', 'stats', 'limit', 'cursor'] },
+    record: { takes: ['id', 'type', 'severity', 'message', 'source', 'details', 'allow_secrets'] },
+    delete: { takes: ['id'] },
+  } satisfies Record<(typeof ACTIONS)[number], ActionFields>,
 };
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).max(20)]);
 const asList = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
@@ -101,12 +104,8 @@ export function eventTools(events: EventsService): AnyTool[] {
       updated_at: z.string().optional(),
       deleted: z.number().optional(),
     },
+    actions: ACTION_FIELDS,
     handle(args, ctx) {
-      const allowed = FIELDS[args.action];
-      // Defaults count as not given: only what the caller wrote can be a mistake.
-      const given = Object.entries(args).filter(([k, v]) => v !== undefined && k !== 'action' && !(k === 'stats' && v === false) && !(k === 'limit' && v === 20) && !(k === 'allow_secrets' && v === false));
-      const extra = given.map(([k]) => k).filter((k) => !allowed.includes(k));
-      if (extra.length) throw new UserError(`events ${args.action} does not use ${extra.map((f) => `"${f}"`).join(', ')} (it takes ${allowed.map((f) => `"${f}"`).join(', ')}).`);
       if (args.action === 'delete') {
         if (args.id === undefined) throw new UserError('events delete needs the "id" of the event.');
         if (!events.delete(args.id)) throw new NotFoundError(`No event with id ${args.id} to delete.`);

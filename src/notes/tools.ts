@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { UserError } from '../core/errors.js';
 import { displayProject, readProjectArg, visibleProjects, writeProject, ALL } from '../core/scope.js';
 import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
+import type { ActionFields, ToolActions } from '../core/tool-actions.js';
 import { defineTool, type AnyTool, type SessionState } from '../core/tool.js';
 import { summary, type NotesService } from './service.js';
 
@@ -47,11 +48,14 @@ function oneProject(arg: string | undefined): string | undefined {
 const ACTIONS = ['write', 'read', 'list', 'delete'] as const;
 type Action = (typeof ACTIONS)[number];
 /** Fields each action uses besides `action` and `project`; any other field is named in the error. */
-const FIELDS: Record<Action, readonly string[]> = {
-  write: ['title', 'path', 'content', 'mode', 'tags', 'base_hash', 'allow_secrets'],
-  read: ['title', 'path', 'offset'],
-  list: ['tags', 'folder', 'limit', 'offset'],
-  delete: ['title', 'path', 'base_hash'],
+const ACTION_FIELDS: ToolActions = {
+  table: {
+    write: { takes: ['title', 'path', 'content', 'mode', 'tags', 'base_hash', 'allow_secrets'] },
+    read: { takes: ['title', 'path', 'offset'] },
+    list: { takes: ['tags', 'folder', 'limit', 'offset'] },
+    delete: { takes: ['title', 'path', 'base_hash'] },
+  } satisfies Record<Action, ActionFields>,
+  always: ['project'],
 };
 
 export function noteTools(notes: NotesService): AnyTool[] {
@@ -93,13 +97,8 @@ export function noteTools(notes: NotesService): AnyTool[] {
       total: z.number().optional(),
       notes: z.array(noteOut).optional(),
     },
+    actions: ACTION_FIELDS,
     async handle(args, ctx) {
-      const allowed = FIELDS[args.action];
-      const defaults: Record<string, unknown> = { mode: 'create', limit: 30, offset: 0, allow_secrets: false };
-      const extra = Object.entries(args)
-        .filter(([k, v]) => v !== undefined && k !== 'action' && k !== 'project' && defaults[k] !== v && !allowed.includes(k))
-        .map(([k]) => k);
-      if (extra.length) throw new UserError(`note ${args.action} does not use ${extra.map((f) => `"${f}"`).join(', ')} (it takes ${allowed.map((f) => `"${f}"`).join(', ')}, "project").`);
       await notes.settle();
       switch (args.action) {
         case 'write':

@@ -149,6 +149,17 @@ export function createProjectService(db: Db) {
       }).immediate();
     },
 
+    /**
+     * A save that both edits and archives (or restores) a project: both happen, or neither does
+     * (archiving the active project is refused after the edit was checked; the edit must not stay).
+     */
+    updateAndArchive(name: string, change: ProjectUpdate | undefined, archived: boolean, activeProject: string): Project {
+      return db.transaction(() => {
+        if (change) this.update(name, change);
+        return this.archive(name, activeProject, !archived);
+      }).immediate();
+    },
+
     /** Archiving hides a project from lists and from use; nothing in it is deleted. */
     archive(name: string, activeProject: string, restore = false): Project {
       return db.transaction(() => {

@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { displayProject, GLOBAL, projectName } from '../core/scope.js';
 import { allowSecretsArg, refuseSecrets } from '../core/secrets.js';
 import { defineTool, type AnyTool, type SessionState } from '../core/tool.js';
+import type { ActionFields, ToolActions } from '../core/tool-actions.js';
 import { MAX_ITEM_CHARS, MAX_ITEMS, type Project, type ProjectService } from './service.js';
 import { CONTEXT_KEYS } from './store.js';
 
@@ -30,13 +31,14 @@ export interface ProjectToolOptions {
 const ACTIONS = ['list', 'use', 'save'] as const;
 type Action = (typeof ACTIONS)[number];
 /** Fields each action uses besides `action` and `name`; any other field is named in the error. */
-const FIELDS: Record<Action, readonly string[]> = {
-  list: ['include_archived'],
-  use: ['create'],
-  save: ['create', 'description', 'add', 'remove', 'archived', 'expected_version', 'allow_secrets'],
+const ACTION_FIELDS: ToolActions = {
+  table: {
+    list: { takes: ['include_archived'] },
+    use: { takes: ['create'] },
+    save: { takes: ['create', 'description', 'add', 'remove', 'archived', 'expected_version', 'allow_secrets'] },
+  } satisfies Record<Action, ActionFields>,
+  always: ['name'],
 };
-
-const DEFAULTS_FALSE = new Set(['create', 'include_archived', 'allow_secrets']);
 
 export function projectTools(projects: ProjectService, opts: ProjectToolOptions = {}): AnyTool[] {
   const project = defineTool({
@@ -64,13 +66,8 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
       previous: z.string().optional(),
       ...projectOut.partial().shape,
     },
+    actions: ACTION_FIELDS,
     handle(args, ctx) {
-      const allowed = FIELDS[args.action];
-      const extra = Object.entries(args)
-        // A default (false) is what leaving a field out gives: only what the caller wrote can be a mistake.
-        .filter(([k, v]) => v !== undefined && !(v === false && DEFAULTS_FALSE.has(k)) && k !== 'action' && k !== 'name' && !allowed.includes(k))
-        .map(([k]) => k);
-      if (extra.length) throw new UserError(`project ${args.action} does not use ${extra.map((f) => `"${f}"`).join(', ')} (it takes "name", ${allowed.map((f) => `"${f}"`).join(', ')}).`);
       if (args.action === 'list') return list(args.name, args.include_archived, ctx.session);
       if (args.action === 'use') return use(args.name, args.create, ctx.session);
       return save(args, ctx.session);
@@ -127,13 +124,10 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
       }
       return full(projects.create(name, args.description ?? '', args.add ?? {}));
     }
-    let p: Project | undefined;
-    if (args.description !== undefined || args.add || args.remove) {
-      p = projects.update(name, { description: args.description, add: args.add, remove: args.remove, expectedVersion: args.expected_version });
-    }
-    if (args.archived !== undefined) p = projects.archive(name, session.project, !args.archived);
-    if (!p) throw new UserError('Nothing to change: give description, add, remove or archived (or "create": true).');
-    return full(p);
+    const edit = args.description !== undefined || args.add || args.remove ? { description: args.description, add: args.add, remove: args.remove, expectedVersion: args.expected_version } : undefined;
+    if (args.archived !== undefined) return full(projects.updateAndArchive(name, edit, args.archived, session.project));
+    if (!edit) throw new UserError('Nothing to change: give description, add, remove or archived (or "create": true).');
+    return full(projects.update(name, edit));
   }
 
   return [project];
