@@ -354,6 +354,7 @@ describe('projects', () => {
     expect(await fails('project', { action: 'save', description: 'Mars', add: { goals: ['orbit'] }, archived: true })).toMatch(/active project/);
     expect((await run('project', { action: 'list', name: 'apollo' })).projects[0]).toMatchObject({ status: 'active', description: 'Moon', version: 2, context: { goals: ['land'] } });
     await run('project', { action: 'use', name: 'global' });
+    expect(await fails('project', { action: 'save', name: 'apollo', archived: true, expected_version: 1 })).toMatch(/changed since version 1 \(it is now version 2\)/);
     expect(await run('project', { action: 'save', name: 'apollo', description: 'Moon, done', archived: true })).toMatchObject({ status: 'archived', description: 'Moon, done', version: 4 });
     expect((await run('project', { action: 'list' })).projects).toEqual([]);
     expect(await fails('project', { action: 'use', name: 'apollo' })).toMatch(/archived/);

@@ -157,9 +157,10 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
     if (!host || !pool || config.sandboxWarm === 0 || closed) return;
     const workspace = (await workspaceFor(project)).path;
     // Warming ahead is for an idle pool: a warm task queued behind a running execution would take a
-    // slot of BRAIN_EXECUTION_QUEUE_MAX from the user's next call (every execution refills its
-    // workspace's warm sandboxes itself when it ends). Checked after the await, right before the
-    // task is handed over, so no execute can slip in between.
+    // slot of BRAIN_EXECUTION_QUEUE_MAX from the user's next call. Skipped, it is not tried again:
+    // the executions under way refill their own workspace's warm sandboxes when they end, which is
+    // what the next call of that project uses. Checked after the await, right before the task is
+    // handed over, so no execute can slip in between.
     if (executing > 0 || pool.queueSize > 0) return;
     const task: WarmTask = { kind: 'warm', workspace, ...baseTask(host) };
     await pool.run(task);

@@ -95,7 +95,14 @@ export function createProjectService(db: Db) {
     }
   }
 
-  return {
+  /** Refuses a change made against an older version than the stored one. */
+  function checkVersion(row: ProjectRow, expected: number | undefined) {
+    if (expected !== undefined && expected !== row.version) {
+      throw new ConflictError(`Project "${row.name}" changed since version ${expected} (it is now version ${row.version}); read it again with project {"action": "list", "name"} and reapply your change.`);
+    }
+  }
+
+  const service = {
     /** Projects in the full export (brain export / import). */
     transfer: projectTransfer(db),
 
@@ -129,9 +136,7 @@ export function createProjectService(db: Db) {
     update(name: string, change: ProjectUpdate): Project {
       return db.transaction(() => {
         const row = mustGet(name);
-        if (change.expectedVersion !== undefined && change.expectedVersion !== row.version) {
-          throw new ConflictError(`Project "${name}" changed since version ${change.expectedVersion} (it is now version ${row.version}); read it again with project {"action": "list", "name"} and reapply your change.`);
-        }
+        checkVersion(row, change.expectedVersion);
         const ctx = store.parseContext(row.context);
         for (const key of CONTEXT_KEYS as readonly ContextKey[]) {
           if (change.set?.[key]) ctx[key] = [...new Set(change.set[key])];
@@ -150,13 +155,16 @@ export function createProjectService(db: Db) {
     },
 
     /**
-     * A save that both edits and archives (or restores) a project: both happen, or neither does
-     * (archiving the active project is refused after the edit was checked; the edit must not stay).
+     * A save that archives (or restores) a project, with or without an edit: both happen, or
+     * neither does (archiving the active project is refused after the edit was checked; the edit
+     * must not stay), and `expectedVersion` holds for the archiving too.
      */
-    updateAndArchive(name: string, change: ProjectUpdate | undefined, archived: boolean, activeProject: string): Project {
+    updateAndArchive(name: string, change: ProjectUpdate, archived: boolean, activeProject: string): Project {
       return db.transaction(() => {
-        if (change) this.update(name, change);
-        return this.archive(name, activeProject, !archived);
+        const edits = change.description !== undefined || change.set || change.add || change.remove;
+        if (edits) service.update(name, change);
+        else checkVersion(mustGet(name), change.expectedVersion);
+        return service.archive(name, activeProject, !archived);
       }).immediate();
     },
 
@@ -204,4 +212,5 @@ export function createProjectService(db: Db) {
       }
     },
   };
+  return service;
 }

@@ -124,10 +124,10 @@ export function projectTools(projects: ProjectService, opts: ProjectToolOptions 
       }
       return full(projects.create(name, args.description ?? '', args.add ?? {}));
     }
-    const edit = args.description !== undefined || args.add || args.remove ? { description: args.description, add: args.add, remove: args.remove, expectedVersion: args.expected_version } : undefined;
-    if (args.archived !== undefined) return full(projects.updateAndArchive(name, edit, args.archived, session.project));
-    if (!edit) throw new UserError('Nothing to change: give description, add, remove or archived (or "create": true).');
-    return full(projects.update(name, edit));
+    const change = { description: args.description, add: args.add, remove: args.remove, expectedVersion: args.expected_version };
+    if (args.archived !== undefined) return full(projects.updateAndArchive(name, change, args.archived, session.project));
+    if (args.description === undefined && !args.add && !args.remove) throw new UserError('Nothing to change: give description, add, remove or archived (or "create": true).');
+    return full(projects.update(name, change));
   }
 
   return [project];
