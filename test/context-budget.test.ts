@@ -19,7 +19,7 @@ const INSTRUCTIONS_BUDGET = 1_024;
 const INIT_BUDGET = 8_192;
 
 const bytes = (text: string) => Buffer.byteLength(text);
-const textOf = (r: { content: unknown }) => (r.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
+const textOf = (r: unknown) => ((r as { content: { type: string; text: string }[] }).content).map((c) => c.text).join('\n');
 
 describe('context budget', () => {
   let brain: Connected | undefined;

@@ -212,7 +212,7 @@ describe('metrics side port', () => {
     // Admin: no token, a wrong one, then the right one.
     const noToken = await fetch(daemon.url('/admin/backup'), { method: 'POST' });
     expect(noToken.status).toBe(401);
-    expect((await noToken.json()).error).toMatch(/missing or wrong bearer token/);
+    expect(((await noToken.json()) as { error: string }).error).toMatch(/missing or wrong bearer token/);
     expect((await adminPost(daemon, 'backup', 'not-the-admin-token-0123456789')).status).toBe(401);
     expect((await adminPost(daemon, 'rebalance-memory')).status).toBe(200);
     // Names that every object has are not actions.

@@ -18,7 +18,7 @@ async function runWithImages(code: string): Promise<{ result: Result; images: Bu
   const r = (await brain.client.callTool({ name: 'execute', arguments: { code } }, CallToolResultSchema, { timeout: 60_000 })) as CallToolResult;
   expect(r.isError).toBeFalsy();
   const images = r.content.filter((c) => c.type === 'image').map((c) => Buffer.from((c as { data: string }).data, 'base64'));
-  return { result: r.structuredContent as Result, images };
+  return { result: r.structuredContent as unknown as Result, images };
 }
 
 /** Python that builds a real PNG of w x h grey pixels with the standard library only. */

@@ -143,3 +143,13 @@ describe('scripts/lint.mjs', () => {
     for (const start of planted) expect(added.filter((p) => p.startsWith(start)), start).toHaveLength(1);
   });
 });
+
+describe('types', () => {
+  // vitest strips types without checking them, and `npm run build` compiles src, worker and bench
+  // only: a test that passes the wrong shape to a helper would otherwise run on unnoticed.
+  it('the source, benchmarks and tests type-check (tsconfig.test.json)', { timeout: 180_000 }, () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.test.json')], { encoding: 'utf8', cwd: ROOT });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});

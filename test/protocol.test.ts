@@ -130,11 +130,11 @@ describe('event store for resumable streams', () => {
     const stream = await a.replayEventsAfter(prime, { send: async (_id, m) => void sent.push((m as ReturnType<typeof msg>).params.progress) });
     expect(stream).toBe('s1');
     expect(sent).toEqual([1, 2]);
-    expect(await a.getStreamIdForEventId(prime)).toBe('s1');
-    expect(await b.getStreamIdForEventId(prime)).toBeUndefined();
+    expect(await a.getStreamIdForEventId!(prime)).toBe('s1');
+    expect(await b.getStreamIdForEventId!(prime)).toBeUndefined();
     await expect(b.replayEventsAfter(prime, { send: async () => {} })).rejects.toThrow(/unknown or expired/);
     a.drop();
-    expect(await a.getStreamIdForEventId(prime)).toBeUndefined();
+    expect(await a.getStreamIdForEventId!(prime)).toBeUndefined();
     expect(stores.size().events).toBe(1);
   });
 
@@ -145,10 +145,10 @@ describe('event store for resumable streams', () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await s.storeEvent('x', msg(i)));
     expect(stores.size().bytes).toBeLessThanOrEqual(1000);
-    expect(await s.getStreamIdForEventId(ids[0])).toBeUndefined();
-    expect(await s.getStreamIdForEventId(ids[19])).toBe('x');
+    expect(await s.getStreamIdForEventId!(ids[0])).toBeUndefined();
+    expect(await s.getStreamIdForEventId!(ids[19])).toBe('x');
     now = 6000;
-    expect(await s.getStreamIdForEventId(ids[19])).toBeUndefined();
+    expect(await s.getStreamIdForEventId!(ids[19])).toBeUndefined();
     expect(stores.size()).toEqual({ events: 0, bytes: 0 });
   });
 });

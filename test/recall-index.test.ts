@@ -384,7 +384,7 @@ describe('the index file beside the database', () => {
     const index = new LiveIndex(a.db, logger, { file: persist ? file : undefined, persistMinMemories: 1 });
     started.push(index);
     index.start();
-    return { index, said: (message: string) => debug.mock.calls.some((c) => c[0] === message) };
+    return { index, said: (message: string) => debug.mock.calls.some((c) => (c[0] as unknown) === message) };
   };
   const recorded = () => a.db.prepare('SELECT token, seq FROM recall_index_file').get() as { token: string; seq: number } | undefined;
   const NOW = Date.parse('2030-01-01T00:00:00Z');
@@ -442,7 +442,7 @@ describe('the index file beside the database', () => {
         const index = new LiveIndex(a.db, logger, { file, persistMinMemories: Infinity });
         started.push(index);
         index.start();
-        return { index, said: (message: string) => debug.mock.calls.some((c) => c[0] === message) };
+        return { index, said: (message: string) => debug.mock.calls.some((c) => (c[0] as unknown) === message) };
       })();
       await until(() => checked.index.ready);
       expect(checked.said('recall index loaded')).toBe(false);
