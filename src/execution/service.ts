@@ -451,7 +451,8 @@ export function createExecutionService(deps: ExecutionDeps): ExecutionService {
       // comes later than that in practice; one that comes sooner waits for ready() as before.
       setTimeout(() => {
         ready().then(
-          () => warm('').catch((err: unknown) => logger.warn('could not start sandboxes ahead of time', { error: String(err) })),
+          // Stopping brain terminates the workers under a warm task: that is no failure to report.
+          () => warm('').catch((err: unknown) => closed || logger.warn('could not start sandboxes ahead of time', { error: String(err) })),
           () => undefined,
         );
       }, delayMs).unref();
