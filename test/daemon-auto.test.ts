@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { call, CLI, startBrain, tempDir, type Connected } from './helpers/brain.js';
+import { call, CLI, ROOT, startBrain, tempDir, type Connected } from './helpers/brain.js';
 import { daemonEnv, startServe, type RunningDaemon } from './helpers/daemon.js';
 
 let dir: string;
@@ -112,6 +112,31 @@ describe('embedded brain and a running brain serve', () => {
     const inOther = await call<{ results: unknown[] }>(other.client, 'recall', { key: 'elsewhere' });
     expect(inOther.results).toHaveLength(1);
   }, 60_000);
+
+  it('a bridged client outlives a restart of brain serve: its session and active project come back, a call in flight gets an error', async () => {
+    daemon = await startServe(env);
+    const a = await client();
+    await call(a.client, 'init', { project: 'apollo' });
+    expect(await call(a.client, 'remember', { key: 'before', content: 'Written before brain serve restarted.' })).toMatchObject({ project: 'apollo' });
+    const yaml = fs.readFileSync(path.join(ROOT, 'blueprints', 'software-team.yaml'), 'utf8');
+    await call(a.client, 'blueprint', { action: 'save', yaml });
+    await call(a.client, 'cluster', { action: 'create', blueprint: 'software-team', id: 'web' });
+    // A claim that waits for work: in flight while the daemon restarts.
+    const waiting = a.client
+      .callTool({ name: 'task', arguments: { action: 'claim', agent: 'web/coder-1', wait_seconds: 20 } }, undefined, { timeout: 60_000 })
+      .then(() => 'answered', (err: Error) => err.message);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await daemon.stop();
+    expect(await waiting).toMatch(/brain serve restarted before answering this request/);
+    daemon = await startServe(env);
+
+    // The same client process goes on, in the project its session had chosen.
+    expect(await call(a.client, 'remember', { key: 'after', content: 'Written after brain serve restarted.' })).toMatchObject({ project: 'apollo' });
+    expect((await call<{ results: unknown[] }>(a.client, 'recall', { key: 'before' })).results).toHaveLength(1);
+    expect(holdsDatabase(a.pid, env.BRAIN_DB_PATH)).toBe(false);
+    expect(await activeSessions()).toBe(1);
+    expect(a.stderr()).toMatch(/brain: brain serve went away; waiting for it to come back\nbrain: bridged to brain serve again\n/);
+  }, 90_000);
 
   it('a daemon that was killed leaves a record nobody follows; one that stopped removes it', async () => {
     daemon = await startServe(env);

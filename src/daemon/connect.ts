@@ -18,7 +18,6 @@ export function runConnect(
   socketPath: string,
   stdin: NodeJS.ReadableStream = process.stdin,
   stdout: NodeJS.WritableStream = process.stdout,
-  opts: { quiet?: boolean } = {},
 ): Promise<number> {
   return new Promise((resolve) => {
     const sock = net.connect(socketPath);
@@ -36,8 +35,6 @@ export function runConnect(
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
-        // quiet: the caller runs embedded instead, so there is nothing to tell.
-        if (opts.quiet) return finish(NO_DAEMON);
         const why =
           err.code === 'EACCES'
             ? `this user may not connect to ${socketPath}; join its group (usermod -aG brain $USER, then log in again)`

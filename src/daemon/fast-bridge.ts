@@ -6,18 +6,24 @@
 // long way: the stdio command looks again with the full configuration, and says why it does not
 // use a daemon it finds.
 import { xdgDefaults, CAPABILITIES } from '../core/paths.js';
-import { NO_DAEMON, runConnect } from './connect.js';
+import { runBridge } from './bridge.js';
+import { NO_DAEMON } from './connect.js';
 import { chooseDaemon, type DaemonChoice, type DiscoverOptions } from './discover.js';
 
 /**
- * Bridges and exits when a running daemon serves this database with these tools (as `brain
- * connect`); otherwise resolves to the choice, nothing read from stdin yet (also when the daemon
- * stopped between the check and the connection).
+ * Bridges and exits when a running daemon serves this database with these tools (bridge.ts: it
+ * outlives a restart of the daemon); otherwise resolves to the choice, nothing read from stdin yet
+ * (also when the daemon stopped between the check and the connection).
  */
 export async function bridgeToDaemon(opts: DiscoverOptions): Promise<DaemonChoice> {
   const choice = await chooseDaemon(opts);
   if (!choice.use) return choice;
-  const code = await runConnect(choice.socketPath, process.stdin, process.stdout, { quiet: true });
+  const findDaemon = async () => {
+    const again = await chooseDaemon(opts);
+    return again.use ? again.socketPath : undefined;
+  };
+  const log = (message: string) => process.stderr.write(`brain: ${message}\n`);
+  const code = await runBridge(choice.socketPath, process.stdin, process.stdout, { findDaemon, log }, NO_DAEMON);
   if (code !== NO_DAEMON) process.exit(code);
   return { use: false };
 }

@@ -1,0 +1,259 @@
+// The bridge a plain `brain` becomes when a running `brain serve` serves its database
+// (fast-bridge.ts). Unlike `brain connect`, it outlives a restart of that daemon (an upgrade, a
+// `systemctl restart`): the client keeps its server process and never sees the daemon go away.
+//
+// Both directions are newline-delimited JSON-RPC, so the bridge works line by line. It remembers
+// what makes the session what it is: the client's `initialize` and `notifications/initialized`,
+// and the last `init` tool call with the `project use` calls after it (which set the session's
+// active project; without them a `remember` after the restart would land in another project).
+// When the socket closes under it, the bridge
+// - answers every request the old daemon had not answered with an error that says so (the client
+//   would otherwise wait for an answer that never comes),
+// - holds what the client sends meanwhile, and looks for a daemon serving the same database with
+//   the same tools again (chooseDaemon), for up to RESUME_WAIT_MS,
+// - replays the handshake and those calls to the new daemon, under ids of its own whose answers
+//   it keeps to itself, then sends what it held and goes on.
+// When no daemon comes back in time, it answers what it held with an error and ends, as a server
+// that stopped: the client sees its server exit, as it did before.
+import net from 'node:net';
+import { RequestIdScanner } from '../core/request-id-scanner.js';
+
+/** How long a bridge waits for its daemon to come back (a restart takes 1-3 s). */
+export const RESUME_WAIT_MS = 20_000;
+const RETRY_EVERY_MS = 250;
+/** Lines longer than this are not parsed for their method (a remember of a long text, an execute with files). */
+const PARSE_MAX_BYTES = 256 * 1024;
+/** How long a replayed handshake or session call may take on the new daemon. */
+const REPLAY_ANSWER_MS = 10_000;
+
+type Id = string | number;
+
+export interface BridgeOptions {
+  /** The socket to bridge to again after a restart, once a daemon serving the same database and tools answers there. */
+  findDaemon(): Promise<string | undefined>;
+  resumeWaitMs?: number;
+  retryEveryMs?: number;
+  /** Told once each time the daemon went away and when the bridge resumed or gave up (stderr). */
+  log?: (message: string) => void;
+}
+
+/** Splits a byte stream into lines, without their newline. */
+class LineSplitter {
+  private parts: Buffer[] = [];
+
+  push(chunk: Buffer, onLine: (line: Buffer) => void): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, nl);
+      const line = this.parts.length ? Buffer.concat([...this.parts, piece]) : piece;
+      this.parts = [];
+      if (line.length) onLine(line);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.parts.push(chunk.subarray(start));
+  }
+}
+
+/** What a line says about itself: the id, and whether it is a request or notification (has a method). */
+function scan(line: Buffer): { id: Id | undefined; hasMethod: boolean } {
+  const s = new RequestIdScanner();
+  s.push(line);
+  return { id: s.id(), hasMethod: s.hasMethod() };
+}
+
+const keyOf = (id: Id) => `${typeof id}:${id}`;
+
+/** The parsed message when it is small enough to parse and a JSON object; undefined otherwise. */
+function parsed(line: Buffer): Record<string, unknown> | undefined {
+  if (line.length > PARSE_MAX_BYTES) return undefined;
+  try {
+    const v: unknown = JSON.parse(line.toString('utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a client message shapes the session (see above): `init`, or `project` with action use. */
+function sessionCall(msg: Record<string, unknown>): 'init' | 'use' | undefined {
+  if (msg.method !== 'tools/call') return undefined;
+  const params = msg.params as { name?: unknown; arguments?: { action?: unknown } } | undefined;
+  if (params?.name === 'init') return 'init';
+  if (params?.name === 'project' && params.arguments?.action === 'use') return 'use';
+  return undefined;
+}
+
+/**
+ * Bridges `stdin`/`stdout` to the daemon on `socketPath` until the client ends. Resolves to 0 when
+ * the client ended or the daemon did not come back, or to `unreachable` when the first connection
+ * failed (nothing was read from stdin then: the caller can serve embedded instead).
+ */
+export function runBridge(
+  socketPath: string,
+  stdin: NodeJS.ReadableStream,
+  stdout: NodeJS.WritableStream,
+  opts: BridgeOptions,
+  unreachable: number,
+): Promise<number> {
+  const resumeWaitMs = opts.resumeWaitMs ?? RESUME_WAIT_MS;
+  const retryEveryMs = opts.retryEveryMs ?? RETRY_EVERY_MS;
+  return new Promise((resolve) => {
+    let sock: net.Socket | undefined;
+    /** True while the socket is connected and the session on it is set up: client lines go straight through. */
+    let flowing = false;
+    let clientEnded = false;
+    let finished = false;
+    /** True while resume() looks for the daemon and sets the session up again. */
+    let resuming = false;
+    let initialize: Buffer | undefined;
+    let initialized: Buffer | undefined;
+    let session: Buffer[] = [];
+    /** Requests sent to the daemon and not answered yet, by key. */
+    const pending = new Map<string, Id>();
+    /** Client lines that came while no daemon was there. */
+    let held: Buffer[] = [];
+    /** Answers to the bridge's own replayed requests: kept from the client, handed to whoever waits. */
+    const replayAnswers = new Map<string, () => void>();
+    let replayCount = 0;
+
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      sock?.destroy();
+      resolve(code);
+    };
+
+    const errorLine = (id: Id, message: string) => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message } }) + '\n');
+
+    function fromClient(line: Buffer) {
+      const { id, hasMethod } = scan(line);
+      if (hasMethod && id !== undefined) pending.set(keyOf(id), id);
+      const msg = hasMethod ? parsed(line) : undefined;
+      if (msg?.method === 'initialize') initialize = line;
+      else if (msg?.method === 'notifications/initialized') initialized = line;
+      else if (msg) {
+        const kind = sessionCall(msg);
+        if (kind === 'init') session = [line];
+        else if (kind === 'use') session.push(line);
+      }
+      if (flowing) sock!.write(Buffer.concat([line, Buffer.from('\n')]));
+      else held.push(line);
+    }
+
+    function fromDaemon(line: Buffer) {
+      const { id, hasMethod } = scan(line);
+      if (!hasMethod && id !== undefined) {
+        const key = keyOf(id);
+        const waiter = replayAnswers.get(key);
+        if (waiter) {
+          replayAnswers.delete(key);
+          return waiter();
+        }
+        pending.delete(key);
+      }
+      stdout.write(Buffer.concat([line, Buffer.from('\n')]));
+    }
+
+    /**
+     * Sends one of the session's lines again under an id of the bridge's own and waits for its
+     * answer; false when none came within REPLAY_ANSWER_MS (the new daemon is not well: drop it).
+     */
+    function replay(s: net.Socket, line: Buffer): Promise<boolean> {
+      const msg = parsed(line);
+      if (!msg || msg.id === undefined) {
+        s.write(Buffer.concat([line, Buffer.from('\n')]));
+        return Promise.resolve(true);
+      }
+      const key = keyOf(`brain-bridge-replay-${++replayCount}`);
+      return new Promise((done) => {
+        const timer = setTimeout(() => {
+          replayAnswers.delete(key);
+          done(false);
+        }, REPLAY_ANSWER_MS);
+        replayAnswers.set(key, () => {
+          clearTimeout(timer);
+          done(true);
+        });
+        s.write(JSON.stringify({ ...msg, id: `brain-bridge-replay-${replayCount}` }) + '\n');
+      });
+    }
+
+    /** Connects; resolves to the socket once connected, or undefined when the connection failed. */
+    function connect(path: string): Promise<net.Socket | undefined> {
+      return new Promise((done) => {
+        const s = net.connect(path);
+        s.once('connect', () => {
+          s.removeAllListeners('error');
+          done(s);
+        });
+        s.once('error', () => done(undefined));
+      });
+    }
+
+    function attach(s: net.Socket) {
+      sock = s;
+      const lines = new LineSplitter();
+      s.on('data', (chunk: Buffer) => lines.push(chunk, fromDaemon));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        if (sock !== s) return;
+        flowing = false;
+        sock = undefined;
+        if (clientEnded || finished) return finish(0);
+        if (!resuming) void resume();
+      });
+    }
+
+    async function resume() {
+      resuming = true;
+      opts.log?.('brain serve went away; waiting for it to come back');
+      // What the old daemon never answered, it never will: say so now.
+      for (const id of pending.values()) stdout.write(errorLine(id, 'brain serve restarted before answering this request; it may or may not have been carried out: check, then send it again.'));
+      pending.clear();
+      const deadline = Date.now() + resumeWaitMs;
+      while (!finished && !clientEnded && Date.now() < deadline) {
+        const path = await opts.findDaemon();
+        const s = path ? await connect(path) : undefined;
+        if (s) {
+          attach(s);
+          // The session as the client set it up: the handshake, then init and project use.
+          const lines = [initialize, initialized, ...session].filter((l): l is Buffer => !!l);
+          let answered = true;
+          for (const line of lines) if (answered && sock === s) answered = await replay(s, line);
+          if (!answered) s.destroy();
+          if (sock !== s || !answered) continue; // lost again while replaying, or no answer: look again
+          resuming = false;
+          flowing = true;
+          const waiting = held;
+          held = [];
+          for (const line of waiting) s.write(Buffer.concat([line, Buffer.from('\n')]));
+          opts.log?.('bridged to brain serve again');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, retryEveryMs));
+      }
+      if (clientEnded || finished) return finish(0);
+      opts.log?.(`brain serve did not come back within ${Math.round(resumeWaitMs / 1000)} s; stopping`);
+      for (const line of held) {
+        const { id, hasMethod } = scan(line);
+        if (hasMethod && id !== undefined) stdout.write(errorLine(id, 'brain serve stopped and did not come back; restart this MCP server.'));
+      }
+      finish(0);
+    }
+
+    void connect(socketPath).then((s) => {
+      if (!s) return finish(unreachable);
+      attach(s);
+      flowing = true;
+      const lines = new LineSplitter();
+      stdin.on('data', (chunk: Buffer) => lines.push(chunk, fromClient));
+      // The client closed our stdin: tell the daemon we are done, and leave once it has closed.
+      stdin.on('end', () => {
+        clientEnded = true;
+        if (sock) sock.end();
+        else finish(0);
+      });
+      stdout.on('error', () => finish(0));
+    });
+  });
+}

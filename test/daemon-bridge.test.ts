@@ -1,0 +1,143 @@
+// The bridge a plain `brain` becomes beside a running `brain serve` (src/daemon/bridge.ts), against
+// a stand-in daemon on a real Unix socket: what it replays after a restart, what it keeps from the
+// client, and how it ends when no daemon comes back. test/daemon-auto.test.ts runs the real thing.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBridge } from '../src/daemon/bridge.js';
+import { tempDir } from './helpers/brain.js';
+
+type Message = { id?: string | number; method?: string; params?: unknown; result?: unknown; error?: { message: string } };
+
+/** A daemon stand-in: answers every request at once, except "slow" ones, and records what it got. */
+function standIn(socketPath: string) {
+  const got: Message[] = [];
+  const conns = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    conns.add(c);
+    let buf = '';
+    c.on('data', (d) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, nl)) as Message;
+        buf = buf.slice(nl + 1);
+        got.push(msg);
+        if (msg.id !== undefined && msg.method && msg.method !== 'slow') c.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { echo: msg.method } }) + '\n');
+      }
+    });
+    c.on('close', () => conns.delete(c));
+  });
+  const listening = new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return {
+    got,
+    listening,
+    /** Stops as a daemon does: closes every connection and the socket. */
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const c of conns) c.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The client side: what it writes to the bridge's stdin, and the messages the bridge wrote to its stdout. */
+function clientSide() {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const out: Message[] = [];
+  let buf = '';
+  stdout.on('data', (d) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      out.push(JSON.parse(buf.slice(0, nl)) as Message);
+      buf = buf.slice(nl + 1);
+    }
+  });
+  const send = (msg: Message) => stdin.write(JSON.stringify({ jsonrpc: '2.0', ...msg }) + '\n');
+  return { stdin, stdout, out, send };
+}
+
+async function until(what: string, done: () => boolean, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let dir: string;
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('the bridge to brain serve', () => {
+  it('after a restart: answers what was in flight with an error, replays the session under its own ids, then sends what it held', async () => {
+    dir = tempDir('brain-bridge-');
+    const socketPath = path.join(dir, 'brain.sock');
+    let daemon = standIn(socketPath);
+    await daemon.listening;
+    let up = true;
+    const c = clientSide();
+    const logs: string[] = [];
+    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
+
+    c.send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18' } });
+    c.send({ method: 'notifications/initialized' });
+    c.send({ id: 2, method: 'tools/call', params: { name: 'init', arguments: { project: 'apollo' } } });
+    c.send({ id: 3, method: 'tools/call', params: { name: 'project', arguments: { action: 'use', name: 'gemini' } } });
+    c.send({ id: 4, method: 'tools/call', params: { name: 'remember', arguments: { content: 'x' } } });
+    c.send({ id: 'five', method: 'slow' });
+    await until('four answers', () => c.out.length === 4);
+    expect(c.out.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+
+    up = false;
+    await daemon.stop();
+    await until('the error for the slow request', () => c.out.length === 5);
+    expect(c.out[4]).toMatchObject({ id: 'five', error: { message: expect.stringMatching(/brain serve restarted before answering/) } });
+    // Sent while no daemon is there: held.
+    c.send({ id: 6, method: 'tools/call', params: { name: 'recall', arguments: { query: 'x' } } });
+
+    daemon = standIn(socketPath);
+    await daemon.listening;
+    up = true;
+    await until('the held request to be answered', () => c.out.length === 6);
+    expect(c.out[5]).toMatchObject({ id: 6, result: { echo: 'tools/call' } });
+    // The new daemon saw the handshake and the session's calls again, under the bridge's ids, then the held call.
+    expect(daemon.got.map((m) => [m.id ?? null, m.method])).toEqual([
+      ['brain-bridge-replay-1', 'initialize'],
+      [null, 'notifications/initialized'],
+      ['brain-bridge-replay-2', 'tools/call'],
+      ['brain-bridge-replay-3', 'tools/call'],
+      [6, 'tools/call'],
+    ]);
+    expect((daemon.got[3].params as { name: string }).name).toBe('project');
+    expect(logs).toEqual(['brain serve went away; waiting for it to come back', 'bridged to brain serve again']);
+
+    c.stdin.end();
+    expect(await ended).toBe(0);
+    await daemon.stop();
+  });
+
+  it('ends, answering what it held with an error, when no daemon comes back in time; and says it could not connect at all', async () => {
+    dir = tempDir('brain-bridge-');
+    const socketPath = path.join(dir, 'brain.sock');
+    const daemon = standIn(socketPath);
+    await daemon.listening;
+    const c = clientSide();
+    const logs: string[] = [];
+    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs: 300, retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
+    c.send({ id: 1, method: 'initialize' });
+    await until('the answer', () => c.out.length === 1);
+    await daemon.stop();
+    await until('the bridge to notice', () => logs.length === 1);
+    c.send({ id: 2, method: 'ping' });
+    expect(await ended).toBe(0);
+    expect(c.out[1]).toMatchObject({ id: 2, error: { message: expect.stringMatching(/did not come back; restart this MCP server/) } });
+    expect(logs[1]).toMatch(/did not come back within 0 s; stopping/);
+
+    // No daemon at all: the caller's code, and nothing read from stdin.
+    const other = clientSide();
+    expect(await runBridge(path.join(dir, 'none.sock'), other.stdin, other.stdout, { findDaemon: async () => undefined }, 69)).toBe(69);
+    expect(other.stdin.listenerCount('data')).toBe(0);
+  });
+});
