@@ -83,10 +83,13 @@ describe('the bridge to brain serve', () => {
 
     c.send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18' } });
     c.send({ method: 'notifications/initialized' });
-    c.send({ id: 2, method: 'tools/call', params: { name: 'init', arguments: { project: 'apollo' } } });
-    c.send({ id: 3, method: 'tools/call', params: { name: 'project', arguments: { action: 'use', name: 'gemini' } } });
-    c.send({ id: 4, method: 'tools/call', params: { name: 'remember', arguments: { content: 'x' } } });
+    c.send({ id: 2, method: 'tools/call', params: { name: 'init', arguments: { project: 'apollo', session_id: 's-old' } } });
+    c.send({ id: 3, method: 'tools/call', params: { name: 'project', arguments: { action: 'use', name: 'mercury' } } });
+    c.send({ id: 4, method: 'tools/call', params: { name: 'project', arguments: { action: 'use', name: 'gemini' } } });
     c.send({ id: 'five', method: 'slow' });
+    c.send({ id: 7, method: 'slow' });
+    // The client gave up on 7: it is never answered, and no longer pending.
+    c.send({ method: 'notifications/cancelled', params: { requestId: 7 } });
     await until('four answers', () => c.out.length === 4);
     expect(c.out.map((m) => m.id)).toEqual([1, 2, 3, 4]);
 
@@ -94,27 +97,54 @@ describe('the bridge to brain serve', () => {
     await daemon.stop();
     await until('the error for the slow request', () => c.out.length === 5);
     expect(c.out[4]).toMatchObject({ id: 'five', error: { message: expect.stringMatching(/brain serve restarted before answering/) } });
-    // Sent while no daemon is there: held.
-    c.send({ id: 6, method: 'tools/call', params: { name: 'recall', arguments: { query: 'x' } } });
+    // Sent while no daemon is there: held, and sent once, after the replay.
+    c.send({ id: 8, method: 'tools/call', params: { name: 'project', arguments: { action: 'use', name: 'apollo' } } });
 
     daemon = standIn(socketPath);
     await daemon.listening;
     up = true;
     await until('the held request to be answered', () => c.out.length === 6);
-    expect(c.out[5]).toMatchObject({ id: 6, result: { echo: 'tools/call' } });
-    // The new daemon saw the handshake and the session's calls again, under the bridge's ids, then the held call.
+    expect(c.out[5]).toMatchObject({ id: 8, result: { echo: 'tools/call' } });
+    // The new daemon saw the handshake, the last init (without the session it resumed, which ended
+    // with the old daemon) and the last project use after it, under the bridge's ids; then the held call.
     expect(daemon.got.map((m) => [m.id ?? null, m.method])).toEqual([
       ['brain-bridge-replay-1', 'initialize'],
       [null, 'notifications/initialized'],
       ['brain-bridge-replay-2', 'tools/call'],
       ['brain-bridge-replay-3', 'tools/call'],
-      [6, 'tools/call'],
+      [8, 'tools/call'],
     ]);
-    expect((daemon.got[3].params as { name: string }).name).toBe('project');
+    expect(daemon.got[2].params).toEqual({ name: 'init', arguments: { project: 'apollo' } });
+    expect(daemon.got[3].params).toEqual({ name: 'project', arguments: { action: 'use', name: 'gemini' } });
     expect(logs).toEqual(['brain serve went away; waiting for it to come back', 'bridged to brain serve again']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.out).toHaveLength(6);
 
     c.stdin.end();
     expect(await ended).toBe(0);
+    await daemon.stop();
+  });
+
+  it('a client that closes its stdin while the daemon is away still gets the answers to what it sent', async () => {
+    dir = tempDir('brain-bridge-');
+    const socketPath = path.join(dir, 'brain.sock');
+    let daemon = standIn(socketPath);
+    await daemon.listening;
+    let up = true;
+    const c = clientSide();
+    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20 }, 69);
+    c.send({ id: 1, method: 'initialize' });
+    await until('the answer', () => c.out.length === 1);
+    up = false;
+    await daemon.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    c.send({ id: 2, method: 'tools/call', params: { name: 'recall', arguments: { query: 'x' } } });
+    c.stdin.end();
+    daemon = standIn(socketPath);
+    await daemon.listening;
+    up = true;
+    expect(await ended).toBe(0);
+    expect(c.out[1]).toMatchObject({ id: 2, result: { echo: 'tools/call' } });
     await daemon.stop();
   });
 

@@ -4,7 +4,7 @@
 //
 // Both directions are newline-delimited JSON-RPC, so the bridge works line by line. It remembers
 // what makes the session what it is: the client's `initialize` and `notifications/initialized`,
-// and the last `init` tool call with the `project use` calls after it (which set the session's
+// and the last `init` tool call with the last `project use` after it (which set the session's
 // active project; without them a `remember` after the restart would land in another project).
 // When the socket closes under it, the bridge
 // - answers every request the old daemon had not answered with an error that says so (the client
@@ -25,6 +25,9 @@ const RETRY_EVERY_MS = 250;
 const PARSE_MAX_BYTES = 256 * 1024;
 /** How long a replayed handshake or session call may take on the new daemon. */
 const REPLAY_ANSWER_MS = 10_000;
+/** What a bridge holds for the daemon while it is away; calls past it are refused at once. */
+const HELD_MAX_BYTES = 64 * 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 type Id = string | number;
 
@@ -107,13 +110,14 @@ export function runBridge(
     let resuming = false;
     let initialize: Buffer | undefined;
     let initialized: Buffer | undefined;
-    let session: Buffer[] = [];
+    let session: { init?: Buffer; use?: Buffer } = {};
     /** Requests sent to the daemon and not answered yet, by key. */
     const pending = new Map<string, Id>();
     /** Client lines that came while no daemon was there. */
     let held: Buffer[] = [];
+    let heldBytes = 0;
     /** Answers to the bridge's own replayed requests: kept from the client, handed to whoever waits. */
-    const replayAnswers = new Map<string, () => void>();
+    const replayAnswers = new Map<string, (answer: Buffer) => void>();
     let replayCount = 0;
 
     const finish = (code: number) => {
@@ -124,6 +128,11 @@ export function runBridge(
     };
 
     const errorLine = (id: Id, message: string) => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message } }) + '\n');
+    const withNewline = (line: Buffer) => Buffer.concat([line, NEWLINE]);
+    const isRequest = (line: Buffer) => {
+      const { id, hasMethod } = scan(line);
+      return hasMethod && id !== undefined;
+    };
 
     function fromClient(line: Buffer) {
       const { id, hasMethod } = scan(line);
@@ -131,13 +140,23 @@ export function runBridge(
       const msg = hasMethod ? parsed(line) : undefined;
       if (msg?.method === 'initialize') initialize = line;
       else if (msg?.method === 'notifications/initialized') initialized = line;
-      else if (msg) {
+      else if (msg?.method === 'notifications/cancelled') {
+        // A cancelled request is never answered: it is not pending any more.
+        const cancelled = (msg.params as { requestId?: unknown } | undefined)?.requestId;
+        if (typeof cancelled === 'string' || typeof cancelled === 'number') pending.delete(keyOf(cancelled));
+      } else if (msg) {
+        // The last init, and the last project use after it: all that decides the active project.
         const kind = sessionCall(msg);
-        if (kind === 'init') session = [line];
-        else if (kind === 'use') session.push(line);
+        if (kind === 'init') session = { init: line, use: undefined };
+        else if (kind === 'use') session.use = line;
       }
-      if (flowing) sock!.write(Buffer.concat([line, Buffer.from('\n')]));
-      else held.push(line);
+      if (flowing) return void sock!.write(withNewline(line));
+      if (heldBytes + line.length > HELD_MAX_BYTES) {
+        if (hasMethod && id !== undefined) stdout.write(errorLine(id, 'brain serve is restarting and this bridge holds as much as it may; send it again in a few seconds.'));
+        return;
+      }
+      held.push(line);
+      heldBytes += line.length;
     }
 
     function fromDaemon(line: Buffer) {
@@ -145,36 +164,48 @@ export function runBridge(
       if (!hasMethod && id !== undefined) {
         const key = keyOf(id);
         const waiter = replayAnswers.get(key);
-        if (waiter) {
-          replayAnswers.delete(key);
-          return waiter();
-        }
+        if (waiter) return waiter(line);
         pending.delete(key);
       }
-      stdout.write(Buffer.concat([line, Buffer.from('\n')]));
+      stdout.write(withNewline(line));
     }
 
     /**
      * Sends one of the session's lines again under an id of the bridge's own and waits for its
-     * answer; false when none came within REPLAY_ANSWER_MS (the new daemon is not well: drop it).
+     * answer; false when the socket closed first or no answer came within REPLAY_ANSWER_MS (the
+     * new daemon is not well: look again). A refusal is logged and the replay goes on.
      */
     function replay(s: net.Socket, line: Buffer): Promise<boolean> {
       const msg = parsed(line);
       if (!msg || msg.id === undefined) {
-        s.write(Buffer.concat([line, Buffer.from('\n')]));
+        s.write(withNewline(line));
         return Promise.resolve(true);
       }
-      const key = keyOf(`brain-bridge-replay-${++replayCount}`);
+      // The session an init resumed ended with the old daemon: the new one starts a session of its own.
+      const params = msg.params as { name?: unknown; arguments?: Record<string, unknown> } | undefined;
+      if (params?.name === 'init' && params.arguments && 'session_id' in params.arguments) {
+        const { session_id: _ended, ...rest } = params.arguments;
+        msg.params = { ...params, arguments: rest };
+      }
+      const id = `brain-bridge-replay-${++replayCount}`;
+      const key = keyOf(id);
       return new Promise((done) => {
-        const timer = setTimeout(() => {
-          replayAnswers.delete(key);
-          done(false);
-        }, REPLAY_ANSWER_MS);
-        replayAnswers.set(key, () => {
+        const end = (ok: boolean) => {
           clearTimeout(timer);
-          done(true);
+          replayAnswers.delete(key);
+          s.off('close', lost);
+          done(ok);
+        };
+        const lost = () => end(false);
+        const timer = setTimeout(lost, REPLAY_ANSWER_MS);
+        s.once('close', lost);
+        replayAnswers.set(key, (answer) => {
+          const reply = parsed(answer) as { error?: { message?: string }; result?: { isError?: boolean; content?: { text?: string }[] } } | undefined;
+          const refused = reply?.error?.message ?? (reply?.result?.isError ? (reply.result.content?.[0]?.text ?? 'refused') : undefined);
+          if (refused) opts.log?.(`replaying ${String(msg.method)} ${params?.name ? String(params.name) + ' ' : ''}to the new brain serve failed: ${refused}`);
+          end(true);
         });
-        s.write(JSON.stringify({ ...msg, id: `brain-bridge-replay-${replayCount}` }) + '\n');
+        s.write(JSON.stringify({ ...msg, id }) + '\n');
       });
     }
 
@@ -199,7 +230,8 @@ export function runBridge(
         if (sock !== s) return;
         flowing = false;
         sock = undefined;
-        if (clientEnded || finished) return finish(0);
+        if (finished) return;
+        if (clientEnded && !held.some(isRequest)) return finish(0);
         if (!resuming) void resume();
       });
     }
@@ -210,29 +242,35 @@ export function runBridge(
       // What the old daemon never answered, it never will: say so now.
       for (const id of pending.values()) stdout.write(errorLine(id, 'brain serve restarted before answering this request; it may or may not have been carried out: check, then send it again.'));
       pending.clear();
+      // The session as the client had set it up when the daemon went away: the handshake, then init
+      // and project use. Such calls sent meanwhile are among the held lines and go after it.
+      const replayed = [initialize, initialized, session.init, session.use].filter((l): l is Buffer => !!l);
       const deadline = Date.now() + resumeWaitMs;
-      while (!finished && !clientEnded && Date.now() < deadline) {
+      while (!finished && Date.now() < deadline) {
         const path = await opts.findDaemon();
         const s = path ? await connect(path) : undefined;
+        if (finished) return void s?.destroy();
         if (s) {
           attach(s);
-          // The session as the client set it up: the handshake, then init and project use.
-          const lines = [initialize, initialized, ...session].filter((l): l is Buffer => !!l);
           let answered = true;
-          for (const line of lines) if (answered && sock === s) answered = await replay(s, line);
-          if (!answered) s.destroy();
-          if (sock !== s || !answered) continue; // lost again while replaying, or no answer: look again
-          resuming = false;
-          flowing = true;
-          const waiting = held;
-          held = [];
-          for (const line of waiting) s.write(Buffer.concat([line, Buffer.from('\n')]));
-          opts.log?.('bridged to brain serve again');
-          return;
+          for (const line of replayed) if (answered && sock === s) answered = await replay(s, line);
+          if (answered && sock === s) {
+            resuming = false;
+            flowing = true;
+            const waiting = held;
+            held = [];
+            heldBytes = 0;
+            for (const line of waiting) s.write(withNewline(line));
+            opts.log?.('bridged to brain serve again');
+            // A client that already closed its stdin gets its answers, then the bridge ends.
+            if (clientEnded) s.end();
+            return;
+          }
+          s.destroy(); // lost again while replaying, or no answer: look again
         }
         await new Promise((r) => setTimeout(r, retryEveryMs));
       }
-      if (clientEnded || finished) return finish(0);
+      if (finished) return;
       opts.log?.(`brain serve did not come back within ${Math.round(resumeWaitMs / 1000)} s; stopping`);
       for (const line of held) {
         const { id, hasMethod } = scan(line);
@@ -250,8 +288,9 @@ export function runBridge(
       // The client closed our stdin: tell the daemon we are done, and leave once it has closed.
       stdin.on('end', () => {
         clientEnded = true;
-        if (sock) sock.end();
-        else finish(0);
+        if (sock && flowing) sock.end();
+        // Resuming with requests held: they are answered first (by the new daemon or with an error).
+        else if (!held.some(isRequest)) finish(0);
       });
       stdout.on('error', () => finish(0));
     });
