@@ -132,12 +132,13 @@ describe('the bridge to brain serve', () => {
     await daemon.listening;
     let up = true;
     const c = clientSide();
-    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20 }, 69);
+    const logs: string[] = [];
+    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
     c.send({ id: 1, method: 'initialize' });
     await until('the answer', () => c.out.length === 1);
     up = false;
     await daemon.stop();
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the bridge to notice', () => logs.length === 1);
     c.send({ id: 2, method: 'tools/call', params: { name: 'recall', arguments: { query: 'x' } } });
     c.stdin.end();
     daemon = standIn(socketPath);
