@@ -70,16 +70,26 @@ async function until(what: string, done: () => boolean, ms = 5000) {
 let dir: string;
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * A stand-in daemon on a fresh socket and a bridge to it, whose findDaemon finds that socket while
+ * `findable(true)` (so far); the client side, and what the bridge logged.
+ */
+async function bridged() {
+  dir = tempDir('brain-bridge-');
+  const socketPath = path.join(dir, 'brain.sock');
+  const daemon = standIn(socketPath);
+  await daemon.listening;
+  let up = true;
+  const c = clientSide();
+  const logs: string[] = [];
+  const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
+  return { socketPath, daemon, c, logs, ended, findable: (yes: boolean) => void (up = yes) };
+}
+
 describe('the bridge to brain serve', () => {
   it('after a restart: answers what was in flight with an error, replays the session under its own ids, then sends what it held', async () => {
-    dir = tempDir('brain-bridge-');
-    const socketPath = path.join(dir, 'brain.sock');
-    let daemon = standIn(socketPath);
-    await daemon.listening;
-    let up = true;
-    const c = clientSide();
-    const logs: string[] = [];
-    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
+    const { socketPath, c, logs, ended, findable, ...first } = await bridged();
+    let daemon = first.daemon;
 
     c.send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18' } });
     c.send({ method: 'notifications/initialized' });
@@ -93,7 +103,7 @@ describe('the bridge to brain serve', () => {
     await until('four answers', () => c.out.length === 4);
     expect(c.out.map((m) => m.id)).toEqual([1, 2, 3, 4]);
 
-    up = false;
+    findable(false);
     await daemon.stop();
     await until('the error for the slow request', () => c.out.length === 5);
     expect(c.out[4]).toMatchObject({ id: 'five', error: { message: expect.stringMatching(/brain serve restarted before answering/) } });
@@ -102,7 +112,7 @@ describe('the bridge to brain serve', () => {
 
     daemon = standIn(socketPath);
     await daemon.listening;
-    up = true;
+    findable(true);
     await until('the held request to be answered', () => c.out.length === 6);
     expect(c.out[5]).toMatchObject({ id: 8, result: { echo: 'tools/call' } });
     // The new daemon saw the handshake, the last init (without the session it resumed, which ended
@@ -126,24 +136,18 @@ describe('the bridge to brain serve', () => {
   });
 
   it('a client that closes its stdin while the daemon is away still gets the answers to what it sent', async () => {
-    dir = tempDir('brain-bridge-');
-    const socketPath = path.join(dir, 'brain.sock');
-    let daemon = standIn(socketPath);
-    await daemon.listening;
-    let up = true;
-    const c = clientSide();
-    const logs: string[] = [];
-    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => (up ? socketPath : undefined), retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
+    const { socketPath, c, logs, ended, findable, ...first } = await bridged();
+    let daemon = first.daemon;
     c.send({ id: 1, method: 'initialize' });
     await until('the answer', () => c.out.length === 1);
-    up = false;
+    findable(false);
     await daemon.stop();
     await until('the bridge to notice', () => logs.length === 1);
     c.send({ id: 2, method: 'tools/call', params: { name: 'recall', arguments: { query: 'x' } } });
     c.stdin.end();
     daemon = standIn(socketPath);
     await daemon.listening;
-    up = true;
+    findable(true);
     expect(await ended).toBe(0);
     expect(c.out[1]).toMatchObject({ id: 2, result: { echo: 'tools/call' } });
     await daemon.stop();

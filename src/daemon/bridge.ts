@@ -114,7 +114,8 @@ export function runBridge(
     /** Requests sent to the daemon and not answered yet, by key. */
     const pending = new Map<string, Id>();
     /** Client lines that came while no daemon was there. */
-    let held: Buffer[] = [];
+    /** With the id of each request among them, to answer it if the daemon does not come back. */
+    let held: { line: Buffer; id?: Id }[] = [];
     let heldBytes = 0;
     /** Answers to the bridge's own replayed requests: kept from the client, handed to whoever waits. */
     const replayAnswers = new Map<string, (answer: Buffer) => void>();
@@ -129,15 +130,14 @@ export function runBridge(
 
     const errorLine = (id: Id, message: string) => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message } }) + '\n');
     const withNewline = (line: Buffer) => Buffer.concat([line, NEWLINE]);
-    const isRequest = (line: Buffer) => {
-      const { id, hasMethod } = scan(line);
-      return hasMethod && id !== undefined;
-    };
+    const holdsRequests = () => held.some((h) => h.id !== undefined);
 
     function fromClient(line: Buffer) {
-      const { id, hasMethod } = scan(line);
-      if (hasMethod && id !== undefined) pending.set(keyOf(id), id);
-      const msg = hasMethod ? parsed(line) : undefined;
+      // Parsed when small enough (the method matters then); a long line is only scanned for its id.
+      const msg = parsed(line);
+      const { id, hasMethod } = msg ? { id: msg.id as Id | undefined, hasMethod: msg.method !== undefined } : scan(line);
+      const requestId = hasMethod && (typeof id === 'string' || typeof id === 'number') ? id : undefined;
+      if (requestId !== undefined) pending.set(keyOf(requestId), requestId);
       if (msg?.method === 'initialize') initialize = line;
       else if (msg?.method === 'notifications/initialized') initialized = line;
       else if (msg?.method === 'notifications/cancelled') {
@@ -152,10 +152,10 @@ export function runBridge(
       }
       if (flowing) return void sock!.write(withNewline(line));
       if (heldBytes + line.length > HELD_MAX_BYTES) {
-        if (hasMethod && id !== undefined) stdout.write(errorLine(id, 'brain serve is restarting and this bridge holds as much as it may; send it again in a few seconds.'));
+        if (requestId !== undefined) stdout.write(errorLine(requestId, 'brain serve is restarting and this bridge holds as much as it may; send it again in a few seconds.'));
         return;
       }
-      held.push(line);
+      held.push({ line, id: requestId });
       heldBytes += line.length;
     }
 
@@ -231,7 +231,7 @@ export function runBridge(
         flowing = false;
         sock = undefined;
         if (finished) return;
-        if (clientEnded && !held.some(isRequest)) return finish(0);
+        if (clientEnded && !holdsRequests()) return finish(0);
         if (!resuming) void resume();
       });
     }
@@ -260,7 +260,7 @@ export function runBridge(
             const waiting = held;
             held = [];
             heldBytes = 0;
-            for (const line of waiting) s.write(withNewline(line));
+            for (const h of waiting) s.write(withNewline(h.line));
             opts.log?.('bridged to brain serve again');
             // A client that already closed its stdin gets its answers, then the bridge ends.
             if (clientEnded) s.end();
@@ -272,10 +272,7 @@ export function runBridge(
       }
       if (finished) return;
       opts.log?.(`brain serve did not come back within ${Math.round(resumeWaitMs / 1000)} s; stopping`);
-      for (const line of held) {
-        const { id, hasMethod } = scan(line);
-        if (hasMethod && id !== undefined) stdout.write(errorLine(id, 'brain serve stopped and did not come back; restart this MCP server.'));
-      }
+      for (const h of held) if (h.id !== undefined) stdout.write(errorLine(h.id, 'brain serve stopped and did not come back; restart this MCP server.'));
       finish(0);
     }
 
@@ -290,7 +287,7 @@ export function runBridge(
         clientEnded = true;
         if (sock && flowing) sock.end();
         // Resuming with requests held: they are answered first (by the new daemon or with an error).
-        else if (!held.some(isRequest)) finish(0);
+        else if (!holdsRequests()) finish(0);
       });
       stdout.on('error', () => finish(0));
     });
