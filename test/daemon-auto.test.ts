@@ -1,6 +1,6 @@
 // Embedded `brain` uses a running `brain serve` on the same database by itself (src/daemon/discover.ts):
 // the real daemon and real `brain` processes over stdio, the way Claude starts them.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -137,6 +137,33 @@ describe('embedded brain and a running brain serve', () => {
     expect(await activeSessions()).toBe(1);
     expect(a.stderr()).toMatch(/brain: brain serve went away; waiting for it to come back\nbrain: bridged to brain serve again\n/);
   }, 90_000);
+
+  it('a bridged client whose brain serve stops for good carries its session on embedded, in the same project', async () => {
+    daemon = await startServe(env);
+    const a = await client({ BRAIN_BRIDGE_WAIT_SEC: '1', BRAIN_LOG_LEVEL: 'info' });
+    await call(a.client, 'init', { project: 'apollo' });
+    await call(a.client, 'remember', { key: 'before', content: 'Written while brain serve ran.' });
+    expect(holdsDatabase(a.pid, env.BRAIN_DB_PATH)).toBe(false);
+    await daemon.stop();
+    daemon = undefined;
+
+    // Sent while no daemon is there: held, then answered by the client's own process.
+    expect(await call(a.client, 'remember', { key: 'after', content: 'Written after brain serve stopped.' })).toMatchObject({ project: 'apollo' });
+    expect((await call<{ results: unknown[] }>(a.client, 'recall', { key: 'before' })).results).toHaveLength(1);
+    expect(holdsDatabase(a.pid, env.BRAIN_DB_PATH)).toBe(true);
+    expect(a.stderr()).toMatch(/brain: brain serve went away; waiting for it to come back\n[^]*brain: brain serve did not come back within 1 s; running embedded/);
+    // Another client (embedded too now) sees the write at once; the first ends cleanly.
+    const b = await client();
+    await call(b.client, 'init', { project: 'apollo' });
+    expect((await call<{ results: unknown[] }>(b.client, 'recall', { key: 'after' })).results).toHaveLength(1);
+    // Its stdin closed: it closes the database as an embedded brain does and exits on its own.
+    const child = (a.transport as unknown as { _process: ChildProcess })._process;
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    await a.close();
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(a.stderr()).toMatch(/brain stopping \{"pid":\d+,"reason":"the client closed the connection"\}/);
+    expect(a.stderr()).not.toMatch(/SIGTERM/);
+  }, 60_000);
 
   it('a daemon that was killed leaves a record nobody follows; one that stopped removes it', async () => {
     daemon = await startServe(env);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBridge } from '../src/daemon/bridge.js';
 import { tempDir } from './helpers/brain.js';
@@ -174,5 +174,66 @@ describe('the bridge to brain serve', () => {
     const other = clientSide();
     expect(await runBridge(path.join(dir, 'none.sock'), other.stdin, other.stdout, { findDaemon: async () => undefined }, 69)).toBe(69);
     expect(other.stdin.listenerCount('data')).toBe(0);
+  });
+
+  it('carries the session on embedded when no daemon comes back, or answers with the reason it could not', async () => {
+    dir = tempDir('brain-bridge-');
+    const socketPath = path.join(dir, 'brain.sock');
+    const daemon = standIn(socketPath);
+    await daemon.listening;
+    // The embedded server's stand-in: answers every request, records what it got.
+    const got: Message[] = [];
+    const toServer = new PassThrough();
+    const fromServer = new PassThrough();
+    let buf = '';
+    toServer.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, nl)) as Message;
+        buf = buf.slice(nl + 1);
+        got.push(msg);
+        if (msg.id !== undefined) fromServer.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { embedded: msg.method } }) + '\n');
+      }
+    });
+    const c = clientSide();
+    const logs: string[] = [];
+    const fallback = async () => Duplex.from({ readable: fromServer, writable: toServer });
+    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs: 100, retryEveryMs: 20, log: (m) => logs.push(m), fallback }, 69);
+    c.send({ id: 1, method: 'initialize' });
+    c.send({ id: 2, method: 'tools/call', params: { name: 'init', arguments: { project: 'apollo', session_id: 's-old' } } });
+    await until('the answers', () => c.out.length === 2);
+    await daemon.stop();
+    await until('the bridge to notice', () => logs.length === 1);
+    c.send({ id: 3, method: 'tools/call', params: { name: 'remember', arguments: { content: 'x' } } });
+    await until('the held call answered embedded', () => c.out.length === 3);
+    expect(c.out[2]).toMatchObject({ id: 3, result: { embedded: 'tools/call' } });
+    expect(got.map((m) => m.id)).toEqual(['brain-bridge-replay-1', 'brain-bridge-replay-2', 3]);
+    expect(got[1].params).toEqual({ name: 'init', arguments: { project: 'apollo' } });
+    expect(logs).toEqual(['brain serve went away; waiting for it to come back', 'brain serve did not come back within 0 s; running embedded (this process opens the database itself)']);
+    // From now on the client talks to the embedded server.
+    c.send({ id: 4, method: 'ping' });
+    await until('the next answer', () => c.out.length === 4);
+    expect(c.out[3]).toMatchObject({ id: 4, result: { embedded: 'ping' } });
+    c.stdin.end();
+    await until('the embedded server to see the end', () => toServer.writableEnded);
+    fromServer.end();
+    expect(await ended).toBe(0);
+
+    // Running embedded fails (a database this user may not open): the held call gets the reason.
+    const again = standIn(socketPath);
+    await again.listening;
+    const d = clientSide();
+    const refused = async (): Promise<Duplex> => {
+      throw new Error('EACCES: permission denied, open /var/lib/brain/brain.db');
+    };
+    const ended2 = runBridge(socketPath, d.stdin, d.stdout, { findDaemon: async () => undefined, resumeWaitMs: 100, retryEveryMs: 20, log: (m) => logs.push(m), fallback: refused }, 69);
+    d.send({ id: 1, method: 'initialize' });
+    await until('the answer', () => d.out.length === 1);
+    await again.stop();
+    await until('the bridge to notice', () => logs.length === 3);
+    d.send({ id: 2, method: 'ping' });
+    expect(await ended2).toBe(0);
+    expect(d.out[1]).toMatchObject({ id: 2, error: { message: 'brain serve stopped and did not come back, and running embedded failed: EACCES: permission denied, open /var/lib/brain/brain.db.' } });
+    expect(logs.at(-1)).toBe('brain serve did not come back within 0 s, and running embedded failed (EACCES: permission denied, open /var/lib/brain/brain.db); stopping');
   });
 });

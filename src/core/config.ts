@@ -94,6 +94,8 @@ function envSchema(env: NodeJS.ProcessEnv) {
     BRAIN_HEALTH_CHECK_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
     BRAIN_SOCKET_PATH: z.string().min(1).default(d.socketPath),
     BRAIN_USE_DAEMON: z.enum(['auto', 'never']).default('auto'),
+    // How long a bridged `brain` waits for a restarted `brain serve` before it carries on embedded.
+    BRAIN_BRIDGE_WAIT_SEC: int(0, 3600).default(20),
     BRAIN_HTTP_ADDR: z
       .string()
       .regex(/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/, 'use a loopback address and port, e.g. 127.0.0.1:8787 (put a TLS proxy in front for anything else)')
@@ -168,6 +170,8 @@ function toConfig(e: z.infer<ReturnType<typeof envSchema>>) {
     socketPath: e.BRAIN_SOCKET_PATH,
     /** Whether embedded `brain` bridges to a running `brain serve` on the same database (src/daemon/discover.ts). */
     useDaemon: e.BRAIN_USE_DAEMON,
+    /** How long a bridge waits for its daemon to come back before running embedded (src/daemon/bridge.ts). */
+    bridgeWaitMs: e.BRAIN_BRIDGE_WAIT_SEC * 1000,
     httpAddr: e.BRAIN_HTTP_ADDR,
     httpToken: e.BRAIN_HTTP_TOKEN,
     httpTokenFile: e.BRAIN_HTTP_TOKEN_FILE,

@@ -10,12 +10,15 @@
 // - answers every request the old daemon had not answered with an error that says so (the client
 //   would otherwise wait for an answer that never comes),
 // - holds what the client sends meanwhile, and looks for a daemon serving the same database with
-//   the same tools again (chooseDaemon), for up to RESUME_WAIT_MS,
+//   the same tools again (chooseDaemon), for up to RESUME_WAIT_MS (BRAIN_BRIDGE_WAIT_SEC),
 // - replays the handshake and those calls to the new daemon, under ids of its own whose answers
 //   it keeps to itself, then sends what it held and goes on.
-// When no daemon comes back in time, it answers what it held with an error and ends, as a server
-// that stopped: the client sees its server exit, as it did before.
+// When no daemon comes back in time (the service was stopped, or came back serving other tools),
+// it carries on embedded when it can (`fallback`: the session is replayed to a server in this
+// process, which opens the database itself, as a `brain` started without a daemon does); when it
+// cannot, it answers what it held with an error and ends, as a server that stopped.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { RequestIdScanner } from '../core/request-id-scanner.js';
 
 /** How long a bridge waits for its daemon to come back (a restart takes 1-3 s). */
@@ -38,6 +41,12 @@ export interface BridgeOptions {
   retryEveryMs?: number;
   /** Told once each time the daemon went away and when the bridge resumed or gave up (stderr). */
   log?: (message: string) => void;
+  /**
+   * When no daemon came back in time: a server in this process to carry the session on, as a pair
+   * of streams that speak newline-delimited JSON-RPC (it is then where the session goes until the
+   * client ends), or a rejection saying why there is none.
+   */
+  fallback?: () => Promise<Duplex>;
 }
 
 /** Splits a byte stream into lines, without their newline. */
@@ -101,7 +110,9 @@ export function runBridge(
   const resumeWaitMs = opts.resumeWaitMs ?? RESUME_WAIT_MS;
   const retryEveryMs = opts.retryEveryMs ?? RETRY_EVERY_MS;
   return new Promise((resolve) => {
-    let sock: net.Socket | undefined;
+    /** The daemon's connection, or the embedded server's streams after a fallback. */
+    let sock: Duplex | undefined;
+    let embedded = false;
     /** True while the socket is connected and the session on it is set up: client lines go straight through. */
     let flowing = false;
     let clientEnded = false;
@@ -175,7 +186,7 @@ export function runBridge(
      * answer; false when the socket closed first or no answer came within REPLAY_ANSWER_MS (the
      * new daemon is not well: look again). A refusal is logged and the replay goes on.
      */
-    function replay(s: net.Socket, line: Buffer): Promise<boolean> {
+    function replay(s: Duplex, line: Buffer): Promise<boolean> {
       const msg = parsed(line);
       if (!msg || msg.id === undefined) {
         s.write(withNewline(line));
@@ -221,7 +232,7 @@ export function runBridge(
       });
     }
 
-    function attach(s: net.Socket) {
+    function attach(s: Duplex) {
       sock = s;
       const lines = new LineSplitter();
       s.on('data', (chunk: Buffer) => lines.push(chunk, fromDaemon));
@@ -231,9 +242,30 @@ export function runBridge(
         flowing = false;
         sock = undefined;
         if (finished) return;
-        if (clientEnded && !holdsRequests()) return finish(0);
+        if (embedded || (clientEnded && !holdsRequests())) return finish(0);
         if (!resuming) void resume();
       });
+    }
+
+    /**
+     * Sets the session up again on `s` (a new daemon, or the embedded server): replays `replayed`,
+     * then sends what was held and lets the client's lines through. False when `s` was lost or did
+     * not answer a replayed call.
+     */
+    async function carryOn(s: Duplex, replayed: Buffer[]): Promise<boolean> {
+      attach(s);
+      let answered = true;
+      for (const line of replayed) if (answered && sock === s) answered = await replay(s, line);
+      if (!answered || sock !== s) return false;
+      resuming = false;
+      flowing = true;
+      const waiting = held;
+      held = [];
+      heldBytes = 0;
+      for (const h of waiting) s.write(withNewline(h.line));
+      // A client that already closed its stdin gets its answers, then the bridge ends.
+      if (clientEnded) s.end();
+      return true;
     }
 
     async function resume() {
@@ -251,28 +283,29 @@ export function runBridge(
         const s = path ? await connect(path) : undefined;
         if (finished) return void s?.destroy();
         if (s) {
-          attach(s);
-          let answered = true;
-          for (const line of replayed) if (answered && sock === s) answered = await replay(s, line);
-          if (answered && sock === s) {
-            resuming = false;
-            flowing = true;
-            const waiting = held;
-            held = [];
-            heldBytes = 0;
-            for (const h of waiting) s.write(withNewline(h.line));
-            opts.log?.('bridged to brain serve again');
-            // A client that already closed its stdin gets its answers, then the bridge ends.
-            if (clientEnded) s.end();
-            return;
-          }
+          if (await carryOn(s, replayed)) return void opts.log?.('bridged to brain serve again');
           s.destroy(); // lost again while replaying, or no answer: look again
         }
         await new Promise((r) => setTimeout(r, retryEveryMs));
       }
       if (finished) return;
-      opts.log?.(`brain serve did not come back within ${Math.round(resumeWaitMs / 1000)} s; stopping`);
-      for (const h of held) if (h.id !== undefined) stdout.write(errorLine(h.id, 'brain serve stopped and did not come back; restart this MCP server.'));
+      const waited = `brain serve did not come back within ${Math.round(resumeWaitMs / 1000)} s`;
+      let failed: string | undefined;
+      if (opts.fallback) {
+        try {
+          const server = await opts.fallback();
+          embedded = true;
+          if (finished) return void server.destroy();
+          if (await carryOn(server, replayed)) return void opts.log?.(`${waited}; running embedded (this process opens the database itself)`);
+          failed = 'the embedded server did not take the session up';
+        } catch (err) {
+          failed = (err as Error).message;
+        }
+        if (finished) return;
+      }
+      opts.log?.(`${waited}${failed ? `, and running embedded failed (${failed})` : ''}; stopping`);
+      const message = failed ? `brain serve stopped and did not come back, and running embedded failed: ${failed}.` : 'brain serve stopped and did not come back; restart this MCP server.';
+      for (const h of held) if (h.id !== undefined) stdout.write(errorLine(h.id, message));
       finish(0);
     }
 

@@ -5,17 +5,27 @@
 // Anything unusual (other arguments, BRAIN_TOOLS, a value the configuration would check) goes the
 // long way: the stdio command looks again with the full configuration, and says why it does not
 // use a daemon it finds.
+import { Duplex, PassThrough } from 'node:stream';
+import type { Config } from '../core/config.js';
 import { xdgDefaults, CAPABILITIES } from '../core/paths.js';
-import { runBridge } from './bridge.js';
+import { RESUME_WAIT_MS, runBridge } from './bridge.js';
 import { NO_DAEMON } from './connect.js';
 import { chooseDaemon, type DaemonChoice, type DiscoverOptions } from './discover.js';
 
+export interface BridgeChoice extends DiscoverOptions {
+  /** BRAIN_BRIDGE_WAIT_SEC in ms: how long to wait for a daemon that went away to come back. */
+  resumeWaitMs?: number;
+  /** The configuration to run embedded with when it does not; read from the environment when not given. */
+  config?: Config;
+}
+
 /**
  * Bridges and exits when a running daemon serves this database with these tools (bridge.ts: it
- * outlives a restart of the daemon); otherwise resolves to the choice, nothing read from stdin yet
- * (also when the daemon stopped between the check and the connection).
+ * outlives a restart of the daemon, and carries on embedded when none comes back); otherwise
+ * resolves to the choice, nothing read from stdin yet (also when the daemon stopped between the
+ * check and the connection).
  */
-export async function bridgeToDaemon(opts: DiscoverOptions): Promise<DaemonChoice> {
+export async function bridgeToDaemon(opts: BridgeChoice): Promise<DaemonChoice> {
   const choice = await chooseDaemon(opts);
   if (!choice.use) return choice;
   const findDaemon = async () => {
@@ -23,9 +33,27 @@ export async function bridgeToDaemon(opts: DiscoverOptions): Promise<DaemonChoic
     return again.use ? again.socketPath : undefined;
   };
   const log = (message: string) => process.stderr.write(`brain: ${message}\n`);
-  const code = await runBridge(choice.socketPath, process.stdin, process.stdout, { findDaemon, log }, NO_DAEMON);
-  if (code !== NO_DAEMON) process.exit(code);
-  return { use: false };
+  let stopEmbedded: ((reason: string) => Promise<void>) | undefined;
+  // The session goes on in this process: the app is loaded only now, as a plain `brain` loads it.
+  const fallback = async () => {
+    const config = opts.config ?? (await import('../core/config.js')).loadConfig();
+    const toServer = new PassThrough();
+    const fromServer = new PassThrough();
+    stopEmbedded = await (await import('./stdio.js')).runStdio(config, { input: toServer, output: fromServer });
+    return Duplex.from({ readable: fromServer, writable: toServer });
+  };
+  const code = await runBridge(choice.socketPath, process.stdin, process.stdout, { findDaemon, log, fallback, resumeWaitMs: opts.resumeWaitMs }, NO_DAEMON);
+  if (code === NO_DAEMON) return { use: false };
+  // Ending while embedded (stdout broke): close the database as an embedded brain does; it exits.
+  if (stopEmbedded) await stopEmbedded('the client closed the connection');
+  process.exit(code);
+}
+
+/** BRAIN_BRIDGE_WAIT_SEC as the configuration reads it, or undefined when it would refuse it (the long way says why). */
+function waitMs(value: string | undefined): number | undefined | false {
+  if (value === undefined) return RESUME_WAIT_MS;
+  if (!/^\d{1,4}$/.test(value) || Number(value) > 3600) return false;
+  return Number(value) * 1000;
 }
 
 /** The entry point's look, before the configuration is loaded (see above). */
@@ -34,7 +62,9 @@ export async function bridgeIfServed(argv: readonly string[], env: NodeJS.Proces
   if (env.BRAIN_TOOLS !== undefined || (env.BRAIN_USE_DAEMON !== undefined && env.BRAIN_USE_DAEMON !== 'auto')) return;
   // Set but empty is an error the configuration reports; leave it to it.
   if (env.BRAIN_DB_PATH === '' || env.BRAIN_SOCKET_PATH === '') return;
+  const resumeWaitMs = waitMs(env.BRAIN_BRIDGE_WAIT_SEC);
+  if (resumeWaitMs === false) return;
   const defaults = xdgDefaults(env);
   const socketPath = env.BRAIN_SOCKET_PATH ?? defaults.socketPath;
-  await bridgeToDaemon({ socketPath, dbPath: env.BRAIN_DB_PATH ?? defaults.dbPath, tools: CAPABILITIES, mode: 'auto' });
+  await bridgeToDaemon({ socketPath, dbPath: env.BRAIN_DB_PATH ?? defaults.dbPath, tools: CAPABILITIES, mode: 'auto', resumeWaitMs });
 }

@@ -3,6 +3,7 @@
 // Input goes through brain's line transport: a line that is too long, not JSON or not a valid
 // request is answered with its JSON-RPC error and logged, and the session reads on. The process
 // exits when stdin ends, stdout breaks, or on SIGINT/SIGTERM/SIGHUP.
+import type { Readable, Writable } from 'node:stream';
 import { createApp, createAppLogger, packageVersion } from '../app.js';
 import type { Config } from '../core/config.js';
 import { LineTransport } from '../core/line-transport.js';
@@ -14,13 +15,20 @@ import { announceMaintenance } from './maintenance-notice.js';
 import { startOpsSide } from './ops-side.js';
 import { readTokens } from './tokens.js';
 
-export async function runStdio(config: Config): Promise<void> {
+/** Where the session's lines come from and go to: stdin and stdout, or a bridge whose daemon is gone (fast-bridge.ts). */
+export interface StdioStreams {
+  input: NodeJS.ReadableStream & Readable;
+  output: NodeJS.WritableStream & Writable;
+}
+
+/** Serves one MCP session; resolves once it is served, to what stops it (the process exits after). */
+export async function runStdio(config: Config, io: StdioStreams = { input: process.stdin, output: process.stdout }): Promise<(reason: string) => Promise<void>> {
   const logger = createAppLogger(config);
   // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
   const metrics = createMetrics({ defaultMetrics: config.metricsPort > 0 });
   const app = createApp(config, { logger, metrics, mode: 'embedded' });
   const { server, cleanup } = app.connect();
-  const lines = new LineTransport(process.stdin, process.stdout, {
+  const lines = new LineTransport(io.input, io.output, {
     onProblem: (problem) => logger.warn('stdio: message refused', { problem: problem.slice(0, 300) }),
   });
   const transport = gateSessions(lines, sessionRefusal(app.db));
@@ -42,8 +50,10 @@ export async function runStdio(config: Config): Promise<void> {
     await ops?.close();
     await app.maintenance.stop();
     app.close();
-    // Let winston flush its file transports before exiting.
-    setTimeout(() => process.exit(0), 50).unref();
+    // Let winston flush its file transports before exiting. The timer keeps the process up until
+    // then: a bridge that carried its session on embedded still awaits its daemon at the top level,
+    // and a process left to end by itself there exits with 13 (unsettled top-level await).
+    setTimeout(() => process.exit(0), 50);
   };
   // The transport closes when stdin ends or stdout breaks: a client that went away must not
   // leave brain running.
@@ -68,9 +78,10 @@ export async function runStdio(config: Config): Promise<void> {
     ops = await startOpsSide({ app, ready: () => !stopping, adminTokens });
   }
   logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
-  if (process.stdin.isTTY) {
+  if (io.input === process.stdin && process.stdin.isTTY) {
     process.stderr.write(
       `brain ${packageVersion()}: database ${config.dbPath}; waiting for an MCP client on stdin (Ctrl-D quits; see README for the Claude config)\n`,
     );
   }
+  return stop;
 }

@@ -16,11 +16,18 @@ export const stdioCommand = defineCommand({
   async run() {
     const config = await cliConfig();
     // A daemon serving this database and tools takes the session (one process for every client).
-    const choice = await bridgeToDaemon({ socketPath: config.socketPath, dbPath: config.dbPath, tools: config.tools, mode: config.useDaemon });
+    const choice = await bridgeToDaemon({
+      socketPath: config.socketPath,
+      dbPath: config.dbPath,
+      tools: config.tools,
+      mode: config.useDaemon,
+      resumeWaitMs: config.bridgeWaitMs,
+      config,
+    });
     if (!choice.use && choice.why) {
       process.stderr.write(`brain: running embedded: ${choice.why} (BRAIN_USE_DAEMON=never silences this)\n`);
     }
-    return (await import('../../daemon/stdio.js')).runStdio(config);
+    await (await import('../../daemon/stdio.js')).runStdio(config);
   },
 });
 
