@@ -16,6 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/core/config.js';
+import { INDEX_FORMAT } from '../src/memory/index-file.js';
 import { brainEnv, CLI, freePort, ms, summarize, table, tempDir, timeAlternating, timeCalls, type BenchContext, type BenchSection, type Summary } from './lib.js';
 import { misspell, mix, plainQuery, scaleDocs, type ScaleDoc } from './scale-corpus.js';
 
@@ -39,6 +40,8 @@ interface Prepared {
   buildRssBytes: number;
   dbBytes: number;
   indexFileBytes: number;
+  /** The index file's format (INDEX_FORMAT) when it was built: another one is built again. */
+  indexFormat?: number;
 }
 
 function rememberArgs(doc: ScaleDoc) {
@@ -180,7 +183,12 @@ async function prepare(size: number, doc: (i: number) => ScaleDoc): Promise<Prep
   const metaFile = path.join(dir, 'meta.json');
   if (fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Prepared;
-    if (meta.version === CORPUS_VERSION && fs.existsSync(path.join(dir, 'brain.db'))) return meta;
+    if (meta.version === CORPUS_VERSION && fs.existsSync(path.join(dir, 'brain.db'))) {
+      if (meta.indexFormat === INDEX_FORMAT) return meta;
+      // The rows are current (importInto keeps them), the index file is of another format: the
+      // first start builds it again.
+      fs.rmSync(path.join(dir, 'brain.db.recall'), { force: true });
+    }
   }
   const env = brainEnv(dir);
   const imported = importInto(dir, size, doc, env);
@@ -206,6 +214,7 @@ async function prepare(size: number, doc: (i: number) => ScaleDoc): Promise<Prep
     buildRssBytes,
     dbBytes: fs.statSync(path.join(dir, 'brain.db')).size,
     indexFileBytes: fs.existsSync(indexFile) ? fs.statSync(indexFile).size : 0,
+    indexFormat: INDEX_FORMAT,
   };
   fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
   return meta;

@@ -12,7 +12,7 @@ import { indexFileOf, LiveIndex } from '../src/memory/live-index.js';
 import { searchMemories } from '../src/memory/search.js';
 import { flushTerms } from '../src/memory/terms.js';
 import { TermDict } from '../src/memory/term-dict.js';
-import { RankedList, WordIndex } from '../src/memory/word-index.js';
+import { GapWriter, RankedList, readDocs, WordIndex } from '../src/memory/word-index.js';
 import { editDistance } from '../src/text/fuzzy.js';
 import { parseQuery } from '../src/text/query.js';
 import { stemOf, wordsOf } from '../src/text/words.js';
@@ -32,12 +32,18 @@ const VOCAB = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet ki
 describe('WordIndex', () => {
   const rand = rng(42);
   const pick = (n: number) => Array.from({ length: n }, () => VOCAB[Math.floor(rand() * VOCAB.length)]);
-  const docText = () => ({
+  const plainText = () => ({
     key: `note-${pick(1)[0]}-${Math.floor(rand() * 100)}`,
     // Stopwords count towards a document's length in FTS5, so some are mixed in.
     content: [...pick(3 + Math.floor(rand() * 30)), 'the', 'and', 'of'].sort(() => rand() - 0.5).join(' '),
     tags: JSON.stringify(pick(Math.floor(rand() * 3))),
   });
+  /** Now and then a text that repeats a word hundreds of times (counts past a byte: Segment.over). */
+  const docText = () => {
+    const text = plainText();
+    if (rand() < 0.05) text.content += ` ${pick(1)[0]}`.repeat(260 + Math.floor(rand() * 100));
+    return text;
+  };
 
   function compare(db: Database.Database, index: WordIndex) {
     for (let q = 0; q < 60; q++) {
@@ -57,6 +63,39 @@ describe('WordIndex', () => {
       for (const [id, s] of fts) expect(Math.abs(ours.get(id)! - s)).toBeLessThan(1e-9 * Math.max(1, Math.abs(s)));
     }
   }
+
+  it('codes document numbers as varint gaps that read back exactly, up to 2^32 - 1', () => {
+    const lists = [
+      [0, 1, 2, 127, 128, 129, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 31, 2 ** 32 - 1],
+      [5],
+      [2 ** 32 - 1],
+      [0, 2 ** 32 - 2],
+    ];
+    const writer = new GapWriter(4);
+    const offsets = [0];
+    const starts = [0];
+    for (const list of lists) {
+      writer.startTerm();
+      for (const doc of list) writer.push(doc);
+      offsets.push(offsets.at(-1)! + list.length);
+      starts.push(writer.at);
+    }
+    const seg = {
+      terms: Uint32Array.from(lists.keys()),
+      offsets: Uint32Array.from(offsets),
+      starts: Uint32Array.from(starts),
+      gaps: writer.done(),
+      freqs: new Uint8Array(offsets.at(-1)!),
+      over: new Map<number, number>(),
+    };
+    // Small gaps take a byte: the first list's 14 numbers take 1+1+1+1+2+1+2+1+3+1+4+1+4+5 bytes.
+    expect(starts[1]).toBe(28);
+    let into: Uint32Array = new Uint32Array(1);
+    lists.forEach((list, k) => {
+      into = readDocs(seg, k, into);
+      expect([...into.subarray(0, list.length)]).toEqual(list);
+    });
+  });
 
   it('scores like FTS5 bm25() with the same column weights, through edits, deletes and compaction', () => {
     const db = new Database(':memory:');

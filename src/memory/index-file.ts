@@ -24,7 +24,7 @@ const MAGIC = 'BRAINRIX';
  * Bump when the layout or what the index holds changes (the tokenizer, stopwords, stemming, column
  * weights): a file of another format is ignored and the index is built again.
  */
-export const INDEX_FORMAT = 1;
+export const INDEX_FORMAT = 2;
 
 export interface Snapshot {
   token: string;
@@ -85,7 +85,10 @@ function dictArrays(prefix: string, d: TermDictParts): [string, AnyArray][] {
 function arraysOf(s: Snapshot): [string, AnyArray][] {
   const out: [string, AnyArray][] = [...dictArrays('terms', s.words.dict)];
   s.words.segments.forEach((seg, i) => {
-    out.push([`seg${i}.terms`, seg.terms], [`seg${i}.offsets`, seg.offsets], [`seg${i}.docs`, seg.docs], [`seg${i}.freqs`, seg.freqs], [`seg${i}.over`, overPairs(seg.over)]);
+    out.push(
+      [`seg${i}.terms`, seg.terms], [`seg${i}.offsets`, seg.offsets], [`seg${i}.starts`, seg.starts], [`seg${i}.gaps`, seg.gaps],
+      [`seg${i}.freqs`, seg.freqs], [`seg${i}.over`, overPairs(seg.over)],
+    );
   });
   out.push(['doc.memoryIds', s.words.memoryIds], ['doc.lengths', s.words.lengths], ['doc.dead', s.words.dead]);
   const d = s.docs;
@@ -197,7 +200,7 @@ function snapshotOf(h: Header, arrays: Map<string, AnyArray>): Snapshot | undefi
     const pairs = get<Float64Array>(`seg${i}.over`);
     const over = new Map<number, number>();
     for (let j = 0; j + 1 < pairs.length; j += 2) over.set(pairs[j], pairs[j + 1]);
-    segments.push({ terms: get(`seg${i}.terms`), offsets: get(`seg${i}.offsets`), docs: get(`seg${i}.docs`), freqs: get(`seg${i}.freqs`), over });
+    segments.push({ terms: get(`seg${i}.terms`), offsets: get(`seg${i}.offsets`), starts: get(`seg${i}.starts`), gaps: get(`seg${i}.gaps`), freqs: get(`seg${i}.freqs`), over });
   }
   return {
     token: h.token,
