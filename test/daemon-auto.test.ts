@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, CLI, ROOT, startBrain, tempDir, type Connected } from './helpers/brain.js';
-import { daemonEnv, startServe, type RunningDaemon } from './helpers/daemon.js';
+import { daemonEnv, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
 
 let dir: string;
 let env: Record<string, string>;
@@ -87,7 +87,8 @@ describe('embedded brain and a running brain serve', () => {
 
     // A client that leaves ends its bridge only; the daemon and the other session go on.
     await a.close();
-    expect(await activeSessions()).toBe(1);
+    // The daemon counts the session out when it handles the socket's close: wait for it.
+    await waitFor('the session count to drop', async () => (await activeSessions()) === 1);
     expect((await call<{ results: unknown[] }>(b.client, 'recall', { key: 'deploy-window' })).results).toHaveLength(1);
   }, 60_000);
 

@@ -167,7 +167,9 @@ describe('metrics side port', () => {
   }, 60_000);
 
   it('POST /admin/rebalance-memory rebalances and records an event; browser requests are refused', async () => {
-    daemon = await startServe(env);
+    // No scheduled rebalance: the one 3 s after start could promote the memory before the admin
+    // action does (a slow start puts the remember near that moment).
+    daemon = await startServe({ ...env, BRAIN_REBALANCE_INTERVAL_MIN: '0' });
     const c = await socketClient(daemon.socket);
     await call(c, 'remember', { key: 'a', content: 'one warm memory' });
     const r = await adminPost(daemon, 'rebalance-memory');
