@@ -147,6 +147,7 @@ describe('embedded brain and a running brain serve', () => {
     expect(holdsDatabase(a.pid, env.BRAIN_DB_PATH)).toBe(false);
     await daemon.stop();
     daemon = undefined;
+    await waitFor('the bridge to notice', () => a.stderr().includes('brain serve went away'));
 
     // Sent while no daemon is there: held, then answered by the client's own process.
     expect(await call(a.client, 'remember', { key: 'after', content: 'Written after brain serve stopped.' })).toMatchObject({ project: 'apollo' });
@@ -159,11 +160,33 @@ describe('embedded brain and a running brain serve', () => {
     expect((await call<{ results: unknown[] }>(b.client, 'recall', { key: 'after' })).results).toHaveLength(1);
     // Its stdin closed: it closes the database as an embedded brain does and exits on its own.
     const child = (a.transport as unknown as { _process: ChildProcess })._process;
-    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close': the process has exited and its stderr is read to the end.
+    const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
     await a.close();
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(a.stderr()).toMatch(/brain stopping \{"pid":\d+,"reason":"the client closed the connection"\}/);
     expect(a.stderr()).not.toMatch(/SIGTERM/);
+  }, 60_000);
+
+  it('in maintenance mode a bridged client whose brain serve stopped does not open the database: its call gets the reason and it ends', async () => {
+    daemon = await startServe(env);
+    const a = await client({ BRAIN_BRIDGE_WAIT_SEC: '0' });
+    await call(a.client, 'init', { project: 'apollo' });
+    const child = (a.transport as unknown as { _process: ChildProcess })._process;
+    const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+    // What an operator does before a restore: maintenance on, then the service stopped.
+    const on = spawnSync(process.execPath, [CLI, 'maintenance', 'on', 'restoring a backup'], { env: clientEnv(), encoding: 'utf8', timeout: 60_000 });
+    expect(on.status, on.stderr).toBe(0);
+    await daemon.stop();
+    daemon = undefined;
+    await waitFor('the bridge to notice', () => a.stderr().includes('brain serve went away'));
+    const refused = await a.client
+      .callTool({ name: 'recall', arguments: { query: 'anything' } })
+      .then(() => 'answered', (err: Error) => err.message);
+    expect(refused).toMatch(/running embedded failed: .*restoring a backup/);
+    // It ended (so holds nothing a restore would wait for), the way a server that stopped does.
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(a.stderr()).toMatch(/brain serve did not come back within 0 s, and running embedded failed \(.*restoring a backup.*\); stopping/);
   }, 60_000);
 
   it('a daemon that was killed leaves a record nobody follows; one that stopped removes it', async () => {

@@ -177,63 +177,119 @@ describe('the bridge to brain serve', () => {
   });
 
   it('carries the session on embedded when no daemon comes back, or answers with the reason it could not', async () => {
-    dir = tempDir('brain-bridge-');
-    const socketPath = path.join(dir, 'brain.sock');
-    const daemon = standIn(socketPath);
-    await daemon.listening;
-    // The embedded server's stand-in: answers every request, records what it got.
-    const got: Message[] = [];
-    const toServer = new PassThrough();
-    const fromServer = new PassThrough();
-    let buf = '';
-    toServer.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-        const msg = JSON.parse(buf.slice(0, nl)) as Message;
-        buf = buf.slice(nl + 1);
-        got.push(msg);
-        if (msg.id !== undefined) fromServer.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { embedded: msg.method } }) + '\n');
-      }
-    });
-    const c = clientSide();
-    const logs: string[] = [];
-    const fallback = async () => Duplex.from({ readable: fromServer, writable: toServer });
-    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs: 100, retryEveryMs: 20, log: (m) => logs.push(m), fallback }, 69);
+    const first = await bridgedTo(embeddedStandIn());
+    const { c, logs, server } = first;
     c.send({ id: 1, method: 'initialize' });
     c.send({ id: 2, method: 'tools/call', params: { name: 'init', arguments: { project: 'apollo', session_id: 's-old' } } });
     await until('the answers', () => c.out.length === 2);
-    await daemon.stop();
+    await first.daemon.stop();
     await until('the bridge to notice', () => logs.length === 1);
     c.send({ id: 3, method: 'tools/call', params: { name: 'remember', arguments: { content: 'x' } } });
     await until('the held call answered embedded', () => c.out.length === 3);
     expect(c.out[2]).toMatchObject({ id: 3, result: { embedded: 'tools/call' } });
-    expect(got.map((m) => m.id)).toEqual(['brain-bridge-replay-1', 'brain-bridge-replay-2', 3]);
-    expect(got[1].params).toEqual({ name: 'init', arguments: { project: 'apollo' } });
-    expect(logs).toEqual(['brain serve went away; waiting for it to come back', 'brain serve did not come back within 0 s; running embedded (this process opens the database itself)']);
+    expect(server.got.map((m) => m.id)).toEqual(['brain-bridge-replay-1', 'brain-bridge-replay-2', 3]);
+    expect(server.got[1].params).toEqual({ name: 'init', arguments: { project: 'apollo' } });
+    expect(logs).toEqual(['brain serve went away; waiting for it to come back', 'brain serve did not come back within 1 s; running embedded (this process opens the database itself)']);
     // From now on the client talks to the embedded server.
     c.send({ id: 4, method: 'ping' });
     await until('the next answer', () => c.out.length === 4);
     expect(c.out[3]).toMatchObject({ id: 4, result: { embedded: 'ping' } });
+    // The embedded server closes with its input: it is told the client is done only once it has
+    // answered what is in flight.
+    c.send({ id: 5, method: 'ping' });
     c.stdin.end();
-    await until('the embedded server to see the end', () => toServer.writableEnded);
-    fromServer.end();
-    expect(await ended).toBe(0);
+    await until('the embedded server to see the end', () => server.inputEnded());
+    expect(c.out[4]).toMatchObject({ id: 5, result: { embedded: 'ping' } });
+    server.close();
+    expect(await first.ended).toBe(0);
 
     // Running embedded fails (a database this user may not open): the held call gets the reason.
-    const again = standIn(socketPath);
-    await again.listening;
-    const d = clientSide();
     const refused = async (): Promise<Duplex> => {
       throw new Error('EACCES: permission denied, open /var/lib/brain/brain.db');
     };
-    const ended2 = runBridge(socketPath, d.stdin, d.stdout, { findDaemon: async () => undefined, resumeWaitMs: 100, retryEveryMs: 20, log: (m) => logs.push(m), fallback: refused }, 69);
-    d.send({ id: 1, method: 'initialize' });
-    await until('the answer', () => d.out.length === 1);
-    await again.stop();
-    await until('the bridge to notice', () => logs.length === 3);
-    d.send({ id: 2, method: 'ping' });
-    expect(await ended2).toBe(0);
-    expect(d.out[1]).toMatchObject({ id: 2, error: { message: 'brain serve stopped and did not come back, and running embedded failed: EACCES: permission denied, open /var/lib/brain/brain.db.' } });
-    expect(logs.at(-1)).toBe('brain serve did not come back within 0 s, and running embedded failed (EACCES: permission denied, open /var/lib/brain/brain.db); stopping');
+    const second = await bridgedTo(refused);
+    second.c.send({ id: 1, method: 'initialize' });
+    await until('the answer', () => second.c.out.length === 1);
+    await second.daemon.stop();
+    await until('the bridge to notice', () => second.logs.length === 1);
+    second.c.send({ id: 2, method: 'ping' });
+    expect(await second.ended).toBe(0);
+    expect(second.c.out[1]).toMatchObject({ id: 2, error: { message: 'brain serve stopped and did not come back, and running embedded failed: EACCES: permission denied, open /var/lib/brain/brain.db.' } });
+    expect(second.logs.at(-1)).toBe('brain serve did not come back within 1 s, and running embedded failed (EACCES: permission denied, open /var/lib/brain/brain.db); stopping');
+  });
+
+  it('a client that closed stdin while the daemon was away gets its answer from the embedded server; maintenance mode refuses it with the reason', async () => {
+    const first = await bridgedTo(embeddedStandIn());
+    first.c.send({ id: 1, method: 'initialize' });
+    await until('the answer', () => first.c.out.length === 1);
+    await first.daemon.stop();
+    await until('the bridge to notice', () => first.logs.length === 1);
+    first.c.send({ id: 2, method: 'tools/call', params: { name: 'recall', arguments: { query: 'x' } } });
+    first.c.stdin.end();
+    await until('the embedded server to see the end', () => first.server.inputEnded());
+    expect(first.c.out[1]).toMatchObject({ id: 2, result: { embedded: 'tools/call' } });
+    first.server.close();
+    expect(await first.ended).toBe(0);
+
+    // Maintenance mode (a restore may be under way): the embedded server refuses the session, and
+    // the held call gets its reason instead of the database being held open.
+    const reason = 'brain is in maintenance mode: restoring a backup. Try again later.';
+    const second = await bridgedTo(embeddedStandIn(reason));
+    second.c.send({ id: 1, method: 'initialize' });
+    await until('the answer', () => second.c.out.length === 1);
+    await second.daemon.stop();
+    await until('the bridge to notice', () => second.logs.length === 1);
+    second.c.send({ id: 2, method: 'ping' });
+    expect(await second.ended).toBe(0);
+    expect(second.c.out[1]).toMatchObject({ id: 2, error: { message: `brain serve stopped and did not come back, and running embedded failed: ${reason}.` } });
+    expect(second.server.destroyed()).toBe(true);
   });
 });
+
+/**
+ * The embedded server's stand-in: answers every request a moment later, as a server busy with
+ * it, and closes with its input (answers due after that are dropped, as LineTransport drops
+ * them); with `refuse`, answers `initialize` with that error, as maintenance mode does.
+ */
+function embeddedStandIn(refuse?: string) {
+  const got: Message[] = [];
+  const toServer = new PassThrough();
+  const fromServer = new PassThrough();
+  let ended = false;
+  let buf = '';
+  toServer.on('end', () => (ended = true));
+  toServer.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      const msg = JSON.parse(buf.slice(0, nl)) as Message;
+      buf = buf.slice(nl + 1);
+      got.push(msg);
+      if (msg.id === undefined) continue;
+      const answer = refuse && msg.method === 'initialize' ? { error: { code: -32010, message: refuse } } : { result: { embedded: msg.method } };
+      setTimeout(() => {
+        if (!ended && !fromServer.destroyed) fromServer.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...answer }) + '\n');
+      }, 20);
+    }
+  });
+  const duplex = Duplex.from({ readable: fromServer, writable: toServer });
+  return {
+    got,
+    fallback: async () => duplex,
+    inputEnded: () => ended,
+    destroyed: () => duplex.destroyed,
+    close: () => fromServer.end(),
+  };
+}
+
+/** A stand-in daemon and a bridge to it that finds no daemon once it is gone and then falls back. */
+async function bridgedTo<S extends { fallback: () => Promise<Duplex> }>(server: S | (() => Promise<Duplex>)) {
+  dir = tempDir('brain-bridge-');
+  const socketPath = path.join(dir, 'brain.sock');
+  const daemon = standIn(socketPath);
+  await daemon.listening;
+  const c = clientSide();
+  const logs: string[] = [];
+  const fallback = typeof server === 'function' ? server : server.fallback;
+  const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs: 500, retryEveryMs: 20, log: (m) => logs.push(m), fallback }, 69);
+  return { daemon, c, logs, ended, server: server as S };
+}

@@ -33,6 +33,8 @@ const HELD_MAX_BYTES = 64 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 
 type Id = string | number;
+/** How replaying a line went: answered, lost (the connection closed or no answer came), or the session refused. */
+type Replayed = boolean | { refused: string };
 
 export interface BridgeOptions {
   /** The socket to bridge to again after a restart, once a daemon serving the same database and tools answers there. */
@@ -113,6 +115,8 @@ export function runBridge(
     /** The daemon's connection, or the embedded server's streams after a fallback. */
     let sock: Duplex | undefined;
     let embedded = false;
+    /** Set when the client ended while the embedded server still owed answers: end it after them. */
+    let endWhenAnswered = false;
     /** True while the socket is connected and the session on it is set up: client lines go straight through. */
     let flowing = false;
     let clientEnded = false;
@@ -179,14 +183,19 @@ export function runBridge(
         pending.delete(key);
       }
       stdout.write(withNewline(line));
+      if (endWhenAnswered && pending.size === 0) {
+        endWhenAnswered = false;
+        sock?.end();
+      }
     }
 
     /**
      * Sends one of the session's lines again under an id of the bridge's own and waits for its
      * answer; false when the socket closed first or no answer came within REPLAY_ANSWER_MS (the
-     * new daemon is not well: look again). A refusal is logged and the replay goes on.
+     * new daemon is not well: look again). A refused `initialize` (maintenance mode) ends the
+     * replay with the refusal; a refused tool call is logged and the replay goes on.
      */
-    function replay(s: Duplex, line: Buffer): Promise<boolean> {
+    function replay(s: Duplex, line: Buffer): Promise<Replayed> {
       const msg = parsed(line);
       if (!msg || msg.id === undefined) {
         s.write(withNewline(line));
@@ -201,11 +210,11 @@ export function runBridge(
       const id = `brain-bridge-replay-${++replayCount}`;
       const key = keyOf(id);
       return new Promise((done) => {
-        const end = (ok: boolean) => {
+        const end = (outcome: Replayed) => {
           clearTimeout(timer);
           replayAnswers.delete(key);
           s.off('close', lost);
-          done(ok);
+          done(outcome);
         };
         const lost = () => end(false);
         const timer = setTimeout(lost, REPLAY_ANSWER_MS);
@@ -213,7 +222,8 @@ export function runBridge(
         replayAnswers.set(key, (answer) => {
           const reply = parsed(answer) as { error?: { message?: string }; result?: { isError?: boolean; content?: { text?: string }[] } } | undefined;
           const refused = reply?.error?.message ?? (reply?.result?.isError ? (reply.result.content?.[0]?.text ?? 'refused') : undefined);
-          if (refused) opts.log?.(`replaying ${String(msg.method)} ${params?.name ? String(params.name) + ' ' : ''}to the new brain serve failed: ${refused}`);
+          if (refused && msg.method === 'initialize') return end({ refused });
+          if (refused) opts.log?.(`replaying ${String(msg.method)} ${params?.name ? String(params.name) + ' ' : ''}to the new server failed: ${refused}`);
           end(true);
         });
         s.write(JSON.stringify({ ...msg, id }) + '\n');
@@ -250,13 +260,14 @@ export function runBridge(
     /**
      * Sets the session up again on `s` (a new daemon, or the embedded server): replays `replayed`,
      * then sends what was held and lets the client's lines through. False when `s` was lost or did
-     * not answer a replayed call.
+     * not answer a replayed call; the refusal when it refused the session.
      */
-    async function carryOn(s: Duplex, replayed: Buffer[]): Promise<boolean> {
+    async function carryOn(s: Duplex, replayed: Buffer[]): Promise<Replayed> {
       attach(s);
-      let answered = true;
-      for (const line of replayed) if (answered && sock === s) answered = await replay(s, line);
-      if (!answered || sock !== s) return false;
+      let outcome: Replayed = true;
+      for (const line of replayed) if (outcome === true && sock === s) outcome = await replay(s, line);
+      if (outcome !== true) return outcome;
+      if (sock !== s) return false;
       resuming = false;
       flowing = true;
       const waiting = held;
@@ -264,8 +275,17 @@ export function runBridge(
       heldBytes = 0;
       for (const h of waiting) s.write(withNewline(h.line));
       // A client that already closed its stdin gets its answers, then the bridge ends.
-      if (clientEnded) s.end();
+      if (clientEnded) endSession(s);
       return true;
+    }
+
+    /**
+     * The client is done: tell the server. A daemon answers what it has after its input ends; the
+     * embedded server closes with its input, so it is told once every request has its answer.
+     */
+    function endSession(s: Duplex) {
+      if (embedded && pending.size > 0) endWhenAnswered = true;
+      else s.end();
     }
 
     async function resume() {
@@ -283,8 +303,8 @@ export function runBridge(
         const s = path ? await connect(path) : undefined;
         if (finished) return void s?.destroy();
         if (s) {
-          if (await carryOn(s, replayed)) return void opts.log?.('bridged to brain serve again');
-          s.destroy(); // lost again while replaying, or no answer: look again
+          if ((await carryOn(s, replayed)) === true) return void opts.log?.('bridged to brain serve again');
+          s.destroy(); // lost again while replaying, no answer, or refused (maintenance): look again
         }
         await new Promise((r) => setTimeout(r, retryEveryMs));
       }
@@ -296,8 +316,11 @@ export function runBridge(
           const server = await opts.fallback();
           embedded = true;
           if (finished) return void server.destroy();
-          if (await carryOn(server, replayed)) return void opts.log?.(`${waited}; running embedded (this process opens the database itself)`);
-          failed = 'the embedded server did not take the session up';
+          const outcome = await carryOn(server, replayed);
+          if (outcome === true) return void opts.log?.(`${waited}; running embedded (this process opens the database itself)`);
+          // Refused (maintenance mode: a restore may be under way) or no answer: it stops again.
+          failed = typeof outcome === 'object' ? outcome.refused : 'the embedded server did not take the session up';
+          server.destroy();
         } catch (err) {
           failed = (err as Error).message;
         }
@@ -318,7 +341,7 @@ export function runBridge(
       // The client closed our stdin: tell the daemon we are done, and leave once it has closed.
       stdin.on('end', () => {
         clientEnded = true;
-        if (sock && flowing) sock.end();
+        if (sock && flowing) endSession(sock);
         // Resuming with requests held: they are answered first (by the new daemon or with an error).
         else if (!holdsRequests()) finish(0);
       });

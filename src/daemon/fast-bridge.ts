@@ -33,19 +33,28 @@ export async function bridgeToDaemon(opts: BridgeChoice): Promise<DaemonChoice> 
     return again.use ? again.socketPath : undefined;
   };
   const log = (message: string) => process.stderr.write(`brain: ${message}\n`);
-  let stopEmbedded: ((reason: string) => Promise<void>) | undefined;
+  /** The embedded server once the fallback started it (or is starting it): what stops it. */
+  let embedded: Promise<(reason: string) => Promise<void>> | undefined;
   // The session goes on in this process: the app is loaded only now, as a plain `brain` loads it.
   const fallback = async () => {
-    const config = opts.config ?? (await import('../core/config.js')).loadConfig();
     const toServer = new PassThrough();
     const fromServer = new PassThrough();
-    stopEmbedded = await (await import('./stdio.js')).runStdio(config, { input: toServer, output: fromServer });
+    embedded = (async () => {
+      const config = opts.config ?? (await import('../core/config.js')).loadConfig();
+      return (await import('./stdio.js')).runStdio(config, { input: toServer, output: fromServer });
+    })();
+    await embedded;
     return Duplex.from({ readable: fromServer, writable: toServer });
   };
   const code = await runBridge(choice.socketPath, process.stdin, process.stdout, { findDaemon, log, fallback, resumeWaitMs: opts.resumeWaitMs }, NO_DAEMON);
   if (code === NO_DAEMON) return { use: false };
-  // Ending while embedded (stdout broke): close the database as an embedded brain does; it exits.
-  if (stopEmbedded) await stopEmbedded('the client closed the connection');
+  const stopEmbedded = await embedded?.catch(() => undefined);
+  if (stopEmbedded) {
+    // Ending while embedded (stdout broke, the session could not be set up): close the database
+    // as an embedded brain does; its stop exits the process once the logs are written.
+    await stopEmbedded('the bridge ended');
+    return new Promise<never>(() => undefined);
+  }
   process.exit(code);
 }
 

@@ -21,7 +21,10 @@ export interface StdioStreams {
   output: NodeJS.WritableStream & Writable;
 }
 
-/** Serves one MCP session; resolves once it is served, to what stops it (the process exits after). */
+/**
+ * Serves one MCP session; resolves once it is served, to what stops it: closes the session and the
+ * app (once, however often asked), then exits the process.
+ */
 export async function runStdio(config: Config, io: StdioStreams = { input: process.stdin, output: process.stdout }): Promise<(reason: string) => Promise<void>> {
   const logger = createAppLogger(config);
   // Metrics are optional in embedded mode: on when BRAIN_METRICS_PORT is set.
@@ -35,21 +38,24 @@ export async function runStdio(config: Config, io: StdioStreams = { input: proce
   const stopMaintenanceNotices = announceMaintenance(app.db, app.notices, logger);
   let ops: OpsServer | undefined;
 
-  let stopping = false;
+  /** Closing the session and the app, once however many ask (a signal and the client leaving, say). */
+  let closing: Promise<void> | undefined;
+  const close = (reason: string) =>
+    (closing ??= (async () => {
+      logger.info('brain stopping', { reason });
+      stopMaintenanceNotices();
+      try {
+        await server.close();
+      } catch {
+        /* already closed */
+      }
+      cleanup();
+      await ops?.close();
+      await app.maintenance.stop();
+      app.close();
+    })());
   const stop = async (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('brain stopping', { reason });
-    stopMaintenanceNotices();
-    try {
-      await server.close();
-    } catch {
-      /* already closed */
-    }
-    cleanup();
-    await ops?.close();
-    await app.maintenance.stop();
-    app.close();
+    await close(reason);
     // Let winston flush its file transports before exiting. The timer keeps the process up until
     // then: a bridge that carried its session on embedded still awaits its daemon at the top level,
     // and a process left to end by itself there exits with 13 (unsettled top-level await).
@@ -66,16 +72,22 @@ export async function runStdio(config: Config, io: StdioStreams = { input: proce
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGHUP', () => void stop('SIGHUP'));
 
-  await server.connect(transport);
-  if (config.metricsPort > 0) {
-    let adminTokens: string[] = [];
-    try {
-      adminTokens = readTokens(config);
-    } catch (err) {
-      // The session matters more than the admin actions: serve it, and say why they are off.
-      logger.warn(`${(err as Error).message}; the metrics port's admin actions are off`);
+  try {
+    await server.connect(transport);
+    if (config.metricsPort > 0) {
+      let adminTokens: string[] = [];
+      try {
+        adminTokens = readTokens(config);
+      } catch (err) {
+        // The session matters more than the admin actions: serve it, and say why they are off.
+        logger.warn(`${(err as Error).message}; the metrics port's admin actions are off`);
+      }
+      ops = await startOpsSide({ app, ready: () => closing === undefined, adminTokens });
     }
-    ops = await startOpsSide({ app, ready: () => !stopping, adminTokens });
+  } catch (err) {
+    // The database is open and the schedule running: close them before saying why.
+    await close(`start-up failed: ${(err as Error).message}`);
+    throw err;
   }
   logger.info('brain ready', { db: config.dbPath, version: packageVersion() });
   if (io.input === process.stdin && process.stdin.isTTY) {
