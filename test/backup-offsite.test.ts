@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { checkDatabase, listBackups, restoreDatabase } from '../src/ops/backup.js';
 import { brainEnv, call, CLI, startBrain, tempDir, testConfig } from './helpers/brain.js';
+import { adminPost, daemonEnv, startServe, waitFor, type RunningDaemon } from './helpers/daemon.js';
 
 function keysIn(file: string): Set<string> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -165,6 +166,42 @@ describe('the off-site hook failing', () => {
     expect(r.stdout).toMatch(/^backup: .*brain_\d{8}_\d{6}\.db\.gz \(/m);
     expect(listBackups(env.BRAIN_BACKUP_PATH)).toHaveLength(1);
   });
+});
+
+describe('the off-site gauges across a restart', () => {
+  it('a restarted brain serve reports the failure it had seen, and the success once the hook works again', async () => {
+    const dir = tempDir('brain-hook-restart-');
+    const hook = hookScript(dir, 'offsite.sh', 'exit 3');
+    const env = await daemonEnv(dir, { BRAIN_BACKUP_HOOK: hook });
+    const gauges = async (daemon: RunningDaemon) => {
+      const text = await (await fetch(daemon.url('/metrics'))).text();
+      return { failure: metric(text, 'brain_backup_offsite_last_failure_timestamp_seconds'), success: metric(text, 'brain_backup_offsite_last_success_timestamp_seconds') };
+    };
+    // A fresh service takes a backup at start; its hook fails.
+    let daemon = await startServe(env);
+    try {
+      await waitFor('the failed hook', async () => (await gauges(daemon)).failure > 0);
+      const failedAt = (await gauges(daemon)).failure;
+      await daemon.stop();
+      // Restarted within the backup interval: no backup at start, the gauges come from the events.
+      daemon = await startServe(env);
+      // (the event is written a moment after the gauge was set: the same time, to the second)
+      expect(await gauges(daemon)).toEqual({ failure: expect.closeTo(failedAt, 0), success: 0 });
+      expect(listBackups(env.BRAIN_BACKUP_PATH)).toHaveLength(1);
+      // Fixed, a backup copies it off-site; after another restart both are as they were.
+      fs.writeFileSync(hook, '#!/bin/sh\nexit 0\n');
+      expect((await adminPost(daemon, 'backup')).status).toBe(200);
+      const fixed = await gauges(daemon);
+      expect(fixed.success).toBeGreaterThanOrEqual(failedAt);
+      await daemon.stop();
+      daemon = await startServe(env);
+      const after = await gauges(daemon);
+      expect(after).toEqual({ failure: expect.closeTo(failedAt, 0), success: expect.closeTo(fixed.success, 0) });
+    } finally {
+      await daemon.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 function spawnCli(args: string[], env: Record<string, string>) {

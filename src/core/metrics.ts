@@ -157,12 +157,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     backupOffsiteLastSuccess: new client.Gauge({
       name: 'brain_backup_offsite_last_success_timestamp_seconds',
-      help: 'Unix time the off-site backup hook last succeeded (0 = not since start, or no hook).',
+      help: 'Unix time the off-site backup hook last succeeded, by this process or as the events recorded it (0 = none recorded, or no hook).',
       registers,
     }),
     backupOffsiteLastFailure: new client.Gauge({
       name: 'brain_backup_offsite_last_failure_timestamp_seconds',
-      help: 'Unix time the off-site backup hook last failed or timed out (0 = not since start).',
+      help: 'Unix time the off-site backup hook last failed or timed out, by this process or as the events recorded it (0 = none recorded).',
       registers,
     }),
     maintenanceRuns: new client.Counter({
