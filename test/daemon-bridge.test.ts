@@ -154,21 +154,9 @@ describe('the bridge to brain serve', () => {
   });
 
   it('ends, answering what it held with an error, when no daemon comes back in time; and says it could not connect at all', async () => {
-    dir = tempDir('brain-bridge-');
-    const socketPath = path.join(dir, 'brain.sock');
-    const daemon = standIn(socketPath);
-    await daemon.listening;
-    const c = clientSide();
-    const logs: string[] = [];
-    const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs: 300, retryEveryMs: 20, log: (m) => logs.push(m) }, 69);
-    c.send({ id: 1, method: 'initialize' });
-    await until('the answer', () => c.out.length === 1);
-    await daemon.stop();
-    await until('the bridge to notice', () => logs.length === 1);
-    c.send({ id: 2, method: 'ping' });
-    expect(await ended).toBe(0);
-    expect(c.out[1]).toMatchObject({ id: 2, error: { message: expect.stringMatching(/did not come back; restart this MCP server/) } });
-    expect(logs[1]).toMatch(/did not come back within 0 s; stopping/);
+    const alone = await bridgedTo(undefined, 300);
+    expect(await pingAfterTheDaemonLeft(alone)).toMatchObject({ id: 2, error: { message: expect.stringMatching(/did not come back; restart this MCP server/) } });
+    expect(alone.logs[1]).toMatch(/did not come back within 0 s; stopping/);
 
     // No daemon at all: the caller's code, and nothing read from stdin.
     const other = clientSide();
@@ -208,13 +196,7 @@ describe('the bridge to brain serve', () => {
       throw new Error('EACCES: permission denied, open /var/lib/brain/brain.db');
     };
     const second = await bridgedTo(refused);
-    second.c.send({ id: 1, method: 'initialize' });
-    await until('the answer', () => second.c.out.length === 1);
-    await second.daemon.stop();
-    await until('the bridge to notice', () => second.logs.length === 1);
-    second.c.send({ id: 2, method: 'ping' });
-    expect(await second.ended).toBe(0);
-    expect(second.c.out[1]).toMatchObject({ id: 2, error: { message: 'brain serve stopped and did not come back, and running embedded failed: EACCES: permission denied, open /var/lib/brain/brain.db.' } });
+    expect(await pingAfterTheDaemonLeft(second)).toMatchObject({ id: 2, error: { message: 'brain serve stopped and did not come back, and running embedded failed: EACCES: permission denied, open /var/lib/brain/brain.db.' } });
     expect(second.logs.at(-1)).toBe('brain serve did not come back within 1 s, and running embedded failed (EACCES: permission denied, open /var/lib/brain/brain.db); stopping');
   });
 
@@ -235,13 +217,7 @@ describe('the bridge to brain serve', () => {
     // the held call gets its reason instead of the database being held open.
     const reason = 'brain is in maintenance mode: restoring a backup. Try again later.';
     const second = await bridgedTo(embeddedStandIn(reason));
-    second.c.send({ id: 1, method: 'initialize' });
-    await until('the answer', () => second.c.out.length === 1);
-    await second.daemon.stop();
-    await until('the bridge to notice', () => second.logs.length === 1);
-    second.c.send({ id: 2, method: 'ping' });
-    expect(await second.ended).toBe(0);
-    expect(second.c.out[1]).toMatchObject({ id: 2, error: { message: `brain serve stopped and did not come back, and running embedded failed: ${reason}.` } });
+    expect(await pingAfterTheDaemonLeft(second)).toMatchObject({ id: 2, error: { message: `brain serve stopped and did not come back, and running embedded failed: ${reason}.` } });
     expect(second.server.destroyed()).toBe(true);
   });
 });
@@ -281,15 +257,26 @@ function embeddedStandIn(refuse?: string) {
   };
 }
 
-/** A stand-in daemon and a bridge to it that finds no daemon once it is gone and then falls back. */
-async function bridgedTo<S extends { fallback: () => Promise<Duplex> }>(server: S | (() => Promise<Duplex>)) {
+/** Initializes, stops the daemon, sends a ping once the bridge noticed; the ping's answer once the bridge ended (with 0). */
+async function pingAfterTheDaemonLeft(b: Awaited<ReturnType<typeof bridgedTo>>): Promise<Message> {
+  b.c.send({ id: 1, method: 'initialize' });
+  await until('the answer', () => b.c.out.length === 1);
+  await b.daemon.stop();
+  await until('the bridge to notice', () => b.logs.length === 1);
+  b.c.send({ id: 2, method: 'ping' });
+  expect(await b.ended).toBe(0);
+  return b.c.out[1];
+}
+
+/** A stand-in daemon and a bridge to it that finds no daemon once it is gone and then falls back to `server` (if any). */
+async function bridgedTo<S extends { fallback: () => Promise<Duplex> }>(server: S | (() => Promise<Duplex>) | undefined, resumeWaitMs = 500) {
   dir = tempDir('brain-bridge-');
   const socketPath = path.join(dir, 'brain.sock');
   const daemon = standIn(socketPath);
   await daemon.listening;
   const c = clientSide();
   const logs: string[] = [];
-  const fallback = typeof server === 'function' ? server : server.fallback;
-  const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs: 500, retryEveryMs: 20, log: (m) => logs.push(m), fallback }, 69);
+  const fallback = typeof server === 'function' ? server : server?.fallback;
+  const ended = runBridge(socketPath, c.stdin, c.stdout, { findDaemon: async () => undefined, resumeWaitMs, retryEveryMs: 20, log: (m) => logs.push(m), fallback }, 69);
   return { daemon, c, logs, ended, server: server as S };
 }
