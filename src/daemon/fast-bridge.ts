@@ -58,8 +58,11 @@ export async function bridgeToDaemon(opts: BridgeChoice): Promise<DaemonChoice> 
   process.exit(code);
 }
 
-/** BRAIN_BRIDGE_WAIT_SEC as the configuration reads it, or undefined when it would refuse it (the long way says why). */
-function waitMs(value: string | undefined): number | undefined | false {
+/**
+ * BRAIN_BRIDGE_WAIT_SEC in ms, read as the configuration reads it (0-3600 s, default 20), or false
+ * for any value it might refuse: the long way then loads the configuration, which says why.
+ */
+function waitMs(value: string | undefined): number | false {
   if (value === undefined) return RESUME_WAIT_MS;
   if (!/^\d{1,4}$/.test(value) || Number(value) > 3600) return false;
   return Number(value) * 1000;
